@@ -1,0 +1,59 @@
+# The everyday commands. Each creates .venv on first use and installs visframe into it.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+ARGS   ?=
+RUN    ?=
+
+.PHONY: install run test test-slow test-all ui review bench-embed bench-cluster bench-sweep bench-scale lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: the main job on the default synthetic corpus (extra Hydra overrides: make run ARGS="model=tiny_random")
+run: install
+	$(VENV)/bin/visframe $(ARGS)
+
+## test: the fast suite (unit, end-to-end on a tiny corpus, browser tests when chromium is installed)
+test: install
+	$(PY) -m pytest -m "not slow" -q
+
+## test-slow: the slow tests only (kill-and-resume, DDP, the paper preset)
+test-slow: install
+	$(PY) -m pytest -m slow -q
+
+test-all: install
+	$(PY) -m pytest -q
+
+## ui: the MLflow UI on the project's store (http://127.0.0.1:5000)
+ui: install
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db \
+		--default-artifact-root $(CURDIR)/mlruns/artifacts --host 127.0.0.1 --port 5000
+
+## review: the browser coding app for a run (make review RUN=outputs/2026-11-27/18-00-00)
+review: install
+	$(VENV)/bin/visframe-review $(RUN) $(ARGS)
+
+bench-embed: install
+	$(PY) benchmarks/bench_embed.py $(ARGS)
+
+bench-cluster: install
+	$(PY) benchmarks/bench_cluster.py $(ARGS)
+
+bench-sweep: install
+	$(PY) benchmarks/bench_sweep.py $(ARGS)
+
+bench-scale: install
+	$(PY) benchmarks/bench_scale.py $(ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check src tests benchmarks
+
+clean:
+	rm -rf outputs multirun .pytest_cache

@@ -1,0 +1,9 @@
+"""Evaluate: how good and how confident a clustering is (and how right, where labels are known)."""
+
+from visframe.evaluate.metrics import (
+    confidence_metrics,
+    ground_truth_metrics,
+    internal_metrics,
+)
+
+__all__ = ["confidence_metrics", "ground_truth_metrics", "internal_metrics"]

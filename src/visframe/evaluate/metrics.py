@@ -1,0 +1,69 @@
+"""Clustering metrics, each a thin, documented call into scikit-learn.
+
+Conventions (the study's): internal metrics exclude noise points (label -1); they are undefined
+(NaN, written as null) with fewer than two clusters. Ground-truth metrics treat noise as one more label.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from sklearn import metrics as skm
+
+
+def internal_metrics(
+    coordinates: np.ndarray,
+    labels: np.ndarray,
+    metric: str = "euclidean",
+    silhouette_sample_size: int | None = None,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Silhouette, Calinski-Harabasz and Davies-Bouldin over the clustered (non-noise) points."""
+    clustered = labels >= 0
+    points, point_labels = coordinates[clustered], labels[clustered]
+    if len(np.unique(point_labels)) < 2 or len(point_labels) < 3:
+        return {"silhouette": math.nan, "calinski_harabasz": math.nan, "davies_bouldin": math.nan}
+    sample_size = silhouette_sample_size if silhouette_sample_size and silhouette_sample_size < len(points) else None
+    return {
+        "silhouette": float(
+            skm.silhouette_score(points, point_labels, metric=metric, sample_size=sample_size, random_state=seed)
+        ),
+        # Calinski-Harabasz and Davies-Bouldin are defined with euclidean centroids only.
+        "calinski_harabasz": float(skm.calinski_harabasz_score(points, point_labels)),
+        "davies_bouldin": float(skm.davies_bouldin_score(points, point_labels)),
+    }
+
+
+def confidence_metrics(labels: np.ndarray, probabilities: np.ndarray, threshold: float = 0.85) -> dict[str, float]:
+    """How confident HDBSCAN is about its clustered points (the study's Appendix 3).
+
+    - noise_fraction: share of all points labelled noise
+    - confident_fraction: share of clustered points with probability >= threshold
+    - mean_confident_probability: mean probability of those confident points
+    - mean_probability: mean probability over all clustered points
+    """
+    n = len(labels)
+    clustered = labels >= 0
+    clustered_probabilities = probabilities[clustered]
+    confident = clustered_probabilities >= threshold
+    return {
+        "n_clusters": float(len(np.unique(labels[clustered]))),
+        "noise_fraction": float(1.0 - clustered.mean()) if n else math.nan,
+        "confident_fraction": float(confident.mean()) if clustered.any() else math.nan,
+        "mean_confident_probability": float(clustered_probabilities[confident].mean()) if confident.any() else math.nan,
+        "mean_probability": float(clustered_probabilities.mean()) if clustered.any() else math.nan,
+    }
+
+
+def ground_truth_metrics(labels: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """ARI and NMI against known labels; rows without a label (None/NaN) are left out."""
+    truth = np.asarray(truth, dtype=object)
+    known = np.array([value is not None and value == value for value in truth])  # NaN != NaN
+    if known.sum() < 2:
+        return {}
+    predicted, expected = labels[known], truth[known].astype(str)
+    return {
+        "ari": float(skm.adjusted_rand_score(expected, predicted)),
+        "nmi": float(skm.normalized_mutual_info_score(expected, predicted)),
+    }

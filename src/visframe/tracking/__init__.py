@@ -1,0 +1,11 @@
+"""Tracking: every job is an MLflow run (params = flattened config, metrics, artifacts)."""
+
+from visframe.tracking.mlflow_tracking import (
+    flatten_config,
+    job_run,
+    log_job_outputs,
+    resolve_tracking_uri,
+    setup_experiment,
+)
+
+__all__ = ["flatten_config", "job_run", "log_job_outputs", "resolve_tracking_uri", "setup_experiment"]

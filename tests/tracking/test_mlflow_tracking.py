@@ -1,0 +1,38 @@
+import json
+
+import mlflow
+from omegaconf import OmegaConf
+
+from visframe.tracking import flatten_config, job_run, log_job_outputs, resolve_tracking_uri
+
+
+def test_flatten_config_resolves_and_prefixes():
+    cfg = OmegaConf.create({"seed": 3, "reducer": {"n_neighbors": 25, "random_state": "${seed}"}})
+    assert flatten_config(cfg) == {"seed": "3", "reducer.n_neighbors": "25", "reducer.random_state": "3"}
+
+
+def test_default_store_is_sqlite_inside_store_dir(tmp_path):
+    uri = resolve_tracking_uri({"tracking_uri": None, "store_dir": str(tmp_path / "mlruns")})
+    assert uri == f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+
+
+def test_job_run_logs_params_metrics_artifacts_and_parent(tmp_path):
+    tracking = {"tracking_uri": None, "store_dir": str(tmp_path / "mlruns"), "experiment_name": "t"}
+    run_dir = tmp_path / "run"
+    (run_dir / "report").mkdir(parents=True)
+    (run_dir / "metrics.json").write_text(json.dumps({"ari": 0.5}))
+    (run_dir / "report" / "map.png").write_bytes(b"png")
+    params = {f"p{i}": str(i) for i in range(150)}  # more than one MLflow batch
+    with job_run(tracking, "parent") as parent:
+        parent_id = parent.info.run_id
+    with job_run(tracking, "child", params=params, parent_run_id=parent_id) as run:
+        log_job_outputs({"ari": 0.5, "silhouette": float("nan")}, [run_dir / "metrics.json", run_dir / "report" / "map.png"], run_dir)
+        run_id = run.info.run_id
+    client = mlflow.tracking.MlflowClient(resolve_tracking_uri(tracking))
+    logged = client.get_run(run_id)
+    assert logged.data.params == params
+    assert logged.data.metrics == {"ari": 0.5}  # NaN is not logged
+    assert logged.data.tags["mlflow.parentRunId"] == parent_id
+    artifacts = {a.path for a in client.list_artifacts(run_id)} | {a.path for a in client.list_artifacts(run_id, "report")}
+    assert {"metrics.json", "report/map.png"} <= artifacts
+    assert (tmp_path / "mlruns" / "artifacts").is_dir()
