@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 import visframe
 from visframe.cluster import ClusterResult, fit_clusterer
-from visframe.evaluate import confidence_metrics, ground_truth_metrics, internal_metrics
+from visframe.evaluate import evaluate_run
 from visframe.reduce import reduce_cached
 from visframe.utils.hashing import hash_strings, stable_hash
 
@@ -90,33 +90,6 @@ def cluster_points(clean: pd.DataFrame, cluster_unit: str) -> tuple[pd.DataFrame
         index = pd.Index(points["image_id"]).get_indexer(clean["image_id"])
         return points, index
     raise PipelineError(f"cluster_unit must be 'post' or 'unique_image', not {cluster_unit!r}")
-
-
-def evaluate(
-    cfg: DictConfig,
-    manifest: pd.DataFrame,
-    clean: pd.DataFrame,
-    coordinates: np.ndarray,
-    clusters: ClusterResult,
-) -> dict[str, float]:
-    """metrics.json: counts, internal metrics (reduced space, euclidean), confidence, ARI/NMI."""
-    eval_cfg = cfg.evaluation
-    metrics: dict[str, float] = {
-        "n_images": float((manifest["status"] != "metadata_only").sum()),
-        "n_clean": float(len(clean)),
-    }
-    metrics.update(confidence_metrics(clusters.labels, clusters.probabilities, eval_cfg.confidence_threshold))
-    metrics.update(
-        internal_metrics(
-            coordinates,
-            clusters.labels,
-            silhouette_sample_size=eval_cfg.get("silhouette_sample_size"),
-            seed=int(cfg.seed),
-        )
-    )
-    if "label" in clean.columns and clean["label"].notna().any():
-        metrics.update(ground_truth_metrics(clusters.labels, clean["label"].to_numpy(dtype=object)))
-    return metrics
 
 
 # ----------------------------------------------------------------------------------- helpers
@@ -206,7 +179,21 @@ def run(cfg: DictConfig, run_dir: str | Path) -> JobResult:
     )
     assignments.to_parquet(run_dir / "assignments.parquet", index=False)
 
-    metrics = evaluate(cfg, manifest, clean, reduction.coordinates[point_of_row], point_clusters)
+    truth = clean["label"].to_numpy(dtype=object) if "label" in clean.columns and clean["label"].notna().any() else None
+    metrics = {
+        "n_images": float((manifest["status"] != "metadata_only").sum()),
+        "n_clean": float(len(clean)),
+    }
+    run_metrics, warnings = evaluate_run(
+        cfg.evaluation,
+        reduced=reduction.coordinates[point_of_row],
+        vectors=point_vectors[point_of_row],
+        labels=point_clusters.labels,
+        probabilities=point_clusters.probabilities,
+        truth=truth,
+        seed=int(cfg.seed),
+    )
+    metrics.update(run_metrics)
     metrics.update(
         {
             "images_embedded": float(embedding.images_embedded),
@@ -215,7 +202,8 @@ def run(cfg: DictConfig, run_dir: str | Path) -> JobResult:
             "cluster_seconds": clusters.seconds,
         }
     )
-    warnings: list[str] = list(manifest.attrs.get("warnings", []))
+    for warning in warnings:
+        log.warning("%s", warning)
 
     artifacts = [run_dir / "config.yaml", run_dir / "manifest.parquet", run_dir / "assignments.parquet"]
     run_info = {

@@ -5,5 +5,6 @@ from visframe.evaluate.metrics import (
     ground_truth_metrics,
     internal_metrics,
 )
+from visframe.evaluate.run import evaluate_run
 
-__all__ = ["confidence_metrics", "ground_truth_metrics", "internal_metrics"]
+__all__ = ["confidence_metrics", "evaluate_run", "ground_truth_metrics", "internal_metrics"]
