@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 # Matplotlib must never try to open a window in tests.
 os.environ.setdefault("MPLBACKEND", "Agg")
+# umap-learn / pynndescent compile numba code in every new process (~30 s); share one on-disk cache
+# between the test process and the CLI subprocesses it starts. Set before numba is imported.
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".pytest_cache" / "numba"))
 
 
 @pytest.fixture(autouse=True)
