@@ -1,0 +1,134 @@
+"""`visframe-review RUN`: serve the coding app for a run directory or an MLflow run id.
+
+    visframe-review outputs/2025-01-01/12-00-00          # http://127.0.0.1:8765
+    visframe-review 3f2a...e9 --tracking-uri sqlite:///mlruns/mlflow.db
+    visframe-review RUN --host 0.0.0.0 --token "$(python -c 'import secrets; print(secrets.token_urlsafe(24))')"
+
+An MLflow run's artifacts (manifest.parquet, assignments.parquet, report/sampling_sheet.csv,
+report/cluster_metadata.parquet) are downloaded to `<cache_dir>/review/<run_id>/`, which then holds
+review.db unless --db says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+
+from visframe.utils.cache import cache_subdir
+
+log = logging.getLogger("visframe.review")
+
+MLFLOW_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+REQUIRED_ARTIFACTS = ("manifest.parquet", "assignments.parquet")
+OPTIONAL_ARTIFACTS = ("report/sampling_sheet.csv", "report/cluster_metadata.parquet", "metrics.json")
+TOKEN_ENV = "VISFRAME_REVIEW_TOKEN"
+DEFAULT_PORT = 8765
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="visframe-review",
+        description="Code a visframe run's images in the browser: codebook, several coders, agreement, exports.",
+    )
+    parser.add_argument("run", metavar="RUN", help="a run directory, or an MLflow run id (32 hex digits)")
+    parser.add_argument("--db", help="SQLAlchemy URL of the code store (default: sqlite:///<run dir>/review.db)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--token", default=None,
+                        help=f"shared access token; required when --host is not loopback (env {TOKEN_ENV})")
+    parser.add_argument("--tracking-uri", default=None,
+                        help="MLflow tracking URI for run ids and exports (default: $MLFLOW_TRACKING_URI, "
+                        "else ./mlruns/mlflow.db when it exists, as the pipeline writes it)")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    return parser.parse_args(argv)
+
+
+def default_tracking_uri(explicit: str | None) -> str | None:
+    """--tracking-uri, else $MLFLOW_TRACKING_URI, else the pipeline's default store (./mlruns/mlflow.db)
+    when it exists, so `make review RUN=<run id>` finds runs made by `make run` from the same place."""
+    if explicit:
+        return explicit
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    store = Path("mlruns") / "mlflow.db"
+    return f"sqlite:///{store.resolve()}" if store.is_file() else None
+
+
+def download_run(run_id: str, tracking_uri: str | None, dest: Path | None = None) -> Path:
+    """Fetch a tracked run's contract files into a local directory and return it."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    dest = dest or cache_subdir(None, "review", run_id)
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in (*REQUIRED_ARTIFACTS, *OPTIONAL_ARTIFACTS):
+        target_dir = dest / Path(name).parent
+        target_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=name, dst_path=str(target_dir), tracking_uri=tracking_uri
+            )
+        except (MlflowException, OSError) as error:
+            if name in REQUIRED_ARTIFACTS:
+                raise FileNotFoundError(
+                    f"MLflow run {run_id} has no artifact {name!r} ({error}); was it logged by the "
+                    "visframe pipeline, and is --tracking-uri / MLFLOW_TRACKING_URI the right store?"
+                ) from error
+            log.info("MLflow run %s has no %s; going on without it", run_id, name)
+    (dest / "mlflow_run_id.txt").write_text(run_id + "\n", encoding="utf-8")
+    return dest
+
+
+def resolve_run_dir(run: str, tracking_uri: str | None) -> Path:
+    path = Path(run).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    if MLFLOW_RUN_ID.fullmatch(run):
+        return download_run(run, tracking_uri)
+    raise SystemExit(f"visframe-review: {run!r} is neither a run directory nor an MLflow run id (32 hex digits)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    from visframe.review.security import is_loopback
+
+    token = args.token or os.environ.get(TOKEN_ENV) or None
+    if not is_loopback(args.host) and not token:
+        print(
+            f"visframe-review: --host {args.host} lets other machines connect, so a shared access token is "
+            f"required: pass --token or set {TOKEN_ENV} (e.g. python -c 'import secrets; "
+            "print(secrets.token_urlsafe(24))')",
+            file=sys.stderr,
+        )
+        return 2
+    tracking_uri = default_tracking_uri(args.tracking_uri)
+
+    import uvicorn
+
+    from visframe.review.app import create_app
+    from visframe.review.run_data import load_run
+    from visframe.review.store import ReviewStore, sqlite_url
+
+    try:
+        run_dir = resolve_run_dir(args.run, tracking_uri)
+        run = load_run(run_dir)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"visframe-review: {error}", file=sys.stderr)
+        return 1
+    store = ReviewStore(args.db or sqlite_url(run_dir / "review.db"), run.run_id)
+    app = create_app(run, store, token=token, host=args.host, tracking_uri=tracking_uri)
+    shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"visframe-review: {run.n_images} images in {len(run.clusters)} clusters from {run_dir}")
+    print(f"visframe-review: codes in {store.engine.url.render_as_string(hide_password=True)}")
+    print(f"visframe-review: open http://{shown_host}:{args.port}/" + ("?token=<your token>" if token else ""))
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,137 @@
+"""Test material for the review app: a fabricated run directory (30 images, clusters 0-2 + noise,
+hostile text) and a TestClient "browser" with its own cookies and CSRF token."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from fastapi.testclient import TestClient
+from PIL import Image, ImageDraw
+
+from visframe.review.store import sqlite_url
+from visframe.utils.hashing import image_id_from_file
+
+XSS_CAPTION = "Ni una menos <script>window.__xss = 1; alert(1)</script> fin"
+XSS_HASHTAG = "<img src=x onerror=alert(1)>"
+XSS_ACCOUNT = '"><b>bold</b>'
+N_IMAGES = 30
+# A database URL to run the store-backed tests against instead of a SQLite file (e.g. PostgreSQL).
+EXTERNAL_DB = os.environ.get("VISFRAME_REVIEW_TEST_DB")
+CLUSTERS = [0, 1, 2, -1]
+
+
+def store_url(tmp_path: Path) -> str:
+    return EXTERNAL_DB or sqlite_url(tmp_path / "review.db")
+
+
+def make_run_dir(root: Path, n_images: int = N_IMAGES, sampling_sheet: bool = False,
+                 mlflow_run_id: str | None = None) -> Path:
+    """Write images + manifest.parquet + assignments.parquet (+ optional report files) under root."""
+    run_dir = root / "run"
+    images_dir = root / "images"
+    images_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "report").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(7)
+    manifest_rows, assignment_rows = [], []
+    base_time = pd.Timestamp("2024-03-08 12:00", tz="UTC")
+    for k in range(n_images):
+        cluster = CLUSTERS[k % len(CLUSTERS)]
+        colour = tuple(int(v) for v in rng.integers(0, 255, 3))
+        image = Image.new("RGB", (64, 48), colour)
+        draw = ImageDraw.Draw(image)
+        draw.rectangle([4 + k % 20, 4, 30 + k % 20, 40], fill=(255 - colour[0], 128, colour[2]))
+        draw.text((36, 16), str(k), fill=(0, 0, 0))
+        path = images_dir / f"post_{k:03d}.{'png' if k % 2 else 'jpg'}"
+        image.save(path)
+        image_id = image_id_from_file(path)
+        caption = XSS_CAPTION if k == 0 else f"caption {k} for cluster {cluster} #8M"
+        hashtags = ["#8M", "#NiUnaMenos"] if cluster == 0 else [f"#tema{cluster}"]
+        if k == 0:
+            hashtags = [*hashtags, XSS_HASHTAG]
+        row = {
+            "image_id": image_id, "path": str(path), "status": "ok", "reason": "", "label": f"theme{cluster}",
+            "width": 64, "height": 48, "post_id": f"p{k:03d}", "account": XSS_ACCOUNT if k == 4 else f"cuenta_{k % 5}",
+            "hashtags": hashtags, "likes": int(10 * k), "caption": caption,
+            "alt_text": f'alt "text" {k}', "posted_at": base_time + pd.Timedelta(hours=k), "carousel_index": 0,
+        }
+        manifest_rows.append(row)
+        probability = 0.0 if cluster == -1 else round(1.0 - k / (2 * n_images), 4)
+        assignment_rows.append({"image_id": image_id, "path": str(path), "cluster": cluster, "probability": probability,
+                                    "outlier_score": float(k) / n_images, "x": float(k), "y": float(-k)})
+    # A reshare: the same bytes posted by another account (same image_id, its own row).
+    reshared = images_dir / "reshare_of_001.png"
+    shutil.copyfile(manifest_rows[1]["path"], reshared)
+    manifest_rows.append({**manifest_rows[1], "path": str(reshared), "post_id": "p900", "account": "reposter"})
+    assignment_rows.append({**assignment_rows[1], "path": str(reshared), "probability": 0.5})
+    # A broken download: in the manifest with a reason, never clustered, never served.
+    broken = images_dir / "broken.jpg"
+    broken.write_bytes(b"not an image")
+    manifest_rows.append({
+        "image_id": image_id_from_file(broken), "path": str(broken), "status": "decode_error", "reason": "cannot identify image",
+        "label": None, "width": None, "height": None, "post_id": "p999", "account": "x", "hashtags": [], "likes": 0, "caption": "",
+        "alt_text": "", "posted_at": base_time, "carousel_index": 0,
+    })
+    manifest = pd.DataFrame(manifest_rows)
+    manifest["width"] = manifest["width"].astype("Int64")
+    manifest["height"] = manifest["height"].astype("Int64")
+    manifest.to_parquet(run_dir / "manifest.parquet", index=False)
+    pd.DataFrame(assignment_rows).to_parquet(run_dir / "assignments.parquet", index=False)
+    if sampling_sheet:
+        sheet = pd.DataFrame(manifest_rows[:20]).assign(
+            cluster=[a["cluster"] for a in assignment_rows[:20]],
+            probability=[a["probability"] for a in assignment_rows[:20]],
+            band=["top" if k < 10 else "bottom" for k in range(20)],
+            thumbnail="", code="", memo="", coder="",
+        )
+        sheet["hashtags"] = [" ".join(tags) for tags in sheet["hashtags"]]
+        # As the report writes it: `thumbnail` relative to report/. Row 1's is a pure red square.
+        (run_dir / "report" / "thumbnails").mkdir()
+        Image.new("RGB", (40, 40), (255, 0, 0)).save(run_dir / "report" / "thumbnails" / f"{sheet.image_id[1]}.jpg")
+        sheet.loc[1, "thumbnail"] = f"thumbnails/{sheet.image_id[1]}.jpg"
+        sheet.loc[0, "thumbnail"] = "../../../etc/passwd"  # hostile: must be ignored, never read
+        sheet.to_csv(run_dir / "report" / "sampling_sheet.csv", index=False)
+        pd.DataFrame({"cluster": [0, 1, 2, -1], "label": ["marcha", "texto", "ilustración", ""]}).to_parquet(
+            run_dir / "report" / "cluster_metadata.parquet", index=False
+        )
+    if mlflow_run_id:
+        (run_dir / "mlflow_run_id.txt").write_text(mlflow_run_id + "\n")
+    return run_dir
+
+
+CSRF_VALUE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+
+
+class Browser:
+    """One coder's browser: its own cookie jar, its CSRF token, htmx-style saves."""
+
+    def __init__(self, app, coder: str | None = None, base_url: str = "http://127.0.0.1"):
+        self.client = TestClient(app, base_url=base_url, follow_redirects=False)
+        self.csrf = self.fetch_csrf()
+        if coder:
+            response = self.post("/coder", {"name": coder})
+            assert response.status_code == 303, response.text
+
+    def fetch_csrf(self) -> str:
+        page = self.client.get("/coder")
+        assert page.status_code == 200, page.text
+        match = CSRF_VALUE.search(page.text)
+        assert match, "the page carries no CSRF token"
+        return match.group(1)
+
+    def get(self, url: str, **kwargs):
+        return self.client.get(url, **kwargs)
+
+    def post(self, url: str, data: dict | None = None, **kwargs):
+        return self.client.post(url, data={**(data or {}), "csrf_token": self.csrf}, **kwargs)
+
+    def code(self, image_id: str, code_ids: list[int], memo: str = "", htmx: bool = True):
+        headers = {"HX-Request": "true", "X-CSRF-Token": self.csrf} if htmx else {}
+        data = {"codes": [str(c) for c in code_ids], "memo": memo}
+        if not htmx:
+            data["csrf_token"] = self.csrf
+        return self.client.post(f"/code/{image_id}", data=data, headers=headers)

@@ -1,0 +1,42 @@
+"""Against a real uvicorn server on 127.0.0.1: 8 concurrent coders, raw (un-normalised) paths."""
+
+from __future__ import annotations
+
+import http.client
+from urllib.parse import urlsplit
+
+import pytest
+
+from visframe.review.app import create_app
+from visframe.review.loadtest import run_load, serve_in_background
+
+
+@pytest.mark.timeout(300)
+def test_eight_concurrent_coders_writing_1000_codes_lose_none(review_run, store, capsys):
+    result = run_load(review_run, store, coders=8, codes_total=1000)
+    with capsys.disabled():
+        print(f"\n[review load test] {result.summary()}")
+    assert result.failed_requests == 0
+    assert result.codes_sent == 1000 and result.codes_stored == 1000 and result.lost == 0
+    assert result.requests == 1000
+    assert store.count_codings() == 1000
+    assert len(store.reviews_frame()) == 8 * 25  # 125 codes each = 25 images × 5 codes
+
+
+RAW_PATHS = ["/static/../../../../etc/passwd", "/image/../../../../etc/passwd", "/thumb/../manifest.parquet",
+             "/static/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/image/..\\..\\etc\\passwd", "//etc/passwd"]
+
+
+def test_raw_dot_dot_paths_are_refused_by_the_live_server(review_run, store):
+    app = create_app(review_run, store)
+    with serve_in_background(app) as base_url:
+        parts = urlsplit(base_url)
+        for raw in RAW_PATHS:
+            # http.client sends the path exactly as given (no client-side normalisation).
+            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+            connection.request("GET", raw, headers={"Host": "127.0.0.1"})
+            response = connection.getresponse()
+            body = response.read()
+            connection.close()
+            assert response.status in (400, 404), (raw, response.status)
+            assert b"root:" not in body and b"PAR1" not in body
