@@ -86,7 +86,12 @@ def _code(page, image_id, codes, memo=""):
 def _shot(page, name):
     """A full-page screenshot once every thumbnail (lazy ones too) has loaded."""
     page.evaluate("document.querySelectorAll('img[loading=lazy]').forEach(i => { i.loading = 'eager'; })")
-    page.wait_for_function("[...document.images].every(i => i.complete)")
+    # Polled from Python: wait_for_function compiles its predicate with eval, which the app's
+    # Content-Security-Policy (script-src 'self') rightly refuses in some Chromium builds.
+    for _ in range(100):
+        if page.evaluate("() => [...document.images].every(i => i.complete)"):
+            break
+        page.wait_for_timeout(50)
     SCREENS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
 
