@@ -218,7 +218,7 @@ def run(cfg: DictConfig, run_dir: str | Path) -> JobResult:
     if cfg.report.get("enabled", True):
         from visframe.report import build_report
 
-        artifacts += build_report(
+        report_files = build_report(
             run_dir,
             cfg.report,
             manifest=manifest,
@@ -232,6 +232,10 @@ def run(cfg: DictConfig, run_dir: str | Path) -> JobResult:
             cache_dir=cache_dir,
             show_progress=show_progress,
         )
+        # Logged as one directory: a report with 100 clusters holds ~1,700 files.
+        artifacts.append(run_dir / "report")
+        for note in getattr(report_files, "notes", []):
+            log.info("Report: %s", note)
     metrics["total_seconds"] = time.perf_counter() - started
     _write_json(run_dir / "metrics.json", metrics)
     artifacts.append(run_dir / "metrics.json")

@@ -1,0 +1,193 @@
+"""report.html: one self-contained page per run, fit for a paper's supplement.
+
+Self-contained means no request leaves the page: images are base64 `data:` URIs, CSS is inline,
+no scripts, no web fonts. Every string from the data (captions, hashtags, accounts, warnings) goes
+through Jinja2 autoescaping, so a caption holding `<script>` shows as text.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from PIL import Image
+
+TEMPLATES = Path(__file__).parent / "templates"
+# run_info keys shown first, in this order, under these names; other scalar keys follow as given.
+RUN_KEYS = {
+    "model": "model",
+    "config_hash": "config hash",
+    "dataset_fingerprint": "dataset fingerprint",
+    "code_version": "code version",
+}
+TERM_COLUMNS = {"top_hashtags", "top_accounts", "top hashtags (posts, lift)", "top accounts (posts, lift)"}
+CONFIG_TEXT_KEYS = ("config_text", "config_yaml", "resolved_config")
+
+
+@dataclass
+class HtmlTable:
+    columns: list[str]
+    rows: list[dict]
+    empty: str = "No rows."
+    truncated: int = 0
+
+
+@dataclass
+class Montage:
+    """One cluster's montage and the posts it shows (captions, hashtags) for the page."""
+
+    cluster: int
+    name: str
+    n_posts: int
+    png: Path
+    posts: pd.DataFrame
+
+
+@dataclass
+class ReportPage:
+    """Everything the page shows; built by `build_report`, rendered by `render_report`."""
+
+    run_info: dict
+    metrics: dict[str, float]
+    warnings: list[str]
+    notes: list[str]
+    plots: list[tuple[Path, str]]  # (png, caption)
+    montages: list[Montage]
+    cluster_table: pd.DataFrame
+    zero_shot_table: pd.DataFrame | None
+    prompt_set_version: str | None
+    files: list[str]
+    counts: dict[str, int]
+    dominant_share: float
+    montages_left_out: int = 0
+    max_table_rows: int = 300
+
+
+def data_uri(path: Path, jpeg_quality: int | None = None) -> str:
+    """The file as a `data:` URI; with `jpeg_quality`, re-encoded as JPEG (montages: ~5× smaller)."""
+    if jpeg_quality is None:
+        mime = "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
+        payload = path.read_bytes()
+    else:
+        buffer = io.BytesIO()
+        with Image.open(path) as image:
+            image.convert("RGB").save(buffer, format="JPEG", quality=jpeg_quality, optimize=True)
+        mime, payload = "image/jpeg", buffer.getvalue()
+    return f"data:{mime};base64,{base64.b64encode(payload).decode('ascii')}"
+
+
+def html_table(
+    frame: pd.DataFrame | None, max_rows: int, empty: str, flag_column: str | None = None
+) -> HtmlTable:
+    if frame is None or frame.empty:
+        return HtmlTable([], [], empty=empty)
+    shown = frame.head(max_rows)
+    rows = []
+    for record in shown.to_dict("records"):
+        cells = [_table_cell(k, v) for k, v in record.items()]
+        flag = (
+            bool(record.get(flag_column)) if flag_column and not pd.isna(record.get(flag_column)) else False
+        )
+        rows.append({"cells": cells, "flag": flag})
+    return HtmlTable(list(frame.columns), rows, empty=empty, truncated=max(0, len(frame) - max_rows))
+
+
+def _table_cell(column: str, value: object) -> dict:
+    """A cell for the template; term lists ('#a 3 (×1.5); #b 2 (×1.1)') show one term per line."""
+    if column in TERM_COLUMNS and isinstance(value, str):
+        return {"text": value.replace("; ", "\n"), "num": False, "terms": True}
+    return {"text": _cell(value), "num": _is_number(value), "terms": False}
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _cell(value: object) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}"
+        return f"{value:.3f}" if abs(value) < 1000 else f"{value:,.1f}"
+    return str(value)
+
+
+def _metric_value(value: object) -> str:
+    try:
+        return _cell(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return _cell(value)
+
+
+def render_report(page: ReportPage, path: Path, image_quality: int) -> Path:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    info = dict(page.run_info or {})
+    spaces = info.pop("metric_spaces", None) or {}
+    config_text = next((info.pop(k) for k in CONFIG_TEXT_KEYS if k in info), None)
+    model = info.get("model") or info.get("model_name")
+    run_rows = [(label, info[key]) for key, label in RUN_KEYS.items() if info.get(key) not in (None, "")]
+    run_rows += [
+        (key, value)
+        for key, value in info.items()
+        if key not in RUN_KEYS and key != "model_name" and isinstance(value, str | int | float | bool)
+    ]
+    metrics = [
+        {"name": name, "value": _metric_value(value), "space": spaces.get(name, "—")}
+        for name, value in page.metrics.items()
+    ]
+    context = {
+        "run": {"model": model},
+        "run_rows": run_rows,
+        "metrics": metrics,
+        "warnings": list(page.warnings),
+        "notes": list(page.notes),
+        "plots": [
+            {"id": png.stem.replace("_", "-"), "caption": caption, "uri": data_uri(png)}
+            for png, caption in page.plots
+        ],
+        "cluster_table": html_table(
+            page.cluster_table, page.max_table_rows, "No clusters.", flag_column="dominant account"
+        ),
+        "zero_shot_table": (
+            html_table(page.zero_shot_table, page.max_table_rows, "No zero-shot labels.")
+            if page.zero_shot_table is not None
+            else None
+        ),
+        "prompt_set_version": page.prompt_set_version,
+        "montages": [
+            {
+                "cluster": m.cluster,
+                "name": m.name,
+                "n_posts": m.n_posts,
+                "uri": data_uri(m.png, jpeg_quality=image_quality),
+                "table": html_table(m.posts, page.max_table_rows, "No posts."),
+            }
+            for m in page.montages
+        ],
+        "montages_left_out": page.montages_left_out,
+        "files": page.files,
+        "config_text": config_text,
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "dominant_share_pct": f"{page.dominant_share:.0%}",
+        "n_posts": page.counts.get("posts", 0),
+        "n_images": page.counts.get("images", 0),
+        "n_clusters": page.counts.get("clusters", 0),
+        "n_noise": page.counts.get("noise", 0),
+    }
+    html = env.get_template("report.html").render(**context)
+    path.write_text(html, encoding="utf-8")
+    return path

@@ -1,0 +1,286 @@
+"""build_report end to end on the fixture run: every artefact, their content, a safe offline page."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from omegaconf import OmegaConf
+from PIL import Image
+from report_helpers import (
+    PROMPTS,
+    SCRIPT_CAPTION,
+    SCRIPT_TAG,
+    FakeTextEncoder,
+    ImageOnlyEncoder,
+    fake_vectors,
+)
+
+from visframe.report import ReportConfig, build_report, plot_cluster_map, resolve_report_config
+
+REPO = Path(__file__).resolve().parents[2]
+RUN_INFO = {
+    "config_hash": "cfg0123456789abc",
+    "dataset_fingerprint": "data0123456789ab",
+    "code_version": "0.1.0+gdeadbee",
+    "model": "fake-clip",
+    "metric_spaces": {"silhouette": "reduced (euclidean)", "noise_fraction": "labels"},
+    "config_text": "seed: 1\nreport:\n  top_k: 10\n",
+}
+
+
+@pytest.fixture(scope="module")
+def report(corpus, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("run")
+    ids = list(corpus["assignments"]["image_id"])
+    vectors, vector_ids, expected = fake_vectors(ids)
+    cfg = OmegaConf.create(
+        {
+            "seed": 7,
+            "report": {
+                "seed": "${seed}",
+                "zero_shot": {"prompts": PROMPTS},
+                "sampling": {"top": 3, "middle": 2, "bottom": 3},
+            },
+        }
+    )
+    files = build_report(
+        run_dir,
+        cfg.report,
+        corpus["manifest"],
+        corpus["assignments"],
+        {"silhouette": 0.41, "noise_fraction": 0.133, "calinski_harabasz": float("nan")},
+        warnings=["13% of posts are noise <b>check</b>"],
+        vectors=vectors,
+        vector_ids=vector_ids,
+        encoder=FakeTextEncoder(),
+        run_info=RUN_INFO,
+        cache_dir=tmp_path_factory.mktemp("cache"),
+        show_progress=False,
+    )
+    return {"dir": run_dir / "report", "files": files, "expected": expected}
+
+
+def test_every_artefact_is_written_and_returned(report):
+    out = report["dir"]
+    names = [
+        "cluster_map.png",
+        "cluster_sizes.png",
+        "confidence.png",
+        "zero_shot_by_cluster.png",
+        "report.html",
+        "sampling_sheet.csv",
+        "sampling_sheet.xlsx",
+        "notes.json",
+    ]
+    tables = [
+        "samples",
+        "cluster_metadata",
+        "cluster_hashtags",
+        "cluster_accounts",
+        "cluster_confidence",
+        "zero_shot_labels",
+        "zero_shot_by_cluster",
+    ]
+    names += [f"{t}.{ext}" for t in tables for ext in ("parquet", "csv")]
+    names += [f"clusters/cluster_{k}.csv" for k in (0, 1, 2, -1)]
+    names += [f"montages/cluster_{k}.png" for k in (0, 1, 2, -1)]
+    for name in names:
+        assert (out / name).is_file(), name
+        assert out / name in report["files"], name
+    assert all(Path(p).is_file() for p in report["files"])
+    assert report["files"].notes == []
+
+
+def test_samples_table_puts_the_most_probable_image_first(report, corpus):
+    samples = pd.read_parquet(report["dir"] / "samples.parquet")
+    assignments = corpus["assignments"]
+    for cluster in (0, 1, 2):
+        first = samples[
+            (samples["cluster"] == cluster) & (samples["rank_kind"] == "top") & (samples["rank"] == 1)
+        ]
+        best = assignments[assignments["cluster"] == cluster].sort_values("probability").iloc[-1]
+        assert first["image_id"].item() == best["image_id"]
+    assert set(samples["model"]) == {"fake-clip"}
+
+
+def test_plots_are_images_of_sensible_size(report):
+    for name in ("cluster_map.png", "cluster_sizes.png", "confidence.png", "montages/cluster_0.png"):
+        with Image.open(report["dir"] / name) as image:
+            assert image.width >= 400 and image.height >= 200, name
+
+
+def test_sampling_sheet_band_counts(report):
+    sheet = pd.read_csv(report["dir"] / "sampling_sheet.csv", keep_default_na=False)
+    counts = sheet.groupby(["cluster", "band"]).size().unstack(fill_value=0)
+    for cluster in (0, 1, 2, -1):  # every cluster has >= 8 unique images
+        assert counts.loc[cluster].to_dict() == {"bottom": 3, "middle": 2, "top": 3}
+    for column in (
+        "caption",
+        "hashtags",
+        "account",
+        "likes",
+        "posted_at",
+        "alt_text",
+        "thumbnail",
+        "code",
+        "memo",
+        "coder",
+    ):
+        assert column in sheet.columns
+    assert (sheet[["code", "memo", "coder"]] == "").all().all()
+    assert all((report["dir"] / t).is_file() for t in sheet["thumbnail"])
+
+
+def test_zero_shot_outputs(report):
+    labels = pd.read_parquet(report["dir"] / "zero_shot_labels.parquet")
+    assert dict(zip(labels["image_id"], labels["top_label"])) == report["expected"]
+    by_cluster = pd.read_parquet(report["dir"] / "zero_shot_by_cluster.parquet")
+    assert list(by_cluster.columns) == ["cluster", "label", "count", "share"]
+
+
+def test_lift_table_in_run(report):
+    tags = pd.read_parquet(report["dir"] / "cluster_hashtags.parquet")
+    total = 60
+    row = tags[(tags["cluster"] == 2) & (tags["hashtag"] == "25n")].iloc[0]
+    # #25N: all 12 posts of cluster 2 and nowhere else
+    assert row["count"] == 12 and row["lift"] == pytest.approx(1.0 / (12 / total))
+    meta = pd.read_parquet(report["dir"] / "cluster_metadata.parquet").set_index("cluster")
+    assert bool(meta.loc[0, "dominant_account"]) and meta.loc[0, "top_account"] == "ana"
+    assert not bool(meta.loc[1, "dominant_account"])
+
+
+class _Tags(HTMLParser):
+    """Every tag and attribute the browser would see (escaped text is not a tag)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags, self.attributes, self.styles = [], [], []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attributes += [(name, value or "") for name, value in attrs]
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.styles.append(data)
+
+
+def test_html_is_self_contained(report):
+    html = (report["dir"] / "report.html").read_text(encoding="utf-8")
+    parser = _Tags()
+    parser.feed(html)
+    links = [
+        v for name, v in parser.attributes if name in ("src", "href", "action", "poster", "data", "srcset")
+    ]
+    assert links, "the page should embed images"
+    assert all(v.startswith(("data:", "#")) for v in links), [
+        v[:60] for v in links if not v.startswith(("data:", "#"))
+    ]
+    assert not {"script", "link", "iframe", "object", "embed", "base"} & set(parser.tags)
+    assert not any(name.startswith("on") for name, _ in parser.attributes)
+    assert not re.search(r"url\(|@import|https?://", "".join(parser.styles), flags=re.IGNORECASE)
+    assert not any(re.search(r"https?://", v) for _, v in parser.attributes)
+    # every embedded image decodes
+    uris = re.findall(r'src="data:image/(?:png|jpeg);base64,([^"]+)"', html)
+    assert len(uris) == 4 + 4  # 4 plots, 4 montages
+    for payload in uris:
+        Image.open(io.BytesIO(base64.b64decode(payload))).verify()
+
+
+def test_html_escapes_user_strings_and_shows_the_run(report):
+    html = (report["dir"] / "report.html").read_text(encoding="utf-8")
+    assert SCRIPT_CAPTION not in html and "<script>" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; ni una menos" in html
+    assert SCRIPT_TAG not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "13% of posts are noise &lt;b&gt;check&lt;/b&gt;" in html
+    for value in (
+        "cfg0123456789abc",
+        "data0123456789ab",
+        "0.1.0+gdeadbee",
+        "reduced (euclidean)",
+        "study-2024",
+    ):
+        assert value in html
+    assert re.search(r"silhouette</td><td[^>]*>0\.410</td><td>reduced \(euclidean\)", html)
+    assert 'class="warnings"' in html
+
+
+def test_image_only_encoder_and_bare_manifest(corpus, tmp_path):
+    """A folder without metadata and an image-only encoder: a report, with notes saying what is missing."""
+    manifest = corpus["manifest"][["image_id", "path", "status", "reason"]]
+    assignments = corpus["assignments"].drop(columns=["outlier_score"])
+    ids = list(assignments["image_id"])
+    vectors, vector_ids, _ = fake_vectors(ids)
+    files = build_report(
+        tmp_path,
+        {"sampling": {"formats": ["csv"]}},
+        manifest,
+        assignments,
+        {},
+        vectors=vectors,
+        vector_ids=vector_ids,
+        encoder=ImageOnlyEncoder(),
+        cache_dir=tmp_path / "cache",
+        show_progress=False,
+    )
+    out = tmp_path / "report"
+    assert not (out / "zero_shot_labels.parquet").exists()
+    assert any("image-only" in n for n in files.notes)
+    assert any("hashtags" in n and "account" in n for n in files.notes)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "image-only" in html
+    meta = pd.read_parquet(out / "cluster_metadata.parquet")
+    assert meta["n_posts"].sum() == len(assignments)
+    sheet = pd.read_csv(out / "sampling_sheet.csv")
+    assert "caption" not in sheet.columns and len(sheet) > 0
+
+
+def test_disabled_report_writes_nothing(corpus, tmp_path):
+    files = build_report(tmp_path, {"enabled": False}, corpus["manifest"], corpus["assignments"], {})
+    assert list(files) == [] and not (tmp_path / "report").exists()
+
+
+def test_default_yaml_matches_the_typed_defaults():
+    text = (REPO / "conf" / "report" / "default.yaml").read_text()
+    composed = OmegaConf.create({"seed": 0, "report": OmegaConf.create(text)})
+    from_yaml = resolve_report_config(composed.report)
+    assert from_yaml == ReportConfig()
+    assert from_yaml.zero_shot.prompt_set_version == "study-2024" and len(from_yaml.zero_shot.prompts) == 9
+
+
+def test_unknown_config_key_is_an_error():
+    with pytest.raises(Exception, match="top_kk"):
+        resolve_report_config({"top_kk": 3})
+
+
+def test_cluster_map_with_many_clusters(tmp_path):
+    rng = np.random.default_rng(0)
+    n, k = 6000, 60
+    labels = rng.integers(-1, k, n)
+    centres = rng.uniform(0, 10, (k, 2))
+    xy = centres[np.maximum(labels, 0)] + rng.normal(0, 0.3, (n, 2))
+    frame = pd.DataFrame(
+        {
+            "image_id": [str(i) for i in range(n)],
+            "path": "",
+            "cluster": labels,
+            "probability": 1.0,
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+        }
+    )
+    path = plot_cluster_map(frame, tmp_path / "map.png", title="60 clusters")
+    with Image.open(path) as image:
+        assert image.width > 1000

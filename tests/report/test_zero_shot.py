@@ -1,0 +1,127 @@
+"""Zero-shot labels: cosine scores against the prompts, top labels, per-cluster shares, skips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from report_helpers import PROMPTS, FakeTextEncoder, ImageOnlyEncoder, fake_vectors
+
+from visframe.report.posts import join_posts
+from visframe.report.zero_shot import ZeroShotSkipped, zero_shot_by_cluster, zero_shot_labels
+
+
+def test_top_label_follows_the_encoder(corpus):
+    ids = list(corpus["assignments"]["image_id"])
+    vectors, vector_ids, expected = fake_vectors(ids)
+    labels = zero_shot_labels(FakeTextEncoder(), vectors, vector_ids, ids, PROMPTS, "v-test")
+    assert labels["image_id"].is_unique and set(labels["image_id"]) == set(ids)
+    assert dict(zip(labels["image_id"], labels["top_label"])) == expected
+    assert list(labels.columns) == ["image_id", "top_label", "top_score", "prompt_set_version", *PROMPTS]
+    assert (labels["prompt_set_version"] == "v-test").all()
+    # scores are cosine similarities: text vectors are unit axes, so score_i = v_i / |v|
+    row = vector_ids.index(labels["image_id"].iloc[0])
+    unit = vectors[row] / np.linalg.norm(vectors[row])
+    assert labels.iloc[0][PROMPTS].to_numpy(dtype=float) == pytest.approx(unit[: len(PROMPTS)], abs=1e-6)
+    assert labels.iloc[0]["top_score"] == pytest.approx(unit[: len(PROMPTS)].max(), abs=1e-6)
+
+
+def test_cluster_shares_count_posts(corpus):
+    posts = join_posts(corpus["manifest"], corpus["assignments"])
+    ids = list(posts["image_id"])
+    vectors, vector_ids, expected = fake_vectors(ids)
+    labels = zero_shot_labels(FakeTextEncoder(), vectors, vector_ids, ids, PROMPTS, "v")
+    shares = zero_shot_by_cluster(posts, labels, PROMPTS)
+    assert len(shares) == 4 * len(PROMPTS)  # every label listed for every cluster
+    for cluster, group in shares.groupby("cluster"):
+        assert group["share"].sum() == pytest.approx(1.0)
+        members = posts[posts["cluster"] == cluster]
+        want = members["image_id"].map(expected).value_counts()
+        got = group.set_index("label")["count"]
+        assert all(got[label] == want.get(label, 0) for label in PROMPTS)
+
+
+def test_image_only_encoder_is_skipped_with_a_reason(corpus):
+    ids = list(corpus["assignments"]["image_id"])
+    vectors, vector_ids, _ = fake_vectors(ids)
+    with pytest.raises(ZeroShotSkipped, match="image-only"):
+        zero_shot_labels(ImageOnlyEncoder(), vectors, vector_ids, ids, PROMPTS, "v")
+    with pytest.raises(ZeroShotSkipped, match="no image embeddings"):
+        zero_shot_labels(FakeTextEncoder(), None, None, ids, PROMPTS, "v")
+
+
+def test_misaligned_inputs_are_clear_errors(corpus):
+    ids = list(corpus["assignments"]["image_id"])
+    vectors, vector_ids, _ = fake_vectors(ids)
+    with pytest.raises(ValueError, match="no embedding"):
+        zero_shot_labels(FakeTextEncoder(), vectors[1:], vector_ids[1:], ids, PROMPTS, "v")
+    with pytest.raises(ValueError, match="shape"):
+        zero_shot_labels(FakeTextEncoder(), vectors[:, :4], vector_ids, ids, PROMPTS, "v")
+
+
+def _tiny_clip_dir(path):
+    """A randomly initialised CLIP (16-d projections) with a byte-level tokenizer, saved like a hub folder."""
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPTokenizer
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    chars = list(bytes_to_unicode().values())
+    vocab = {
+        t: i for i, t in enumerate(["<|startoftext|>", "<|endoftext|>", *chars, *(c + "</w>" for c in chars)])
+    }
+    config = CLIPConfig(
+        text_config={
+            "vocab_size": len(vocab),
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "max_position_embeddings": 64,
+            "bos_token_id": 0,
+            "eos_token_id": 1,
+            "pad_token_id": 1,
+        },
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "image_size": 32,
+            "patch_size": 8,
+        },
+        projection_dim=16,
+    )
+    torch.manual_seed(0)
+    model = CLIPModel(config).eval()
+    model.save_pretrained(path)
+    CLIPTokenizer(vocab=vocab, merges=[]).save_pretrained(path)
+    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(
+        path
+    )
+    return model
+
+
+def test_tiny_random_clip_agrees_with_clip_logits(corpus, tmp_path):
+    """The project's CLIP encoder on a tiny random CLIP: the report's top label is CLIP's own argmax."""
+    hf_clip = pytest.importorskip("visframe.embed.encoders.hf_clip")
+    model = _tiny_clip_dir(tmp_path / "clip")
+    encoder = hf_clip.CLIPEncoder(weights=str(tmp_path / "clip"), name="tiny_clip")
+    assert encoder.supports_text
+    manifest = corpus["manifest"][corpus["manifest"]["status"] == "ok"].drop_duplicates("image_id").head(12)
+    pixels = torch.stack([encoder.preprocess(Image.open(p).convert("RGB")) for p in manifest["path"]])
+    vectors = encoder.encode_images(pixels).numpy()
+    labels = zero_shot_labels(
+        encoder, vectors, list(manifest["image_id"]), list(manifest["image_id"]), PROMPTS, "v"
+    )
+    from transformers import CLIPTokenizer
+
+    tokens = CLIPTokenizer.from_pretrained(tmp_path / "clip")(PROMPTS, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        logits = model(
+            input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"], pixel_values=pixels
+        ).logits_per_image
+    expected = [PROMPTS[i] for i in logits.argmax(dim=1).tolist()]
+    assert labels["top_label"].tolist() == expected
+    assert labels["top_score"].to_numpy() == pytest.approx(
+        (logits.max(dim=1).values / model.logit_scale.exp()).detach().numpy(), abs=1e-5
+    )
