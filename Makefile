@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 RUN    ?=
 
-.PHONY: install run test test-slow test-all ui review bench-embed bench-cluster bench-sweep bench-scale bench-report lint clean
+.PHONY: install run test test-slow test-all ui review bench-embed bench-cluster bench-sweep bench-scale bench-report bench-ingest lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ bench-cluster: install
 
 bench-sweep: install
 	$(PY) benchmarks/bench_sweep.py $(ARGS)
+
+bench-ingest: install
+	$(PY) tests/data/bench_ingest.py $(ARGS)
 
 bench-report: install
 	$(PY) benchmarks/bench_report.py $(ARGS)

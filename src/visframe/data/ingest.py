@@ -1,0 +1,460 @@
+"""Ingest: a folder of images (+ optional metadata) → the manifest, one row per file.
+
+`ingest_folder(root, ...)` walks `root` recursively, checks every image file (see `cleaning` for
+the status codes), joins the metadata (see `metadata`), groups reshares (see `reshares`), marks
+placeholders, prints the warnings and the cleaning report, and returns the manifest as a DataFrame;
+`write_manifest` writes it as Parquet with a fixed schema, `read_manifest` reads it back.
+
+Which files get a row. A file gets a row when its extension is an image extension
+(`images.IMAGE_EXTENSIONS`) or its content sniffs as an image (a JPEG saved as `.txt` is an image).
+Other files — the metadata itself, Instaloader's `.json.xz`/`.txt` sidecars, videos — are skipped
+silently and counted in `manifest.attrs["skipped_files"]`. Hidden entries (names starting with '.',
+e.g. macOS `._IMG_1.jpg` resource forks, `.git`) are skipped too. Directory symlinks are followed
+(each real directory once, so loops end); file symlinks get their own row under the symlink's path,
+with the target's bytes (so the same image_id as the target).
+
+Columns (docs/ARCHITECTURE.md): `image_id`, `path` (absolute; a symlink's own path), `status`,
+`reason` ('' when ok), `label`, `width`, `height` (displayed size, EXIF rotation applied; null unless
+decoded), `post_id`, `account`, `hashtags` (list), `likes`, `caption`, `alt_text`, `posted_at` (UTC),
+`carousel_index`, then `reshare_group` (the image_id representing the row's exact/near-duplicate
+group; the row's own image_id when it has no copies), `phash` (16 hex digits, null unless decoded),
+`file_size` (bytes), then any extra metadata columns. `metadata_only` rows (a metadata row whose file
+is missing) have a null image_id.
+
+Labels: with `label_from_dirs=True` the label is the name of the folder directly under `root` that
+holds the file (`root/animals/birds/owl.png` → `animals`; files directly in `root` get no label);
+otherwise a `label` metadata column is used when there is one.
+
+File names that are not valid UTF-8 are kept exactly (see `manifest_io` for how they are stored).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from visframe.data import cleaning
+from visframe.data.cleaning import FileFacts, classify, placeholder_reason
+from visframe.data.facts_cache import FactsCache
+from visframe.data.images import IMAGE_EXTENSIONS, SNIFF_BYTES, sniff
+from visframe.data.instaloader import read_instaloader
+from visframe.data.manifest_io import (
+    INT_COLUMNS,
+    MANIFEST_COLUMNS,
+    MANIFEST_SCHEMA,
+    STRING_COLUMNS,
+    path_series,
+    read_manifest,
+    storable_path,
+    write_manifest,
+)
+from visframe.data.metadata import (
+    STANDARD_COLUMNS,
+    MetadataError,
+    MetadataRecords,
+    detect_format,
+    join_metadata,
+    parse_text,
+    read_metadata,
+)
+from visframe.data.reshares import reshare_groups
+from visframe.utils.cache import default_cache_dir
+
+# Re-exported: the pipeline imports the manifest's I/O from here.
+__all__ = [
+    "MANIFEST_COLUMNS",
+    "MANIFEST_SCHEMA",
+    "IngestError",
+    "ingest_folder",
+    "read_manifest",
+    "storable_path",
+    "write_manifest",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_PIXELS = 89_478_485  # PIL's own default decompression-bomb limit
+# Below this many files to check, worker processes cost more to start than they save.
+PARALLEL_MIN_FILES = 400
+MAX_PRINTED_WARNINGS = 25
+
+
+class IngestError(ValueError):
+    """The folder cannot be ingested at all (no such folder, no image files)."""
+
+
+@dataclass
+class _Candidate:
+    path: str  # absolute, as str (os.fsdecode'd; may hold surrogate escapes)
+    relpath: str  # relative to root, '/'-separated
+
+
+# ------------------------------------------------------------------------------------------ listing
+
+
+def list_image_files(
+    root: str | Path, exclude: list[str | Path] | None = None
+) -> tuple[list[_Candidate], Counter]:
+    """Files under `root` that get a manifest row, sorted by path; and counts of skipped files.
+
+    `exclude`: folders not to descend into (e.g. the cache, if it sits inside `root`).
+    """
+    root_str = os.path.abspath(os.fsdecode(root))
+    candidates: list[_Candidate] = []
+    skipped: Counter = Counter()
+    visited: set[tuple[int, int]] = set()
+    for folder in exclude or []:
+        try:
+            info = os.stat(folder)
+        except OSError:
+            continue
+        visited.add((info.st_dev, info.st_ino))  # treated as seen: never entered
+    stack = [root_str]
+    while stack:
+        directory = stack.pop()
+        try:
+            info = os.stat(directory)
+            if (info.st_dev, info.st_ino) in visited:
+                continue
+            visited.add((info.st_dev, info.st_ino))
+            entries = list(os.scandir(directory))
+        except OSError as error:
+            log.warning("ingest: cannot list %s (%s); its files are skipped", storable_path(directory), error)
+            skipped["unlistable folder"] += 1
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                skipped["hidden"] += 1
+                continue
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                stack.append(entry.path)
+                continue
+            extension = os.path.splitext(entry.name)[1].lower()
+            if extension in IMAGE_EXTENSIONS or _sniffs_as_image(entry):
+                relpath = os.path.relpath(entry.path, root_str).replace(os.sep, "/")
+                candidates.append(_Candidate(path=entry.path, relpath=relpath))
+            else:
+                skipped[extension or "(no extension)"] += 1
+    candidates.sort(key=lambda candidate: os.fsencode(candidate.relpath))
+    return candidates, skipped
+
+
+def _sniffs_as_image(entry: os.DirEntry) -> bool:
+    try:
+        if not entry.is_file(follow_symlinks=True):  # never open pipes or devices
+            return False
+        with open(entry.path, "rb") as handle:
+            return sniff(handle.read(SNIFF_BYTES)).is_image
+    except OSError:
+        return False
+
+
+# ----------------------------------------------------------------------------------- inspection
+
+
+def _stat_key(path: str) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns
+
+
+def inspect_files(
+    paths: list[str],
+    max_pixels: int,
+    cache_dir: str | Path | None,
+    show_progress: bool,
+    workers: int | None = None,
+) -> list[FileFacts]:
+    """FileFacts for each path: from the cache when the file is unchanged, else inspected now."""
+    keys = [_stat_key(path) for path in paths]
+    raw_paths = [os.fsencode(path) for path in paths]
+    with FactsCache(cache_dir) as cache:
+        cached = cache.get_many([(raw, *key) for raw, key in zip(raw_paths, keys) if key is not None])
+        facts: list[FileFacts | None] = [None] * len(paths)
+        todo = []
+        for index, raw in enumerate(raw_paths):
+            hit = cached.get(raw)
+            if hit is not None and hit.cacheable_for(max_pixels):
+                facts[index] = hit
+            else:
+                todo.append(index)
+        workers = workers if workers is not None else min(8, os.cpu_count() or 1)
+        progress = tqdm(
+            total=len(todo), desc="Checking images", unit="file", disable=not show_progress or not todo
+        )
+        pending: list[tuple[bytes, int, int, FileFacts]] = []
+        with progress:
+            for index, result in zip(todo, _run_inspections([paths[i] for i in todo], max_pixels, workers)):
+                facts[index] = result
+                progress.update(1)
+                if keys[index] is not None and result.cacheable_for(max_pixels):
+                    pending.append((raw_paths[index], *keys[index], result))
+                if len(pending) >= 256:
+                    cache.put_many(pending)
+                    pending = []
+        cache.put_many(pending)
+    log.info(
+        "ingest: %d files, %d checked now, %d from the cache", len(paths), len(todo), len(paths) - len(todo)
+    )
+    return facts  # type: ignore[return-value]
+
+
+def _run_inspections(paths: list[str], max_pixels: int, workers: int) -> Iterator[FileFacts]:
+    if workers <= 1 or len(paths) < PARALLEL_MIN_FILES:
+        for path in paths:
+            yield cleaning.inspect_file(path, max_pixels)
+        return
+    # forkserver: workers never inherit the parent's threads (torch, tqdm's monitor) mid-lock.
+    context = multiprocessing.get_context("forkserver")
+    done = 0
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for result in pool.map(
+                cleaning.inspect_file_as_dict, [(path, max_pixels) for path in paths], chunksize=16
+            ):
+                yield FileFacts.from_dict(result)
+                done += 1
+    except BrokenProcessPool as error:
+        # A worker died (out of memory, a crashing decoder): finish in this process, file by file.
+        log.warning(
+            "ingest: a worker process died (%s); checking the remaining %d files here",
+            error,
+            len(paths) - done,
+        )
+        for path in paths[done:]:
+            yield cleaning.inspect_file(path, max_pixels)
+
+
+# ---------------------------------------------------------------------------------------- ingest
+
+
+def ingest_folder(
+    root: str | Path,
+    metadata: str | Path | None = None,
+    metadata_format: str = "auto",
+    label_from_dirs: bool = False,
+    min_side: int = 32,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    placeholder_min_count: int = 3,
+    near_duplicate_max_distance: int = 4,
+    cache_dir: str | Path | None = None,
+    show_progress: bool = True,
+    workers: int | None = None,
+) -> pd.DataFrame:
+    """The manifest of the images under `root` (one row per file, every bad file with a reason).
+
+    `metadata`: a CSV / JSONL / JSON table, or a folder of Instaloader sidecars; with
+    `metadata_format="instaloader"` and no `metadata`, sidecars are looked for in `root` itself.
+    `placeholder_min_count=0` turns placeholder detection off; `near_duplicate_max_distance=-1` groups
+    exact copies only. `workers`: processes for checking files (default: the CPU count, at most 8).
+    Warnings are logged, kept in `manifest.attrs["warnings"]`, and printed with the cleaning report
+    when `show_progress` is on.
+    """
+    root_path = Path(os.path.abspath(os.fsdecode(root)))
+    if not root_path.exists():
+        raise IngestError(
+            f"image folder {root_path} does not exist: set dataset.root to the folder holding your images"
+        )
+    if not root_path.is_dir():
+        raise IngestError(
+            f"dataset.root {root_path} is a file, not a folder: point it at the folder holding the images"
+        )
+    # Never ingest our own cache (thumbnails are JPEGs) when it lives inside the image folder.
+    candidates, skipped = list_image_files(
+        root_path, exclude=[default_cache_dir() if cache_dir is None else cache_dir]
+    )
+    if not candidates:
+        found = ", ".join(f"{count} {kind}" for kind, count in skipped.most_common(5)) or "nothing"
+        raise IngestError(
+            f"no image files under {root_path} (found {found}): put .jpg/.png/.webp/… files in it "
+            "(sub-folders are searched too)"
+        )
+    # Metadata first: an unusable metadata file fails in a second, not after checking every image.
+    records = _load_metadata(metadata, metadata_format, root_path, [c.relpath for c in candidates])
+    facts = inspect_files([c.path for c in candidates], max_pixels, cache_dir, show_progress, workers)
+    warnings: list[str] = []
+    rows = [_file_row(candidate, fact, min_side, max_pixels) for candidate, fact in zip(candidates, facts)]
+    extra_columns: list[str] = []
+    if records is not None:
+        warnings.extend(records.warnings)
+        rows, extra_columns = _attach_metadata(
+            rows, candidates, records, root_path, label_from_dirs, warnings
+        )
+    if label_from_dirs:
+        _labels_from_dirs(rows, candidates, warnings)
+    _mark_reshares_and_placeholders(rows, facts, placeholder_min_count, near_duplicate_max_distance)
+    manifest = _to_frame(rows, extra_columns)
+    manifest.attrs.update(warnings=warnings, skipped_files=dict(skipped), root=str(root_path))
+    for message in warnings[:MAX_PRINTED_WARNINGS]:
+        log.warning("ingest: %s", message)
+    if len(warnings) > MAX_PRINTED_WARNINGS:
+        log.warning(
+            "ingest: … and %d more warnings (manifest.attrs['warnings'])",
+            len(warnings) - MAX_PRINTED_WARNINGS,
+        )
+    if show_progress:
+        from visframe.data.report import print_cleaning_report
+
+        print_cleaning_report(manifest)
+    return manifest
+
+
+def _file_row(candidate: _Candidate, facts: FileFacts, min_side: int, max_pixels: int) -> dict[str, Any]:
+    status, reason = classify(facts, min_side, max_pixels)
+    decoded = facts.decoded and status != cleaning.TOO_MANY_PIXELS
+    return {
+        "image_id": facts.image_id,
+        "path": candidate.path,
+        "status": status,
+        "reason": reason,
+        "label": None,
+        "width": facts.width if decoded else None,
+        "height": facts.height if decoded else None,
+        "phash": facts.phash if decoded else None,
+        "file_size": facts.file_size,
+    }
+
+
+def _load_metadata(
+    metadata: str | Path | None, metadata_format: str, root: Path, relpaths: list[str]
+) -> MetadataRecords | None:
+    if metadata is None and metadata_format != "instaloader":
+        return None
+    source = Path(os.fsdecode(metadata)).expanduser() if metadata is not None else root
+    fmt = detect_format(source, metadata_format) if source.exists() else metadata_format
+    if fmt == "instaloader":
+        return read_instaloader(source, relpaths, root)
+    if fmt == "auto" and not source.exists():
+        raise MetadataError(
+            f"metadata file {source} does not exist: check dataset.metadata (or set it to null)"
+        )
+    return read_metadata(source, fmt)
+
+
+def _attach_metadata(
+    rows: list[dict],
+    candidates: list[_Candidate],
+    records: MetadataRecords,
+    root: Path,
+    label_from_dirs: bool,
+    warnings: list[str],
+) -> tuple[list[dict], list[str]]:
+    joined = join_metadata([c.relpath for c in candidates], records, root)
+    warnings.extend(joined.warnings)
+    extra_columns = list(records.extra_columns)
+    if label_from_dirs and any("label" in row for row in records.rows):
+        extra_columns.append("meta_label")  # the folder decides the label; keep the metadata's too
+
+    def fill(target: dict, meta: dict) -> None:
+        for column in STANDARD_COLUMNS:
+            target[column] = meta.get(column)
+        for column in records.extra_columns:
+            target[column] = meta.get(column)
+        if "label" in meta:
+            target["meta_label" if label_from_dirs else "label"] = parse_text(meta["label"])
+
+    for row, meta in zip(rows, joined.per_file):
+        if meta is not None:
+            fill(row, meta)
+    for meta, why in joined.unmatched:
+        key = meta["_key"]
+        path = key if os.path.isabs(key) else os.path.join(str(root), *key.split("/"))
+        if os.path.isfile(path) and why == "no such file in the folder":
+            why = "that file is not an image (neither its extension nor its content), so it has no image row"
+        row = {
+            "image_id": None,
+            "path": path,
+            "status": cleaning.METADATA_ONLY,
+            "reason": f"listed in {meta['_where']}, but {why}: {key!r} (its metadata is kept in this row)",
+        }
+        fill(row, meta)
+        rows.append(row)
+    missing = len(joined.unmatched)
+    if missing:
+        warnings.append(
+            f"{missing} metadata row(s) name files that are not in the folder: kept as status "
+            "'metadata_only' (see their reason)"
+        )
+    return rows, extra_columns
+
+
+def _labels_from_dirs(rows: list[dict], candidates: list[_Candidate], warnings: list[str]) -> None:
+    unlabelled = 0
+    for row, candidate in zip(rows, candidates):
+        folder = candidate.relpath.split("/")[0] if "/" in candidate.relpath else None
+        row["label"] = folder
+        unlabelled += folder is None
+    if unlabelled:
+        warnings.append(
+            f"label_from_dirs: {unlabelled} file(s) sit directly in the root folder, not in a label "
+            "sub-folder; their label is empty"
+        )
+
+
+def _mark_reshares_and_placeholders(
+    rows: list[dict], facts: list[FileFacts], min_count: int, max_distance: int
+) -> None:
+    """reshare_group for every decoded row; placeholders = big groups of low-content pictures."""
+    usable = [i for i, row in enumerate(rows[: len(facts)]) if row["status"] == cleaning.OK]
+    groups = reshare_groups(
+        [rows[i]["image_id"] for i in usable],
+        [rows[i]["phash"] for i in usable],
+        max_distance,
+        areas=[(rows[i]["width"] or 0) * (rows[i]["height"] or 0) for i in usable],
+        thumbnails=[facts[i].thumb_bytes for i in usable],
+    )
+    members: dict[str, list[int]] = {}
+    for index, group in zip(usable, groups):
+        rows[index]["reshare_group"] = group
+        members.setdefault(group, []).append(index)
+    if min_count and min_count > 0:
+        for group, indices in members.items():
+            low = sum(facts[i].low_content for i in indices)
+            if len(indices) >= min_count and 2 * low > len(indices):
+                representative_hash = next(rows[i]["phash"] for i in indices if rows[i]["image_id"] == group)
+                for i in indices:
+                    rows[i]["status"] = cleaning.PLACEHOLDER
+                    rows[i]["reason"] = placeholder_reason(len(indices), representative_hash)
+    for row in rows:
+        row.setdefault("reshare_group", row["image_id"])
+
+
+def _to_frame(rows: list[dict], extra_columns: list[str]) -> pd.DataFrame:
+    columns = list(MANIFEST_COLUMNS) + [c for c in extra_columns if c not in MANIFEST_COLUMNS]
+    data: dict[str, Any] = {}
+    for column in columns:
+        values = [row.get(column) for row in rows]
+        if column in INT_COLUMNS:
+            data[column] = pd.array(values, dtype="Int64")
+        elif column == "posted_at":
+            data[column] = pd.to_datetime(pd.Series(values, dtype=object), utc=True).astype(
+                "datetime64[us, UTC]"
+            )
+        elif column == "hashtags":
+            data[column] = pd.Series(values, dtype=object)
+        elif column == "path":
+            data[column] = path_series(values)
+        elif column in STRING_COLUMNS:
+            data[column] = pd.Series(values, dtype="str")
+        else:
+            data[column] = pd.Series(values)
+    frame = pd.DataFrame(data, columns=columns)
+    frame["reason"] = frame["reason"].fillna("")
+    return frame

@@ -1,0 +1,166 @@
+"""The manifest on disk: Parquet with a fixed schema (`write_manifest`), read back typed (`read_manifest`).
+
+Columns and types (docs/ARCHITECTURE.md, plus `reshare_group`, `phash`, `file_size`): strings for ids,
+paths, status, reason, label and text metadata; int64 for width, height, likes, carousel_index,
+file_size; list<string> for hashtags; timestamp[us, UTC] for posted_at; extra metadata columns keep
+the type pyarrow infers (JSON text when their values mix types).
+
+File names that are not valid UTF-8: the in-memory `path` holds them `os.fsdecode`d (surrogate
+escapes, so `open()` works and `os.fsencode` gives the original bytes back). Parquet strings must
+be UTF-8, so the file stores `storable_path(path)` (bytes shown as `\\xNN`) and keeps the original
+bytes in its key-value metadata (`visframe.raw_paths`); `read_manifest` restores them. Pandas' own
+`str` dtype is UTF-8 only too, so such a `path` column has object dtype.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from visframe.data.metadata import STANDARD_COLUMNS
+
+MANIFEST_COLUMNS = (
+    "image_id",
+    "path",
+    "status",
+    "reason",
+    "label",
+    "width",
+    "height",
+    *STANDARD_COLUMNS,
+    "reshare_group",
+    "phash",
+    "file_size",
+)
+STRING_COLUMNS = (
+    "image_id",
+    "path",
+    "status",
+    "reason",
+    "label",
+    "post_id",
+    "account",
+    "caption",
+    "alt_text",
+    "reshare_group",
+    "phash",
+)
+INT_COLUMNS = ("width", "height", "likes", "carousel_index", "file_size")
+MANIFEST_SCHEMA = pa.schema(
+    [
+        pa.field(name, pa.string())
+        if name in STRING_COLUMNS
+        else pa.field(name, pa.int64())
+        if name in INT_COLUMNS
+        else pa.field(name, pa.list_(pa.string()))
+        if name == "hashtags"
+        else pa.field(name, pa.timestamp("us", tz="UTC"))
+        for name in MANIFEST_COLUMNS
+    ]
+)
+_RAW_PATHS_KEY = b"visframe.raw_paths"
+_WARNINGS_KEY = b"visframe.warnings"
+
+
+def path_series(values: list, index: pd.Index | None = None) -> pd.Series:
+    """`str` dtype, or object dtype when a non-UTF-8 name is present (pandas' str dtype is UTF-8 only)."""
+    encodable = all(value is None or storable_path(value) == value for value in values)
+    return pd.Series(values, dtype="str" if encodable else object, index=index)
+
+
+def storable_path(path: str) -> str:
+    """`path` as valid UTF-8 for printing or an Arrow/Parquet string column (other stages: use this).
+
+    Unchanged for normal names; bytes of a non-UTF-8 file name are shown as `\\xNN` (so the result
+    cannot be opened: open files with the original `path`, which round-trips via `os.fsencode`).
+    """
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def write_manifest(manifest: pd.DataFrame, path: str | Path) -> Path:
+    """Write the manifest as Parquet with `MANIFEST_SCHEMA` (+ extra metadata columns), atomically."""
+    path = Path(path)
+    frame = manifest.copy()
+    raw_paths: dict[str, str] = {}
+    shown = []
+    for value in frame["path"]:
+        if isinstance(value, str) and storable_path(value) != value:
+            raw_paths[storable_path(value)] = base64.b64encode(os.fsencode(value)).decode("ascii")
+        shown.append(storable_path(value) if isinstance(value, str) else None)
+    frame["path"] = pd.Series(shown, dtype="str", index=frame.index)
+    arrays, fields = [], []
+    for name in frame.columns:
+        field = MANIFEST_SCHEMA.field(name) if name in MANIFEST_SCHEMA.names else None
+        arrays.append(_arrow_column(frame[name], field.type if field else None))
+        fields.append(field if field else pa.field(name, arrays[-1].type))
+    metadata = {
+        _RAW_PATHS_KEY: json.dumps(raw_paths).encode(),
+        _WARNINGS_KEY: json.dumps(list(manifest.attrs.get("warnings", [])), ensure_ascii=False).encode(),
+    }
+    table = pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=metadata))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    pq.write_table(table, partial)
+    partial.replace(path)
+    return path
+
+
+def _arrow_column(series: pd.Series, arrow_type: pa.DataType | None) -> pa.Array:
+    if arrow_type is not None and pa.types.is_timestamp(arrow_type):
+        stamps = pd.to_datetime(series, utc=True).astype("datetime64[us, UTC]")
+        naive_utc = stamps.dt.tz_convert(None).to_numpy()  # arrow reads these as UTC instants
+        return pa.array(naive_utc, type=arrow_type, from_pandas=True)
+    if arrow_type is not None and pa.types.is_list(arrow_type):
+        return pa.array(
+            [list(v) if isinstance(v, (list, tuple, np.ndarray)) else None for v in series], type=arrow_type
+        )
+    values = [None if _is_null(v) else v for v in series.tolist()]
+    if arrow_type is not None:
+        return pa.array(values, type=arrow_type)
+    try:  # an extra metadata column: keep its type when it has one
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array(
+            [
+                None
+                if v is None
+                else v
+                if isinstance(v, str)
+                else json.dumps(v, ensure_ascii=False, default=str)
+                for v in values
+            ],
+            type=pa.string(),
+        )
+
+
+def _is_null(value: Any) -> bool:
+    return (
+        value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value))
+    )
+
+
+def read_manifest(path: str | Path) -> pd.DataFrame:
+    """Read a manifest written by `write_manifest`: typed columns, original non-UTF-8 paths restored."""
+    table = pq.read_table(path)
+    metadata = table.schema.metadata or {}
+    frame = table.to_pandas(types_mapper=lambda t: pd.Int64Dtype() if pa.types.is_integer(t) else None)
+    raw_paths = json.loads(metadata.get(_RAW_PATHS_KEY, b"{}"))
+    if raw_paths:
+        frame["path"] = path_series(
+            [os.fsdecode(base64.b64decode(raw_paths[p])) if p in raw_paths else p for p in frame["path"]],
+            index=frame.index,
+        )
+    if "hashtags" in frame:
+        frame["hashtags"] = pd.Series(
+            [list(v) if v is not None else None for v in frame["hashtags"]], dtype=object, index=frame.index
+        )
+    frame.attrs["warnings"] = json.loads(metadata.get(_WARNINGS_KEY, b"[]"))
+    return frame

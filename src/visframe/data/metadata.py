@@ -1,0 +1,563 @@
+"""Post metadata: CSV / JSONL / JSON tables and Instaloader sidecars, parsed and validated.
+
+Tables (`read_metadata`): one row per image file, joined to the folder by a file column.
+
+- Format by extension with `metadata_format="auto"`: `.csv`/`.tsv`/`.txt` → CSV (delimiter `,` `;` tab
+  or `|`, taken from the header line, so Excel's `;` exports work), `.jsonl`/`.ndjson` → one JSON
+  object per line, `.json` → a JSON list of objects, a directory → Instaloader sidecars.
+- Text is read as UTF-8 (a BOM is fine); a file that is not UTF-8 is read as Windows-1252 (Excel's
+  usual encoding) with a warning. Emoji and accents are kept as written.
+- The file column: `file`, `filename`, `file_name`, `path`, `filepath`, `image`, `image_path`. Its
+  value is a path relative to the folder (`sub/a.jpg`), a bare file name (`a.jpg`, must be unique in
+  the folder) or an absolute path inside the folder; Windows `\\` separators are accepted.
+- Known columns (first matching alias wins; the others are kept as extra columns):
+  `post_id` (post_id, shortcode, post), `account` (account, username, owner_username, user, author),
+  `hashtags` (hashtags, hashtag, tags), `likes` (likes, like_count, likes_count), `caption`
+  (caption, text, description), `alt_text` (alt_text, alt, accessibility_caption),
+  `posted_at` (posted_at, date, datetime, timestamp, taken_at, created_at, date_utc),
+  `carousel_index` (carousel_index, carousel_position, slide, position), `label`.
+- Values: hashtags as a list (`["8M", "#NiUnaMenos"]`) or a string (`"#8M #NiUnaMenos"`,
+  `"8M,NiUnaMenos"`) → list of tags without `#`; likes `"1,234"`, `"1.2k"` → int; `posted_at` as
+  ISO 8601 (with or without offset; without one it is taken as UTC) or Unix seconds/milliseconds →
+  UTC timestamp. A value that cannot be read becomes null with a warning naming file, line and
+  column. Missing columns are null; extra columns are kept as they are (prefixed `meta_` when the
+  name clashes with a manifest column). Two rows for the same file: the first is kept, with a warning.
+- A file that cannot be used at all (missing, unreadable, no file column, no rows) raises
+  `MetadataError` naming the file and the fix.
+
+Instaloader's JSON sidecars are read by `visframe.data.instaloader.read_instaloader`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+STANDARD_COLUMNS = (
+    "post_id",
+    "account",
+    "hashtags",
+    "likes",
+    "caption",
+    "alt_text",
+    "posted_at",
+    "carousel_index",
+)
+FILE_ALIASES = (
+    "file",
+    "filename",
+    "file_name",
+    "path",
+    "filepath",
+    "file_path",
+    "image",
+    "image_path",
+    "image_file",
+)
+ALIASES: dict[str, tuple[str, ...]] = {
+    "post_id": ("post_id", "postid", "shortcode", "post"),
+    "account": ("account", "username", "owner_username", "user", "author"),
+    "hashtags": ("hashtags", "hashtag", "tags"),
+    "likes": ("likes", "like_count", "likes_count", "n_likes"),
+    "caption": ("caption", "text", "description"),
+    "alt_text": ("alt_text", "alt", "accessibility_caption", "alttext"),
+    "posted_at": ("posted_at", "date", "datetime", "timestamp", "taken_at", "created_at", "date_utc"),
+    "carousel_index": ("carousel_index", "carousel_position", "slide", "position"),
+    "label": ("label",),
+}
+# Manifest columns that an extra metadata column may not overwrite (such columns get a `meta_` prefix).
+RESERVED_COLUMNS = frozenset(
+    {
+        "image_id",
+        "path",
+        "status",
+        "reason",
+        "label",
+        "width",
+        "height",
+        "reshare_group",
+        "phash",
+        "file_size",
+        *STANDARD_COLUMNS,
+    }
+)
+
+
+class MetadataError(ValueError):
+    """A metadata file that cannot be used at all; the message names the file and the fix."""
+
+
+@dataclass
+class MetadataRecords:
+    """Parsed metadata rows, each with `_key` (the file as written) and `_where` (for messages)."""
+
+    source: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    extra_columns: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    exact_keys: bool = False  # True when `_key` is already the exact relative path (Instaloader)
+
+
+# ----------------------------------------------------------------------------------- value parsers
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def parse_hashtags(value: Any) -> list[str] | None:
+    """A list of tags without '#', from a list or from a string like "#8M #NiUnaMenos" or "8M,NiUnaMenos"."""
+    if _is_missing(value):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, list):
+                return parse_hashtags(parsed)
+            text = text.strip("[]")
+        items = re.split(r"[\s,;|#]+", text.replace("'", " ").replace('"', " "))
+    elif isinstance(value, (list, tuple)):
+        items = []
+        for item in value:
+            if isinstance(item, (dict, list, tuple)):
+                raise TypeError(f"a hashtag list item is not text: {item!r}")
+            items.extend(re.split(r"[\s#]+", str(item)))
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        items = [str(int(value)) if float(value).is_integer() else str(value)]
+    else:
+        raise TypeError(f"hashtags must be a list or a string, got {type(value).__name__}")
+    tags: list[str] = []
+    for item in items:
+        tag = unicodedata.normalize("NFC", item.strip().lstrip("#"))
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+_THOUSANDS = re.compile(r"^\d{1,3}([.,\u00a0 ]\d{3})+$")
+_SUFFIXED = re.compile(r"^(\d+(?:[.,]\d+)?)\s*([kKmM])$")
+
+
+def parse_count(value: Any) -> int | None:
+    """A non-negative integer from 12, 12.0, "1,234", "1.234", "1 234", "1.2k", "3M"."""
+    if _is_missing(value):
+        return None
+    if isinstance(value, bool):
+        raise TypeError("a true/false value is not a count")
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        text = str(value).strip().replace("_", "")
+        suffixed = _SUFFIXED.match(text)
+        if _THOUSANDS.match(text):
+            number = float(re.sub(r"[.,\u00a0 ]", "", text))
+        elif suffixed:
+            number = float(suffixed.group(1).replace(",", ".")) * (
+                1_000 if suffixed.group(2) in "kK" else 1_000_000
+            )
+        else:
+            try:
+                number = float(text)
+            except ValueError:
+                raise ValueError("not a number") from None
+    if not math.isfinite(number) or number < 0:
+        raise ValueError("not a non-negative number")
+    if not number.is_integer():
+        raise ValueError("not a whole number")
+    return int(number)
+
+
+def parse_timestamp(value: Any) -> pd.Timestamp | None:
+    """A UTC timestamp from ISO 8601 text (no offset = UTC) or Unix seconds / milliseconds."""
+    if _is_missing(value):
+        return None
+    if isinstance(value, bool):
+        raise TypeError("a true/false value is not a date")
+    number: float | None = None
+    if (
+        isinstance(value, (int, float))
+        or isinstance(value, str)
+        and re.fullmatch(r"\s*\d{9,}(\.\d+)?\s*", value)
+    ):
+        number = float(value)
+    if number is not None:
+        unit = "ms" if number > 1e11 else "s"  # 1e11 s is the year 5138; ms timestamps are ~1.6e12
+        return pd.Timestamp(number, unit=unit, tz="UTC")
+    try:
+        stamp = pd.Timestamp(str(value).strip())
+    except (ValueError, OverflowError, TypeError) as error:
+        raise ValueError(str(error).split("\n")[0] or "not a date") from None
+    if pd.isna(stamp):
+        raise ValueError("not a date")
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def parse_text(value: Any) -> str | None:
+    if _is_missing(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+_PARSERS = {
+    "hashtags": parse_hashtags,
+    "likes": parse_count,
+    "carousel_index": parse_count,
+    "posted_at": parse_timestamp,
+}
+_WHAT = {
+    "hashtags": "hashtags",
+    "likes": "a count",
+    "carousel_index": "a carousel position",
+    "posted_at": "a date",
+}
+
+
+def parse_value(column: str, value: Any, where: str, source_column: str, warnings: list[str]) -> Any:
+    """Parse one standard column's value; a bad value becomes None with a warning."""
+    parser = _PARSERS.get(column, parse_text)
+    try:
+        return parser(value)
+    except (ValueError, TypeError) as error:
+        shown = value if not isinstance(value, str) or len(value) < 60 else value[:57] + "..."
+        warnings.append(
+            f"{where}, column '{source_column}': cannot read {shown!r} as {_WHAT.get(column, 'text')} "
+            f"({error}); {column} left empty"
+        )
+        return None
+
+
+# ------------------------------------------------------------------------------------------ tables
+
+
+def detect_format(path: Path, metadata_format: str = "auto") -> str:
+    if metadata_format != "auto":
+        if metadata_format not in ("csv", "jsonl", "json", "instaloader"):
+            raise MetadataError(
+                f"unknown metadata_format {metadata_format!r}: use auto, csv, jsonl, json or instaloader"
+            )
+        return metadata_format
+    if path.is_dir():
+        return "instaloader"
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv", ".txt"):
+        return "csv"
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    if suffix == ".json":
+        return "json"
+    raise MetadataError(
+        f"cannot tell the format of metadata file {path} from its extension {suffix!r}: "
+        "name it .csv or .jsonl, or set dataset.metadata_format to csv or jsonl"
+    )
+
+
+def read_metadata(path: str | Path, metadata_format: str = "auto") -> MetadataRecords:
+    """Read a CSV / JSONL / JSON metadata table (see the module docstring for what is accepted)."""
+    path = Path(path)
+    if not path.exists():
+        raise MetadataError(
+            f"metadata file {path} does not exist: check dataset.metadata (or set it to null)"
+        )
+    fmt = detect_format(path, metadata_format)
+    if fmt == "instaloader":
+        raise MetadataError("Instaloader sidecars are read with read_instaloader(directory, ...)")
+    if path.is_dir():
+        raise MetadataError(
+            f"metadata {path} is a directory; give a CSV/JSONL file, or metadata_format=instaloader"
+        )
+    records = MetadataRecords(source=path.name)
+    text = _read_text(path, records.warnings)
+    if fmt == "csv":
+        raw_rows, columns = _csv_rows(path, text, records.warnings)
+    else:
+        raw_rows, columns = _json_rows(path, text, fmt, records.warnings)
+    if not raw_rows:
+        raise MetadataError(
+            f"metadata file {path} has no data rows: add one row per image, or drop dataset.metadata"
+        )
+    _normalise_rows(path, raw_rows, columns, records)
+    return records
+
+
+def _read_text(path: Path, warnings: list[str]) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise MetadataError(
+            f"cannot read metadata file {path}: {error.strerror or error}; check its permissions"
+        ) from error
+    if b"\x00" in data[:4096]:
+        raise MetadataError(
+            f"metadata file {path} is binary, not text (is it an Excel .xlsx?): "
+            "save it as CSV UTF-8 or JSON Lines"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        warnings.append(
+            f"{path.name} is not UTF-8 (first bad byte on line {line}); read it as Windows-1252. "
+            "Check accents, or re-save it as 'CSV UTF-8'"
+        )
+        return data.decode("cp1252", errors="replace")
+
+
+def _csv_rows(path: Path, text: str, warnings: list[str]) -> tuple[list[tuple[int, dict]], list[str]]:
+    first_line = text.split("\n", 1)[0]
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else max(",;\t|", key=first_line.count)
+    if first_line.count(delimiter) == 0:
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise MetadataError(
+            f"metadata file {path} is empty: add a header line (e.g. file,account,hashtags)"
+        ) from None
+    except csv.Error as error:
+        raise MetadataError(f"metadata file {path} line 1 is not valid CSV ({error})") from error
+    columns = _unique_header([name.strip() for name in header], path, warnings)
+    rows: list[tuple[int, dict]] = []
+    previous_end = reader.line_num
+    while True:
+        start = previous_end + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            raise MetadataError(
+                f"metadata file {path} line {start} is not valid CSV ({error}); fix that line"
+            ) from error
+        previous_end = reader.line_num
+        if not any(value.strip() for value in values):
+            continue
+        if len(values) > len(columns):
+            warnings.append(
+                f"{path.name} line {start} has {len(values)} fields but the header has {len(columns)}: "
+                "the extra values are ignored (a delimiter inside an unquoted value?)"
+            )
+        # An empty cell is a missing value (CSV cannot tell "" from null).
+        rows.append(
+            (
+                start,
+                {
+                    column: values[i] if i < len(values) and values[i] != "" else None
+                    for i, column in enumerate(columns)
+                },
+            )
+        )
+    return rows, columns
+
+
+def _unique_header(names: list[str], path: Path, warnings: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    unique = []
+    for position, name in enumerate(names, start=1):
+        name = name or f"column_{position}"
+        if name in seen:
+            seen[name] += 1
+            warnings.append(
+                f"{path.name}: column name {name!r} appears twice; the second is read as {name}_{seen[name]}"
+            )
+            name = f"{name}_{seen[name]}"
+        else:
+            seen[name] = 1
+        unique.append(name)
+    return unique
+
+
+def _json_rows(
+    path: Path, text: str, fmt: str, warnings: list[str]
+) -> tuple[list[tuple[int, dict]], list[str]]:
+    rows: list[tuple[int, dict]] = []
+    if fmt == "json":
+        try:
+            document = json.loads(text)
+        except ValueError as error:
+            raise MetadataError(
+                f"metadata file {path} is not valid JSON ({error}); for one object per line name it .jsonl"
+            ) from error
+        if not isinstance(document, list) or not all(isinstance(item, dict) for item in document):
+            raise MetadataError(
+                f"metadata file {path} must be a JSON list of objects (one per image), "
+                "or JSON Lines named .jsonl"
+            )
+        rows = [(index, item) for index, item in enumerate(document, start=1)]
+    else:
+        bad = 0
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError as error:
+                bad += 1
+                warnings.append(
+                    f"{path.name} line {number} is not valid JSON ({error.args[0].split(':')[0]}); row skipped"
+                )
+                continue
+            if not isinstance(item, dict):
+                bad += 1
+                warnings.append(f"{path.name} line {number} is not a JSON object; row skipped")
+                continue
+            rows.append((number, item))
+        if bad and not rows:
+            raise MetadataError(
+                f"metadata file {path}: none of its {bad} lines is a JSON object; "
+                "JSON Lines needs one {{...}} object per line"
+            )
+    columns: list[str] = []
+    for _, item in rows:
+        columns.extend(key for key in item if key not in columns)
+    return rows, columns
+
+
+def _match_columns(columns: list[str]) -> tuple[str | None, dict[str, str]]:
+    normalised = {column: re.sub(r"[\s\-]+", "_", column.strip().lower()) for column in columns}
+
+    def find(aliases: tuple[str, ...]) -> str | None:
+        for alias in aliases:
+            for column in columns:
+                if normalised[column] == alias:
+                    return column
+        return None
+
+    file_column = find(FILE_ALIASES)
+    mapping = {
+        target: source
+        for target, aliases in ALIASES.items()
+        if (source := find(aliases)) is not None and source != file_column
+    }
+    return file_column, mapping
+
+
+def _normalise_rows(
+    path: Path, raw_rows: list[tuple[int, dict]], columns: list[str], records: MetadataRecords
+) -> None:
+    file_column, mapping = _match_columns(columns)
+    if file_column is None:
+        raise MetadataError(
+            f"metadata file {path} has no file column (found: {', '.join(columns[:12])}): add a column named "
+            "'file' holding each image's file name, relative to the folder or bare"
+        )
+    used = {file_column, *mapping.values()}
+    extras = [column for column in columns if column not in used]
+    extra_names = {column: (f"meta_{column}" if column in RESERVED_COLUMNS else column) for column in extras}
+    records.extra_columns = list(extra_names.values())
+    first_line_of: dict[str, int] = {}
+    for line, raw in raw_rows:
+        where = f"{path.name} line {line}"
+        key = raw.get(file_column)
+        if _is_missing(key) or not isinstance(key, str):
+            records.warnings.append(f"{where}, column '{file_column}': no file name; row skipped")
+            continue
+        key = normalise_key(key)
+        if key in first_line_of:
+            records.warnings.append(
+                f"{path.name} lines {first_line_of[key]} and {line} describe the same file "
+                f"{key!r}: kept line {first_line_of[key]}"
+            )
+            continue
+        first_line_of[key] = line
+        row: dict[str, Any] = {"_key": key, "_where": where}
+        for target, source in mapping.items():
+            row[target] = parse_value(target, raw.get(source), where, source, records.warnings)
+        for column, name in extra_names.items():
+            row[name] = raw.get(column)
+        records.rows.append(row)
+
+
+def normalise_key(value: str) -> str:
+    """A file reference as written in metadata → NFC, forward slashes, no leading './'."""
+    key = unicodedata.normalize("NFC", value.strip()).replace("\\", "/")
+    while key.startswith("./"):
+        key = key[2:]
+    return re.sub(r"/+", "/", key)
+
+
+# --------------------------------------------------------------------------------------------- join
+
+
+@dataclass
+class JoinResult:
+    per_file: list[dict[str, Any] | None]  # aligned with the folder's files
+    unmatched: list[tuple[dict[str, Any], str]]  # (row, why) for metadata_only rows
+    warnings: list[str]
+
+
+def join_metadata(relpaths: list[str], records: MetadataRecords, root: str | Path) -> JoinResult:
+    """Attach each metadata row to the folder's file it names (see `normalise_key` for the rules)."""
+    root_variants = {os.path.abspath(root), os.path.realpath(root)}
+    exact = {unicodedata.normalize("NFC", relpath): index for index, relpath in enumerate(relpaths)}
+    by_suffix: dict[str, list[int]] = {}
+    for relpath, index in exact.items():
+        parts = relpath.split("/")
+        for start in range(len(parts)):
+            by_suffix.setdefault("/".join(parts[start:]), []).append(index)
+    result = JoinResult(per_file=[None] * len(relpaths), unmatched=[], warnings=[])
+    claimed_by: dict[int, str] = {}
+    for row in records.rows:
+        key = row["_key"]
+        index, why = _resolve(key, exact, by_suffix, root_variants, records.exact_keys)
+        if index is None:
+            result.unmatched.append((row, why))
+            continue
+        if index in claimed_by:
+            result.warnings.append(
+                f"{row['_where']} and {claimed_by[index]} describe the same file "
+                f"{relpaths[index]!r}: kept {claimed_by[index]}"
+            )
+            continue
+        claimed_by[index] = row["_where"]
+        result.per_file[index] = row
+    return result
+
+
+def _resolve(
+    key: str, exact: dict[str, int], by_suffix: dict[str, list[int]], roots: set[str], exact_only: bool
+) -> tuple[int | None, str]:
+    if os.path.isabs(key):
+        for root in roots:
+            if key.startswith(root.rstrip("/") + "/"):
+                key = key[len(root.rstrip("/")) + 1 :]
+                break
+        else:
+            return None, "an absolute path outside the image folder"
+    if key in exact:
+        return exact[key], ""
+    if exact_only:
+        return None, "no such file in the folder"
+    parts = key.split("/")
+    for start in range(len(parts)):  # "export/2020/a.jpg" also matches "2020/a.jpg" and "a.jpg"
+        candidates = by_suffix.get("/".join(parts[start:]))
+        if candidates and len(candidates) == 1:
+            return candidates[0], ""
+        if candidates:
+            return None, (
+                f"the name matches {len(candidates)} files in different sub-folders: give the path "
+                "relative to the folder"
+            )
+    return None, "no such file in the folder"

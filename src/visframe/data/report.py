@@ -1,0 +1,127 @@
+"""The cleaning report: how many files ended in each status, why, with example file names.
+
+`cleaning_report(manifest)` returns one row per (status, kind of reason) — reasons that differ only in
+numbers or file names (image sizes, decoder byte counts, symlink targets) are counted together — with
+columns `status`, `reason`, `count`, `examples` (up to three file names, relative to the ingested
+folder). `print_cleaning_report` prints it with rich; `write_cleaning_report` saves it as CSV for
+MLflow or a spreadsheet.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from visframe.data import cleaning
+
+_GENERAL_REASONS = {
+    cleaning.OK: "usable",
+    cleaning.TOO_SMALL: "shorter side below dataset.ingest.min_side",
+    cleaning.TOO_MANY_PIXELS: "more pixels than dataset.ingest.max_pixels (a possible decompression bomb); not decoded",
+    cleaning.BLANK: "blank: a single colour, no visible content",
+    cleaning.PLACEHOLDER: '"content unavailable" placeholder: a low-content picture repeated in many files',
+    cleaning.METADATA_ONLY: "listed in the metadata, but the file is not in the folder (metadata kept)",
+}
+REPORT_COLUMNS = ("status", "reason", "count", "examples")
+
+
+def reason_kind(status: str, reason: str) -> str:
+    """The part of a reason that is the same for every file with the same problem."""
+    if status in _GENERAL_REASONS:
+        return _GENERAL_REASONS[status]
+    reason = reason or ""
+    if status == cleaning.UNREADABLE:
+        return reason.split(":")[0]
+    if status == cleaning.TRUNCATED:
+        return reason.split("; decoder")[0]
+    return re.sub(r",? starting [0-9a-f ]+\)", ")", reason)
+
+
+def _example_name(path: str, root: str | None) -> str:
+    shown = os.fsencode(path).decode("utf-8", "backslashreplace") if isinstance(path, str) else str(path)
+    if root and shown.startswith(root.rstrip("/") + "/"):
+        return shown[len(root.rstrip("/")) + 1 :]
+    return shown
+
+
+def cleaning_report(manifest: pd.DataFrame, max_examples: int = 3) -> pd.DataFrame:
+    """Counts by status and reason with example file names; usable files first, then by count."""
+    root = manifest.attrs.get("root")
+    kinds = [
+        reason_kind(status, reason)
+        for status, reason in zip(manifest["status"], manifest["reason"].fillna(""))
+    ]
+    # Display names: a non-UTF-8 file name cannot live in pandas' (UTF-8) string dtype.
+    names = [_example_name(path, root) for path in manifest["path"]]
+    frame = pd.DataFrame({"status": manifest["status"].astype(str).to_numpy(), "kind": kinds, "name": names})
+    rows = []
+    for (status, kind), group in frame.groupby(["status", "kind"], sort=False):
+        examples = group["name"].head(max_examples).tolist()
+        rows.append({"status": status, "reason": kind, "count": len(group), "examples": ", ".join(examples)})
+    report = pd.DataFrame(rows, columns=list(REPORT_COLUMNS))
+    if report.empty:
+        return report
+    report["_usable"] = report["status"] != cleaning.OK
+    report = report.sort_values(["_usable", "count", "status"], ascending=[True, False, True], kind="stable")
+    return report.drop(columns="_usable").reset_index(drop=True)
+
+
+def reshare_summary(manifest: pd.DataFrame) -> dict[str, int]:
+    """Usable posts, distinct images among them, and reshare groups with more than one post."""
+    usable = manifest[manifest["status"] == cleaning.OK]
+    sizes = usable["reshare_group"].value_counts()
+    return {
+        "usable_posts": len(usable),
+        "unique_images": int(usable["image_id"].nunique()),
+        "reshare_groups": len(sizes),
+        "groups_with_copies": int((sizes > 1).sum()),
+    }
+
+
+def print_cleaning_report(
+    manifest: pd.DataFrame, console: Console | None = None, max_examples: int = 3
+) -> pd.DataFrame:
+    """Print the report (and the metadata warnings) as rich tables; returns the report DataFrame."""
+    console = console or Console(stderr=True)
+    report = cleaning_report(manifest, max_examples=max_examples)
+    summary = reshare_summary(manifest)
+    table = Table(
+        title=f"Cleaning report: {len(manifest)} rows, {summary['usable_posts']} usable "
+        f"({summary['unique_images']} distinct images, {summary['groups_with_copies']} reshared "
+        "more than once)",
+        show_lines=False,
+    )
+    for column, style in zip(REPORT_COLUMNS, ("bold", "", "cyan", "dim")):
+        table.add_column(
+            column, style=style, justify="right" if column == "count" else "left", overflow="fold"
+        )
+    for row in report.itertuples(index=False):
+        table.add_row(row.status, row.reason, str(row.count), row.examples)
+    console.print(table)
+    warnings = manifest.attrs.get("warnings") or []
+    if warnings:
+        console.print(f"[yellow]{len(warnings)} ingest warning(s):[/yellow]")
+        for message in warnings[:10]:
+            console.print(f"  • {message}", markup=False, highlight=False)
+        if len(warnings) > 10:
+            console.print(f"  … and {len(warnings) - 10} more (manifest.attrs['warnings'])")
+    skipped = manifest.attrs.get("skipped_files") or {}
+    if skipped:
+        shown = ", ".join(
+            f"{count} {kind}" for kind, count in sorted(skipped.items(), key=lambda kv: -kv[1])[:6]
+        )
+        console.print(f"Skipped non-image files: {shown}", highlight=False)
+    return report
+
+
+def write_cleaning_report(manifest: pd.DataFrame, path: str | Path) -> Path:
+    """The report as CSV (UTF-8), e.g. `cleaning_report.csv` for the run's MLflow artifacts."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cleaning_report(manifest).to_csv(path, index=False)
+    return path
