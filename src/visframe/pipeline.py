@@ -125,7 +125,8 @@ def default_run_name(cfg: DictConfig) -> str:
 
 def run(cfg: DictConfig, run_dir: str | Path) -> JobResult:
     """Run one job and write the output contract into `run_dir` (see docs/ARCHITECTURE.md)."""
-    from visframe.data.ingest import write_manifest
+    from visframe.data.ingest import storable_path, write_manifest
+    from visframe.data.report import write_cleaning_report
     from visframe.embed import embed_images
 
     started = time.perf_counter()
@@ -140,6 +141,7 @@ def run(cfg: DictConfig, run_dir: str | Path) -> JobResult:
 
     manifest = prepare_manifest(cfg.dataset, cache_dir, show_progress)
     write_manifest(manifest, run_dir / "manifest.parquet")
+    write_cleaning_report(manifest, run_dir / "cleaning_report.csv")
     clean = clean_rows(manifest)
     log.info("Ingested %d files: %d usable rows, %d distinct images", len(manifest), len(clean), clean["image_id"].nunique())
 
@@ -169,7 +171,7 @@ def run(cfg: DictConfig, run_dir: str | Path) -> JobResult:
     assignments = pd.DataFrame(
         {
             "image_id": clean["image_id"].astype("string"),
-            "path": clean["path"].astype("string"),
+            "path": clean["path"].to_numpy(dtype=object),
             "cluster": point_clusters.labels.astype("int64"),
             "probability": point_clusters.probabilities.astype("float64"),
             "outlier_score": point_clusters.outlier_scores.astype("float64"),
@@ -177,7 +179,11 @@ def run(cfg: DictConfig, run_dir: str | Path) -> JobResult:
             "y": map_coordinates[point_of_row, 1].astype("float64"),
         }
     )
-    assignments.to_parquet(run_dir / "assignments.parquet", index=False)
+    # Parquet strings are UTF-8: a non-UTF-8 file name is stored escaped (as in manifest.parquet);
+    # in memory the original path is kept, so later stages can still open the file.
+    assignments.assign(path=pd.array([storable_path(p) for p in clean["path"]], dtype="string")).to_parquet(
+        run_dir / "assignments.parquet", index=False
+    )
 
     truth = clean["label"].to_numpy(dtype=object) if "label" in clean.columns and clean["label"].notna().any() else None
     metrics = {
@@ -205,7 +211,7 @@ def run(cfg: DictConfig, run_dir: str | Path) -> JobResult:
     for warning in warnings:
         log.warning("%s", warning)
 
-    artifacts = [run_dir / "config.yaml", run_dir / "manifest.parquet", run_dir / "assignments.parquet"]
+    artifacts = [run_dir / "config.yaml", run_dir / "manifest.parquet", run_dir / "cleaning_report.csv", run_dir / "assignments.parquet"]
     run_info = {
         "config_hash": stable_hash(OmegaConf.to_container(cfg, resolve=True)),
         "dataset_fingerprint": hash_strings(sorted(manifest["image_id"].dropna().astype(str).tolist())),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +59,11 @@ def reduce_cached(
 
     reducer = instantiate(reducer_cfg)
     started = time.perf_counter()
-    coordinates = np.asarray(reducer.fit_transform(vectors), dtype=np.float32)
+    with warnings.catch_warnings():
+        # umap-learn warns on every seeded fit that it runs single-threaded: that is our documented
+        # choice (reducer.random_state=null for the parallel path), not news to the user each run.
+        warnings.filterwarnings("ignore", message="n_jobs value .* overridden", category=UserWarning)
+        coordinates = np.asarray(reducer.fit_transform(vectors), dtype=np.float32)
     seconds = time.perf_counter() - started
     if use_cache:
         # Write then rename, so a killed run never leaves a half-written cache entry.
