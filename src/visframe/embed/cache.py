@@ -1,0 +1,181 @@
+"""The embedding cache: Parquet shards of (image_id, embedding) per encoder key.
+
+Layout (docs/ARCHITECTURE.md): `<cache_dir>/embeddings/<encoder_key>/part-*.parquet`, each shard
+with `image_id` (string) and `embedding` (fixed_size_list<float32>[dim]), plus `encoder.json`
+describing what computed them.
+
+Every shard is written to a temporary name in the same directory and renamed into place
+(`os.replace` is atomic), so a run killed at any moment leaves only whole shards; readers only look
+at `part-*.parquet`. Shards are append-only and may overlap (two processes, DDP padding, a rerun
+racing another): readers dedupe by `image_id`, first shard in name order wins. Shard names start
+with a nanosecond timestamp, then the writer's rank and a random suffix, so ranks never collide and
+name order is write order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+log = logging.getLogger(__name__)
+
+SHARD_GLOB = "part-*.parquet"
+METADATA_FILE = "encoder.json"
+_TMP_PREFIX = ".tmp-"
+# Leftover temporary files of killed writers are removed once this old (a live writer renames its
+# file within seconds).
+_STALE_TMP_SECONDS = 3600
+
+
+class EmbeddingCacheError(RuntimeError):
+    """The cache is missing vectors asked for, or holds vectors of the wrong size."""
+
+
+def shard_schema(dim: int) -> pa.Schema:
+    return pa.schema([("image_id", pa.string()), ("embedding", pa.list_(pa.float32(), int(dim)))])
+
+
+def shard_paths(embeddings_dir: str | Path) -> list[Path]:
+    directory = Path(embeddings_dir)
+    return sorted(directory.glob(SHARD_GLOB)) if directory.is_dir() else []
+
+
+def _atomic_write_bytes(target: Path, write) -> None:
+    tmp = target.parent / f"{_TMP_PREFIX}{uuid.uuid4().hex}{target.suffix}"
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_shard(embeddings_dir: str | Path, image_ids: Sequence[str], vectors: np.ndarray, rank: int = 0) -> Path:
+    """Write one shard atomically; returns its path."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or len(vectors) != len(image_ids):
+        raise ValueError(f"{len(image_ids)} image_ids but vectors of shape {vectors.shape}")
+    directory = Path(embeddings_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    dim = vectors.shape[1]
+    table = pa.table(
+        {
+            "image_id": pa.array(list(image_ids), type=pa.string()),
+            "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), type=pa.float32()), dim),
+        },
+        schema=shard_schema(dim),
+    )
+    target = directory / f"part-{time.time_ns():020d}-rank{int(rank)}-{uuid.uuid4().hex[:12]}.parquet"
+    _atomic_write_bytes(target, lambda tmp: pq.write_table(table, tmp))
+    return target
+
+
+def write_metadata(embeddings_dir: str | Path, metadata: dict) -> None:
+    directory = Path(embeddings_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(metadata, indent=2, sort_keys=True, default=str)
+    _atomic_write_bytes(directory / METADATA_FILE, lambda tmp: tmp.write_text(text))
+
+
+def remove_stale_tmp_files(embeddings_dir: str | Path, older_than_s: float = _STALE_TMP_SECONDS) -> int:
+    directory = Path(embeddings_dir)
+    removed = 0
+    now = time.time()
+    for tmp in directory.glob(f"{_TMP_PREFIX}*"):
+        try:
+            if now - tmp.stat().st_mtime > older_than_s:
+                tmp.unlink()
+                removed += 1
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+def _quarantine(shard: Path, error: Exception) -> None:
+    """Set an unreadable shard aside (renamed, not deleted) so its images are embedded again."""
+    aside = shard.with_name(shard.name.replace("part-", "corrupt-", 1))
+    log.warning("Embedding shard %s is unreadable (%s); moved to %s, its images will be embedded again", shard, error, aside.name)
+    os.replace(shard, aside)
+
+
+def cached_image_ids(embeddings_dir: str | Path) -> set[str]:
+    """The image_ids with a vector in the cache (reads only the image_id column)."""
+    found: set[str] = set()
+    for shard in shard_paths(embeddings_dir):
+        try:
+            column = pq.read_table(shard, columns=["image_id"]).column("image_id")
+        except (pa.ArrowException, OSError) as error:
+            _quarantine(shard, error)
+            continue
+        found.update(column.to_pylist())
+    return found
+
+
+def _shard_vectors(table: pa.Table, dim: int | None, shard: Path) -> np.ndarray:
+    column = table.column("embedding").combine_chunks()
+    size = column.type.list_size
+    if dim is not None and size != dim:
+        raise EmbeddingCacheError(f"{shard} holds {size}-d vectors but {dim}-d were expected")
+    return column.values.to_numpy(zero_copy_only=False).reshape(-1, size)
+
+
+def load_embeddings(embeddings_dir: str | Path, image_ids: Sequence[str], dim: int | None = None) -> np.ndarray:
+    """The cached vectors of `image_ids`, float32 (N, D), row i for image_ids[i].
+
+    Reads shard by shard into one preallocated array (memory: the result plus one shard).
+    Raises `EmbeddingCacheError` naming the missing ids if any has no vector.
+    """
+    position: dict[str, list[int]] = {}
+    for i, image_id in enumerate(image_ids):
+        position.setdefault(str(image_id), []).append(i)
+    out: np.ndarray | None = np.empty((len(image_ids), dim), dtype=np.float32) if dim is not None else None
+    filled: set[str] = set()
+    for shard in shard_paths(embeddings_dir):
+        table = pq.read_table(shard)
+        ids = table.column("image_id").to_pylist()
+        rows, targets = [], []
+        for row, image_id in enumerate(ids):
+            if image_id in position and image_id not in filled:
+                filled.add(image_id)
+                for target in position[image_id]:
+                    rows.append(row)
+                    targets.append(target)
+        if not rows:
+            continue
+        vectors = _shard_vectors(table, dim, shard)
+        if out is None:
+            dim = vectors.shape[1]
+            out = np.empty((len(image_ids), dim), dtype=np.float32)
+        out[targets] = vectors[rows]
+    missing = [i for i in dict.fromkeys(map(str, image_ids)) if i not in filled]
+    if missing:
+        raise EmbeddingCacheError(
+            f"{len(missing)} of {len(position)} images have no vector in {embeddings_dir} (e.g. {missing[:3]})"
+        )
+    if out is None:
+        out = np.empty((0, dim or 0), dtype=np.float32)
+    return out
+
+
+def iter_cache(embeddings_dir: str | Path) -> Iterable[tuple[list[str], np.ndarray]]:
+    """Every shard's (image_ids, vectors), deduplicated across shards (first wins)."""
+    seen: set[str] = set()
+    for shard in shard_paths(embeddings_dir):
+        table = pq.read_table(shard)
+        ids = table.column("image_id").to_pylist()
+        keep = []
+        for row, image_id in enumerate(ids):
+            if image_id not in seen:
+                seen.add(image_id)
+                keep.append(row)
+        if keep:
+            yield [ids[row] for row in keep], _shard_vectors(table, None, shard)[keep]

@@ -1,0 +1,154 @@
+"""`embed_images`: vectors for a list of images, computed once and cached, resumable.
+
+The cache directory of an encoder is `<cache_dir>/embeddings/<encoder_key>/`, where the key is the
+encoder's name plus a hash of its `cache_key` (model id + weights fingerprint + preprocessing +
+output definition) and the compute precision (bf16 and fp32 vectors differ in the third decimal,
+so they are not mixed). A call embeds only the images the cache lacks, then reads every requested
+vector back from the shards, so a rerun of the same config costs a read, and a killed run resumes
+where its last shard ended.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from visframe.embed.cache import cached_image_ids, load_embeddings, remove_stale_tmp_files, write_metadata
+from visframe.embed.encoders.base import Encoder
+from visframe.embed.settings import resolve_settings
+from visframe.utils.cache import cache_subdir
+from visframe.utils.hashing import stable_hash
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddingError(RuntimeError):
+    """Some images could not be embedded; the message lists them. The others are cached."""
+
+    def __init__(self, message: str, failures: dict[str, str]):
+        super().__init__(message)
+        self.failures = failures
+
+
+@dataclass
+class EmbeddingResult:
+    image_ids: list[str]  # the input ids, in input order
+    vectors: np.ndarray  # float32 (N, D), row i belongs to image_ids[i]
+    encoder_key: str
+    images_embedded: int  # encoded by this call
+    images_from_cache: int  # already in the cache before this call
+    embeddings_dir: Path
+    global_rank: int = 0  # != 0 only in the extra processes of an externally launched DDP job
+
+
+def encoder_key(encoder: Encoder, precision: str) -> str:
+    """`<name>-<hash>`: readable directory name, exact identity."""
+    safe_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", encoder.name).strip("_") or "encoder"
+    return f"{safe_name}-{stable_hash({'encoder': encoder.cache_key, 'precision': precision})}"
+
+
+def _as_mapping(trainer_cfg: Any) -> Mapping[str, Any] | None:
+    if trainer_cfg is None:
+        return None
+    try:
+        from omegaconf import DictConfig, OmegaConf
+
+        if isinstance(trainer_cfg, DictConfig):
+            return OmegaConf.to_container(trainer_cfg, resolve=True)  # type: ignore[return-value]
+    except ImportError:  # pragma: no cover - omegaconf is a dependency
+        pass
+    return dict(trainer_cfg)
+
+
+def _failure_reasons(encoder: Encoder, image_ids: list[str], paths: dict[str, str], known: dict[str, str]) -> dict[str, str]:
+    """Why each image has no vector: the loop's recorded error, else decode it again to find out."""
+    reasons = {}
+    for image_id in image_ids:
+        if image_id in known:
+            reasons[image_id] = known[image_id]
+            continue
+        try:
+            from visframe.data.images import load_rgb
+
+            encoder.preprocess(load_rgb(paths[image_id], draft_size=encoder.decode_size))
+            reasons[image_id] = "decoded fine now; no vector was written (was the run interrupted?)"
+        except Exception as exc:  # noqa: BLE001 - reported to the user
+            reasons[image_id] = f"{type(exc).__name__}: {exc}"
+    return reasons
+
+
+def embed_images(
+    image_ids: Sequence[str],
+    paths: Sequence[str],
+    encoder: Encoder,
+    trainer_cfg: Any = None,
+    cache_dir: str | Path | None = None,
+    show_progress: bool = True,
+) -> EmbeddingResult:
+    """Vectors for `image_ids` (one file path each), from the cache or computed by the Lightning loop.
+
+    `trainer_cfg` is `cfg.trainer` (see conf/trainer/default.yaml); `cache_dir` defaults to
+    `$VISFRAME_CACHE_DIR` or ~/.cache/visframe. Raises `EmbeddingError` listing the files that could
+    not be read; every other image is cached by then, so a rerun after fixing them embeds only those.
+    """
+    image_ids = [str(i) for i in image_ids]
+    paths = [str(p) for p in paths]
+    if len(image_ids) != len(paths):
+        raise ValueError(f"embed_images got {len(image_ids)} image_ids but {len(paths)} paths")
+    path_of: dict[str, str] = {}
+    for image_id, path in zip(image_ids, paths):
+        path_of.setdefault(image_id, path)
+    if len(path_of) != len(image_ids):
+        raise ValueError("embed_images needs unique image_ids (one path per image); drop duplicate rows first")
+
+    settings = resolve_settings(_as_mapping(trainer_cfg), encoder.prefers_channels_last)
+    key = encoder_key(encoder, settings.precision)
+    embeddings_dir = cache_subdir(cache_dir, "embeddings", key)
+    remove_stale_tmp_files(embeddings_dir)
+    write_metadata(
+        embeddings_dir,
+        {"encoder_key": key, "name": encoder.name, "dim": encoder.dim, "precision": settings.precision, "spec": encoder.cache_spec()},
+    )
+
+    cached = cached_image_ids(embeddings_dir)
+    todo = [image_id for image_id in image_ids if image_id not in cached]
+    from_cache = len(image_ids) - len(todo)
+    log.info(
+        "Embedding with %s (%s): %d images cached, %d to embed [%s, batch %d, %d workers, %s]",
+        encoder.name, key, from_cache, len(todo), settings.precision, settings.batch_size, settings.num_workers,
+        "channels_last" if settings.channels_last else "contiguous",
+    )  # fmt: skip
+    rank, failures = 0, {}
+    if todo:
+        from visframe.embed.loop import run_predict_loop  # Lightning: imported only when there is work
+
+        rank, failures = run_predict_loop(
+            encoder, todo, [path_of[i] for i in todo], settings, embeddings_dir, show_progress=show_progress
+        )
+    still_missing = [i for i in todo if i not in cached_image_ids(embeddings_dir)] if todo else []
+    if still_missing:
+        reasons = _failure_reasons(encoder, still_missing, path_of, failures)
+        listing = "\n".join(f"  {path_of[i]}: {reasons[i]}" for i in still_missing[:20])
+        more = f"\n  … and {len(still_missing) - 20} more" if len(still_missing) > 20 else ""
+        raise EmbeddingError(
+            f"{len(still_missing)} of {len(image_ids)} images could not be embedded:\n{listing}{more}\n"
+            f"The other {len(image_ids) - len(still_missing)} are cached in {embeddings_dir}. Fix or remove these "
+            "files (re-ingesting marks unreadable ones) and run again: only the missing images will be embedded.",
+            reasons,
+        )
+    vectors = load_embeddings(embeddings_dir, image_ids, dim=encoder.dim)
+    return EmbeddingResult(
+        image_ids=image_ids,
+        vectors=vectors,
+        encoder_key=key,
+        images_embedded=len(todo),
+        images_from_cache=from_cache,
+        embeddings_dir=embeddings_dir,
+        global_rank=rank,
+    )
