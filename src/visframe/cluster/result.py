@@ -17,7 +17,7 @@ class ClusterResult:
 
     @property
     def n_clusters(self) -> int:
-        return int(len(set(self.labels.tolist()) - {-1}))
+        return len(set(self.labels.tolist()) - {-1})
 
 
 def _to_numpy(values) -> np.ndarray:

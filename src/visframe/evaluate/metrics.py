@@ -67,3 +67,31 @@ def ground_truth_metrics(labels: np.ndarray, truth: np.ndarray) -> dict[str, flo
         "ari": float(skm.adjusted_rand_score(expected, predicted)),
         "nmi": float(skm.normalized_mutual_info_score(expected, predicted)),
     }
+
+
+def raw_space_metrics(
+    vectors: np.ndarray, labels: np.ndarray, silhouette_sample_size: int | None = 5000, seed: int = 0
+) -> dict[str, float]:
+    """The three internal metrics in the raw embedding space, cosine geometry, noise excluded.
+
+    The vectors are L2-normalised first: on unit vectors the euclidean distance is a monotone
+    function of the cosine distance (||a - b||² = 2 - 2 cos), so Calinski-Harabasz and
+    Davies-Bouldin (defined with euclidean centroids) measure the same geometry as the cosine
+    silhouette. Silhouette costs O(n²·d): it is computed on a seeded sample of
+    `silhouette_sample_size` clustered points (None = all).
+    """
+    names = ("silhouette_raw_cosine", "calinski_harabasz_raw_cosine", "davies_bouldin_raw_cosine")
+    clustered = labels >= 0
+    points, point_labels = np.asarray(vectors, dtype=np.float64)[clustered], labels[clustered]
+    if len(np.unique(point_labels)) < 2 or len(point_labels) < 3:
+        return dict.fromkeys(names, math.nan)
+    norms = np.linalg.norm(points, axis=1, keepdims=True)
+    unit = points / np.where(norms > 0, norms, 1.0)
+    sample_size = silhouette_sample_size if silhouette_sample_size and silhouette_sample_size < len(unit) else None
+    return {
+        names[0]: float(
+            skm.silhouette_score(unit, point_labels, metric="cosine", sample_size=sample_size, random_state=seed)
+        ),
+        names[1]: float(skm.calinski_harabasz_score(unit, point_labels)),
+        names[2]: float(skm.davies_bouldin_score(unit, point_labels)),
+    }

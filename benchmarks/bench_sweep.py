@@ -1,0 +1,88 @@
+"""A min_cluster_size sweep costs only the clustering: measured on the real `visframe` command.
+
+    make bench-sweep                                  # small synthetic corpus, tiny_random encoder
+    python benchmarks/bench_sweep.py --preset small --model efficientnet_lite0 --report
+
+1. one full run (corpus, embedding, UMAP: the caches fill);
+2. `visframe -m clusterer.min_cluster_size=20,30,...,90` (8 jobs, one process, one MLflow parent).
+Prints each job's images_embedded and reduce_cache_hit (must be 0 and 1), and the ratio
+    (sweep wall time) / (sum over the 8 jobs of cluster_seconds + evaluate_seconds)
+i.e. what the sweep costs beyond the clustering and its metrics (process start, config, ingest
+check, cache reads, writing the run directory, MLflow, the parent's summary). Goal: <= 1.5.
+Both sides come from the same run, so this machine's speed swings hit them alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+VISFRAME = str(Path(sys.executable).parent / "visframe")
+SIZES = [20, 30, 40, 50, 60, 70, 80, 90]
+
+
+def visframe(args: list[str], env: dict, cwd: Path) -> float:
+    started = time.perf_counter()
+    done = subprocess.run([VISFRAME, *args], env=env, cwd=cwd, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"visframe {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default="small", help="synthetic corpus preset (tiny, small, paper)")
+    parser.add_argument("--model", default="tiny_random")
+    parser.add_argument("--report", action="store_true", help="build the HTML report in every sweep job too")
+    parser.add_argument("--work-dir", default=None, help="caches, MLflow store and outputs (default: a temp dir)")
+    parser.add_argument("--cache-dir", default=None,
+                        help="use this VISFRAME_CACHE_DIR (e.g. one that holds the paper corpus) instead of <work-dir>/cache")
+    parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for both runs")
+    args = parser.parse_args()
+
+    work = Path(args.work_dir or tempfile.mkdtemp(prefix="bench-sweep-")).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    # Own caches and MLflow store: a tracking URI exported by the shell would take precedence over store_dir.
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env |= {"VISFRAME_CACHE_DIR": str(Path(args.cache_dir).resolve() if args.cache_dir else work / "cache"),
+            "PYTHONWARNINGS": "ignore"}
+    common = [f"dataset.preset={args.preset}", f"model={args.model}", "show_progress=false",
+              f"tracking.store_dir={work / 'mlruns'}", *([] if args.report else ["report.enabled=false"]), *args.overrides]
+    print(f"work dir {work}; {' '.join(common)}")
+
+    first = visframe([*common, f"hydra.run.dir={work / 'first'}"], env, work)
+    metrics = json.loads((work / "first" / "metrics.json").read_text())
+    print(f"first run: {first:.1f}s wall (embedded {metrics['images_embedded']:.0f}, "
+          f"reduce cache hit {metrics['reduce_cache_hit']:.0f}, {metrics['n_clean']:.0f} images)")
+
+    sweep_dir = work / "sweep"
+    sweep = visframe(["-m", *common, f"hydra.sweep.dir={sweep_dir}",
+                      "clusterer.min_cluster_size=" + ",".join(map(str, SIZES))], env, work)
+    jobs = [json.loads((sweep_dir / str(n) / "metrics.json").read_text()) for n in range(len(SIZES))]
+    passes = [job["cluster_seconds"] + job["evaluate_seconds"] for job in jobs]
+    print(f"\n{'min_cluster_size':>16}{'embedded':>10}{'reduce hit':>12}{'cluster s':>11}{'evaluate s':>12}{'job total s':>13}")
+    for size, job in zip(SIZES, jobs, strict=True):
+        print(f"{size:>16}{job['images_embedded']:>10.0f}{job['reduce_cache_hit']:>12.0f}{job['cluster_seconds']:>11.2f}"
+              f"{job['evaluate_seconds']:>12.2f}{job['total_seconds']:>13.2f}")
+    embedded = sum(job["images_embedded"] for job in jobs)
+    reduced = sum(1 - job["reduce_cache_hit"] for job in jobs)
+    print(f"\nsweep of {len(SIZES)} jobs: {sweep:.1f}s wall; embedded {embedded:.0f}, reduced {reduced:.0f}")
+    print(f"cluster+evaluate passes: sum {sum(passes):.1f}s, median {statistics.median(passes):.2f}s")
+    print(f"ratio sweep wall / sum of passes = {sweep / sum(passes):.2f} (goal <= 1.5)")
+    print(f"ratio sweep wall / (8 x median pass) = {sweep / (len(SIZES) * statistics.median(passes)):.2f}")
+    in_jobs = sum(job["total_seconds"] for job in jobs)
+    print(f"inside the jobs: {in_jobs:.1f}s ({in_jobs / sum(passes):.2f}x the passes); outside them "
+          f"(process start, Hydra, MLflow parent, summary): {sweep - in_jobs:.1f}s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""visframe-tune: search space from Hydra sweep syntax, objectives, and a study that survives kill -9."""
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import mlflow
+import optuna
+import pytest
+from omegaconf import OmegaConf
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
+
+from visframe.tune import objective_values, objectives_and_directions, parse_overrides
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _clean_env() -> dict:
+    # mlflow.set_tracking_uri (called by earlier in-process tests) exports MLFLOW_TRACKING_URI, which
+    # the config's tracking_uri would pick up: the subprocess must use its own store_dir.
+    return {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | {"PYTHONWARNINGS": "ignore"}
+
+
+def test_sweep_overrides_become_the_search_space_and_the_rest_stay_fixed():
+    fixed, space = parse_overrides([
+        "model=tiny_random",
+        "clusterer.min_cluster_size=int(interval(10,200))",
+        "clusterer.cluster_selection_epsilon=interval(0.0,0.5)",
+        "clusterer.min_samples=tag(log,int(interval(1,64)))",
+        "clusterer.cluster_selection_method=choice(eom,leaf)",
+        "reducer.n_components=range(2,12,step=4)",
+        "seed=1,2",
+    ])
+    assert fixed == ["model=tiny_random"]
+    assert space["clusterer.min_cluster_size"] == IntDistribution(10, 200)
+    assert space["clusterer.cluster_selection_epsilon"] == FloatDistribution(0.0, 0.5)
+    assert space["clusterer.min_samples"] == IntDistribution(1, 64, log=True)
+    assert space["clusterer.cluster_selection_method"] == CategoricalDistribution(["eom", "leaf"])
+    assert space["reducer.n_components"] == IntDistribution(2, 10, step=4)  # Hydra's range excludes the stop
+    assert space["seed"] == CategoricalDistribution(["1", "2"])
+
+
+def test_objectives_know_their_direction_and_undefined_metrics_count_as_worst():
+    names, directions = objectives_and_directions(OmegaConf.create({"objective": ["silhouette", "noise_fraction"]}))
+    assert directions == ["maximize", "minimize"]
+    assert objective_values({"silhouette": float("nan"), "noise_fraction": 0.2}, names, directions) == [-1.0, 0.2]
+    with pytest.raises(ValueError, match="tune.directions"):
+        objectives_and_directions(OmegaConf.create({"objective": "my_metric"}))
+    names, directions = objectives_and_directions(OmegaConf.create({"objective": "my_metric", "directions": ["minimize"]}))
+    assert directions == ["minimize"]
+
+
+# A study whose trials stand in for the pipeline (sleep + a metric + an MLflow child run, as the
+# pipeline's track() makes), so kill-and-resume is tested in seconds. The slow test below runs the
+# real pipeline.
+FAKE_STUDY = textwrap.dedent(
+    """
+    import json, sys, time
+    from visframe.tracking import job_run, log_job_outputs
+    from visframe.tune import compose_config, parse_overrides, run_study
+
+    overrides = sys.argv[1:]
+    fixed, space = parse_overrides(overrides)
+    base = compose_config(fixed)
+
+    def fake_trial(cfg, run_dir):
+        time.sleep(0.3)
+        mcs = cfg.clusterer.min_cluster_size
+        metrics = {"dbcv": 1 - abs(mcs - 60) / 100, "n_clusters": 3.0}
+        (run_dir / "metrics.json").write_text(json.dumps(metrics))
+        (run_dir / "config.yaml").write_text(json.dumps({"clusterer": {"min_cluster_size": mcs}}))
+        with job_run(cfg.tracking, cfg.tracking.run_name, tags=dict(cfg.tracking.tags)):
+            log_job_outputs(metrics, [run_dir / "metrics.json"], run_dir)
+        return metrics
+
+    run_study(base, space, lambda extra: compose_config([*fixed, *extra]), run_trial=fake_trial)
+    """
+)
+
+
+def _study_command(tmp_path: Path, script: Path, n_trials: int = 20) -> list[str]:
+    return [sys.executable, str(script), f"tune.n_trials={n_trials}", "tune.study_name=resume",
+            f"tune.output_dir={tmp_path / 'tune'}", f"tracking.store_dir={tmp_path / 'mlruns'}",
+            "clusterer.min_cluster_size=int(interval(10,200))"]
+
+
+def _kill_after(process: subprocess.Popen, trial_dirs: Path, finished: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the study ended before it was killed:\n{process.stdout.read()}")
+        if len(list(trial_dirs.glob("trial_*/metrics.json"))) >= finished:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return
+        time.sleep(0.05)
+    process.kill()
+    raise AssertionError("no trials finished in time")
+
+
+def _assert_resumed_study(tmp_path: Path, n_trials: int) -> None:
+    study = optuna.load_study(study_name="resume", storage=f"sqlite:///{tmp_path / 'tune' / 'optuna.db'}")
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    assert len(complete) == n_trials
+    assert not study.get_trials(states=(TrialState.RUNNING,))  # the killed trial was marked FAIL
+    parent_id = study.user_attrs["mlflow_parent_run_id"]
+    client = mlflow.tracking.MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+    parent = client.get_run(parent_id)
+    assert parent.info.status == "FINISHED"
+    children = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent_id}'", max_results=500)
+    trial_tags = {int(run.data.tags["optuna_trial"]) for run in children if run.info.status == "FINISHED"}
+    assert {trial.number for trial in complete} <= trial_tags
+    # One parent for the whole study, across the kill.
+    parents = client.search_runs([parent.info.experiment_id], "tags.`visframe.kind` = 'optuna'")
+    assert [run.info.run_id for run in parents] == [parent_id]
+    assert {"summary/trials.csv", "summary/min_cluster_size.csv"} <= {a.path for a in client.list_artifacts(parent_id, "summary")}
+
+
+def test_study_killed_mid_way_resumes_to_twenty_trials_under_one_parent(tmp_path):
+    script = tmp_path / "study.py"
+    script.write_text(FAKE_STUDY)
+    env = _clean_env()
+    first = subprocess.Popen(_study_command(tmp_path, script), cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    _kill_after(first, tmp_path / "tune", finished=6)
+    study = optuna.load_study(study_name="resume", storage=f"sqlite:///{tmp_path / 'tune' / 'optuna.db'}")
+    # metrics.json is written before the trial is stored COMPLETE: the 6th may have been killed mid-way.
+    assert 5 <= len(study.get_trials(states=(TrialState.COMPLETE,))) < 20
+    resumed = subprocess.run(_study_command(tmp_path, script), cwd=tmp_path, env=env, capture_output=True, text=True,
+                             timeout=300, check=False)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    _assert_resumed_study(tmp_path, 20)
+    best = optuna.load_study(study_name="resume", storage=f"sqlite:///{tmp_path / 'tune' / 'optuna.db'}").best_value
+    assert math.isfinite(best)
+
+
+@pytest.mark.slow
+def test_visframe_tune_on_the_tiny_corpus_killed_and_resumed(tmp_path):
+    """The real pipeline per trial (tiny corpus, tiny_random encoder, PCA to keep it quick)."""
+    command = [str(REPO / ".venv" / "bin" / "visframe-tune"), "dataset.preset=tiny", "model=tiny_random",
+               "reducer=pca", "reducer.n_components=2", "show_progress=false", "tune.n_trials=20",
+               "tune.study_name=resume", f"tune.output_dir={tmp_path / 'tune'}", f"tracking.store_dir={tmp_path / 'mlruns'}",
+               "clusterer.min_cluster_size=int(interval(5,40))"]
+    first = subprocess.Popen(command, cwd=tmp_path, env=_clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+    _kill_after(first, tmp_path / "tune", finished=5, timeout=600)
+    resumed = subprocess.run(command, cwd=tmp_path, env=_clean_env(), capture_output=True, text=True, timeout=900,
+                             check=False)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    _assert_resumed_study(tmp_path, 20)
