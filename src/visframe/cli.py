@@ -36,11 +36,21 @@ def main(cfg: DictConfig) -> float | None:
 
     _use_persistent_numba_cache(str(cfg.paths.cache_dir))
     run_dir = Path(HydraConfig.get().runtime.output_dir)
+    from hydra.errors import InstantiationException
+
+    from visframe.embed.encoders.base import MissingWeightsError
+
     try:
         result = run(cfg, run_dir)
     except PipelineError as error:
         log.error("%s", error)
         sys.exit(2)
+    except InstantiationException as error:
+        # Hydra wraps the encoder's own message; show the user just that (it says how to fix it).
+        if isinstance(error.__cause__, MissingWeightsError):
+            log.error("%s", error.__cause__)
+            sys.exit(2)
+        raise
     metrics = result.metrics
     summary = ", ".join(
         f"{name}={metrics[name]:.3f}"

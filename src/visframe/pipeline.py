@@ -149,6 +149,10 @@ def run(cfg: DictConfig, run_dir: str | Path) -> JobResult:
     embedding = embed_images(
         unique["image_id"].tolist(), unique["path"].tolist(), encoder, cfg.trainer, cache_dir, show_progress=show_progress
     )
+    if getattr(embedding, "global_rank", 0) != 0:
+        # Launched by torchrun/srun with strategy=ddp, every rank runs the job: the other ranks
+        # have written their embedding shards; rank 0 alone reduces, clusters, reports and tracks.
+        return JobResult(run_dir, {})
     vectors_by_id = pd.Index(embedding.image_ids)
 
     points, point_of_row = cluster_points(clean, str(cfg.get("cluster_unit", "post")))
