@@ -151,15 +151,17 @@ def _pid_alive(worker: str) -> bool:
     return True
 
 
-def recover_killed_trials(study) -> int:
+def recover_killed_trials(study, storage) -> int:
     """Trials left RUNNING by a killed process on this host → FAIL, their parameters re-queued."""
     from optuna.trial import TrialState
 
     recovered = 0
+    study_id = storage.get_study_id_from_name(study.study_name)
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get("worker", "")
         if worker and not _pid_alive(worker):
-            study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+            storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
             study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number}, skip_if_exists=False)
             recovered += 1
     if recovered:
@@ -218,11 +220,12 @@ def run_study(
     names, directions = objectives_and_directions(tune_cfg)
     output_dir = Path(str(tune_cfg.output_dir)).expanduser().resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
+    storage = optuna.storages.get_storage(storage_url(tune_cfg))
     study = optuna.create_study(
-        study_name=str(tune_cfg.study_name), storage=storage_url(tune_cfg), load_if_exists=True,
+        study_name=str(tune_cfg.study_name), storage=storage, load_if_exists=True,
         directions=directions, sampler=instantiate(tune_cfg.sampler),
     )
-    recover_killed_trials(study)
+    recover_killed_trials(study, storage)
     tracking_cfg = base_cfg.get("tracking")
     tracking_cfg = tracking_cfg if tracking_cfg is not None and tracking_cfg.get("enabled", True) else None
     parent = parent_run_for_study(study, tracking_cfg, {"visframe.tune_dir": str(output_dir)})

@@ -108,7 +108,10 @@ def _assert_resumed_study(tmp_path: Path, n_trials: int) -> None:
     study = optuna.load_study(study_name="resume", storage=f"sqlite:///{tmp_path / 'tune' / 'optuna.db'}")
     complete = study.get_trials(states=(TrialState.COMPLETE,))
     assert len(complete) == n_trials
-    assert not study.get_trials(states=(TrialState.RUNNING,))  # the killed trial was marked FAIL
+    assert not study.get_trials(states=(TrialState.RUNNING,))  # the killed trial was marked FAIL ...
+    retried = {trial.user_attrs.get("retry_of"): trial.params for trial in complete}
+    for failed in study.get_trials(states=(TrialState.FAIL,)):  # ... and its parameters ran again
+        assert retried[failed.number] == failed.params
     parent_id = study.user_attrs["mlflow_parent_run_id"]
     client = mlflow.tracking.MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
     parent = client.get_run(parent_id)
