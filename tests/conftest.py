@@ -19,4 +19,7 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     """A fresh VISFRAME_CACHE_DIR per test (numba's compiled code is shared across tests: slow to redo)."""
     cache = tmp_path_factory.mktemp("visframe-cache")
     monkeypatch.setenv("VISFRAME_CACHE_DIR", str(cache))
+    # mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI; without this a later test's subprocess
+    # would log into an earlier test's store.
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     return cache

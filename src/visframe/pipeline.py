@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 import visframe
 from visframe.cluster import ClusterResult, fit_clusterer
-from visframe.evaluate import evaluate_run
+from visframe.evaluate import describe_metrics, evaluate_run
 from visframe.reduce import reduce_cached
 from visframe.utils.hashing import hash_strings, stable_hash
 
@@ -103,6 +103,7 @@ def _code_version() -> str:
             capture_output=True,
             text=True,
             timeout=5,
+            check=False,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         commit = ""
@@ -223,7 +224,7 @@ def run(cfg: DictConfig, run_dir: str | Path) -> JobResult:
         "model": str(cfg.model.get("name", "")),
         "encoder_key": embedding.encoder_key,
         "config_yaml": OmegaConf.to_yaml(cfg, resolve=True),
-        "metric_spaces": metric_spaces(reduction.coordinates.shape[1]),
+        "metric_spaces": describe_metrics(reduction.coordinates.shape[1]),
     }
     if cfg.report.get("enabled", True):
         from visframe.report import build_report
@@ -254,17 +255,6 @@ def run(cfg: DictConfig, run_dir: str | Path) -> JobResult:
     if cfg.tracking.get("enabled", True):
         result.mlflow_run_id = track(cfg, result)
     return result
-
-
-def metric_spaces(n_components: int) -> dict[str, str]:
-    reduced = f"reduced space ({n_components}-d, euclidean), noise excluded"
-    return {
-        "silhouette": reduced,
-        "calinski_harabasz": reduced,
-        "davies_bouldin": reduced,
-        "ari": "cluster labels vs ground truth, noise as its own label",
-        "nmi": "cluster labels vs ground truth, noise as its own label",
-    }
 
 
 def track(cfg: DictConfig, result: JobResult) -> str:

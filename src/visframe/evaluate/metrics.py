@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 from sklearn import metrics as skm
 
 
@@ -59,7 +60,7 @@ def confidence_metrics(labels: np.ndarray, probabilities: np.ndarray, threshold:
 def ground_truth_metrics(labels: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     """ARI and NMI against known labels; rows without a label (None/NaN) are left out."""
     truth = np.asarray(truth, dtype=object)
-    known = np.array([value is not None and value == value for value in truth])  # NaN != NaN
+    known = ~pd.isna(truth)  # None and NaN are both "unknown"
     if known.sum() < 2:
         return {}
     predicted, expected = labels[known], truth[known].astype(str)

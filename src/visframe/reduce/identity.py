@@ -9,9 +9,9 @@ from sklearn.base import BaseEstimator, TransformerMixin
 class Identity(TransformerMixin, BaseEstimator):
     """Returns its input unchanged (as float32), so `reducer=none` needs no special case."""
 
-    def fit(self, X, y=None):  # noqa: N803 - scikit-learn naming
+    def fit(self, X, y=None):
         self.n_features_in_ = np.asarray(X).shape[1]
         return self
 
-    def transform(self, X):  # noqa: N803
+    def transform(self, X):
         return np.asarray(X, dtype=np.float32)
