@@ -135,7 +135,8 @@ def run(cfg: DictConfig, run_dir: str | Path) -> JobResult:
     run_dir.mkdir(parents=True, exist_ok=True)
     cache_dir = str(cfg.paths.cache_dir)
     show_progress = bool(cfg.get("show_progress", True))
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    resolved_yaml = OmegaConf.to_yaml(cfg, resolve=True)
+    (run_dir / "config.yaml").write_text(resolved_yaml)
 
     # Build the encoder before anything else: missing weights must stop the job before any work.
     encoder = instantiate(cfg.model)
@@ -223,7 +224,7 @@ def run(cfg: DictConfig, run_dir: str | Path) -> JobResult:
         "code_version": _code_version(),
         "model": str(cfg.model.get("name", "")),
         "encoder_key": embedding.encoder_key,
-        "config_yaml": OmegaConf.to_yaml(cfg, resolve=True),
+        "config_yaml": resolved_yaml,
         "metric_spaces": describe_metrics(reduction.coordinates.shape[1]),
     }
     if cfg.report.get("enabled", True):

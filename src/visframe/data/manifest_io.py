@@ -25,21 +25,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from visframe.data.metadata import STANDARD_COLUMNS
+from visframe.data.metadata import MANIFEST_COLUMNS
 
-MANIFEST_COLUMNS = (
-    "image_id",
-    "path",
-    "status",
-    "reason",
-    "label",
-    "width",
-    "height",
-    *STANDARD_COLUMNS,
-    "reshare_group",
-    "phash",
-    "file_size",
-)
 STRING_COLUMNS = (
     "image_id",
     "path",

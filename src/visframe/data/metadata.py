@@ -75,22 +75,22 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "carousel_index": ("carousel_index", "carousel_position", "slide", "position"),
     "label": ("label",),
 }
-# Manifest columns that an extra metadata column may not overwrite (such columns get a `meta_` prefix).
-RESERVED_COLUMNS = frozenset(
-    {
-        "image_id",
-        "path",
-        "status",
-        "reason",
-        "label",
-        "width",
-        "height",
-        "reshare_group",
-        "phash",
-        "file_size",
-        *STANDARD_COLUMNS,
-    }
+# The manifest's own columns, in order (visframe.data.manifest_io writes them with this schema).
+MANIFEST_COLUMNS = (
+    "image_id",
+    "path",
+    "status",
+    "reason",
+    "label",
+    "width",
+    "height",
+    *STANDARD_COLUMNS,
+    "reshare_group",
+    "phash",
+    "file_size",
 )
+# An extra metadata column may not overwrite these (such columns get a `meta_` prefix).
+RESERVED_COLUMNS = frozenset(MANIFEST_COLUMNS)
 
 
 class MetadataError(ValueError):

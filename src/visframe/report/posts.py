@@ -12,20 +12,11 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from visframe.data.metadata import STANDARD_COLUMNS
+
 NOISE = -1
 ASSIGNMENT_COLUMNS = ["image_id", "path", "cluster", "probability", "outlier_score", "x", "y"]
-METADATA_COLUMNS = [
-    "label",
-    "post_id",
-    "account",
-    "hashtags",
-    "likes",
-    "caption",
-    "alt_text",
-    "posted_at",
-    "carousel_index",
-    "reshare_group",
-]
+METADATA_COLUMNS = ["label", *STANDARD_COLUMNS, "reshare_group"]
 _HASHTAG_IN_TEXT = re.compile(r"#?([^\s,;#]+)")
 
 

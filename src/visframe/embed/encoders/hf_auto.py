@@ -17,11 +17,10 @@ import torch
 
 from visframe.embed.encoders.base import Encoder, fingerprint_module, l2_normalize
 from visframe.embed.encoders.hf_common import (
-    TEXT_CHUNK,
+    encode_text_features,
     features_tensor,
     load_image_transform,
     load_tokenizer,
-    tokenize,
 )
 from visframe.embed.encoders.weights import load_hf
 
@@ -78,9 +77,6 @@ class HFEncoder(Encoder):
             return super().encode_text(prompts)
         config = getattr(self.model.config, "text_config", None)
         max_length = getattr(config, "max_position_embeddings", None)
-        chunks = []
-        for start in range(0, len(prompts), TEXT_CHUNK):
-            tokens = tokenize(self.tokenizer, prompts[start : start + TEXT_CHUNK], max_length, self.device)
-            chunks.append(features_tensor(self.model.get_text_features(**tokens)).float())
-        features = torch.cat(chunks) if chunks else torch.empty(0, self.dim, device=self.device)
-        return l2_normalize(features) if self.normalize else features
+        return encode_text_features(
+            self.model, self.tokenizer, prompts, max_length, self.device, self.dim, self.normalize
+        )

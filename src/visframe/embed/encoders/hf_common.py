@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from visframe.embed.encoders.base import MissingWeightsError
+from visframe.embed.encoders.base import MissingWeightsError, l2_normalize
 from visframe.embed.encoders.transforms import HFImageTransform, hf_processor_resize_target
 from visframe.embed.encoders.weights import load_hf
 
@@ -46,3 +46,15 @@ def tokenize(tokenizer: Any, prompts: list[str], max_length: int | None, device:
     tokens = tokenizer(list(prompts), padding=True, truncation=True, max_length=max_length, return_tensors="pt")
     return {k: v.to(device) for k, v in tokens.items() if k in ("input_ids", "attention_mask")}
 
+
+
+def encode_text_features(
+    model: Any, tokenizer: Any, prompts: list[str], max_length: int | None, device: torch.device, dim: int, normalize: bool
+) -> torch.Tensor:
+    """`model.get_text_features` over the prompts in chunks of TEXT_CHUNK, (P, dim), optionally L2-normalised."""
+    chunks = []
+    for start in range(0, len(prompts), TEXT_CHUNK):
+        tokens = tokenize(tokenizer, prompts[start : start + TEXT_CHUNK], max_length, device)
+        chunks.append(features_tensor(model.get_text_features(**tokens)).float())
+    features = torch.cat(chunks) if chunks else torch.empty(0, dim, device=device)
+    return l2_normalize(features) if normalize else features
