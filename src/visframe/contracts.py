@@ -1,0 +1,327 @@
+"""The contracts between stages: every file of a run directory and every column of its tables.
+
+This module is the single source of those names. A stage that writes a table validates it here
+(`validate`), and every reader imports the names from here; no stage spells another stage's file
+or column name as a literal. docs/ARCHITECTURE.md explains the flow; this file is the reference.
+
+Dtypes are described by kind, so both pandas 2 (object strings) and pandas 3 (Arrow strings) pass:
+`str` (string or object holding str/None), `int`, `float`, `bool`, `list` (list of str), `time`
+(timestamp, UTC) and `any`. A column marked optional may be absent; a required one may not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+# The cluster label HDBSCAN and every other clusterer give a point it leaves unclustered.
+NOISE = -1
+
+# ------------------------------------------------------------------------------ run directory files
+MANIFEST_FILE = "manifest.parquet"
+ASSIGNMENTS_FILE = "assignments.parquet"
+TEXTS_FILE = "texts.parquet"
+CLUSTERS_FILE = "clusters.parquet"
+CLUSTER_TREE_FILE = "cluster_tree.parquet"
+CLUSTER_TIMELINE_FILE = "cluster_timeline.parquet"
+METRICS_FILE = "metrics.json"
+CONFIG_FILE = "config.yaml"
+CLEANING_REPORT_FILE = "cleaning_report.csv"
+MLFLOW_RUN_ID_FILE = "mlflow_run_id.txt"
+REPORT_DIR = "report"
+REVIEW_DB_FILE = "review.db"
+# A run that could not reach its MLflow store leaves this beside the outputs (how to log it later).
+TRACKING_PENDING_FILE = "mlflow_pending.txt"
+
+# ------------------------------------------------------------------------------------ column names
+# Identities
+IMAGE_ID = "image_id"
+PATH = "path"
+# Ingest
+STATUS = "status"
+REASON = "reason"
+LABEL = "label"
+WIDTH = "width"
+HEIGHT = "height"
+POST_ID = "post_id"
+ACCOUNT = "account"
+HASHTAGS = "hashtags"  # display form: as the post wrote them, without '#', one per key
+HASHTAG_KEYS = "hashtag_keys"  # the matching key: NFKC + casefold, without '#' (see hashtags.py)
+LIKES = "likes"
+CAPTION = "caption"
+ALT_TEXT = "alt_text"
+POSTED_AT = "posted_at"
+CAROUSEL_INDEX = "carousel_index"
+RESHARE_GROUP = "reshare_group"
+PHASH = "phash"
+FILE_SIZE = "file_size"
+RENDERED_TEXT = "rendered_text"  # synthetic corpus only: the text the generator drew (OCR truth)
+# Cluster
+CLUSTER = "cluster"
+PROBABILITY = "probability"
+OUTLIER_SCORE = "outlier_score"
+X = "x"
+Y = "y"
+NEAREST_CLUSTER = "nearest_cluster"
+NEAREST_CLUSTER_STRENGTH = "nearest_cluster_strength"
+CLUSTER_LAYER_PREFIX = "cluster_layer_"  # cluster_layer_0 = finest … cluster_layer_k = coarsest
+# Text
+TEXT = "text"
+N_CHARS = "n_chars"
+TEXT_AREA_SHARE = "text_area_share"
+MEAN_CONFIDENCE = "mean_confidence"
+LANGUAGE = "language"
+TEXT_STATUS = "text_status"
+TEXT_REASON = "text_reason"
+# Describe
+LAYER = "layer"
+NAME = "name"
+SIZE = "size"
+N_UNIQUE_IMAGES = "n_unique_images"
+TEXT_SHARE = "text_share"
+TOP_TERMS = "top_terms"
+TOP_HASHTAGS = "top_hashtags"
+TOP_ACCOUNTS = "top_accounts"
+ZERO_SHOT_LABELS = "zero_shot_labels"
+MEDOID_IMAGE_ID = "medoid_image_id"
+FIRST_POSTED_AT = "first_posted_at"
+LAST_POSTED_AT = "last_posted_at"
+IS_CHOSEN_LAYER = "is_chosen_layer"
+PARENT_LAYER = "parent_layer"
+PARENT_CLUSTER = "parent_cluster"
+PERIOD = "period"
+N_POSTS = "n_posts"
+# Review exports
+RUN_ID = "run_id"
+CODER = "coder"
+CODE = "code"
+CODE_DESCRIPTION = "code_description"
+MEMO = "memo"
+CODED_AT = "coded_at"
+SAVED_AT = "saved_at"
+HUMAN_CLUSTER = "human_cluster"  # a coder's own assignment (e.g. of a noise image); never overwrites `cluster`
+HUMAN_NAME = "human_name"  # a coder's name for a cluster, kept beside the automatic `name`
+
+# ---------------------------------------------------------------------------------- status codes
+STATUS_OK = "ok"
+STATUS_ZERO_BYTE = "zero_byte"
+STATUS_TRUNCATED = "truncated"
+STATUS_NOT_AN_IMAGE = "not_an_image"
+STATUS_UNSUPPORTED_FORMAT = "unsupported_format"
+STATUS_PLACEHOLDER = "placeholder"
+STATUS_BLANK = "blank"
+STATUS_TOO_SMALL = "too_small"
+STATUS_TOO_MANY_PIXELS = "too_many_pixels"
+STATUS_UNREADABLE = "unreadable"
+STATUS_METADATA_ONLY = "metadata_only"
+STATUSES = (
+    STATUS_OK,
+    STATUS_ZERO_BYTE,
+    STATUS_TRUNCATED,
+    STATUS_NOT_AN_IMAGE,
+    STATUS_UNSUPPORTED_FORMAT,
+    STATUS_PLACEHOLDER,
+    STATUS_BLANK,
+    STATUS_TOO_SMALL,
+    STATUS_TOO_MANY_PIXELS,
+    STATUS_UNREADABLE,
+    STATUS_METADATA_ONLY,
+)
+# Text stage outcomes per image.
+TEXT_OK = "ok"
+TEXT_FAILED = "failed"
+
+
+def layer_column(layer: int) -> str:
+    """The assignments column holding layer `layer` (0 = finest)."""
+    return f"{CLUSTER_LAYER_PREFIX}{int(layer)}"
+
+
+def layer_columns(columns: Iterable[str]) -> list[str]:
+    """The layer columns present in `columns`, finest first."""
+    found = [c for c in columns if c.startswith(CLUSTER_LAYER_PREFIX) and c[len(CLUSTER_LAYER_PREFIX):].isdigit()]
+    return sorted(found, key=lambda c: int(c[len(CLUSTER_LAYER_PREFIX):]))
+
+
+# ------------------------------------------------------------------------------------ the tables
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # str | int | float | bool | list | time | any
+    required: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    file: str
+    columns: tuple[Column, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+
+MANIFEST = Table(
+    "manifest",
+    MANIFEST_FILE,
+    (
+        Column(IMAGE_ID, "str", description="hash of the file's bytes; null when unreadable"),
+        Column(PATH, "str", description="absolute path; non-UTF-8 names stored escaped"),
+        Column(STATUS, "str", description="ok, or why the file was left out (STATUSES)"),
+        Column(REASON, "str", description="readable reason; empty when ok"),
+        Column(LABEL, "str", description="ground-truth label when known"),
+        Column(WIDTH, "int"),
+        Column(HEIGHT, "int"),
+        Column(POST_ID, "str"),
+        Column(ACCOUNT, "str"),
+        Column(HASHTAGS, "list", description="display form, without '#'"),
+        Column(HASHTAG_KEYS, "list", description="matching keys, aligned with hashtags"),
+        Column(LIKES, "int"),
+        Column(CAPTION, "str"),
+        Column(ALT_TEXT, "str"),
+        Column(POSTED_AT, "time"),
+        Column(CAROUSEL_INDEX, "int"),
+        Column(RESHARE_GROUP, "str"),
+        Column(PHASH, "str"),
+        Column(FILE_SIZE, "int"),
+    ),
+)
+
+ASSIGNMENTS = Table(
+    "assignments",
+    ASSIGNMENTS_FILE,
+    (
+        Column(IMAGE_ID, "str"),
+        Column(PATH, "str"),
+        Column(CLUSTER, "int", description=f"the chosen layer's cluster; {NOISE} = noise"),
+        Column(PROBABILITY, "float", description="membership strength in [0, 1]; 0 for noise"),
+        Column(OUTLIER_SCORE, "float", description="GLOSH outlier score; NaN if the backend has none"),
+        Column(X, "float", description="2-D map coordinate"),
+        Column(Y, "float", description="2-D map coordinate"),
+        Column(NEAREST_CLUSTER, "int", required=False, description="noise: the nearest cluster (soft)"),
+        Column(NEAREST_CLUSTER_STRENGTH, "float", required=False, description="strength of that nearest cluster"),
+    ),
+)
+
+TEXTS = Table(
+    "texts",
+    TEXTS_FILE,
+    (
+        Column(IMAGE_ID, "str"),
+        Column(TEXT, "str", description="lines in reading order, joined by newlines; empty when none"),
+        Column(N_CHARS, "int"),
+        Column(TEXT_AREA_SHARE, "float", description="share of the image covered by text boxes"),
+        Column(MEAN_CONFIDENCE, "float", description="mean line confidence; NaN when no text"),
+        Column(LANGUAGE, "str", required=False),
+        Column(TEXT_STATUS, "str", description="ok | failed"),
+        Column(TEXT_REASON, "str", description="why the backend failed; empty when ok"),
+    ),
+)
+
+CLUSTERS = Table(
+    "clusters",
+    CLUSTERS_FILE,
+    (
+        Column(LAYER, "int", description="0 = finest; the chosen layer is marked by is_chosen_layer"),
+        Column(CLUSTER, "int"),
+        Column(IS_CHOSEN_LAYER, "bool"),
+        Column(NAME, "str", description="automatic name"),
+        Column(SIZE, "int", description="posts"),
+        Column(N_UNIQUE_IMAGES, "int"),
+        Column(TEXT_SHARE, "float", required=False),
+        Column(TOP_TERMS, "list", required=False),
+        Column(TOP_HASHTAGS, "list", required=False),
+        Column(TOP_ACCOUNTS, "list", required=False),
+        Column(ZERO_SHOT_LABELS, "list", required=False),
+        Column(MEDOID_IMAGE_ID, "str", required=False),
+        Column(FIRST_POSTED_AT, "time", required=False),
+        Column(LAST_POSTED_AT, "time", required=False),
+    ),
+)
+
+CLUSTER_TREE = Table(
+    "cluster_tree",
+    CLUSTER_TREE_FILE,
+    (
+        Column(LAYER, "int"),
+        Column(CLUSTER, "int"),
+        Column(PARENT_LAYER, "int"),
+        Column(PARENT_CLUSTER, "int", description=f"{NOISE} when the cluster's points are noise there"),
+        Column(SIZE, "int"),
+    ),
+)
+
+CLUSTER_TIMELINE = Table(
+    "cluster_timeline",
+    CLUSTER_TIMELINE_FILE,
+    (Column(CLUSTER, "int"), Column(PERIOD, "time"), Column(N_POSTS, "int")),
+)
+
+CODES = Table(
+    "codes",
+    "codes.csv",
+    (
+        Column(RUN_ID, "str"),
+        Column(IMAGE_ID, "str"),
+        Column(CODER, "str"),
+        Column(CODE, "str"),
+        Column(CODE_DESCRIPTION, "str"),
+        Column(MEMO, "str"),
+        Column(CODED_AT, "any"),
+        Column(SAVED_AT, "any"),
+        Column(CLUSTER, "int"),
+        Column(PROBABILITY, "float"),
+        Column(HUMAN_CLUSTER, "int", required=False),
+    ),
+)
+
+TABLES = {t.name: t for t in (MANIFEST, ASSIGNMENTS, TEXTS, CLUSTERS, CLUSTER_TREE, CLUSTER_TIMELINE, CODES)}
+
+
+class ContractError(ValueError):
+    """A stage produced a table that breaks its contract: a bug in visframe, not in the user's data."""
+
+
+def _kind_ok(series: pd.Series, kind: str) -> bool:
+    dtype = series.dtype
+    if kind == "any" or series.isna().all():
+        return True
+    if kind == "str":
+        if pd.api.types.is_string_dtype(dtype):
+            return True
+        return dtype == object and all(isinstance(v, str) for v in series.dropna())
+    if kind == "int":
+        return pd.api.types.is_integer_dtype(dtype)
+    if kind == "float":
+        return pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype)
+    if kind == "bool":
+        return pd.api.types.is_bool_dtype(dtype)
+    if kind == "time":
+        return pd.api.types.is_datetime64_any_dtype(dtype)
+    if kind == "list":
+        return all(isinstance(v, (list, tuple, np.ndarray)) for v in series.dropna())
+    raise ValueError(f"unknown column kind {kind!r}")
+
+
+def validate(table: Table, frame: pd.DataFrame, extra_required: Iterable[str] = ()) -> pd.DataFrame:
+    """Check `frame` against `table` (required columns present, dtypes of the right kind); return it."""
+    missing = [c for c in (*table.required, *extra_required) if c not in frame.columns]
+    if missing:
+        raise ContractError(f"{table.file}: missing column(s) {missing}; has {list(frame.columns)}")
+    wrong = [
+        f"{c.name} ({frame[c.name].dtype}, expected {c.kind})"
+        for c in table.columns
+        if c.name in frame.columns and not _kind_ok(frame[c.name], c.kind)
+    ]
+    if wrong:
+        raise ContractError(f"{table.file}: column(s) of the wrong type: {', '.join(wrong)}")
+    return frame

@@ -1,0 +1,111 @@
+"""The metric registry: every metric a job writes, with its space, direction and meaning.
+
+One list, read by the CLI (the sweep objective, `optimized_metric`), `visframe-tune`, the tracking
+summaries and the report, so a metric is named and described once. `direction` is what a search
+should do with it (`maximize`, `minimize`) or `None` for counts and timings no one optimises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from visframe.errors import ConfigError
+
+REDUCED = "reduced"
+RAW = "raw"
+LABELS = "labels"
+NONE = "-"
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    space: str  # reduced | raw | labels | -
+    direction: str | None  # maximize | minimize | None
+    description: str
+
+
+_REDUCED = "the reduced space HDBSCAN clustered, euclidean, noise excluded"
+_RAW = "raw embeddings, L2-normalised (cosine geometry), noise excluded"
+METRICS: tuple[Metric, ...] = (
+    Metric("n_images", NONE, None, "image files found (metadata-only rows excluded)"),
+    Metric("n_clean", NONE, None, "rows usable (status ok)"),
+    Metric("n_clusters", NONE, None, "clusters found (noise not counted)"),
+    Metric("noise_fraction", NONE, "minimize", "share of all points labelled noise"),
+    Metric("largest_cluster_share", NONE, "minimize", "largest cluster's size / all points (noise included)"),
+    Metric("silhouette", REDUCED, "maximize", f"silhouette in {_REDUCED}"),
+    Metric("calinski_harabasz", REDUCED, "maximize", f"Calinski-Harabasz in {_REDUCED}"),
+    Metric("davies_bouldin", REDUCED, "minimize", f"Davies-Bouldin in {_REDUCED}"),
+    Metric(
+        "dbcv",
+        REDUCED,
+        "maximize",
+        "density-based validity (DBCV, hdbscan.validity.validity_index) in the reduced space, "
+        "stratified sample; noise counts against it",
+    ),
+    Metric("silhouette_raw_cosine", RAW, "maximize", f"silhouette in {_RAW}, sampled"),
+    Metric("calinski_harabasz_raw_cosine", RAW, "maximize", f"Calinski-Harabasz in {_RAW}"),
+    Metric("davies_bouldin_raw_cosine", RAW, "minimize", f"Davies-Bouldin in {_RAW}"),
+    Metric("confident_fraction", NONE, "maximize", "share of clustered points with probability >= evaluation.confidence_threshold"),
+    Metric("mean_confident_probability", NONE, "maximize", "mean membership probability of the confident points"),
+    Metric("mean_probability", NONE, "maximize", "mean membership probability of all clustered points"),
+    Metric("min_cluster_mean_probability", NONE, "maximize", "the least confident cluster's mean membership probability"),
+    Metric("ari", LABELS, "maximize", "adjusted Rand index vs the ground-truth label, noise as its own label"),
+    Metric("nmi", LABELS, "maximize", "normalised mutual information vs the ground-truth label, noise as its own label"),
+    Metric("images_embedded", NONE, None, "images this job embedded (not read from cache)"),
+    Metric("images_from_cache", NONE, None, "images read from the embedding cache"),
+    Metric("reduce_cache_hit", NONE, None, "1 when the reduction came from cache"),
+)
+REGISTRY: dict[str, Metric] = {m.name: m for m in METRICS}
+# What the job's one-line summary prints, in order.
+SUMMARY_METRICS = ("n_clusters", "noise_fraction", "silhouette", "confident_fraction", "ari", "nmi")
+# The metrics the sweep summaries tabulate (the study's Appendix 1 / Table 1 columns, then ours).
+SWEEP_TABLE_METRICS = (
+    "n_clusters",
+    "noise_fraction",
+    "silhouette",
+    "calinski_harabasz",
+    "davies_bouldin",
+    "dbcv",
+    "confident_fraction",
+    "mean_confident_probability",
+    "largest_cluster_share",
+    "ari",
+    "nmi",
+)
+
+
+def get_metric(name: str) -> Metric:
+    """The registered metric `name`, or a ConfigError listing the ones that can be optimised."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown metric {name!r}",
+            fix=f"use one of: {', '.join(optimizable_metrics())}",
+        ) from None
+
+
+def optimizable_metrics() -> list[str]:
+    return [m.name for m in METRICS if m.direction is not None]
+
+
+def direction_of(name: str) -> str:
+    metric = get_metric(name)
+    if metric.direction is None:
+        raise ConfigError(
+            f"metric {name!r} is a count, not something to optimise",
+            fix=f"use one of: {', '.join(optimizable_metrics())}",
+        )
+    return metric.direction
+
+
+def describe_metrics(n_components: int | None = None) -> dict[str, str]:
+    """What each metric measures and in which space (for the report and the MLflow run)."""
+    described = {}
+    for metric in METRICS:
+        text = metric.description
+        if metric.space == REDUCED and n_components is not None:
+            text = text.replace("the reduced space", f"the reduced space ({n_components}-d)")
+        described[metric.name] = text
+    return described
