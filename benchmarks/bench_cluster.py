@@ -35,13 +35,14 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from sklearn.metrics import adjusted_rand_score
 
+from visframe import CONFIG_DIR
 from visframe.cluster import fit_clusterer
 
 BACKENDS = ["hdbscan", "fast_hdbscan", "sklearn_hdbscan"]
 
 
 def backend_config(name: str, min_cluster_size: int):
-    cfg = OmegaConf.load(REPO / "conf" / "clusterer" / f"{name}.yaml")
+    cfg = OmegaConf.load(Path(CONFIG_DIR) / "clusterer" / f"{name}.yaml")
     cfg.min_cluster_size = min_cluster_size
     return cfg
 

@@ -30,11 +30,12 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from sklearn.metrics import adjusted_rand_score
 
+from visframe import CONFIG_DIR
 from visframe.cluster import fit_clusterer
 
 
 def default_clusterer_name() -> str:
-    defaults = OmegaConf.load(REPO / "conf" / "config.yaml").defaults
+    defaults = OmegaConf.load(Path(CONFIG_DIR) / "config.yaml").defaults
     for entry in defaults:
         if OmegaConf.is_dict(entry) and "clusterer" in entry:
             return str(entry["clusterer"])
@@ -42,7 +43,7 @@ def default_clusterer_name() -> str:
 
 
 def reducer_config(mode: str, seed: int = 42):
-    cfg = OmegaConf.load(REPO / "conf" / "reducer" / "umap.yaml")
+    cfg = OmegaConf.load(Path(CONFIG_DIR) / "reducer" / "umap.yaml")
     cfg.random_state = seed if mode == "seeded" else None
     return cfg
 
@@ -56,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
 
     clusterer_name = args.clusterer or default_clusterer_name()
-    clusterer_cfg = OmegaConf.load(REPO / "conf" / "clusterer" / f"{clusterer_name}.yaml")
+    clusterer_cfg = OmegaConf.load(Path(CONFIG_DIR) / "clusterer" / f"{clusterer_name}.yaml")
     if args.min_cluster_size:
         clusterer_cfg.min_cluster_size = args.min_cluster_size
     print(f"reducer conf/reducer/umap.yaml, clusterer conf/clusterer/{clusterer_name}.yaml "

@@ -16,9 +16,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-# conf/ sits at the repository's top level (lightning-hydra-template layout); `--config-dir`
-# adds a directory of your own configs on top of it.
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+from visframe import CONFIG_DIR
 
 log = logging.getLogger("visframe")
 

@@ -32,7 +32,7 @@ from omegaconf import DictConfig, OmegaConf
 
 log = logging.getLogger("visframe.tune")
 
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+from visframe import CONFIG_DIR
 
 # Which way each metric is better, and the value an undefined (NaN) metric counts as: the worst
 # the metric can be, so a degenerate trial (one cluster: no silhouette) ranks last instead of failing.

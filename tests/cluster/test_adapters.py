@@ -12,6 +12,7 @@ from omegaconf import OmegaConf
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
+from visframe import CONFIG_DIR
 from visframe.cluster import fit_clusterer, glosh_outlier_scores
 
 
@@ -41,7 +42,7 @@ def test_glosh_by_hand():
 
 @pytest.mark.parametrize("name", ["fast_hdbscan", "sklearn_hdbscan"])
 def test_backend_from_its_config_gives_all_three_outputs_and_agrees_with_hdbscan(name, blobs):
-    cfg = OmegaConf.load(f"conf/clusterer/{name}.yaml")
+    cfg = OmegaConf.load(f"{CONFIG_DIR}/clusterer/{name}.yaml")
     cfg.min_cluster_size = 15
     result = fit_clusterer(instantiate(cfg), blobs.astype(np.float32))  # float32, as the reduction cache stores
     reference = fit_clusterer(hdbscan.HDBSCAN(min_cluster_size=15), blobs)
@@ -53,7 +54,7 @@ def test_backend_from_its_config_gives_all_three_outputs_and_agrees_with_hdbscan
 
 
 def test_fast_hdbscan_reproducible_config_gives_identical_labels(blobs):
-    cfg = OmegaConf.load("conf/clusterer/fast_hdbscan.yaml")
+    cfg = OmegaConf.load(f"{CONFIG_DIR}/clusterer/fast_hdbscan.yaml")
     cfg.min_cluster_size = 15
     first = fit_clusterer(instantiate(cfg), blobs)
     second = fit_clusterer(instantiate(cfg), blobs)
@@ -78,7 +79,7 @@ def test_gpu_adapter_reads_cuml_outputs_and_adds_glosh(monkeypatch, blobs):
             return self
 
     monkeypatch.setitem(sys.modules, "cuml.cluster.hdbscan", types.SimpleNamespace(HDBSCAN=FakeCumlHDBSCAN))
-    cfg = OmegaConf.load("conf/clusterer/hdbscan_gpu.yaml")
+    cfg = OmegaConf.load(f"{CONFIG_DIR}/clusterer/hdbscan_gpu.yaml")
     cfg.min_cluster_size = 15
     estimator = instantiate(cfg)
     result = fit_clusterer(estimator, blobs)
@@ -88,6 +89,6 @@ def test_gpu_adapter_reads_cuml_outputs_and_adds_glosh(monkeypatch, blobs):
 
 def test_gpu_adapter_without_cuml_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "cuml.cluster.hdbscan", None)  # import fails
-    estimator = instantiate(OmegaConf.load("conf/clusterer/hdbscan_gpu.yaml"))
+    estimator = instantiate(OmegaConf.load(f"{CONFIG_DIR}/clusterer/hdbscan_gpu.yaml"))
     with pytest.raises(ImportError, match=r"\.\[gpu\]"):
         estimator.fit(np.zeros((10, 2)))

@@ -8,6 +8,8 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pytest
+
+from visframe import CONFIG_DIR
 import torch
 from PIL import Image
 
@@ -58,7 +60,7 @@ def test_image_only_encoder_refuses_text():
         encoder.encode_text(["a protest march"])
 
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
+CONF = Path(CONFIG_DIR)
 
 
 def compose_model(name: str, overrides: list[str] | None = None):

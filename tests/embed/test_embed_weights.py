@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from visframe import CONFIG_DIR
+
 from visframe.embed.encoders.base import MissingWeightsError
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
+CONF = Path(CONFIG_DIR)
 NOT_CACHED = "visframe-tests/clip-that-is-not-cached"
 
 

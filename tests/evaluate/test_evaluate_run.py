@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 from sklearn import metrics as skm
 from sklearn.datasets import make_blobs
 
+from visframe import CONFIG_DIR
 from visframe.evaluate import (
     cluster_probability_metrics,
     cluster_size_metrics,
@@ -20,7 +21,7 @@ from visframe.evaluate import (
     stratified_sample,
 )
 
-CFG = OmegaConf.load("conf/evaluation/default.yaml")
+CFG = OmegaConf.load(f"{CONFIG_DIR}/evaluation/default.yaml")
 
 
 @pytest.fixture(scope="module")

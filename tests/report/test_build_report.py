@@ -22,6 +22,7 @@ from report_helpers import (
     fake_vectors,
 )
 
+from visframe import CONFIG_DIR
 from visframe.report import ReportConfig, build_report, plot_cluster_map, resolve_report_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -253,7 +254,7 @@ def test_disabled_report_writes_nothing(corpus, tmp_path):
 
 
 def test_default_yaml_matches_the_typed_defaults():
-    text = (REPO / "conf" / "report" / "default.yaml").read_text()
+    text = (Path(CONFIG_DIR) / "report" / "default.yaml").read_text()
     composed = OmegaConf.create({"seed": 0, "report": OmegaConf.create(text)})
     from_yaml = resolve_report_config(composed.report)
     assert from_yaml == ReportConfig()
