@@ -3,13 +3,16 @@
     visframe                                   # synthetic corpus, EfficientNet-Lite0, UMAP, HDBSCAN
     visframe dataset=folder dataset.root=DIR   # your own folder
     visframe -m clusterer.min_cluster_size=20,40,80
+
+A problem you can fix (a missing folder, a value out of range, missing weights, a locked MLflow
+store) prints one message with the fix and exits with code 2; `HYDRA_FULL_ERROR=1` (or
+`VISFRAME_DEBUG=1`) shows the traceback too.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sys
 from pathlib import Path
 
 import hydra
@@ -17,6 +20,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from visframe import CONFIG_DIR
+from visframe.errors import exit_on_user_error
 
 log = logging.getLogger("visframe")
 
@@ -30,37 +34,27 @@ def _use_persistent_numba_cache(cache_dir: str) -> None:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def main(cfg: DictConfig) -> float | None:
-    from visframe.pipeline import PipelineError, run
-
     _use_persistent_numba_cache(str(cfg.paths.cache_dir))
+    with exit_on_user_error(log):
+        return _job(cfg)
+
+
+def _job(cfg: DictConfig) -> float | None:
+    from visframe.evaluate.registry import SUMMARY_METRICS, get_metric
+    from visframe.pipeline import run
+
+    objective_name = str(cfg.optimized_metric)
+    get_metric(objective_name)  # an unknown name fails now, not after the job
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    from hydra.errors import InstantiationException
-
-    from visframe.embed.encoders.base import MissingWeightsError
-
-    try:
-        result = run(cfg, run_dir)
-    except PipelineError as error:
-        log.error("%s", error)
-        sys.exit(2)
-    except InstantiationException as error:
-        # Hydra wraps the encoder's own message; show the user just that (it says how to fix it).
-        if isinstance(error.__cause__, MissingWeightsError):
-            log.error("%s", error.__cause__)
-            sys.exit(2)
-        raise
+    result = run(cfg, run_dir)
     metrics = result.metrics
-    summary = ", ".join(
-        f"{name}={metrics[name]:.3f}"
-        for name in ("n_clusters", "noise_fraction", "silhouette", "confident_fraction", "ari", "nmi")
-        if metrics.get(name) is not None
-    )
+    summary = ", ".join(f"{name}={metrics[name]:.3f}" for name in SUMMARY_METRICS if metrics.get(name) is not None)
     log.info("Done: %s", summary)
     log.info("Results: %s", run_dir.resolve())
     if result.mlflow_run_id:
         log.info("MLflow run %s (browse with `make ui`)", result.mlflow_run_id)
-    # The return value lets sweepers optimise a metric.
-    objective = metrics.get("silhouette")
+    # The return value lets Hydra sweepers optimise `optimized_metric` (lightning-hydra-template style).
+    objective = metrics.get(objective_name)
     return None if objective is None else float(objective)
 
 

@@ -1,9 +1,11 @@
-"""One visframe job: ingest → embed → reduce → cluster → evaluate → report → MLflow run.
+"""One visframe job: validate → ingest → embed → reduce → cluster → evaluate → describe → report,
+tracked as one MLflow run that opens when the job starts and ends FINISHED or FAILED.
 
-Each stage is a function of its inputs and its config section; the expensive ones (corpus
-generation, embedding, reduction) are cached under keys derived from exactly those inputs, so a
-sweep over clusterer parameters costs only the clustering. This module is the only one that calls
-every stage; stages never import each other downstream.
+Each stage is a function of its inputs and its config section returning a typed result; the
+expensive ones (corpus generation, embedding, reduction) are cached under keys derived from exactly
+those inputs, so a sweep over clusterer parameters costs only the clustering. This module is the
+only one that calls every stage; stages never import a later one. File and column names come from
+visframe.contracts.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import logging
 import math
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -22,15 +26,19 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 import visframe
+from visframe import contracts as C
 from visframe.cluster import ClusterResult, fit_clusterer
-from visframe.evaluate import describe_metrics, evaluate_run
+from visframe.errors import StageError, VisframeError
+from visframe.evaluate import evaluate_run
+from visframe.evaluate.registry import describe_metrics
 from visframe.reduce import reduce_cached
 from visframe.utils.hashing import hash_strings, stable_hash
+from visframe.validation import validate_job_config
 
 log = logging.getLogger("visframe")
 
 
-class PipelineError(RuntimeError):
+class PipelineError(StageError):
     """A problem with the job's inputs that the user must fix (the message says how)."""
 
 
@@ -41,6 +49,38 @@ class JobResult:
     warnings: list[str] = field(default_factory=list)
     mlflow_run_id: str | None = None
     artifacts: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class IngestResult:
+    manifest: pd.DataFrame
+    clean: pd.DataFrame  # status == ok rows, one per post image
+
+
+@dataclass
+class ReduceResult:
+    points: pd.DataFrame  # the points clustered (one per post, or per unique image)
+    point_of_row: np.ndarray  # for every clean row, the index of its point
+    point_vectors: np.ndarray
+    coordinates: np.ndarray  # the reduced space the clusterer sees
+    map_coordinates: np.ndarray  # 2-D, for the map
+    cache_hit: bool
+    n_components: int
+
+
+class StageTimer:
+    """Seconds per stage, for metrics.json and MLflow (`stage_seconds_<name>`)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = time.perf_counter() - started
 
 
 # ---------------------------------------------------------------------------------------- stages
@@ -67,29 +107,159 @@ def prepare_manifest(dataset_cfg: DictConfig, cache_dir: str, show_progress: boo
     )
 
 
+def ingest_stage(cfg: DictConfig, run_dir: Path) -> IngestResult:
+    from visframe.data.ingest import write_manifest
+    from visframe.data.report import write_cleaning_report
+
+    manifest = prepare_manifest(cfg.dataset, str(cfg.paths.cache_dir), bool(cfg.show_progress))
+    write_manifest(manifest, run_dir / C.MANIFEST_FILE)
+    write_cleaning_report(manifest, run_dir / C.CLEANING_REPORT_FILE)
+    clean = clean_rows(manifest)
+    log.info("Ingested %d files: %d usable rows, %d distinct images", len(manifest), len(clean), clean[C.IMAGE_ID].nunique())
+    return IngestResult(manifest, clean)
+
+
 def clean_rows(manifest: pd.DataFrame) -> pd.DataFrame:
-    clean = manifest[manifest["status"] == "ok"].reset_index(drop=True)
+    clean = manifest[manifest[C.STATUS] == C.STATUS_OK].reset_index(drop=True)
     if clean.empty:
-        counts = manifest["status"].value_counts().to_dict()
+        counts = manifest[C.STATUS].value_counts().to_dict()
         raise PipelineError(
-            f"No usable images: all {len(manifest)} files were rejected at ingest ({counts}). "
-            "See the `reason` column of manifest.parquet for each file."
+            f"No usable images: all {len(manifest)} files were rejected at ingest ({counts}).",
+            fix=f"see the `{C.REASON}` column of {C.MANIFEST_FILE} (or {C.CLEANING_REPORT_FILE}) for each file",
         )
     return clean
 
 
 def cluster_points(clean: pd.DataFrame, cluster_unit: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """The points HDBSCAN sees, and for every clean row the index of its point.
+    """The points the clusterer sees, and for every clean row the index of its point.
 
     `post`: one point per clean row. `unique_image`: one point per image_id (first row wins).
     """
     if cluster_unit == "post":
-        return clean[["image_id"]], np.arange(len(clean))
+        return clean[[C.IMAGE_ID]], np.arange(len(clean))
     if cluster_unit == "unique_image":
-        points = clean[["image_id"]].drop_duplicates("image_id").reset_index(drop=True)
-        index = pd.Index(points["image_id"]).get_indexer(clean["image_id"])
+        points = clean[[C.IMAGE_ID]].drop_duplicates(C.IMAGE_ID).reset_index(drop=True)
+        index = pd.Index(points[C.IMAGE_ID]).get_indexer(clean[C.IMAGE_ID])
         return points, index
-    raise PipelineError(f"cluster_unit must be 'post' or 'unique_image', not {cluster_unit!r}")
+    raise PipelineError(f"cluster_unit must be 'post' or 'unique_image', not {cluster_unit!r}", fix="cluster_unit=post")
+
+
+def embed_stage(cfg: DictConfig, clean: pd.DataFrame, encoder):
+    from visframe.embed import embed_images
+
+    unique = clean.drop_duplicates(C.IMAGE_ID)
+    return embed_images(
+        unique[C.IMAGE_ID].tolist(),
+        unique[C.PATH].tolist(),
+        encoder,
+        cfg.trainer,
+        str(cfg.paths.cache_dir),
+        show_progress=bool(cfg.show_progress),
+    )
+
+
+def reduce_stage(cfg: DictConfig, clean: pd.DataFrame, embedding) -> ReduceResult:
+    cache_dir = str(cfg.paths.cache_dir)
+    points, point_of_row = cluster_points(clean, str(cfg.cluster_unit))
+    point_vectors = embedding.vectors[pd.Index(embedding.image_ids).get_indexer(points[C.IMAGE_ID])]
+    input_key = f"{embedding.encoder_key}:{hash_strings(points[C.IMAGE_ID].tolist())}"
+    reduction = reduce_cached(cfg.reducer, point_vectors, input_key, cache_dir)
+    where = "cache" if reduction.cache_hit else f"{reduction.seconds:.1f}s"
+    log.info("Reduced %s → %s (%s)", point_vectors.shape, reduction.coordinates.shape, where)
+    if reduction.coordinates.shape[1] == 2:
+        map_coordinates = reduction.coordinates
+    else:
+        map_coordinates = reduce_cached(cfg.map_reducer, point_vectors, input_key, cache_dir).coordinates
+    return ReduceResult(
+        points,
+        point_of_row,
+        point_vectors,
+        reduction.coordinates,
+        map_coordinates,
+        reduction.cache_hit,
+        int(reduction.coordinates.shape[1]),
+    )
+
+
+def cluster_stage(cfg: DictConfig, reduced: ReduceResult) -> ClusterResult:
+    clusters = fit_clusterer(instantiate(cfg.clusterer), reduced.coordinates)
+    noise = 100 * (clusters.labels == C.NOISE).mean()
+    log.info("Clustered %d points: %d clusters, %.1f%% noise", len(reduced.points), clusters.n_clusters, noise)
+    return clusters
+
+
+def assignments_table(clean: pd.DataFrame, reduced: ReduceResult, clusters: ClusterResult) -> pd.DataFrame:
+    """One row per clean post (contracts.ASSIGNMENTS), in memory with the original (openable) paths."""
+    from visframe.data.manifest_io import path_series
+
+    rows = reduced.point_of_row
+    table = pd.DataFrame(
+        {
+            C.IMAGE_ID: clean[C.IMAGE_ID].astype("string"),
+            # object dtype when a file name is not UTF-8: pandas' str dtype cannot hold surrogates.
+            C.PATH: path_series(clean[C.PATH].tolist(), index=clean.index),
+            C.CLUSTER: clusters.labels[rows].astype("int64"),
+            C.PROBABILITY: clusters.probabilities[rows].astype("float64"),
+            C.OUTLIER_SCORE: clusters.outlier_scores[rows].astype("float64"),
+            C.X: reduced.map_coordinates[rows, 0].astype("float64"),
+            C.Y: reduced.map_coordinates[rows, 1].astype("float64"),
+        }
+    )
+    return C.validate(C.ASSIGNMENTS, table)
+
+
+def write_assignments(assignments: pd.DataFrame, path: Path) -> None:
+    """Parquet strings are UTF-8: a non-UTF-8 file name is stored escaped (as in manifest.parquet)."""
+    from visframe.data.manifest_io import storable_path
+
+    stored = assignments.assign(**{C.PATH: pd.array([storable_path(p) for p in assignments[C.PATH]], dtype="string")})
+    stored.to_parquet(path, index=False)
+
+
+def evaluate_stage(cfg: DictConfig, ingest: IngestResult, reduced: ReduceResult, clusters: ClusterResult):
+    clean = ingest.clean
+    rows = reduced.point_of_row
+    truth = clean[C.LABEL].to_numpy(dtype=object) if C.LABEL in clean.columns and clean[C.LABEL].notna().any() else None
+    metrics = {
+        "n_images": float((ingest.manifest[C.STATUS] != C.STATUS_METADATA_ONLY).sum()),
+        "n_clean": float(len(clean)),
+    }
+    run_metrics, warnings = evaluate_run(
+        cfg.evaluation,
+        reduced=reduced.coordinates[rows],
+        vectors=reduced.point_vectors[rows],
+        labels=clusters.labels[rows],
+        probabilities=clusters.probabilities[rows],
+        truth=truth,
+        seed=int(cfg.seed),
+    )
+    metrics.update(run_metrics)
+    for warning in warnings:
+        log.warning("%s", warning)
+    return metrics, warnings
+
+
+def report_stage(cfg, run_dir, ingest, assignments, metrics, warnings, embedding, encoder, run_info) -> list[Path]:
+    from visframe.report import build_report
+
+    report_files = build_report(
+        run_dir,
+        cfg.report,
+        manifest=ingest.manifest,
+        assignments=assignments,
+        metrics=metrics,
+        warnings=warnings,
+        vectors=embedding.vectors,
+        vector_ids=embedding.image_ids,
+        encoder=encoder,
+        run_info=run_info,
+        cache_dir=str(cfg.paths.cache_dir),
+        show_progress=bool(cfg.show_progress),
+    )
+    for note in getattr(report_files, "notes", []):
+        log.info("Report: %s", note)
+    # Logged as one directory: a report with 100 clusters holds ~1,700 files.
+    return [run_dir / C.REPORT_DIR]
 
 
 # ----------------------------------------------------------------------------------- helpers
@@ -116,157 +286,112 @@ def _write_json(path: Path, values: dict) -> None:
     path.write_text(json.dumps(clean, indent=2, sort_keys=True) + "\n")
 
 
+# Clusterer keys that are settings of the estimator's machinery, not of the clustering itself.
+_NOT_RUN_NAME_KEYS = {"_target_", "metric", "core_dist_n_jobs", "n_jobs", "verbose", "reproducible", "gen_min_span_tree",
+                      "prediction_data", "algorithm", "leaf_size", "memory", "output_type", "handle"}
+
+
+def clusterer_label(clusterer_cfg: DictConfig | dict) -> str:
+    """The clusterer's own name and set parameters, e.g. 'HDBSCAN(min_cluster_size=50,min_samples=null)'."""
+    values = OmegaConf.to_container(clusterer_cfg, resolve=True) if isinstance(clusterer_cfg, DictConfig) else dict(clusterer_cfg)
+    target = str(values.get("_target_", "clusterer")).rsplit(".", 1)[-1]
+    shown = [f"{k}={'null' if v is None else v}" for k, v in values.items()
+             if k not in _NOT_RUN_NAME_KEYS and not isinstance(v, (dict, list))][:3]
+    return f"{target}({','.join(shown)})"
+
+
 def default_run_name(cfg: DictConfig) -> str:
-    clusterer = cfg.clusterer
-    return f"{cfg.dataset.name}-{cfg.model.get('name', 'model')}-mcs{clusterer.get('min_cluster_size', '')}"
+    return f"{cfg.dataset.name}-{cfg.model.get('name', 'model')}-{clusterer_label(cfg.clusterer)}"
+
+
+def _tracker(cfg: DictConfig, run_dir: Path):
+    if not cfg.tracking.get("enabled", True):
+        return None
+    from visframe.tracking import flatten_config
+    from visframe.tracking.job import JobTracker
+
+    tags = {str(k): str(v) for k, v in (cfg.tracking.get("tags") or {}).items()}
+    tags["visframe.run_dir"] = str(run_dir.resolve())
+    run_name = cfg.tracking.get("run_name") or default_run_name(cfg)
+    return JobTracker(cfg.tracking, run_name, params=flatten_config(cfg), tags=tags)
 
 
 # -------------------------------------------------------------------------------------- the job
 
 
 def run(cfg: DictConfig, run_dir: str | Path) -> JobResult:
-    """Run one job and write the output contract into `run_dir` (see docs/ARCHITECTURE.md)."""
-    from visframe.data.ingest import storable_path, write_manifest
-    from visframe.data.report import write_cleaning_report
-    from visframe.embed import embed_images
-
-    started = time.perf_counter()
+    """Run one job and write the output contract into `run_dir` (see visframe.contracts)."""
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    cache_dir = str(cfg.paths.cache_dir)
-    show_progress = bool(cfg.get("show_progress", True))
+    validate_job_config(cfg, run_dir)  # cheap checks first: a bad value fails before any work
+    tracker = _tracker(cfg, run_dir)
+    if tracker is not None:
+        (run_dir / C.MLFLOW_RUN_ID_FILE).write_text(tracker.start() + "\n")
+    try:
+        result = _run_stages(cfg, run_dir, tracker)
+    except BaseException:
+        if tracker is not None:
+            tracker.fail()
+        raise
+    if tracker is not None:
+        tracker.finish(result.metrics, result.artifacts, run_dir)
+        result.mlflow_run_id = tracker.run_id
+    return result
+
+
+def _run_stages(cfg: DictConfig, run_dir: Path, tracker) -> JobResult:
+    started = time.perf_counter()
+    timer = StageTimer()
     resolved_yaml = OmegaConf.to_yaml(cfg, resolve=True)
-    (run_dir / "config.yaml").write_text(resolved_yaml)
+    (run_dir / C.CONFIG_FILE).write_text(resolved_yaml)
 
     # Build the encoder before anything else: missing weights must stop the job before any work.
-    encoder = instantiate(cfg.model)
-
-    manifest = prepare_manifest(cfg.dataset, cache_dir, show_progress)
-    write_manifest(manifest, run_dir / "manifest.parquet")
-    write_cleaning_report(manifest, run_dir / "cleaning_report.csv")
-    clean = clean_rows(manifest)
-    log.info("Ingested %d files: %d usable rows, %d distinct images", len(manifest), len(clean), clean["image_id"].nunique())
-
-    unique = clean.drop_duplicates("image_id")
-    embedding = embed_images(
-        unique["image_id"].tolist(), unique["path"].tolist(), encoder, cfg.trainer, cache_dir, show_progress=show_progress
-    )
+    with timer.stage("load_model"):
+        encoder = instantiate(cfg.model)
+    with timer.stage("ingest"):
+        ingest = ingest_stage(cfg, run_dir)
+    fingerprint = hash_strings(sorted(ingest.manifest[C.IMAGE_ID].dropna().astype(str).tolist()))
+    if tracker is not None:
+        tracker.log_dataset(ingest.manifest, run_dir / C.MANIFEST_FILE, str(cfg.dataset.name), fingerprint)
+    with timer.stage("embed"):
+        embedding = embed_stage(cfg, ingest.clean, encoder)
     if getattr(embedding, "global_rank", 0) != 0:
         # Launched by torchrun/srun with strategy=ddp, every rank runs the job: the other ranks
         # have written their embedding shards; rank 0 alone reduces, clusters, reports and tracks.
         return JobResult(run_dir, {})
-    vectors_by_id = pd.Index(embedding.image_ids)
-
-    points, point_of_row = cluster_points(clean, str(cfg.get("cluster_unit", "post")))
-    point_vectors = embedding.vectors[vectors_by_id.get_indexer(points["image_id"])]
-    input_key = f"{embedding.encoder_key}:{hash_strings(points['image_id'].tolist())}"
-
-    reduction = reduce_cached(cfg.reducer, point_vectors, input_key, cache_dir)
-    log.info("Reduced %s → %s (%s)", point_vectors.shape, reduction.coordinates.shape, "cache" if reduction.cache_hit else f"{reduction.seconds:.1f}s")
-    if reduction.coordinates.shape[1] == 2:
-        map_coordinates = reduction.coordinates
-    else:
-        map_coordinates = reduce_cached(cfg.map_reducer, point_vectors, input_key, cache_dir).coordinates
-
-    clusters = fit_clusterer(instantiate(cfg.clusterer), reduction.coordinates)
-    log.info("Clustered %d points: %d clusters, %.1f%% noise", len(points), clusters.n_clusters, 100 * (clusters.labels < 0).mean())
-
-    point_clusters = ClusterResult(
-        clusters.labels[point_of_row], clusters.probabilities[point_of_row], clusters.outlier_scores[point_of_row], clusters.seconds
-    )
-    assignments = pd.DataFrame(
-        {
-            "image_id": clean["image_id"].astype("string"),
-            "path": clean["path"].to_numpy(dtype=object),
-            "cluster": point_clusters.labels.astype("int64"),
-            "probability": point_clusters.probabilities.astype("float64"),
-            "outlier_score": point_clusters.outlier_scores.astype("float64"),
-            "x": map_coordinates[point_of_row, 0].astype("float64"),
-            "y": map_coordinates[point_of_row, 1].astype("float64"),
-        }
-    )
-    # Parquet strings are UTF-8: a non-UTF-8 file name is stored escaped (as in manifest.parquet);
-    # in memory the original path is kept, so later stages can still open the file.
-    assignments.assign(path=pd.array([storable_path(p) for p in clean["path"]], dtype="string")).to_parquet(
-        run_dir / "assignments.parquet", index=False
-    )
-
-    truth = clean["label"].to_numpy(dtype=object) if "label" in clean.columns and clean["label"].notna().any() else None
-    metrics = {
-        "n_images": float((manifest["status"] != "metadata_only").sum()),
-        "n_clean": float(len(clean)),
-    }
-    run_metrics, warnings = evaluate_run(
-        cfg.evaluation,
-        reduced=reduction.coordinates[point_of_row],
-        vectors=point_vectors[point_of_row],
-        labels=point_clusters.labels,
-        probabilities=point_clusters.probabilities,
-        truth=truth,
-        seed=int(cfg.seed),
-    )
-    metrics.update(run_metrics)
+    with timer.stage("reduce"):
+        reduced = reduce_stage(cfg, ingest.clean, embedding)
+    with timer.stage("cluster"):
+        clusters = cluster_stage(cfg, reduced)
+    assignments = assignments_table(ingest.clean, reduced, clusters)
+    write_assignments(assignments, run_dir / C.ASSIGNMENTS_FILE)
+    with timer.stage("evaluate"):
+        metrics, warnings = evaluate_stage(cfg, ingest, reduced, clusters)
     metrics.update(
         {
             "images_embedded": float(embedding.images_embedded),
             "images_from_cache": float(embedding.images_from_cache),
-            "reduce_cache_hit": float(reduction.cache_hit),
+            "reduce_cache_hit": float(reduced.cache_hit),
             "cluster_seconds": clusters.seconds,
         }
     )
-    for warning in warnings:
-        log.warning("%s", warning)
-
-    artifacts = [run_dir / "config.yaml", run_dir / "manifest.parquet", run_dir / "cleaning_report.csv", run_dir / "assignments.parquet"]
-    run_info = {
+    artifacts = [run_dir / name for name in (C.CONFIG_FILE, C.MANIFEST_FILE, C.CLEANING_REPORT_FILE, C.ASSIGNMENTS_FILE)]
+    run_info: dict[str, Any] = {
         "config_hash": stable_hash(OmegaConf.to_container(cfg, resolve=True)),
-        "dataset_fingerprint": hash_strings(sorted(manifest["image_id"].dropna().astype(str).tolist())),
+        "dataset_fingerprint": fingerprint,
         "code_version": _code_version(),
         "model": str(cfg.model.get("name", "")),
         "encoder_key": embedding.encoder_key,
         "config_yaml": resolved_yaml,
-        "metric_spaces": describe_metrics(reduction.coordinates.shape[1]),
+        "metric_spaces": describe_metrics(reduced.n_components),
     }
     if cfg.report.get("enabled", True):
-        from visframe.report import build_report
-
-        report_files = build_report(
-            run_dir,
-            cfg.report,
-            manifest=manifest,
-            assignments=assignments,
-            metrics=metrics,
-            warnings=warnings,
-            vectors=embedding.vectors,
-            vector_ids=embedding.image_ids,
-            encoder=encoder,
-            run_info=run_info,
-            cache_dir=cache_dir,
-            show_progress=show_progress,
-        )
-        # Logged as one directory: a report with 100 clusters holds ~1,700 files.
-        artifacts.append(run_dir / "report")
-        for note in getattr(report_files, "notes", []):
-            log.info("Report: %s", note)
+        with timer.stage("report"):
+            artifacts += report_stage(cfg, run_dir, ingest, assignments, metrics, warnings, embedding, encoder, run_info)
+    metrics.update({f"stage_seconds_{name}": seconds for name, seconds in timer.seconds.items()})
     metrics["total_seconds"] = time.perf_counter() - started
-    _write_json(run_dir / "metrics.json", metrics)
-    artifacts.append(run_dir / "metrics.json")
-
-    result = JobResult(run_dir, metrics, warnings, artifacts=artifacts)
-    if cfg.tracking.get("enabled", True):
-        result.mlflow_run_id = track(cfg, result)
-    return result
+    _write_json(run_dir / C.METRICS_FILE, metrics)
+    artifacts.append(run_dir / C.METRICS_FILE)
+    return JobResult(run_dir, metrics, warnings, artifacts=artifacts)
 
 
-def track(cfg: DictConfig, result: JobResult) -> str:
-    """Log the job as an MLflow run: flattened config, metrics, the contract files and report."""
-    from visframe.tracking import flatten_config, job_run, log_job_outputs
-
-    tags = {str(k): str(v) for k, v in (cfg.tracking.get("tags") or {}).items()}
-    tags["visframe.run_dir"] = str(result.run_dir.resolve())
-    run_name = cfg.tracking.get("run_name") or default_run_name(cfg)
-    with job_run(cfg.tracking, run_name, params=flatten_config(cfg), tags=tags) as mlflow_run:
-        log_job_outputs(result.metrics, result.artifacts, result.run_dir)
-        run_id = mlflow_run.info.run_id
-    (result.run_dir / "mlflow_run_id.txt").write_text(run_id + "\n")
-    return run_id
+__all__ = ["JobResult", "PipelineError", "VisframeError", "run"]

@@ -33,14 +33,8 @@ from omegaconf import DictConfig, OmegaConf
 log = logging.getLogger("visframe.tune")
 
 from visframe import CONFIG_DIR
-
-# Which way each metric is better, and the value an undefined (NaN) metric counts as: the worst
-# the metric can be, so a degenerate trial (one cluster: no silhouette) ranks last instead of failing.
-MAXIMIZE = {"dbcv": -1.0, "silhouette": -1.0, "silhouette_raw_cosine": -1.0, "calinski_harabasz": 0.0,
-            "calinski_harabasz_raw_cosine": 0.0, "ari": -1.0, "nmi": 0.0, "confident_fraction": 0.0,
-            "mean_probability": 0.0, "n_clusters": 0.0}
-MINIMIZE = {"davies_bouldin": math.inf, "davies_bouldin_raw_cosine": math.inf, "noise_fraction": 1.0,
-            "largest_cluster_share": 1.0}
+from visframe.errors import ConfigError, exit_on_user_error
+from visframe.evaluate.registry import REGISTRY, direction_of, worst_value
 
 RunTrial = Callable[[DictConfig, Path], Mapping[str, float]]
 
@@ -77,9 +71,9 @@ def parse_overrides(overrides: list[str]) -> tuple[list[str], dict[str, Any]]:
         elif isinstance(value, ChoiceSweep):
             space[key] = dist.CategoricalDistribution(list(override.sweep_string_iterator()))
         else:
-            raise ValueError(  # noqa: TRY004 - a value the user wrote, not a programming error
-                f"{override.input_line}: this sweep form has no Optuna distribution; use "
-                "interval(a,b), int(interval(a,b)), range(a,b,step=s) or choice(...)"
+            raise ConfigError(
+                f"{override.input_line}: this sweep form has no Optuna distribution",
+                fix="use interval(a,b), int(interval(a,b)), range(a,b,step=s) or choice(...)",
             )
     return fixed, space
 
@@ -96,17 +90,18 @@ def suggest(trial, name: str, distribution) -> Any:
 
 
 def objectives_and_directions(tune_cfg: DictConfig) -> tuple[list[str], list[str]]:
+    """Objective names and directions; directions come from the metric registry unless set."""
     objective = tune_cfg.objective
     names = [str(objective)] if isinstance(objective, str) else [str(o) for o in objective]
     if tune_cfg.get("directions"):
         directions = [str(d) for d in tune_cfg.directions]
     else:
-        unknown = [n for n in names if n not in MAXIMIZE and n not in MINIMIZE]
-        if unknown:
-            raise ValueError(f"tune.objective: no known direction for {unknown}; set tune.directions=[maximize|minimize,...]")
-        directions = ["maximize" if n in MAXIMIZE else "minimize" for n in names]
+        directions = [direction_of(n) for n in names]
     if len(directions) != len(names):
-        raise ValueError(f"tune.directions has {len(directions)} entries for {len(names)} objectives")
+        raise ConfigError(
+            f"tune.directions has {len(directions)} entries for {len(names)} objectives",
+            fix="give one direction (maximize|minimize) per objective, or leave tune.directions=null",
+        )
     return names, directions
 
 
@@ -115,7 +110,7 @@ def objective_values(metrics: Mapping[str, float], names: list[str], directions:
     for name, direction in zip(names, directions, strict=True):
         value = metrics.get(name)
         if value is None or not math.isfinite(float(value)):
-            worst = (MAXIMIZE if direction == "maximize" else MINIMIZE).get(name)
+            worst = worst_value(name) if name in REGISTRY else None
             if worst is None:
                 raise ValueError(f"metric {name!r} is undefined for this trial and has no worst value")
             value = worst
@@ -216,7 +211,7 @@ def run_study(
 
     tune_cfg = base_cfg.tune
     if not space:
-        raise ValueError("Empty search space: give a sweep override, e.g. 'clusterer.min_cluster_size=int(interval(10,200))'")
+        raise ConfigError("empty search space", fix="give a sweep override, e.g. 'clusterer.min_cluster_size=int(interval(10,200))'")
     names, directions = objectives_and_directions(tune_cfg)
     output_dir = Path(str(tune_cfg.output_dir)).expanduser().resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -348,6 +343,11 @@ def main(argv: list[str] | None = None) -> None:
         print(__doc__)
         return
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
+    with exit_on_user_error(log):
+        _search(argv)
+
+
+def _search(argv: list[str]) -> None:
     fixed, space = parse_overrides(argv)
     base_cfg = compose_config(fixed)
     if not space:

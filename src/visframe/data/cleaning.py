@@ -61,33 +61,23 @@ from visframe.data.images import (
     oriented_size,
     sniff,
 )
+from visframe import contracts as C
 from visframe.data.reshares import THUMB_SIDE
 from visframe.utils.hashing import image_id_from_bytes
 
-OK = "ok"
-ZERO_BYTE = "zero_byte"
-TRUNCATED = "truncated"
-NOT_AN_IMAGE = "not_an_image"
-UNSUPPORTED_FORMAT = "unsupported_format"
-PLACEHOLDER = "placeholder"
-BLANK = "blank"
-TOO_SMALL = "too_small"
-TOO_MANY_PIXELS = "too_many_pixels"
-UNREADABLE = "unreadable"
-METADATA_ONLY = "metadata_only"
-STATUSES = (
-    OK,
-    ZERO_BYTE,
-    TRUNCATED,
-    NOT_AN_IMAGE,
-    UNSUPPORTED_FORMAT,
-    PLACEHOLDER,
-    BLANK,
-    TOO_SMALL,
-    TOO_MANY_PIXELS,
-    UNREADABLE,
-    METADATA_ONLY,
-)
+# The status codes are part of the manifest's contract (visframe.contracts).
+OK = C.STATUS_OK
+ZERO_BYTE = C.STATUS_ZERO_BYTE
+TRUNCATED = C.STATUS_TRUNCATED
+NOT_AN_IMAGE = C.STATUS_NOT_AN_IMAGE
+UNSUPPORTED_FORMAT = C.STATUS_UNSUPPORTED_FORMAT
+PLACEHOLDER = C.STATUS_PLACEHOLDER
+BLANK = C.STATUS_BLANK
+TOO_SMALL = C.STATUS_TOO_SMALL
+TOO_MANY_PIXELS = C.STATUS_TOO_MANY_PIXELS
+UNREADABLE = C.STATUS_UNREADABLE
+METADATA_ONLY = C.STATUS_METADATA_ONLY
+STATUSES = C.STATUSES
 
 # Bump when the facts computed below change: cached facts of an older version are recomputed.
 FACTS_VERSION = 2

@@ -42,6 +42,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from visframe import contracts as C
+from visframe.errors import InputError
+from visframe.utils.hashtags import normalise_hashtags
 from tqdm.auto import tqdm
 
 from visframe.data import cleaning
@@ -90,7 +94,7 @@ PARALLEL_MIN_FILES = 400
 MAX_PRINTED_WARNINGS = 25
 
 
-class IngestError(ValueError):
+class IngestError(InputError):
     """The folder cannot be ingested at all (no such folder, no image files)."""
 
 
@@ -447,8 +451,12 @@ def _to_frame(rows: list[dict], extra_columns: list[str]) -> pd.DataFrame:
             data[column] = pd.to_datetime(pd.Series(values, dtype=object), utc=True).astype(
                 "datetime64[us, UTC]"
             )
-        elif column == "hashtags":
+        elif column == C.HASHTAGS:
             data[column] = pd.Series(values, dtype=object)
+        elif column == C.HASHTAG_KEYS:
+            # Normalised once here; every reader counts by these keys (visframe.utils.hashtags).
+            tags = [row.get(C.HASHTAGS) for row in rows]
+            data[column] = pd.Series([None if t is None else normalise_hashtags(t)[1] for t in tags], dtype=object)
         elif column == "path":
             data[column] = path_series(values)
         elif column in STRING_COLUMNS:

@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from visframe import contracts as C
 from visframe.data.metadata import MANIFEST_COLUMNS
 
 STRING_COLUMNS = (
@@ -48,7 +49,7 @@ MANIFEST_SCHEMA = pa.schema(
         else pa.field(name, pa.int64())
         if name in INT_COLUMNS
         else pa.field(name, pa.list_(pa.string()))
-        if name == "hashtags"
+        if name in (C.HASHTAGS, C.HASHTAG_KEYS)
         else pa.field(name, pa.timestamp("us", tz="UTC"))
         for name in MANIFEST_COLUMNS
     ]

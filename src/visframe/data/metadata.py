@@ -43,15 +43,19 @@ from typing import Any
 
 import pandas as pd
 
+from visframe import contracts as C
+from visframe.errors import InputError
+from visframe.utils.hashtags import normalise_hashtags
+
 STANDARD_COLUMNS = (
-    "post_id",
-    "account",
-    "hashtags",
-    "likes",
-    "caption",
-    "alt_text",
-    "posted_at",
-    "carousel_index",
+    C.POST_ID,
+    C.ACCOUNT,
+    C.HASHTAGS,
+    C.LIKES,
+    C.CAPTION,
+    C.ALT_TEXT,
+    C.POSTED_AT,
+    C.CAROUSEL_INDEX,
 )
 FILE_ALIASES = (
     "file",
@@ -75,25 +79,13 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "carousel_index": ("carousel_index", "carousel_position", "slide", "position"),
     "label": ("label",),
 }
-# The manifest's own columns, in order (visframe.data.manifest_io writes them with this schema).
-MANIFEST_COLUMNS = (
-    "image_id",
-    "path",
-    "status",
-    "reason",
-    "label",
-    "width",
-    "height",
-    *STANDARD_COLUMNS,
-    "reshare_group",
-    "phash",
-    "file_size",
-)
+# The manifest's own columns, in order (visframe.contracts.MANIFEST; manifest_io writes this schema).
+MANIFEST_COLUMNS = tuple(C.MANIFEST.names)
 # An extra metadata column may not overwrite these (such columns get a `meta_` prefix).
 RESERVED_COLUMNS = frozenset(MANIFEST_COLUMNS)
 
 
-class MetadataError(ValueError):
+class MetadataError(InputError):
     """A metadata file that cannot be used at all; the message names the file and the fix."""
 
 
@@ -144,12 +136,9 @@ def parse_hashtags(value: Any) -> list[str] | None:
         items = [str(int(value)) if float(value).is_integer() else str(value)]
     else:
         raise TypeError(f"hashtags must be a list or a string, got {type(value).__name__}")
-    tags: list[str] = []
-    for item in items:
-        tag = unicodedata.normalize("NFC", item.strip().lstrip("#"))
-        if tag and tag not in tags:
-            tags.append(tag)
-    return tags
+    # One tag per key (case-insensitive, as Instagram counts them): the first spelling is shown.
+    displays, _ = normalise_hashtags(item for item in items if item.strip())
+    return displays
 
 
 _THOUSANDS = re.compile(r"^\d{1,3}([.,\u00a0 ]\d{3})+$")

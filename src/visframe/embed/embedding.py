@@ -24,11 +24,12 @@ from visframe.embed.encoders.base import Encoder
 from visframe.embed.settings import resolve_settings
 from visframe.utils.cache import cache_subdir
 from visframe.utils.hashing import stable_hash
+from visframe.errors import StageError
 
 log = logging.getLogger(__name__)
 
 
-class EmbeddingError(RuntimeError):
+class EmbeddingError(StageError):
     """Some images could not be embedded; the message lists them. The others are cached."""
 
     def __init__(self, message: str, failures: dict[str, str]):

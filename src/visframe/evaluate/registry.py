@@ -7,6 +7,7 @@ should do with it (`maximize`, `minimize`) or `None` for counts and timings no o
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from visframe.errors import ConfigError
@@ -23,6 +24,9 @@ class Metric:
     space: str  # reduced | raw | labels | -
     direction: str | None  # maximize | minimize | None
     description: str
+    # What an undefined value (NaN: e.g. silhouette with one cluster) counts as in a search: the worst
+    # the metric can be, so a degenerate trial ranks last instead of failing.
+    worst: float | None = None
 
 
 _REDUCED = "the reduced space HDBSCAN clustered, euclidean, noise excluded"
@@ -31,27 +35,28 @@ METRICS: tuple[Metric, ...] = (
     Metric("n_images", NONE, None, "image files found (metadata-only rows excluded)"),
     Metric("n_clean", NONE, None, "rows usable (status ok)"),
     Metric("n_clusters", NONE, None, "clusters found (noise not counted)"),
-    Metric("noise_fraction", NONE, "minimize", "share of all points labelled noise"),
-    Metric("largest_cluster_share", NONE, "minimize", "largest cluster's size / all points (noise included)"),
-    Metric("silhouette", REDUCED, "maximize", f"silhouette in {_REDUCED}"),
-    Metric("calinski_harabasz", REDUCED, "maximize", f"Calinski-Harabasz in {_REDUCED}"),
-    Metric("davies_bouldin", REDUCED, "minimize", f"Davies-Bouldin in {_REDUCED}"),
+    Metric("noise_fraction", NONE, "minimize", "share of all points labelled noise", worst=1.0),
+    Metric("largest_cluster_share", NONE, "minimize", "largest cluster's size / all points (noise included)", worst=1.0),
+    Metric("silhouette", REDUCED, "maximize", f"silhouette in {_REDUCED}", worst=-1.0),
+    Metric("calinski_harabasz", REDUCED, "maximize", f"Calinski-Harabasz in {_REDUCED}", worst=0.0),
+    Metric("davies_bouldin", REDUCED, "minimize", f"Davies-Bouldin in {_REDUCED}", worst=math.inf),
     Metric(
         "dbcv",
         REDUCED,
         "maximize",
         "density-based validity (DBCV, hdbscan.validity.validity_index) in the reduced space, "
         "stratified sample; noise counts against it",
+        worst=-1.0,
     ),
-    Metric("silhouette_raw_cosine", RAW, "maximize", f"silhouette in {_RAW}, sampled"),
-    Metric("calinski_harabasz_raw_cosine", RAW, "maximize", f"Calinski-Harabasz in {_RAW}"),
-    Metric("davies_bouldin_raw_cosine", RAW, "minimize", f"Davies-Bouldin in {_RAW}"),
-    Metric("confident_fraction", NONE, "maximize", "share of clustered points with probability >= evaluation.confidence_threshold"),
-    Metric("mean_confident_probability", NONE, "maximize", "mean membership probability of the confident points"),
-    Metric("mean_probability", NONE, "maximize", "mean membership probability of all clustered points"),
-    Metric("min_cluster_mean_probability", NONE, "maximize", "the least confident cluster's mean membership probability"),
-    Metric("ari", LABELS, "maximize", "adjusted Rand index vs the ground-truth label, noise as its own label"),
-    Metric("nmi", LABELS, "maximize", "normalised mutual information vs the ground-truth label, noise as its own label"),
+    Metric("silhouette_raw_cosine", RAW, "maximize", f"silhouette in {_RAW}, sampled", worst=-1.0),
+    Metric("calinski_harabasz_raw_cosine", RAW, "maximize", f"Calinski-Harabasz in {_RAW}", worst=0.0),
+    Metric("davies_bouldin_raw_cosine", RAW, "minimize", f"Davies-Bouldin in {_RAW}", worst=math.inf),
+    Metric("confident_fraction", NONE, "maximize", "share of clustered points with probability >= evaluation.confidence_threshold", worst=0.0),
+    Metric("mean_confident_probability", NONE, "maximize", "mean membership probability of the confident points", worst=0.0),
+    Metric("mean_probability", NONE, "maximize", "mean membership probability of all clustered points", worst=0.0),
+    Metric("min_cluster_mean_probability", NONE, "maximize", "the least confident cluster's mean membership probability", worst=0.0),
+    Metric("ari", LABELS, "maximize", "adjusted Rand index vs the ground-truth label, noise as its own label", worst=-1.0),
+    Metric("nmi", LABELS, "maximize", "normalised mutual information vs the ground-truth label, noise as its own label", worst=0.0),
     Metric("images_embedded", NONE, None, "images this job embedded (not read from cache)"),
     Metric("images_from_cache", NONE, None, "images read from the embedding cache"),
     Metric("reduce_cache_hit", NONE, None, "1 when the reduction came from cache"),
@@ -109,3 +114,7 @@ def describe_metrics(n_components: int | None = None) -> dict[str, str]:
             text = text.replace("the reduced space", f"the reduced space ({n_components}-d)")
         described[metric.name] = text
     return described
+
+
+def worst_value(name: str) -> float | None:
+    return get_metric(name).worst

@@ -21,13 +21,14 @@ import torch
 from torch import nn
 
 from visframe.utils.hashing import stable_hash
+from visframe.errors import VisframeError
 
 # Values sampled per tensor for the weights fingerprint (plus the tensor's exact sum): hashing
 # every byte of a 4 GB BLIP-2 checkpoint would cost seconds per run for no practical gain.
 _FINGERPRINT_SAMPLES = 4096
 
 
-class MissingWeightsError(RuntimeError):
+class MissingWeightsError(VisframeError, RuntimeError):
     """An encoder's weights are not available here; the message names them and how to provide them."""
 
 

@@ -1,0 +1,179 @@
+"""One job's MLflow run, as MLflow users expect to see it: opened when the job starts, ended FINISHED
+or FAILED, stage timings as metrics, the image set as a dataset input.
+
+The run is created with the client API (never the fluent "active run"), so several jobs of a Hydra
+multirun in one process, or a sweep's parent run, cannot leak into each other. Opening the run is the
+reachability check: an unreachable or read-only store stops the job before any expensive stage. At
+the end, a store locked by another process (SQLite's "database is locked") is retried for a few
+seconds; if it stays locked the outputs are kept, `mlflow_pending.txt` says how to log them later,
+and the job still fails (exit code 2), so nothing is silently untracked.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from visframe import contracts as C
+from visframe.errors import TrackingError
+from visframe.tracking.mlflow_tracking import resolve_tracking_uri, setup_experiment
+
+log = logging.getLogger("visframe")
+
+_PARAMS_PER_BATCH = 100
+_METRICS_PER_BATCH = 1000
+# Tells the MLflow 3 UI this experiment holds model-training runs (not GenAI traces), so it opens on
+# the runs table instead of the GenAI overview.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0)
+
+
+def _client(tracking_cfg: Mapping):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(resolve_tracking_uri(tracking_cfg))
+
+
+def _is_transient(error: Exception) -> bool:
+    text = str(error).lower()
+    return "locked" in text or "busy" in text or "timeout" in text or "temporarily" in text
+
+
+def _retry(action, what: str):
+    """Run `action`, retrying briefly when the store is locked or busy."""
+    for delay in (*RETRY_SECONDS, None):
+        try:
+            return action()
+        except Exception as error:  # noqa: BLE001 - MLflow raises many kinds; transient ones are retried
+            if delay is None or not _is_transient(error):
+                raise
+            log.warning("MLflow store busy while %s (%s); retrying in %.1f s", what, str(error).splitlines()[0], delay)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+class JobTracker:
+    """The MLflow run of one job. `start()` before any work; `finish()` or `fail()` at the end."""
+
+    def __init__(self, tracking_cfg: Mapping, run_name: str, params: Mapping[str, Any], tags: Mapping[str, str]):
+        self.tracking_cfg = tracking_cfg
+        self.run_name = run_name
+        self.params = dict(params)
+        self.tags = dict(tags)
+        self.run_id: str | None = None
+        self._client_obj = None
+
+    @property
+    def uri(self) -> str:
+        return resolve_tracking_uri(self.tracking_cfg)
+
+    def start(self) -> str:
+        """Create the run (status RUNNING) and log its params; a TrackingError names the store and the fix."""
+        try:
+            experiment_id = setup_experiment(self.tracking_cfg)
+            client = self._client_obj = _client(self.tracking_cfg)
+            client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+            tags = {**self.tags}
+            parent = os.environ.get("VISFRAME_PARENT_RUN_ID")
+            if parent:
+                tags["mlflow.parentRunId"] = parent
+            run = _retry(lambda: client.create_run(experiment_id, run_name=self.run_name, tags=tags), "creating the run")
+            self.run_id = run.info.run_id
+            self._log_params()
+        except TrackingError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any failure here means the store cannot be used
+            raise TrackingError(
+                f"cannot open an MLflow run in {self.uri}: {str(error).splitlines()[0]}",
+                fix="check that the store is reachable and writable (MLFLOW_TRACKING_URI / tracking.tracking_uri), "
+                "or run without tracking: tracking.enabled=false",
+            ) from error
+        return self.run_id
+
+    def _log_params(self) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k, str(v)) for k, v in self.params.items()]
+        for begin in range(0, len(items), _PARAMS_PER_BATCH):
+            batch = items[begin : begin + _PARAMS_PER_BATCH]
+            _retry(lambda: self._client_obj.log_batch(self.run_id, params=batch), "logging params")
+
+    def log_metrics(self, metrics: Mapping[str, float]) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        finite = [
+            Metric(k, float(v), now, 0)
+            for k, v in metrics.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
+        ]
+        for begin in range(0, len(finite), _METRICS_PER_BATCH):
+            batch = finite[begin : begin + _METRICS_PER_BATCH]
+            _retry(lambda: self._client_obj.log_batch(self.run_id, metrics=batch), "logging metrics")
+
+    def log_dataset(self, manifest: pd.DataFrame, manifest_path: Path, name: str, digest: str) -> None:
+        """The image set as an MLflow dataset input (fills the runs table's Dataset column)."""
+        import mlflow.data
+        from mlflow.entities import DatasetInput, InputTag
+        from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+        # The schema and profile MLflow records come from the frame: a few light columns suffice.
+        light = manifest[[c for c in (C.IMAGE_ID, C.STATUS, C.LABEL) if c in manifest.columns]].astype("string")
+        with warnings.catch_warnings():
+            # A local path matches two of MLflow's equivalent local sources; it picks one and says so.
+            warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
+            dataset = mlflow.data.from_pandas(light, source=str(manifest_path.resolve()), name=name, digest=digest[:36])
+        entity = DatasetInput(dataset._to_mlflow_entity(), tags=[InputTag(MLFLOW_DATASET_CONTEXT, "training")])
+        _retry(lambda: self._client_obj.log_inputs(self.run_id, datasets=[entity]), "logging the dataset")
+
+    def finish(self, metrics: Mapping[str, float], artifacts: list[Path], run_dir: Path) -> None:
+        """Log metrics and artifacts, end FINISHED. If the store stays locked: pending file + TrackingError."""
+        try:
+            self.log_metrics(metrics)
+            for path in artifacts:
+                self._log_artifact(Path(path), run_dir)
+            _retry(lambda: self._client_obj.set_terminated(self.run_id, "FINISHED"), "ending the run")
+        except Exception as error:  # noqa: BLE001 - the outputs exist; say how to log them later
+            pending = run_dir / C.TRACKING_PENDING_FILE
+            pending.write_text(
+                f"MLflow run {self.run_id} in {self.uri} could not be completed: {str(error).splitlines()[0]}\n"
+                f"All outputs are in {run_dir.resolve()}. To log them later, run:\n"
+                f"  mlflow artifacts log-artifacts --local-dir {run_dir.resolve()} --run-id {self.run_id}\n"
+            )
+            try:
+                self._client_obj.set_terminated(self.run_id, "FAILED")
+            except Exception:  # noqa: BLE001 - the store is the problem; nothing more to do
+                pass
+            raise TrackingError(
+                f"the job's outputs are complete in {run_dir}, but logging them to MLflow ({self.uri}) failed: "
+                f"{str(error).splitlines()[0]}",
+                fix=f"see {pending} for the command that logs them once the store is free",
+            ) from error
+
+    def _log_artifact(self, path: Path, run_dir: Path) -> None:
+        if not path.exists():
+            return
+        relative = path.relative_to(run_dir) if path.is_relative_to(run_dir) else Path(path.name)
+        if path.is_dir():
+            _retry(lambda: self._client_obj.log_artifacts(self.run_id, str(path), str(relative)), f"logging {relative}")
+        else:
+            parent = None if str(relative.parent) in ("", ".") else str(relative.parent)
+            _retry(lambda: self._client_obj.log_artifact(self.run_id, str(path), parent), f"logging {relative}")
+
+    def fail(self) -> None:
+        """End the run FAILED (the job raised); never raises itself."""
+        if self.run_id is None or self._client_obj is None:
+            return
+        try:
+            self._client_obj.set_terminated(self.run_id, "FAILED")
+        except Exception as error:  # noqa: BLE001 - keep the job's own error in front
+            log.warning("could not mark MLflow run %s as FAILED: %s", self.run_id, error)
