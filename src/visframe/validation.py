@@ -93,6 +93,11 @@ def check_metadata_file(dataset_cfg: DictConfig | Mapping) -> None:
         raise InputError(f"the metadata file {path} does not exist", fix="check dataset.metadata=… or drop it")
     if path.is_file() and not os.access(path, os.R_OK):
         raise InputError(f"the metadata file {path} is not readable", fix=f"chmod u+r {path}")
+    if path.is_file():
+        # Parsing a table is cheap next to ingest: a missing file column fails now, with its fix.
+        from visframe.data.metadata import read_metadata
+
+        read_metadata(path, str(dataset_cfg.get("metadata_format", "auto")))
 
 
 def check_writable(run_dir: Path) -> None:

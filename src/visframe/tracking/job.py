@@ -34,7 +34,9 @@ _METRICS_PER_BATCH = 1000
 # the runs table instead of the GenAI overview.
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
-RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0)
+# MLflow's SQLite store already waits 20 s on a lock in every call (PRAGMA busy_timeout), so one
+# more try after a pause is "briefly": about 40 s before the job gives up and says how to log later.
+RETRY_SECONDS = (1.0,)
 
 
 def _client(tracking_cfg: Mapping):
