@@ -16,9 +16,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 from PIL import Image
 
-from visframe import CONFIG_DIR
+from visframe import CONFIG_DIR, pipeline
 from visframe import contracts as C
-from visframe import pipeline
 from visframe.errors import ConfigError, InputError, TrackingError, VisframeError
 
 FAST = [
@@ -195,7 +194,7 @@ def test_cli_prints_one_message_and_exits_2_without_traceback(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "visframe.cli", "dataset=folder", "dataset.root=/nonexistent/posts",
          f"hydra.run.dir={tmp_path / 'run'}", f"tracking.store_dir={tmp_path / 'mlruns'}"],
-        capture_output=True, text=True, timeout=120, env=env,
+        check=False, capture_output=True, text=True, timeout=120, env=env,
     )
     assert result.returncode == 2, result.stderr
     output = result.stdout + result.stderr
@@ -208,7 +207,7 @@ def test_cli_bad_parameter_exits_2(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "visframe.cli", "clusterer.min_cluster_size=abc", "dataset.preset=tiny",
          f"hydra.run.dir={tmp_path / 'run'}", f"tracking.store_dir={tmp_path / 'mlruns'}"],
-        capture_output=True, text=True, timeout=120,
+        check=False, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 2
     assert "whole number" in result.stdout + result.stderr

@@ -11,8 +11,8 @@ Dtypes are described by kind, so both pandas 2 (object strings) and pandas 3 (Ar
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 import pandas as pd

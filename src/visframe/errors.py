@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 EXIT_USER_ERROR = 2
 
@@ -61,7 +61,7 @@ def exit_on_user_error(logger: logging.Logger | None = None) -> Iterator[None]:
     """Turn a `VisframeError` (also one wrapped by Hydra) into its message and exit code 2."""
     try:
         yield
-    except Exception as error:  # noqa: BLE001 - only user errors are turned into messages
+    except Exception as error:
         user_error = user_error_of(error)
         if user_error is None or debug_requested():
             raise

@@ -8,11 +8,10 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pytest
-
-from visframe import CONFIG_DIR
 import torch
 from PIL import Image
 
+from visframe import CONFIG_DIR
 from visframe.data.images import load_rgb
 from visframe.embed.encoders.base import Encoder, TextNotSupportedError
 

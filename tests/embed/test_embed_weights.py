@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from visframe import CONFIG_DIR
-
 from visframe.embed.encoders.base import MissingWeightsError
 
 CONF = Path(CONFIG_DIR)

@@ -51,6 +51,7 @@ from io import BytesIO
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from visframe import contracts as C
 from visframe.data.images import (
     SNIFF_BYTES,
     TooManyPixelsError,
@@ -61,7 +62,6 @@ from visframe.data.images import (
     oriented_size,
     sniff,
 )
-from visframe import contracts as C
 from visframe.data.reshares import THUMB_SIDE
 from visframe.utils.hashing import image_id_from_bytes
 

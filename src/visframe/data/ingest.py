@@ -42,12 +42,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-from visframe import contracts as C
-from visframe.errors import InputError
-from visframe.utils.hashtags import normalise_hashtags
 from tqdm.auto import tqdm
 
+from visframe import contracts as C
 from visframe.data import cleaning
 from visframe.data.cleaning import FileFacts, classify, placeholder_reason
 from visframe.data.facts_cache import FactsCache
@@ -73,7 +70,9 @@ from visframe.data.metadata import (
     read_metadata,
 )
 from visframe.data.reshares import reshare_groups
+from visframe.errors import InputError
 from visframe.utils.cache import default_cache_dir
+from visframe.utils.hashtags import normalise_hashtags
 
 # Re-exported: the pipeline imports the manifest's I/O from here.
 __all__ = [

@@ -33,19 +33,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
-import os
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from visframe import contracts as C
+from visframe.data.metadata_values import (  # noqa: F401 - re-exported: the readers' public parsers
+    _is_missing,
+    parse_count,
+    parse_hashtags,
+    parse_text,
+    parse_timestamp,
+    parse_value,
+)
 from visframe.errors import InputError
-from visframe.utils.hashtags import normalise_hashtags
 
 STANDARD_COLUMNS = (
     C.POST_ID,
@@ -98,143 +100,6 @@ class MetadataRecords:
     extra_columns: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     exact_keys: bool = False  # True when `_key` is already the exact relative path (Instaloader)
-
-
-# ----------------------------------------------------------------------------------- value parsers
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and not value.strip()
-
-
-def parse_hashtags(value: Any) -> list[str] | None:
-    """A list of tags without '#', from a list or from a string like "#8M #NiUnaMenos" or "8M,NiUnaMenos"."""
-    if _is_missing(value):
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                parsed = json.loads(text)
-            except ValueError:
-                parsed = None
-            if isinstance(parsed, list):
-                return parse_hashtags(parsed)
-            text = text.strip("[]")
-        items = re.split(r"[\s,;|#]+", text.replace("'", " ").replace('"', " "))
-    elif isinstance(value, (list, tuple)):
-        items = []
-        for item in value:
-            if isinstance(item, (dict, list, tuple)):
-                raise TypeError(f"a hashtag list item is not text: {item!r}")
-            items.extend(re.split(r"[\s#]+", str(item)))
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        items = [str(int(value)) if float(value).is_integer() else str(value)]
-    else:
-        raise TypeError(f"hashtags must be a list or a string, got {type(value).__name__}")
-    # One tag per key (case-insensitive, as Instagram counts them): the first spelling is shown.
-    displays, _ = normalise_hashtags(item for item in items if item.strip())
-    return displays
-
-
-_THOUSANDS = re.compile(r"^\d{1,3}([.,\u00a0 ]\d{3})+$")
-_SUFFIXED = re.compile(r"^(\d+(?:[.,]\d+)?)\s*([kKmM])$")
-
-
-def parse_count(value: Any) -> int | None:
-    """A non-negative integer from 12, 12.0, "1,234", "1.234", "1 234", "1.2k", "3M"."""
-    if _is_missing(value):
-        return None
-    if isinstance(value, bool):
-        raise TypeError("a true/false value is not a count")
-    if isinstance(value, (int, float)):
-        number = float(value)
-    else:
-        text = str(value).strip().replace("_", "")
-        suffixed = _SUFFIXED.match(text)
-        if _THOUSANDS.match(text):
-            number = float(re.sub(r"[.,\u00a0 ]", "", text))
-        elif suffixed:
-            number = float(suffixed.group(1).replace(",", ".")) * (
-                1_000 if suffixed.group(2) in "kK" else 1_000_000
-            )
-        else:
-            try:
-                number = float(text)
-            except ValueError:
-                raise ValueError("not a number") from None
-    if not math.isfinite(number) or number < 0:
-        raise ValueError("not a non-negative number")
-    if not number.is_integer():
-        raise ValueError("not a whole number")
-    return int(number)
-
-
-def parse_timestamp(value: Any) -> pd.Timestamp | None:
-    """A UTC timestamp from ISO 8601 text (no offset = UTC) or Unix seconds / milliseconds."""
-    if _is_missing(value):
-        return None
-    if isinstance(value, bool):
-        raise TypeError("a true/false value is not a date")
-    number: float | None = None
-    if (
-        isinstance(value, (int, float))
-        or isinstance(value, str)
-        and re.fullmatch(r"\s*\d{9,}(\.\d+)?\s*", value)
-    ):
-        number = float(value)
-    if number is not None:
-        unit = "ms" if number > 1e11 else "s"  # 1e11 s is the year 5138; ms timestamps are ~1.6e12
-        return pd.Timestamp(number, unit=unit, tz="UTC")
-    try:
-        stamp = pd.Timestamp(str(value).strip())
-    except (ValueError, OverflowError, TypeError) as error:
-        raise ValueError(str(error).split("\n")[0] or "not a date") from None
-    if pd.isna(stamp):
-        raise ValueError("not a date")
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
-def parse_text(value: Any) -> str | None:
-    if _is_missing(value):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-_PARSERS = {
-    "hashtags": parse_hashtags,
-    "likes": parse_count,
-    "carousel_index": parse_count,
-    "posted_at": parse_timestamp,
-}
-_WHAT = {
-    "hashtags": "hashtags",
-    "likes": "a count",
-    "carousel_index": "a carousel position",
-    "posted_at": "a date",
-}
-
-
-def parse_value(column: str, value: Any, where: str, source_column: str, warnings: list[str]) -> Any:
-    """Parse one standard column's value; a bad value becomes None with a warning."""
-    parser = _PARSERS.get(column, parse_text)
-    try:
-        return parser(value)
-    except (ValueError, TypeError) as error:
-        shown = value if not isinstance(value, str) or len(value) < 60 else value[:57] + "..."
-        warnings.append(
-            f"{where}, column '{source_column}': cannot read {shown!r} as {_WHAT.get(column, 'text')} "
-            f"({error}); {column} left empty"
-        )
-        return None
 
 
 # ------------------------------------------------------------------------------------------ tables
@@ -479,74 +344,6 @@ def _normalise_rows(
         records.rows.append(row)
 
 
-def normalise_key(value: str) -> str:
-    """A file reference as written in metadata → NFC, forward slashes, no leading './'."""
-    key = unicodedata.normalize("NFC", value.strip()).replace("\\", "/")
-    while key.startswith("./"):
-        key = key[2:]
-    return re.sub(r"/+", "/", key)
 
-
-# --------------------------------------------------------------------------------------------- join
-
-
-@dataclass
-class JoinResult:
-    per_file: list[dict[str, Any] | None]  # aligned with the folder's files
-    unmatched: list[tuple[dict[str, Any], str]]  # (row, why) for metadata_only rows
-    warnings: list[str]
-
-
-def join_metadata(relpaths: list[str], records: MetadataRecords, root: str | Path) -> JoinResult:
-    """Attach each metadata row to the folder's file it names (see `normalise_key` for the rules)."""
-    root_variants = {os.path.abspath(root), os.path.realpath(root)}
-    exact = {unicodedata.normalize("NFC", relpath): index for index, relpath in enumerate(relpaths)}
-    by_suffix: dict[str, list[int]] = {}
-    for relpath, index in exact.items():
-        parts = relpath.split("/")
-        for start in range(len(parts)):
-            by_suffix.setdefault("/".join(parts[start:]), []).append(index)
-    result = JoinResult(per_file=[None] * len(relpaths), unmatched=[], warnings=[])
-    claimed_by: dict[int, str] = {}
-    for row in records.rows:
-        key = row["_key"]
-        index, why = _resolve(key, exact, by_suffix, root_variants, records.exact_keys)
-        if index is None:
-            result.unmatched.append((row, why))
-            continue
-        if index in claimed_by:
-            result.warnings.append(
-                f"{row['_where']} and {claimed_by[index]} describe the same file "
-                f"{relpaths[index]!r}: kept {claimed_by[index]}"
-            )
-            continue
-        claimed_by[index] = row["_where"]
-        result.per_file[index] = row
-    return result
-
-
-def _resolve(
-    key: str, exact: dict[str, int], by_suffix: dict[str, list[int]], roots: set[str], exact_only: bool
-) -> tuple[int | None, str]:
-    if os.path.isabs(key):
-        for root in roots:
-            if key.startswith(root.rstrip("/") + "/"):
-                key = key[len(root.rstrip("/")) + 1 :]
-                break
-        else:
-            return None, "an absolute path outside the image folder"
-    if key in exact:
-        return exact[key], ""
-    if exact_only:
-        return None, "no such file in the folder"
-    parts = key.split("/")
-    for start in range(len(parts)):  # "export/2020/a.jpg" also matches "2020/a.jpg" and "a.jpg"
-        candidates = by_suffix.get("/".join(parts[start:]))
-        if candidates and len(candidates) == 1:
-            return candidates[0], ""
-        if candidates:
-            return None, (
-                f"the name matches {len(candidates)} files in different sub-folders: give the path "
-                "relative to the folder"
-            )
-    return None, "no such file in the folder"
+# Re-exported: the parsers and the join live in their own modules.
+from visframe.data.metadata_join import JoinResult, join_metadata, normalise_key  # noqa: F401

@@ -22,9 +22,9 @@ import numpy as np
 from visframe.embed.cache import cached_image_ids, load_embeddings, remove_stale_tmp_files, write_metadata
 from visframe.embed.encoders.base import Encoder
 from visframe.embed.settings import resolve_settings
+from visframe.errors import StageError
 from visframe.utils.cache import cache_subdir
 from visframe.utils.hashing import stable_hash
-from visframe.errors import StageError
 
 log = logging.getLogger(__name__)
 

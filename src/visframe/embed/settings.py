@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -24,20 +24,15 @@ PRECISIONS = {
     "16": "16-mixed", "16-mixed": "16-mixed", "fp16": "16-mixed", "16-true": "16-true",
 }  # fmt: skip
 
-DEFAULTS: dict[str, Any] = {
-    "accelerator": "auto",
-    "devices": "auto",
-    "strategy": "auto",
-    "num_nodes": 1,
-    "precision": "auto",
-    "batch_size": 32,
-    "num_workers": "auto",
-    "pin_memory": "auto",
-    "channels_last": "auto",
-    "enable_progress_bar": True,
-    "shard_rows": 1024,
-    "flush_seconds": 30.0,
-}
+@lru_cache(maxsize=1)
+def loop_defaults() -> dict[str, Any]:
+    """The loop's defaults: conf/trainer/default.yaml is their one place (a trainer config given in
+    code, e.g. by a test or a benchmark, needs to set only what it changes)."""
+    from omegaconf import OmegaConf
+
+    from visframe import CONFIG_DIR
+
+    return dict(OmegaConf.to_container(OmegaConf.load(os.path.join(CONFIG_DIR, "trainer", "default.yaml"))))
 
 
 @dataclass(frozen=True)
@@ -56,9 +51,6 @@ class LoopSettings:
     flush_seconds: float
     uses_gpu: bool
     n_devices: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @lru_cache(maxsize=1)
@@ -118,11 +110,11 @@ def resolve_num_workers(value: Any, uses_gpu: bool, n_devices: int) -> int:
 
 def resolve_settings(trainer_cfg: Mapping[str, Any] | None, prefers_channels_last: bool) -> LoopSettings:
     """Merge the trainer config over the defaults and resolve every `auto`."""
-    raw = dict(DEFAULTS)
+    raw = dict(loop_defaults())
     if trainer_cfg is not None:
         for key, value in dict(trainer_cfg).items():
-            if key not in DEFAULTS:
-                raise ValueError(f"trainer.{key} is not a setting of the embedding loop; known: {sorted(DEFAULTS)}")
+            if key not in raw:
+                raise ValueError(f"trainer.{key} is not a setting of the embedding loop; known: {sorted(raw)}")
             raw[key] = value
     accelerator = str(raw["accelerator"]).lower()
     uses_gpu = _uses_gpu(accelerator)

@@ -11,6 +11,7 @@ and the job still fails (exit code 2), so nothing is silently untracked.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -55,7 +56,7 @@ def _retry(action, what: str):
     for delay in (*RETRY_SECONDS, None):
         try:
             return action()
-        except Exception as error:  # noqa: BLE001 - MLflow raises many kinds; transient ones are retried
+        except Exception as error:
             if delay is None or not _is_transient(error):
                 raise
             log.warning("MLflow store busy while %s (%s); retrying in %.1f s", what, str(error).splitlines()[0], delay)
@@ -93,7 +94,7 @@ class JobTracker:
             self._log_params()
         except TrackingError:
             raise
-        except Exception as error:  # noqa: BLE001 - any failure here means the store cannot be used
+        except Exception as error:
             raise TrackingError(
                 f"cannot open an MLflow run in {self.uri}: {str(error).splitlines()[0]}",
                 fix="check that the store is reachable and writable (MLFLOW_TRACKING_URI / tracking.tracking_uri), "
@@ -107,7 +108,7 @@ class JobTracker:
         items = [Param(k, str(v)) for k, v in self.params.items()]
         for begin in range(0, len(items), _PARAMS_PER_BATCH):
             batch = items[begin : begin + _PARAMS_PER_BATCH]
-            _retry(lambda: self._client_obj.log_batch(self.run_id, params=batch), "logging params")
+            _retry(lambda batch=batch: self._client_obj.log_batch(self.run_id, params=batch), "logging params")
 
     def log_metrics(self, metrics: Mapping[str, float]) -> None:
         from mlflow.entities import Metric
@@ -120,7 +121,7 @@ class JobTracker:
         ]
         for begin in range(0, len(finite), _METRICS_PER_BATCH):
             batch = finite[begin : begin + _METRICS_PER_BATCH]
-            _retry(lambda: self._client_obj.log_batch(self.run_id, metrics=batch), "logging metrics")
+            _retry(lambda batch=batch: self._client_obj.log_batch(self.run_id, metrics=batch), "logging metrics")
 
     def log_dataset(self, manifest: pd.DataFrame, manifest_path: Path, name: str, digest: str) -> None:
         """The image set as an MLflow dataset input (fills the runs table's Dataset column)."""
@@ -144,17 +145,15 @@ class JobTracker:
             for path in artifacts:
                 self._log_artifact(Path(path), run_dir)
             _retry(lambda: self._client_obj.set_terminated(self.run_id, "FINISHED"), "ending the run")
-        except Exception as error:  # noqa: BLE001 - the outputs exist; say how to log them later
+        except Exception as error:
             pending = run_dir / C.TRACKING_PENDING_FILE
             pending.write_text(
                 f"MLflow run {self.run_id} in {self.uri} could not be completed: {str(error).splitlines()[0]}\n"
                 f"All outputs are in {run_dir.resolve()}. To log them later, run:\n"
                 f"  mlflow artifacts log-artifacts --local-dir {run_dir.resolve()} --run-id {self.run_id}\n"
             )
-            try:
+            with contextlib.suppress(Exception):  # the store is the problem; nothing more to do
                 self._client_obj.set_terminated(self.run_id, "FAILED")
-            except Exception:  # noqa: BLE001 - the store is the problem; nothing more to do
-                pass
             raise TrackingError(
                 f"the job's outputs are complete in {run_dir}, but logging them to MLflow ({self.uri}) failed: "
                 f"{str(error).splitlines()[0]}",

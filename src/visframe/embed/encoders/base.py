@@ -20,8 +20,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from visframe.utils.hashing import stable_hash
 from visframe.errors import VisframeError
+from visframe.utils.hashing import stable_hash
 
 # Values sampled per tensor for the weights fingerprint (plus the tensor's exact sum): hashing
 # every byte of a 4 GB BLIP-2 checkpoint would cost seconds per run for no practical gain.

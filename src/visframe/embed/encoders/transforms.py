@@ -80,10 +80,6 @@ class ResizeCropNormalize:
     def __repr__(self) -> str:
         return f"ResizeCropNormalize({self.describe()})"
 
-    @property
-    def output_size(self) -> int:
-        return self.crop_size or self.resize_size
-
 
 class HFImageTransform:
     """A Hugging Face image processor applied to one image (the model's own preprocessing)."""
