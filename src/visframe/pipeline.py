@@ -361,7 +361,7 @@ def _run_stages(cfg: DictConfig, run_dir: Path, tracker) -> JobResult:
         return JobResult(run_dir, {})
     with timer.stage("reduce"):
         reduced = reduce_stage(cfg, ingest.clean, embedding)
-    with timer.stage("cluster"):
+    with timer.stage("clustering"):
         clusters = cluster_stage(cfg, reduced)
     assignments = assignments_table(ingest.clean, reduced, clusters)
     write_assignments(assignments, run_dir / C.ASSIGNMENTS_FILE)

@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from visframe import contracts as C
 from visframe.data.metadata import MetadataError, MetadataRecords, parse_text, parse_value
 
 # Instaloader's caption hashtag pattern (Post.caption_hashtags), case preserved here.
@@ -137,8 +138,8 @@ def _post_rows(
         "hashtags": HASHTAG_IN_TEXT.findall(caption) if isinstance(caption, str) else None,
         "likes": parse_value("likes", likes, where, "edge_media_preview_like.count", warnings),
         "caption": parse_text(caption),
-        "posted_at": parse_value(
-            "posted_at",
+        C.POSTED_AT: parse_value(
+            C.POSTED_AT,
             node.get("taken_at_timestamp", node.get("date")),
             where,
             "taken_at_timestamp",
@@ -159,8 +160,8 @@ def _post_rows(
                 "_key": relpath,
                 "_where": where,
                 **post,
-                "alt_text": parse_text(alt if alt is not None else node.get("accessibility_caption")),
-                "carousel_index": index,
+                C.ALT_TEXT: parse_text(alt if alt is not None else node.get("accessibility_caption")),
+                C.CAROUSEL_INDEX: index,
             }
         )
     # Images the sidecar promises but the folder lacks: keep their metadata (status metadata_only).
@@ -178,9 +179,9 @@ def _post_rows(
                     "_key": f"{folder}/{name}" if folder else name,
                     "_where": where,
                     **post,
-                    "alt_text": parse_text(
+                    C.ALT_TEXT: parse_text(
                         _dig(child, "accessibility_caption") if child else node.get("accessibility_caption")
                     ),
-                    "carousel_index": index,
+                    C.CAROUSEL_INDEX: index,
                 }
             )

@@ -29,7 +29,7 @@ from visframe import contracts as C
 from visframe.data.metadata import MANIFEST_COLUMNS
 
 STRING_COLUMNS = (
-    "image_id",
+    C.IMAGE_ID,
     "path",
     "status",
     "reason",
@@ -37,11 +37,11 @@ STRING_COLUMNS = (
     "post_id",
     "account",
     "caption",
-    "alt_text",
-    "reshare_group",
+    C.ALT_TEXT,
+    C.RESHARE_GROUP,
     "phash",
 )
-INT_COLUMNS = ("width", "height", "likes", "carousel_index", "file_size")
+INT_COLUMNS = ("width", "height", "likes", C.CAROUSEL_INDEX, "file_size")
 MANIFEST_SCHEMA = pa.schema(
     [
         pa.field(name, pa.string())

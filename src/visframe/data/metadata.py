@@ -76,9 +76,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "hashtags": ("hashtags", "hashtag", "tags"),
     "likes": ("likes", "like_count", "likes_count", "n_likes"),
     "caption": ("caption", "text", "description"),
-    "alt_text": ("alt_text", "alt", "accessibility_caption", "alttext"),
-    "posted_at": ("posted_at", "date", "datetime", "timestamp", "taken_at", "created_at", "date_utc"),
-    "carousel_index": ("carousel_index", "carousel_position", "slide", "position"),
+    C.ALT_TEXT: (C.ALT_TEXT, "alt", "accessibility_caption", "alttext"),
+    C.POSTED_AT: (C.POSTED_AT, "date", "datetime", "timestamp", "taken_at", "created_at", "date_utc"),
+    C.CAROUSEL_INDEX: (C.CAROUSEL_INDEX, "carousel_position", "slide", "position"),
     "label": ("label",),
 }
 # The manifest's own columns, in order (visframe.contracts.MANIFEST; manifest_io writes this schema).

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from visframe import contracts as C
 from visframe.utils.hashtags import normalise_hashtags
 
 
@@ -125,14 +126,14 @@ def parse_text(value: Any) -> str | None:
 _PARSERS = {
     "hashtags": parse_hashtags,
     "likes": parse_count,
-    "carousel_index": parse_count,
-    "posted_at": parse_timestamp,
+    C.CAROUSEL_INDEX: parse_count,
+    C.POSTED_AT: parse_timestamp,
 }
 _WHAT = {
     "hashtags": "hashtags",
     "likes": "a count",
-    "carousel_index": "a carousel position",
-    "posted_at": "a date",
+    C.CAROUSEL_INDEX: "a carousel position",
+    C.POSTED_AT: "a date",
 }
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from visframe import contracts as C
 from visframe.data import cleaning
 
 _GENERAL_REASONS = {
@@ -74,10 +75,10 @@ def cleaning_report(manifest: pd.DataFrame, max_examples: int = 3) -> pd.DataFra
 def reshare_summary(manifest: pd.DataFrame) -> dict[str, int]:
     """Usable posts, distinct images among them, and reshare groups with more than one post."""
     usable = manifest[manifest["status"] == cleaning.OK]
-    sizes = usable["reshare_group"].value_counts()
+    sizes = usable[C.RESHARE_GROUP].value_counts()
     return {
         "usable_posts": len(usable),
-        "unique_images": int(usable["image_id"].nunique()),
+        "unique_images": int(usable[C.IMAGE_ID].nunique()),
         "reshare_groups": len(sizes),
         "groups_with_copies": int((sizes > 1).sum()),
     }

@@ -32,6 +32,7 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
+from visframe import contracts as C
 from visframe.embed.cache import write_shard
 from visframe.embed.encoders.base import Encoder
 from visframe.embed.settings import LoopSettings
@@ -77,7 +78,7 @@ class ImageFileDataset(Dataset):
         except Exception as exc:  # noqa: BLE001 - recorded and reported by embed_images, never fatal here
             pixels = torch.zeros(self.sample_shape)
             error = f"{type(exc).__name__}: {exc}"
-        return {"image_id": self.image_ids[index], "pixels": pixels, "error": error}
+        return {C.IMAGE_ID: self.image_ids[index], "pixels": pixels, "error": error}
 
 
 class EmbeddingDataModule(L.LightningDataModule):
@@ -116,7 +117,7 @@ class EncoderModule(L.LightningModule):
         if self.channels_last and pixels.dim() == 4:
             pixels = pixels.contiguous(memory_format=torch.channels_last)
         vectors = self.encoder.encode_images(pixels)
-        return {"image_id": list(batch["image_id"]), "vectors": vectors, "error": list(batch["error"])}
+        return {C.IMAGE_ID: list(batch[C.IMAGE_ID]), "vectors": vectors, "error": list(batch["error"])}
 
 
 class ParquetShardWriter(BasePredictionWriter):
@@ -138,9 +139,9 @@ class ParquetShardWriter(BasePredictionWriter):
         keep = [row for row, error in enumerate(prediction["error"]) if not error]
         for row, error in enumerate(prediction["error"]):
             if error:
-                self.failures[prediction["image_id"][row]] = error
+                self.failures[prediction[C.IMAGE_ID][row]] = error
         if keep:
-            self._ids.extend(prediction["image_id"][row] for row in keep)
+            self._ids.extend(prediction[C.IMAGE_ID][row] for row in keep)
             self._vectors.append(vectors[keep] if len(keep) < len(vectors) else vectors)
         if len(self._ids) >= self.shard_rows or time.monotonic() - self._last_flush >= self.flush_seconds:
             self.flush(trainer.global_rank)
