@@ -14,6 +14,7 @@ from fastapi import Depends, HTTPException, Request
 from starlette.datastructures import FormData, UploadFile
 
 from visframe.review.context import ReviewContext
+from visframe.review.limits import OVER_LIMIT, too_large
 from visframe.review.security import CSRF_FIELD
 from visframe.review.store import StoreError, clean_coder_name
 
@@ -58,9 +59,11 @@ async def verified_form(request: Request, ctx: Ctx) -> FormData:
                             f"{FORM_TYPES[1]}), not {kind or 'a body without a type'}")
     try:
         form = await request.form(max_part_size=ctx.limits.upload_bytes)
-    except HTTPException:
-        raise
     except Exception as error:
+        if OVER_LIMIT in request.scope:
+            raise too_large(request.scope[OVER_LIMIT]) from None
+        if isinstance(error, HTTPException):
+            raise
         raise HTTPException(status_code=400, detail=f"unreadable form: {error}") from error
     token = form.get(CSRF_FIELD)
     ctx.csrf.verify(request, token if isinstance(token, str) else None)

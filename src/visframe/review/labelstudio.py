@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from visframe import contracts as C
+from visframe.review import run_files
 from visframe.review.run_data import ReviewRun, is_image_id
 from visframe.review.store import ReviewStore, StoreError
 
@@ -52,25 +53,25 @@ def labelstudio_tasks(run: ReviewRun, image_url: Callable[[str], str], embed: bo
         if embed:
             path = run.path_for(image_id)
             source = (_data_uri(path) if path is not None and path.is_file() else None) or source
-        choice = cluster_choice(row["cluster"])
+        choice = cluster_choice(row[C.CLUSTER])
         tasks.append({
             "data": {
                 "image": source,
-                "image_id": image_id,
-                "run_id": run.run_id,
-                "cluster": int(row["cluster"]),
-                "probability": float(row["probability"]),
-                "band": row["band"],
-                "caption": row["caption"],
-                "hashtags": " ".join(row["hashtags"]),
-                "account": row["account"],
-                "likes": row["likes"],
-                "posted_at": row["posted_at"],
-                "alt_text": row["alt_text"],
+                C.IMAGE_ID: image_id,
+                C.RUN_ID: run.run_id,
+                C.CLUSTER: int(row[C.CLUSTER]),
+                C.PROBABILITY: float(row[C.PROBABILITY]),
+                run_files.BAND: row[run_files.BAND],
+                C.CAPTION: row[C.CAPTION],
+                C.HASHTAGS: " ".join(row[C.HASHTAGS]),
+                C.ACCOUNT: row[C.ACCOUNT],
+                C.LIKES: row[C.LIKES],
+                C.POSTED_AT: row[C.POSTED_AT],
+                C.ALT_TEXT: row[C.ALT_TEXT],
             },
             "predictions": [{
                 "model_version": f"visframe:{run.run_id}",
-                "score": float(row["probability"]),
+                "score": float(row[C.PROBABILITY]),
                 "result": [{
                     "id": f"cluster-{image_id}",
                     "from_name": CLUSTER_FIELD,

@@ -27,6 +27,7 @@ MAX_ID_DIGITS = 18  # every 18-digit number fits a signed 64-bit integer
 FIELD_CAPS = {"memo": MAX_MEMO_CHARS, "description": MAX_DESCRIPTION_CHARS, "name": MAX_CODE_NAME_CHARS,
               "coder": 64, "q": 500}
 DEFAULT_FIELD_CAP = 1_000
+OVER_LIMIT = "visframe.body_over_limit"  # set in the ASGI scope when a streamed body passed its limit
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Limits:
         cap = self.field_caps.get(name, self.default_field_cap)
         if len(value) > cap:
             raise HTTPException(status_code=413, detail=(
-                f"the {name!r} field is at most {cap:,} characters (this one has {len(value):,}): "
+                f"the {name} field is at most {cap:,} characters (this one has {len(value):,}): "
                 "shorten it and save again"))
 
 
@@ -92,6 +93,8 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    # Middleware may wrap the exception (a TaskGroup): the flag says what happened.
+                    scope[OVER_LIMIT] = limit
                     raise too_large(limit)
             return message
 

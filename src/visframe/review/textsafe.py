@@ -15,7 +15,8 @@ import re
 BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 # C0 controls (NUL included) and DEL, except tab and newlines, which text may keep.
 _UNSAFE_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f{BIDI_CONTROLS}]")
-_UNSAFE_NAME = re.compile(f"[\x00-\x1f\x7f{BIDI_CONTROLS}]")
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
+_CONTROLS = re.compile("[\x00-\x1f\x7f]")
 
 
 def displayable(text: str) -> str:
@@ -25,4 +26,4 @@ def displayable(text: str) -> str:
 
 def clean_name(name: str | None) -> str:
     """A one-line name: control and bidi characters removed, whitespace runs collapsed."""
-    return " ".join(_UNSAFE_NAME.sub(" ", name or "").split())
+    return " ".join(_CONTROLS.sub(" ", _BIDI.sub("", name or "")).split())
