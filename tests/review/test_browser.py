@@ -15,8 +15,8 @@ from review_fixtures import XSS_CAPTION, make_run_dir
 from sklearn.metrics import cohen_kappa_score
 
 from visframe.review.app import create_app
-from visframe.review.server import serve_in_background
 from visframe.review.run_data import load_run
+from visframe.review.server import serve_in_background
 from visframe.review.store import ReviewStore, sqlite_url
 
 CHROMIUM = Path("/usr/bin/chromium")
