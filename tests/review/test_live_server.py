@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import importlib.util
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ def _load_benchmark():
     """benchmarks/review_loadtest.py (a script, not a package module): its run_load is the test."""
     spec = importlib.util.spec_from_file_location("review_loadtest", BENCHMARK)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 

@@ -27,6 +27,7 @@ from visframe.review.textsafe import displayable
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 48
+PANEL = "_panel.html"
 
 
 def _format_number(value: Any, digits: int = 3) -> str:
@@ -82,7 +83,8 @@ class ReviewContext:
             csrf=self.csrf.token_for(request.state.session),
             csrf_field=CSRF_FIELD,
             active=context.get("active", ""),
-            human_names=context.get("human_names") or self.store.cluster_names(),
+            # The coding panel (every htmx save) shows no cluster names: skip that query there.
+            human_names={} if name == PANEL else self.store.cluster_names(),
             query=context.get("query", ""),
         )
         return self.templates.TemplateResponse(request, name, context, status_code=status_code)

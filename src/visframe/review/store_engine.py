@@ -4,7 +4,8 @@ Concurrency: unique constraints + upserts make a save idempotent; on SQLite each
 starts with BEGIN IMMEDIATE (so two writers queue on the busy timeout instead of failing when a reader
 upgrades), and a whole transaction is retried on "database is locked" / serialization failures.
 Only portable SQL is used, plus the `ON CONFLICT` upserts that SQLite and PostgreSQL both have.
-Measured by benchmarks/review_loadtest.py: 8 concurrent coders, 1,000 codes, 0 lost (118 requests/s).
+Measured by benchmarks/review_loadtest.py: 8 concurrent coders, 1,000 codes, 0 lost, 0 retries
+(118 requests/s on an idle 2-core machine; 26–35 requests/s when it is shared, as the old layout).
 """
 
 from __future__ import annotations
