@@ -25,6 +25,13 @@ def _load_benchmark():
     return module
 
 
+def test_eight_concurrent_coders_writing_200_codes_lose_none(review_run, store):
+    result = _load_benchmark().run_load(review_run, store, coders=8, codes_total=200)
+    assert (result.failed_requests, result.lost, result.codes_stored, result.requests) == (0, 0, 200, 200)
+    assert store.count_codings() == 200
+
+
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_eight_concurrent_coders_writing_1000_codes_lose_none(review_run, store, capsys):
     result = _load_benchmark().run_load(review_run, store, coders=8, codes_total=1000)

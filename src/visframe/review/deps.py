@@ -39,7 +39,7 @@ def current_coder(request: Request) -> str | None:
         return None
 
 
-Coder = Annotated["str | None", Depends(current_coder)]
+Coder = Annotated[str | None, Depends(current_coder)]
 
 
 def require_coder(coder: Coder) -> str:
