@@ -100,4 +100,6 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(map_routes.router)
+    # The header links to /map only when a router serves it.
+    app.state.review.has_map = any(getattr(route, "path", "") == "/map" for route in map_routes.router.routes)
     return app

@@ -70,6 +70,7 @@ class ReviewContext:
         self.all_ids = list(self.run.images.index)
         self.clusters_of = {i: int(c) for i, c in self.run.images[C.CLUSTER].items()}
         self.search = TextIndex(self.run)
+        self.has_map = False  # set by create_app once every router is included
 
     def render(self, request: Request, name: str, coder: str | None, status_code: int = 200,
                **context: Any) -> Response:
@@ -86,6 +87,7 @@ class ReviewContext:
             # The coding panel (every htmx save) shows no cluster names: skip that query there.
             human_names={} if name == PANEL else self.store.cluster_names(),
             query=context.get("query", ""),
+            has_map=self.has_map,
         )
         return self.templates.TemplateResponse(request, name, context, status_code=status_code)
 
