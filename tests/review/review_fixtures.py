@@ -13,6 +13,7 @@ import pandas as pd
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
+from visframe import contracts
 from visframe.review.store import sqlite_url
 from visframe.utils.hashing import image_id_from_file
 from visframe.utils.hashtags import hashtag_key
@@ -67,6 +68,7 @@ def make_run_dir(root: Path, n_images: int = N_IMAGES, sampling_sheet: bool = Fa
             "width": 64, "height": 48, "post_id": f"p{k:03d}", "account": XSS_ACCOUNT if k == 4 else f"cuenta_{k % 5}",
             "hashtags": hashtags, "hashtag_keys": [hashtag_key(t) for t in hashtags], "likes": int(10 * k), "caption": caption,
             "alt_text": f'alt "text" {k}', "posted_at": base_time + pd.Timedelta(hours=k), "carousel_index": 0,
+            "reshare_group": image_id, "phash": f"{k:016x}", "file_size": path.stat().st_size,
         }
         manifest_rows.append(row)
         probability = 0.0 if cluster == -1 else round(1.0 - k / (2 * n_images), 4)
@@ -87,15 +89,18 @@ def make_run_dir(root: Path, n_images: int = N_IMAGES, sampling_sheet: bool = Fa
         "image_id": image_id_from_file(broken), "path": str(broken), "status": "not_an_image", "reason": "cannot identify image",
         "label": None, "width": None, "height": None, "post_id": "p999", "account": "x", "hashtags": [],
         "hashtag_keys": [], "likes": 0, "caption": "",
-        "alt_text": "", "posted_at": base_time, "carousel_index": 0,
+        "alt_text": "", "posted_at": base_time, "carousel_index": 0, "reshare_group": None, "phash": None,
+        "file_size": broken.stat().st_size,
     })
     manifest = pd.DataFrame(manifest_rows)
     manifest["width"] = manifest["width"].astype("Int64")
     manifest["height"] = manifest["height"].astype("Int64")
+    contracts.validate(contracts.MANIFEST, manifest)  # the fixture keeps the contract the ingest stage keeps
     manifest.to_parquet(run_dir / "manifest.parquet", index=False)
     assignments = pd.DataFrame(assignment_rows)
     if not soft_noise:
         assignments = assignments.drop(columns=["nearest_cluster", "nearest_cluster_strength"])
+    contracts.validate(contracts.ASSIGNMENTS, assignments)
     assignments.to_parquet(run_dir / "assignments.parquet", index=False)
     if describe:
         _describe(run_dir, manifest_rows[:n_images])
@@ -123,11 +128,11 @@ def _describe(run_dir: Path, rows: list[dict]) -> None:
     clusters = [{"layer": layer, "cluster": c, "is_chosen_layer": layer == 1, "size": 1, "n_unique_images": 1,
                  "name": CLUSTER_NAMES.get(c, "") if layer == 1 else f"fine {c}"}
                 for layer in (0, 1) for c in CLUSTERS]
-    pd.DataFrame(clusters).to_parquet(run_dir / "clusters.parquet", index=False)
+    contracts.validate(contracts.CLUSTERS, pd.DataFrame(clusters)).to_parquet(run_dir / "clusters.parquet", index=False)
     texts = [{"image_id": row["image_id"], "text": OCR_TEXT.get(k, ""), "n_chars": len(OCR_TEXT.get(k, "")),
               "text_area_share": 0.1, "mean_confidence": 0.9, "text_status": "ok", "text_reason": ""}
              for k, row in enumerate(rows)]
-    pd.DataFrame(texts).to_parquet(run_dir / "texts.parquet", index=False)
+    contracts.validate(contracts.TEXTS, pd.DataFrame(texts)).to_parquet(run_dir / "texts.parquet", index=False)
 
 
 CSRF_VALUE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
