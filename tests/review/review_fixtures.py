@@ -13,8 +13,10 @@ import pandas as pd
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
+from visframe import contracts
 from visframe.review.store import sqlite_url
 from visframe.utils.hashing import image_id_from_file
+from visframe.utils.hashtags import hashtag_key
 
 XSS_CAPTION = "Ni una menos <script>window.__xss = 1; alert(1)</script> fin"
 XSS_HASHTAG = "<img src=x onerror=alert(1)>"
@@ -29,9 +31,17 @@ def store_url(tmp_path: Path) -> str:
     return EXTERNAL_DB or sqlite_url(tmp_path / "review.db")
 
 
+CLUSTER_NAMES = {0: "text-heavy · marcha, justicia · #8M", 1: "texto · comunicado", 2: "ilustración"}
+# OCR text per image number (texts.parquet): image 3 says "Exigimos justicia" (found by /search).
+OCR_TEXT = {3: "Exigimos JUSTICIA para todas", 7: "comunicado urgente"}
+
+
 def make_run_dir(root: Path, n_images: int = N_IMAGES, sampling_sheet: bool = False,
-                 mlflow_run_id: str | None = None) -> Path:
-    """Write images + manifest.parquet + assignments.parquet (+ optional report files) under root."""
+                 mlflow_run_id: str | None = None, describe: bool = True, soft_noise: bool = True) -> Path:
+    """Write images + manifest + assignments (+ clusters and texts tables, + optional report files).
+
+    `describe` writes clusters.parquet (names; noise unnamed) and texts.parquet as those stages do;
+    `soft_noise` adds nearest_cluster / nearest_cluster_strength to the assignments."""
     run_dir = root / "run"
     images_dir = root / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
@@ -50,19 +60,23 @@ def make_run_dir(root: Path, n_images: int = N_IMAGES, sampling_sheet: bool = Fa
         image.save(path)
         image_id = image_id_from_file(path)
         caption = XSS_CAPTION if k == 0 else f"caption {k} for cluster {cluster} #8M"
-        hashtags = ["#8M", "#NiUnaMenos"] if cluster == 0 else [f"#tema{cluster}"]
+        hashtags = ["8M", "NiUnaMenos"] if cluster == 0 else [f"tema{cluster}"]
         if k == 0:
             hashtags = [*hashtags, XSS_HASHTAG]
         row = {
             "image_id": image_id, "path": str(path), "status": "ok", "reason": "", "label": f"theme{cluster}",
             "width": 64, "height": 48, "post_id": f"p{k:03d}", "account": XSS_ACCOUNT if k == 4 else f"cuenta_{k % 5}",
-            "hashtags": hashtags, "likes": int(10 * k), "caption": caption,
+            "hashtags": hashtags, "hashtag_keys": [hashtag_key(t) for t in hashtags], "likes": int(10 * k), "caption": caption,
             "alt_text": f'alt "text" {k}', "posted_at": base_time + pd.Timedelta(hours=k), "carousel_index": 0,
+            "reshare_group": image_id, "phash": f"{k:016x}", "file_size": path.stat().st_size,
         }
         manifest_rows.append(row)
         probability = 0.0 if cluster == -1 else round(1.0 - k / (2 * n_images), 4)
         assignment_rows.append({"image_id": image_id, "path": str(path), "cluster": cluster, "probability": probability,
-                                    "outlier_score": float(k) / n_images, "x": float(k), "y": float(-k)})
+                                    "outlier_score": float(k) / n_images, "x": float(k), "y": float(-k),
+                                    # noise: the nearest cluster, stronger for later images (queue order)
+                                    "nearest_cluster": (k // 4) % 3 if cluster == -1 else cluster,
+                                    "nearest_cluster_strength": round(k / n_images, 4) if cluster == -1 else 1.0})
     # A reshare: the same bytes posted by another account (same image_id, its own row).
     reshared = images_dir / "reshare_of_001.png"
     shutil.copyfile(manifest_rows[1]["path"], reshared)
@@ -72,15 +86,24 @@ def make_run_dir(root: Path, n_images: int = N_IMAGES, sampling_sheet: bool = Fa
     broken = images_dir / "broken.jpg"
     broken.write_bytes(b"not an image")
     manifest_rows.append({
-        "image_id": image_id_from_file(broken), "path": str(broken), "status": "decode_error", "reason": "cannot identify image",
-        "label": None, "width": None, "height": None, "post_id": "p999", "account": "x", "hashtags": [], "likes": 0, "caption": "",
-        "alt_text": "", "posted_at": base_time, "carousel_index": 0,
+        "image_id": image_id_from_file(broken), "path": str(broken), "status": "not_an_image", "reason": "cannot identify image",
+        "label": None, "width": None, "height": None, "post_id": "p999", "account": "x", "hashtags": [],
+        "hashtag_keys": [], "likes": 0, "caption": "",
+        "alt_text": "", "posted_at": base_time, "carousel_index": 0, "reshare_group": None, "phash": None,
+        "file_size": broken.stat().st_size,
     })
     manifest = pd.DataFrame(manifest_rows)
     manifest["width"] = manifest["width"].astype("Int64")
     manifest["height"] = manifest["height"].astype("Int64")
+    contracts.validate(contracts.MANIFEST, manifest)  # the fixture keeps the contract the ingest stage keeps
     manifest.to_parquet(run_dir / "manifest.parquet", index=False)
-    pd.DataFrame(assignment_rows).to_parquet(run_dir / "assignments.parquet", index=False)
+    assignments = pd.DataFrame(assignment_rows)
+    if not soft_noise:
+        assignments = assignments.drop(columns=["nearest_cluster", "nearest_cluster_strength"])
+    contracts.validate(contracts.ASSIGNMENTS, assignments)
+    assignments.to_parquet(run_dir / "assignments.parquet", index=False)
+    if describe:
+        _describe(run_dir, manifest_rows[:n_images])
     if sampling_sheet:
         sheet = pd.DataFrame(manifest_rows[:20]).assign(
             cluster=[a["cluster"] for a in assignment_rows[:20]],
@@ -95,12 +118,21 @@ def make_run_dir(root: Path, n_images: int = N_IMAGES, sampling_sheet: bool = Fa
         sheet.loc[1, "thumbnail"] = f"thumbnails/{sheet.image_id[1]}.jpg"
         sheet.loc[0, "thumbnail"] = "../../../etc/passwd"  # hostile: must be ignored, never read
         sheet.to_csv(run_dir / "report" / "sampling_sheet.csv", index=False)
-        pd.DataFrame({"cluster": [0, 1, 2, -1], "label": ["marcha", "texto", "ilustración", ""]}).to_parquet(
-            run_dir / "report" / "cluster_metadata.parquet", index=False
-        )
     if mlflow_run_id:
         (run_dir / "mlflow_run_id.txt").write_text(mlflow_run_id + "\n")
     return run_dir
+
+
+def _describe(run_dir: Path, rows: list[dict]) -> None:
+    """clusters.parquet with two layers (only the chosen one is read) and texts.parquet."""
+    clusters = [{"layer": layer, "cluster": c, "is_chosen_layer": layer == 1, "size": 1, "n_unique_images": 1,
+                 "name": CLUSTER_NAMES.get(c, "") if layer == 1 else f"fine {c}"}
+                for layer in (0, 1) for c in CLUSTERS]
+    contracts.validate(contracts.CLUSTERS, pd.DataFrame(clusters)).to_parquet(run_dir / "clusters.parquet", index=False)
+    texts = [{"image_id": row["image_id"], "text": OCR_TEXT.get(k, ""), "n_chars": len(OCR_TEXT.get(k, "")),
+              "text_area_share": 0.1, "mean_confidence": 0.9, "text_status": "ok", "text_reason": ""}
+             for k, row in enumerate(rows)]
+    contracts.validate(contracts.TEXTS, pd.DataFrame(texts)).to_parquet(run_dir / "texts.parquet", index=False)
 
 
 CSRF_VALUE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')

@@ -7,7 +7,7 @@ import re
 
 import pytest
 from PIL import Image
-from review_fixtures import XSS_ACCOUNT, XSS_HASHTAG, Browser, make_run_dir
+from review_fixtures import CLUSTER_NAMES, XSS_ACCOUNT, XSS_HASHTAG, Browser, make_run_dir
 from sklearn.metrics import cohen_kappa_score
 
 from visframe.review.app import create_app
@@ -145,11 +145,11 @@ def test_sampling_sheet_chooses_the_images_and_names_clusters(tmp_path):
     # The report's thumbnail is used; the sheet's '../../../etc/passwd' one is ignored, never read.
     red = run.images.index[run.images.index.isin(list(run.thumbnail_paths))]
     assert len(run.thumbnail_paths) == 1 and len(red) == 1
-    assert {c.cluster: c.label for c in run.clusters}[0] == "marcha"
+    assert {c.cluster: c.name for c in run.clusters}[0] == CLUSTER_NAMES[0]
     store = ReviewStore(sqlite_url(tmp_path / "r.db"), run.run_id)
     browser = Browser(create_app(run, store))
     page = browser.get("/").text
-    assert "marcha" in page and "sampling sheet" in page
+    assert "text-heavy · marcha, justicia · #8M" in page and "sampling sheet" in page
     thumb = Image.open(io.BytesIO(browser.get(f"/thumb/{red[0]}").content)).convert("RGB")
     assert thumb.getpixel((10, 10))[0] > 240 and thumb.getpixel((10, 10))[1] < 20
     assert run.images.loc[run.images.index[0], "band"] in ("top", "bottom")

@@ -11,12 +11,12 @@ import re
 from pathlib import Path
 
 import pytest
-from review_fixtures import XSS_CAPTION, make_run_dir
+from review_fixtures import CLUSTER_NAMES, XSS_CAPTION, make_run_dir
 from sklearn.metrics import cohen_kappa_score
 
 from visframe.review.app import create_app
-from visframe.review.loadtest import serve_in_background
 from visframe.review.run_data import load_run
+from visframe.review.server import serve_in_background
 from visframe.review.store import ReviewStore, sqlite_url
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -179,5 +179,44 @@ def test_a_script_in_a_caption_or_memo_does_not_run(chromium, live):
     assert page.evaluate("document.querySelectorAll('img[onerror], script:not([src])').length") == 0
     assert page.locator(f"#img-{target} dd.hashtags").inner_text().count("<img src=x onerror=alert(1)>") == 1
     _shot(page, "09_cluster_hostile_text")
+    assert dialogs == []
+    context.close()
+
+
+def test_noise_queue_code_and_assign_then_rename_and_search(chromium, live):
+    """A coder codes a noise image and places it in a cluster, renames that cluster, finds by text."""
+    base_url, run, store = live
+    store.add_code("protest")
+    dialogs: list[str] = []
+    context, page = _new_page(chromium, base_url, dialogs)
+    _become(page, "ana")
+    page.click("nav a[href='/noise']")
+    page.wait_for_url(re.compile(r"/noise$"))
+    first = page.locator("article.image").first.get_attribute("id").removeprefix("img-")
+    noise = run.images[run.images.cluster == -1].sort_values("nearest_cluster_strength", ascending=False)
+    assert first == noise.index[0]  # the strongest nearest cluster first
+    _code(page, first, {"protest"}, memo="looks like a march")
+    page.select_option(f"#assign-{first} select[name=cluster]", "1")
+    page.click(f"#assign-{first} button")
+    page.wait_for_url(re.compile(r"/noise"))
+    assert "placed in" in page.inner_text(f"#assign-{first} [role=status]")
+    _shot(page, "10_noise_queue")
+    assert store.coding_for(first, "ana")[1] == "looks like a march"
+    placed = store.human_clusters()
+    assert list(zip(placed.image_id, placed.human_cluster)) == [(first, 1)]
+    assert int(run.images.at[first, "cluster"]) == -1  # the algorithm's cluster is untouched
+
+    page.goto("/cluster/1")
+    assert page.inner_text("#cluster-title") == CLUSTER_NAMES[1]
+    page.fill("#rename input[name=name]", "comunicados")
+    page.click("#rename button")
+    page.wait_for_url(re.compile(r"/cluster/1$"))
+    assert page.inner_text("#cluster-title") == "comunicados" and CLUSTER_NAMES[1] in page.inner_text("#cluster-names")
+
+    page.fill("header form.search input[name=q]", "justicia")
+    page.press("header form.search input[name=q]", "Enter")
+    page.wait_for_url(re.compile(r"/search\?q=justicia"))
+    assert page.locator("#results figure.hit").count() == 1
+    _shot(page, "11_search")
     assert dialogs == []
     context.close()

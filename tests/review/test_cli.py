@@ -34,11 +34,11 @@ def test_non_loopback_needs_a_token(run_dir, served, monkeypatch, capsys):
     monkeypatch.delenv(cli.TOKEN_ENV, raising=False)
     assert cli.main([str(run_dir), "--host", "0.0.0.0"]) == 2
     assert "token" in capsys.readouterr().err and not served
-    monkeypatch.setenv(cli.TOKEN_ENV, "from-env")
+    monkeypatch.setenv(cli.TOKEN_ENV, "from-env-0123456789")
     assert cli.main([str(run_dir), "--host", "0.0.0.0", "--db", f"sqlite:///{run_dir / 'other.db'}"]) == 0
     client = TestClient(served["app"], base_url="http://192.0.2.1")
     assert client.get("/").status_code == 401
-    assert client.get("/", headers={"X-Review-Token": "from-env"}).status_code == 200
+    assert client.get("/", headers={"X-Review-Token": "from-env-0123456789"}).status_code == 200
     assert (run_dir / "other.db").is_file()
 
 
@@ -81,7 +81,7 @@ def test_an_mlflow_run_id_is_downloaded_served_and_codes_logged_back(tmp_path, s
     page = Browser(app).post("/export/mlflow")
     assert page.status_code == 200 and "logged review/codes.csv" in page.text
     assert sorted(a.path for a in client.list_artifacts(run_id, "review")) == [
-        "review/codes.csv", "review/codes.parquet"]
+        "review/clusters.csv", "review/codes.csv", "review/codes.parquet"]
     logged = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="review/codes.parquet",
                                                  dst_path=str(tmp_path / "dl"), tracking_uri=tracking_uri)
     codes = pd.read_parquet(logged)

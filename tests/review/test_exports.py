@@ -11,7 +11,20 @@ import pandas as pd
 import pytest
 from review_fixtures import Browser
 
-from visframe.review.exports import CODES_COLUMNS, log_codes_to_mlflow, read_codes_csv
+from visframe.review.exports import CODES_COLUMNS, log_codes_to_mlflow
+
+TEXT_COLUMNS = ["image_id", "run_id", "coder", "code", "code_description", "memo", "name", "human_name"]
+
+
+def read_codes_csv(buffer) -> pd.DataFrame:
+    """Read an exported CSV back with the Parquet file's types (as a pandas user would)."""
+    frame = pd.read_csv(buffer, dtype={**{c: "string" for c in TEXT_COLUMNS}, "cluster": "Int64",
+                                       "human_cluster": "Int64"},
+                        keep_default_na=False, na_values={c: [""] for c in [*TEXT_COLUMNS[3:5], *TEXT_COLUMNS[6:]]})
+    for column in ("coded_at", "saved_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    frame["probability"] = frame["probability"].astype("float64")
+    return frame
 
 
 def _code_some(store, run):

@@ -83,21 +83,21 @@ def test_a_non_loopback_host_needs_a_token(review_run, store):
 
 
 def test_token_via_query_then_cookie_or_header(review_run, store):
-    app = create_app(review_run, store, host="0.0.0.0", token="s3cret-token")
+    app = create_app(review_run, store, host="0.0.0.0", token="s3cret-token-0123456789")
     client = TestClient(app, base_url="http://192.0.2.10", follow_redirects=False)
     assert client.get("/").status_code == 401
     assert client.get(f"/image/{review_run.images.index[0]}").status_code == 401
     assert client.get("/static/htmx.min.js").status_code == 401
     assert client.get("/?token=wrong").status_code == 401
     assert client.get("/", headers={"X-Review-Token": "wrong"}).status_code == 401
-    redirect = client.get("/cluster/0?token=s3cret-token&offset=0")
+    redirect = client.get("/cluster/0?token=s3cret-token-0123456789&offset=0")
     assert redirect.status_code == 303 and "token" not in redirect.headers["location"]
     assert redirect.headers["location"] == "/cluster/0?offset=0"
     assert "httponly" in redirect.headers["set-cookie"].lower()
     assert client.get("/cluster/0").status_code == 200  # the cookie now carries it
     other = TestClient(app, base_url="http://192.0.2.10")
-    assert other.get("/", headers={"X-Review-Token": "s3cret-token"}).status_code == 200
-    assert other.get("/", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+    assert other.get("/", headers={"X-Review-Token": "s3cret-token-0123456789"}).status_code == 200
+    assert other.get("/", headers={"Authorization": "Bearer s3cret-token-0123456789"}).status_code == 200
 
 
 def test_loopback_without_token_refuses_foreign_host_headers(app):

@@ -1,8 +1,8 @@
 """The browser coding app (`visframe-review`): code a finished run's images, check agreement, export.
 
-Reads a run directory (docs/ARCHITECTURE.md: manifest.parquet, assignments.parquet and, when the
-report stage made them, report/sampling_sheet.csv and report/cluster_metadata.parquet) and keeps the
-codes in a SQLAlchemy store (SQLite WAL by default, PostgreSQL by URL).
+Reads a run directory (the files named in visframe.contracts: manifest, assignments and, when
+present, the report's sampling sheet, clusters.parquet for names and texts.parquet for search) and
+keeps the codes in a SQLAlchemy store (SQLite WAL by default, PostgreSQL by URL).
 """
 
 from visframe.review.app import create_app

@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
+from visframe import contracts as C
+
 POOLED = "(all codes pooled)"
 
 
@@ -39,10 +41,10 @@ class CodingMatrix:
     def from_frames(cls, reviews: pd.DataFrame, codings: pd.DataFrame, codes: list[str]) -> CodingMatrix:
         given: dict[tuple[str, str], set[str]] = {}
         memos: dict[tuple[str, str], str] = {}
-        for image_id, coder, memo in zip(reviews["image_id"], reviews["coder"], reviews["memo"]):
+        for image_id, coder, memo in zip(reviews[C.IMAGE_ID], reviews[C.CODER], reviews[C.MEMO]):
             given[(image_id, coder)] = set()
             memos[(image_id, coder)] = memo
-        for image_id, coder, code in zip(codings["image_id"], codings["coder"], codings["code"]):
+        for image_id, coder, code in zip(codings[C.IMAGE_ID], codings[C.CODER], codings[C.CODE]):
             given.setdefault((image_id, coder), set()).add(code)
         coders = sorted({c for _, c in given}, key=str.lower)
         image_ids = sorted({i for i, _ in given})

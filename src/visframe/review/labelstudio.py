@@ -18,9 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
+import numpy as np
 from PIL import Image
 
-from visframe.review.run_data import NOISE, ReviewRun, is_image_id
+from visframe import contracts as C
+from visframe.review import run_files
+from visframe.review.run_data import ReviewRun, is_image_id
 from visframe.review.store import ReviewStore, StoreError
 
 CODES_FIELD = "codes"
@@ -30,7 +33,7 @@ _IMAGE_URL_ID = re.compile(r"/image/([0-9a-f]{16})(?:[/?#]|$)")
 
 
 def cluster_choice(cluster: int) -> str:
-    return "noise" if int(cluster) == NOISE else f"cluster {int(cluster)}"
+    return "noise" if int(cluster) == C.NOISE else f"cluster {int(cluster)}"
 
 
 def _data_uri(path) -> str | None:
@@ -50,25 +53,25 @@ def labelstudio_tasks(run: ReviewRun, image_url: Callable[[str], str], embed: bo
         if embed:
             path = run.path_for(image_id)
             source = (_data_uri(path) if path is not None and path.is_file() else None) or source
-        choice = cluster_choice(row["cluster"])
+        choice = cluster_choice(row[C.CLUSTER])
         tasks.append({
             "data": {
                 "image": source,
-                "image_id": image_id,
-                "run_id": run.run_id,
-                "cluster": int(row["cluster"]),
-                "probability": float(row["probability"]),
-                "band": row["band"],
-                "caption": row["caption"],
-                "hashtags": " ".join(row["hashtags"]),
-                "account": row["account"],
-                "likes": row["likes"],
-                "posted_at": row["posted_at"],
-                "alt_text": row["alt_text"],
+                C.IMAGE_ID: image_id,
+                C.RUN_ID: run.run_id,
+                C.CLUSTER: int(row[C.CLUSTER]),
+                C.PROBABILITY: float(row[C.PROBABILITY]),
+                run_files.BAND: row[run_files.BAND],
+                C.CAPTION: row[C.CAPTION],
+                C.HASHTAGS: " ".join(row[C.HASHTAGS]),
+                C.ACCOUNT: row[C.ACCOUNT],
+                C.LIKES: row[C.LIKES],
+                C.POSTED_AT: row[C.POSTED_AT],
+                C.ALT_TEXT: row[C.ALT_TEXT],
             },
             "predictions": [{
                 "model_version": f"visframe:{run.run_id}",
-                "score": float(row["probability"]),
+                "score": float(row[C.PROBABILITY]),
                 "result": [{
                     "id": f"cluster-{image_id}",
                     "from_name": CLUSTER_FIELD,
@@ -161,10 +164,27 @@ def _min_annotations(task: dict[str, Any]) -> list[dict[str, Any]]:
              "updated_at": task.get("updated_at", "")}]
 
 
+# A Label Studio export nests about 6 levels deep; 64 leaves room and stops a nesting bomb.
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+def json_depth(payload: bytes) -> int:
+    """How deeply `payload`'s arrays and objects nest (strings skipped), without parsing it."""
+    data = np.frombuffer(_JSON_STRING.sub(b'""', payload), dtype=np.uint8)
+    steps = np.isin(data, (ord("["), ord("{"))).astype(np.int32) - np.isin(data, (ord("]"), ord("}")))
+    return int(np.cumsum(steps).max()) if steps.size else 0
+
+
 def parse_export(payload: bytes | str) -> list[dict[str, Any]]:
+    raw = payload.encode("utf-8") if isinstance(payload, str) else payload
+    depth = json_depth(raw)
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"this JSON nests {depth} levels deep; a Label Studio export nests a few "
+                         f"(at most {MAX_JSON_DEPTH} accepted): export the project again as JSON or JSON_MIN")
     try:
-        tasks = json.loads(payload)
-    except json.JSONDecodeError as error:
+        tasks = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
         raise ValueError(f"not a Label Studio JSON export ({error}); export as JSON or JSON_MIN") from error
     if isinstance(tasks, dict):
         tasks = [tasks]
