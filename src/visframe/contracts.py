@@ -33,6 +33,7 @@ CLEANING_REPORT_FILE = "cleaning_report.csv"
 MLFLOW_RUN_ID_FILE = "mlflow_run_id.txt"
 REPORT_DIR = "report"
 REVIEW_DB_FILE = "review.db"
+SAMPLING_SHEET_FILE = "sampling_sheet.csv"  # under REPORT_DIR: the report's sample for human coding
 # A run that could not reach its MLflow store leaves this beside the outputs (how to log it later).
 TRACKING_PENDING_FILE = "mlflow_pending.txt"
 
@@ -104,6 +105,10 @@ CODED_AT = "coded_at"
 SAVED_AT = "saved_at"
 HUMAN_CLUSTER = "human_cluster"  # a coder's own assignment (e.g. of a noise image); never overwrites `cluster`
 HUMAN_NAME = "human_name"  # a coder's name for a cluster, kept beside the automatic `name`
+# Sampling sheet
+MODEL = "model"
+BAND = "band"  # top | middle | bottom of a cluster's probability ranking
+BAND_RANK = "band_rank"
 
 # ---------------------------------------------------------------------------------- status codes
 STATUS_OK = "ok"
@@ -281,10 +286,26 @@ CODES = Table(
         Column(CLUSTER, "int"),
         Column(PROBABILITY, "float"),
         Column(HUMAN_CLUSTER, "int", required=False),
+        Column(NAME, "str", required=False),
+        Column(HUMAN_NAME, "str", required=False),
     ),
 )
 
-TABLES = {t.name: t for t in (MANIFEST, ASSIGNMENTS, TEXTS, CLUSTERS, CLUSTER_TREE, CLUSTER_TIMELINE, CODES)}
+SAMPLING_SHEET = Table(
+    "sampling_sheet",
+    SAMPLING_SHEET_FILE,
+    (
+        Column(MODEL, "str"),
+        Column(CLUSTER, "int"),
+        Column(BAND, "str"),
+        Column(BAND_RANK, "int"),
+        Column(IMAGE_ID, "str"),
+        Column(PATH, "str"),
+        Column(PROBABILITY, "float"),
+    ),
+)
+
+TABLES = {t.name: t for t in (MANIFEST, ASSIGNMENTS, TEXTS, CLUSTERS, CLUSTER_TREE, CLUSTER_TIMELINE, CODES, SAMPLING_SHEET)}
 
 
 class ContractError(ValueError):

@@ -19,9 +19,8 @@ from visframe import contracts as C
 
 log = logging.getLogger(__name__)
 
-# TODO(contracts): the report's sampling sheet and its review-only columns are not named in contracts.py.
-SAMPLING_SHEET_FILE = "sampling_sheet.csv"
-BAND = "band"
+SAMPLING_SHEET_FILE = C.SAMPLING_SHEET_FILE
+BAND = C.BAND
 THUMBNAIL_COLUMNS = ("thumbnail_path", "thumbnail")  # relative to report/ or the run directory
 
 
