@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
-from visframe.report.posts import NOISE, cluster_name, rank_by_probability
+from visframe.report.posts import NOISE, cluster_label, rank_by_probability
 from visframe.report.thumbnails import ThumbnailCache
 
 SAMPLE_COLUMNS = [
@@ -136,9 +136,16 @@ def fit_text(draw: ImageDraw.ImageDraw, text: str, face: ImageFont.FreeTypeFont,
 
 
 def render_montage(
-    samples: pd.DataFrame, cluster: int, n_posts: int, thumbs: ThumbnailCache, columns: int, path: Path
+    samples: pd.DataFrame,
+    cluster: int,
+    n_posts: int,
+    thumbs: ThumbnailCache,
+    columns: int,
+    path: Path,
+    name: str | None = None,
 ) -> Path:
-    """Draw one cluster's top and bottom tiles, captioned with image_id, probability and account."""
+    """Draw one cluster's top and bottom tiles, captioned with image_id, probability and account;
+    the title is the cluster's name from describe (else "cluster 3") and its size."""
     top = samples[samples["rank_kind"] == "top"].sort_values("rank")
     bottom = samples[samples["rank_kind"] == "bottom"].sort_values("rank")
     columns = max(1, min(columns, max(len(top), len(bottom), 1)))
@@ -146,7 +153,7 @@ def render_montage(
     canvas = Image.new("RGB", layout.size, "white")
     draw = ImageDraw.Draw(canvas)
     width = layout.size[0] - 2 * layout.margin
-    title = f"{cluster_name(cluster)} · {n_posts} posts"
+    title = f"{name or cluster_label(cluster)} · {n_posts} posts"
     draw.text(
         (layout.margin, layout.margin),
         fit_text(draw, title, font(18, bold=True), width),

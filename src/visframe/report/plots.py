@@ -1,4 +1,5 @@
-"""The report's plots: cluster map, cluster sizes, per-cluster confidence, zero-shot label heatmap.
+"""The report's plots: cluster map, cluster sizes, per-cluster confidence, zero-shot label heatmap,
+posts over time (small multiples).
 
 All plots share one colour per cluster (by size rank), noise is always grey, and every plot stays
 readable with 50+ clusters: labels are pushed apart until none overlap, figures grow with the number
@@ -18,8 +19,10 @@ matplotlib.use("Agg")  # the report renders files, never windows (also on machin
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib import dates as mdates
 from matplotlib import patheffects
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from visframe.report.posts import NOISE, cluster_order
 
@@ -48,10 +51,14 @@ def cluster_colours(clusters: list[int]) -> dict[int, tuple[float, float, float]
 
 
 def plot_cluster_map(
-    assignments: pd.DataFrame, path: str | Path, title: str = "cluster map", legend_max_clusters: int = 20
+    assignments: pd.DataFrame,
+    path: str | Path,
+    title: str = "cluster map",
+    legend_max_clusters: int = 20,
+    names: dict[int, str] | None = None,
 ) -> Path:
-    """The 2-D map (`x`, `y`) with clusters coloured, noise grey, labels at cluster centroids and a
-    legend of the largest clusters with their sizes."""
+    """The 2-D map (`x`, `y`) with clusters coloured, noise grey, ids at cluster centroids and a
+    legend of the largest clusters with their names (from describe) and sizes."""
     path = Path(path)
     points = assignments.dropna(subset=["x", "y"])
     order = cluster_order(points)
@@ -98,7 +105,7 @@ def plot_cluster_map(
         ]
         _repel_labels(fig, ax, texts, centroids.loc[clusters].to_numpy(dtype=float))
     handles = [
-        Line2D([], [], marker="o", linestyle="", color=colours[k], markersize=7, label=f"{k}  (n={sizes[k]})")
+        Line2D([], [], marker="o", linestyle="", color=colours[k], markersize=7, label=_legend_label(k, sizes[k], names))
         for k in clusters[:legend_max_clusters]
     ]
     if NOISE in sizes.index:
@@ -163,6 +170,12 @@ def _repel_labels(fig, ax, texts, anchors: np.ndarray, iterations: int = 400, pa
         text.set_position((x, y))
         if far:
             ax.plot([anchor[0], x], [anchor[1], y], color="black", linewidth=0.5, alpha=0.6, zorder=2)
+
+
+def _legend_label(cluster: int, size: int, names: dict[int, str] | None, width: int = 48) -> str:
+    name = (names or {}).get(int(cluster))
+    label = f"{cluster}  (n={size})"
+    return f"{label}  {textwrap.shorten(name, width, placeholder='…')}" if name else label
 
 
 def plot_cluster_sizes(posts: pd.DataFrame, path: Path) -> Path:
@@ -260,6 +273,42 @@ def plot_zero_shot(by_cluster: pd.DataFrame, path: Path) -> Path:
     ax.set_ylabel("cluster")
     ax.set_title("zero-shot top label, share of each cluster's posts")
     fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02)
+    return _save(fig, path)
+
+
+def plot_timeline(
+    timeline: pd.DataFrame, names: dict[int, str], path: Path, max_clusters: int = 24
+) -> Path:
+    """Small multiples of posts per period, one panel per cluster (largest first, noise last), all
+    panels on one time axis and each on its own count scale (a small cluster's peak stays visible)."""
+    sizes = timeline.groupby("cluster")["n_posts"].sum()
+    order = sorted((k for k in sizes.index if k != NOISE), key=lambda k: (-int(sizes[k]), k))[:max_clusters]
+    if NOISE in sizes.index:
+        order.append(NOISE)
+    colours = cluster_colours(order)
+    columns = 3 if len(order) > 4 else max(1, len(order))
+    rows = max(1, -(-len(order) // columns))
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(4.2 * columns, 1.9 * rows + 0.8), dpi=DPI, sharex=True, squeeze=False
+    )
+    frequency = str(timeline["frequency"].iloc[0]) if "frequency" in timeline and len(timeline) else "period"
+    width = 6.0 if frequency == "week" else 26.0
+    for ax, cluster in zip(axes.ravel(), order):
+        data = timeline[timeline["cluster"] == cluster].sort_values("period")
+        ax.bar(data["period"], data["n_posts"], width=width, color=colours[cluster], align="edge")
+        title = textwrap.shorten(names.get(int(cluster)) or ("noise" if cluster == NOISE else f"cluster {cluster}"), 52, placeholder="…")
+        ax.set_title(f"{cluster}: {title}" if cluster != NOISE else title, fontsize=8, loc="left")
+        ax.tick_params(labelsize=7)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+        locator = mdates.AutoDateLocator(maxticks=6)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+    for ax in axes.ravel()[len(order) :]:
+        ax.set_axis_off()
+    fig.suptitle(f"posts per {frequency} and cluster", fontsize=11)
+    fig.tight_layout()
     return _save(fig, path)
 
 
