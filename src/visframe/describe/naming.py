@@ -4,8 +4,9 @@
 - genre: "text-heavy" when at least `text_heavy_share` of the cluster's images carry OCR text;
 - words: the top `n_terms` c-TF-IDF terms that are words (hashtags and mentions are left to the
   next part);
-- hashtag: of the hashtags on at least `hashtag_min_share` of the cluster's posts, the one with the
-  highest lift (the hashtag the researcher searched is on every post, lift ≈ 1: it never names one);
+- hashtag: of the hashtags on at least `hashtag_min_share` of the cluster's posts and more common
+  there than anywhere (lift > 1), the one with the highest lift (the hashtag the researcher searched
+  is on every post, lift ≈ 1: it never names a cluster);
 - when neither words nor a hashtag exist, the top zero-shot label stands in; a cluster with nothing
   at all is "cluster 3". Noise is always "noise · …". Names are unique within a layer: a repeated
   name gets its cluster id added.
@@ -55,7 +56,7 @@ def cluster_name(
 
 
 def _named_hashtag(hashtags: pd.DataFrame, min_share: float) -> str | None:
-    common = hashtags[hashtags["share"] >= min_share]
+    common = hashtags[(hashtags["share"] >= min_share) & (hashtags["lift"] > 1.0 + 1e-9)]
     if common.empty:
         return None
     best = common.sort_values(["lift", "count", "term"], ascending=[False, False, True]).iloc[0]
