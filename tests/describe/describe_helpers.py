@@ -97,3 +97,41 @@ def make_run(root: Path) -> dict:
     )
     C.validate(C.TEXTS, texts)
     return {"manifest": manifest, "assignments": assignments, "texts": texts, "root": root}
+
+
+# --- encoders whose zero-shot answers are known -------------------------------------------------
+PROMPTS = ["a photo of a protest", "an image of solidarity", "a selfie", "an image with text in Spanish"]
+
+
+class FakeTextEncoder:
+    """An image-text encoder whose text embedding of prompt i is the unit vector e_i (dim 8)."""
+
+    name = "fake-clip"
+    supports_text = True
+    dim = 8
+
+    def encode_text(self, prompts: list[str]):
+        import torch
+
+        out = torch.zeros(len(prompts), self.dim)
+        for i in range(len(prompts)):
+            out[i, i] = 1.0
+        return out
+
+
+class ImageOnlyEncoder:
+    name = "fake-resnet"
+    supports_text = False
+    dim = 8
+
+
+def fake_vectors(image_ids: list[str]) -> tuple[np.ndarray, list[str], dict[str, str]]:
+    """Vectors whose top prompt is known: image j points mostly at prompt j % len(PROMPTS)."""
+    ids = list(dict.fromkeys(image_ids))
+    rng = np.random.default_rng(3)
+    vectors = rng.uniform(0, 0.2, size=(len(ids), FakeTextEncoder.dim)).astype(np.float32)
+    expected = {}
+    for j, image_id in enumerate(ids):
+        vectors[j, j % len(PROMPTS)] = 1.0 + j  # scale must not matter: cosine similarity
+        expected[image_id] = PROMPTS[j % len(PROMPTS)]
+    return vectors, ids, expected

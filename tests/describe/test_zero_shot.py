@@ -1,4 +1,5 @@
-"""Zero-shot labels: cosine scores against the prompts, top labels, per-cluster shares, skips."""
+"""Zero-shot labels (describe owns them): cosine scores against the prompts, top labels, per-cluster
+shares, and clean skips for encoders without a usable text side (image-only, or no tokenizer)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from report_helpers import PROMPTS, FakeTextEncoder, ImageOnlyEncoder, fake_vectors
+from describe_helpers import PROMPTS, FakeTextEncoder, ImageOnlyEncoder, fake_vectors
 
-from visframe.report.posts import join_posts
-from visframe.report.zero_shot import ZeroShotSkipped, zero_shot_by_cluster, zero_shot_labels
+from visframe import contracts as C
+from visframe.describe import describe_clusters, join_posts
+from visframe.describe.zero_shot import ZeroShotSkipped, zero_shot_labels
+
+NO_OTHER_WORK = {"zero_shot": {"prompts": PROMPTS}}
 
 
-def test_top_label_follows_the_encoder(corpus):
-    ids = list(corpus["assignments"]["image_id"])
+def test_top_label_follows_the_encoder(run):
+    ids = list(run["assignments"]["image_id"])
     vectors, vector_ids, expected = fake_vectors(ids)
     labels = zero_shot_labels(FakeTextEncoder(), vectors, vector_ids, ids, PROMPTS, "v-test")
     assert labels["image_id"].is_unique and set(labels["image_id"]) == set(ids)
@@ -27,32 +31,39 @@ def test_top_label_follows_the_encoder(corpus):
     assert labels.iloc[0]["top_score"] == pytest.approx(unit[: len(PROMPTS)].max(), abs=1e-6)
 
 
-def test_cluster_shares_count_posts(corpus):
-    posts = join_posts(corpus["manifest"], corpus["assignments"])
-    ids = list(posts["image_id"])
-    vectors, vector_ids, expected = fake_vectors(ids)
-    labels = zero_shot_labels(FakeTextEncoder(), vectors, vector_ids, ids, PROMPTS, "v")
-    shares = zero_shot_by_cluster(posts, labels, PROMPTS)
-    assert len(shares) == 4 * len(PROMPTS)  # every label listed for every cluster
+def test_cluster_shares_count_posts(run):
+    posts = join_posts(run["manifest"], run["assignments"])
+    vectors, vector_ids, expected = fake_vectors(list(posts["image_id"]))
+    result = describe_clusters(posts, None, NO_OTHER_WORK, FakeTextEncoder(), vectors, vector_ids)
+    assert dict(zip(result.zero_shot["image_id"], result.zero_shot["top_label"])) == expected
+    shares = result.terms[(result.terms["kind"] == "zero_shot") & (result.terms[C.LAYER] == 0)]
+    assert len(shares) == 4 * len(PROMPTS)  # every label listed for every cluster, zeros too
+    chosen = result.clusters[result.clusters[C.IS_CHOSEN_LAYER]].set_index(C.CLUSTER)
     for cluster, group in shares.groupby("cluster"):
         assert group["share"].sum() == pytest.approx(1.0)
         members = posts[posts["cluster"] == cluster]
         want = members["image_id"].map(expected).value_counts()
-        got = group.set_index("label")["count"]
+        got = group.set_index("term")["count"]
         assert all(got[label] == want.get(label, 0) for label in PROMPTS)
+        top = want.sort_values(ascending=False)
+        assert list(chosen.loc[cluster, C.ZERO_SHOT_LABELS])[0] in set(top[top == top.max()].index)
 
 
-def test_image_only_encoder_is_skipped_with_a_reason(corpus):
-    ids = list(corpus["assignments"]["image_id"])
+def test_image_only_encoder_is_skipped_with_a_reason(run):
+    ids = list(run["assignments"]["image_id"])
     vectors, vector_ids, _ = fake_vectors(ids)
     with pytest.raises(ZeroShotSkipped, match="image-only"):
         zero_shot_labels(ImageOnlyEncoder(), vectors, vector_ids, ids, PROMPTS, "v")
     with pytest.raises(ZeroShotSkipped, match="no image embeddings"):
         zero_shot_labels(FakeTextEncoder(), None, None, ids, PROMPTS, "v")
+    posts = join_posts(run["manifest"], run["assignments"])
+    result = describe_clusters(posts, None, NO_OTHER_WORK, ImageOnlyEncoder(), vectors, vector_ids)
+    assert result.zero_shot is None and any("image-only" in n for n in result.notes)
+    assert result.clusters[C.ZERO_SHOT_LABELS].map(len).eq(0).all()
 
 
-def test_misaligned_inputs_are_clear_errors(corpus):
-    ids = list(corpus["assignments"]["image_id"])
+def test_misaligned_inputs_are_clear_errors(run):
+    ids = list(run["assignments"]["image_id"])
     vectors, vector_ids, _ = fake_vectors(ids)
     with pytest.raises(ValueError, match="no embedding"):
         zero_shot_labels(FakeTextEncoder(), vectors[1:], vector_ids[1:], ids, PROMPTS, "v")
@@ -60,7 +71,7 @@ def test_misaligned_inputs_are_clear_errors(corpus):
         zero_shot_labels(FakeTextEncoder(), vectors[:, :4], vector_ids, ids, PROMPTS, "v")
 
 
-def _tiny_clip_dir(path):
+def _tiny_clip_dir(path, tokenizer: bool = True):
     """A randomly initialised CLIP (16-d projections) with a byte-level tokenizer, saved like a hub folder."""
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPTokenizer
     from transformers.convert_slow_tokenizer import bytes_to_unicode
@@ -94,20 +105,21 @@ def _tiny_clip_dir(path):
     torch.manual_seed(0)
     model = CLIPModel(config).eval()
     model.save_pretrained(path)
-    CLIPTokenizer(vocab=vocab, merges=[]).save_pretrained(path)
+    if tokenizer:
+        CLIPTokenizer(vocab=vocab, merges=[]).save_pretrained(path)
     CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}).save_pretrained(
         path
     )
     return model
 
 
-def test_tiny_random_clip_agrees_with_clip_logits(corpus, tmp_path):
+def test_tiny_random_clip_agrees_with_clip_logits(run, tmp_path):
     """The project's CLIP encoder on a tiny random CLIP: the report's top label is CLIP's own argmax."""
     hf_clip = pytest.importorskip("visframe.embed.encoders.hf_clip")
     model = _tiny_clip_dir(tmp_path / "clip")
     encoder = hf_clip.CLIPEncoder(weights=str(tmp_path / "clip"), name="tiny_clip")
     assert encoder.supports_text
-    manifest = corpus["manifest"][corpus["manifest"]["status"] == "ok"].drop_duplicates("image_id").head(12)
+    manifest = run["manifest"][run["manifest"]["status"] == "ok"].drop_duplicates("image_id").head(12)
     pixels = torch.stack([encoder.preprocess(Image.open(p).convert("RGB")) for p in manifest["path"]])
     vectors = encoder.encode_images(pixels).numpy()
     labels = zero_shot_labels(
@@ -125,3 +137,32 @@ def test_tiny_random_clip_agrees_with_clip_logits(corpus, tmp_path):
     assert labels["top_score"].to_numpy() == pytest.approx(
         (logits.max(dim=1).values / model.logit_scale.exp()).detach().numpy(), abs=1e-5
     )
+
+
+def test_clip_without_tokenizer_is_skipped_with_the_reason(run, tmp_path):
+    """CLIPEncoder says supports_text even when its folder has no tokenizer: describe must skip, not fail."""
+    hf_clip = pytest.importorskip("visframe.embed.encoders.hf_clip")
+    _tiny_clip_dir(tmp_path / "clip", tokenizer=False)
+    # transformers 5 gives an empty 2-token tokenizer for such a folder; older versions give None
+    encoder = hf_clip.CLIPEncoder(weights=str(tmp_path / "clip"), name="tiny_clip")
+    posts = join_posts(run["manifest"], run["assignments"])
+    vectors, vector_ids, _ = fake_vectors(list(posts["image_id"]))
+    for tokenizer in (encoder.tokenizer, None):
+        encoder.tokenizer = tokenizer
+        result = describe_clusters(posts, None, NO_OTHER_WORK, encoder, vectors, vector_ids)
+        assert result.zero_shot is None
+        assert any("no tokenizer" in n for n in result.notes)
+        assert result.clusters[C.NAME].str.len().gt(0).all()
+
+
+def test_text_not_supported_from_encode_text_is_a_skip(run):
+    from visframe.embed.encoders.base import TextNotSupportedError
+
+    class SaysTextButHasNone(FakeTextEncoder):
+        def encode_text(self, prompts):
+            raise TextNotSupportedError("no text tower in this checkpoint")
+
+    posts = join_posts(run["manifest"], run["assignments"])
+    vectors, vector_ids, _ = fake_vectors(list(posts["image_id"]))
+    result = describe_clusters(posts, None, NO_OTHER_WORK, SaysTextButHasNone(), vectors, vector_ids)
+    assert result.zero_shot is None and any("no text tower" in n for n in result.notes)

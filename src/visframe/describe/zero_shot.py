@@ -25,6 +25,10 @@ TOP_SCORE = "top_score"
 PROMPT_SET_VERSION = "prompt_set_version"
 
 
+# A tokenizer with fewer tokens than this has no vocabulary (byte-level BPE alone has 256 + specials).
+MIN_VOCABULARY = 100
+
+
 class ZeroShotSkipped(Exception):
     """Zero-shot labels can't be made for this run; the message says why (shown in the report)."""
 
@@ -34,7 +38,13 @@ def text_side_problem(encoder: object) -> str | None:
     name = getattr(encoder, "name", type(encoder).__name__)
     if not getattr(encoder, "supports_text", False):
         return f"encoder {name!r} is image-only (no text side), so zero-shot labels were skipped"
-    if hasattr(encoder, "tokenizer") and getattr(encoder, "tokenizer") is None:
+    if not hasattr(encoder, "tokenizer"):
+        return None
+    tokenizer = getattr(encoder, "tokenizer")
+    # transformers 5 builds an empty CLIPTokenizer (2 special tokens) from a folder without
+    # tokenizer files instead of failing: its "embeddings" of any prompt are the same few tokens.
+    size = len(tokenizer) if tokenizer is not None and hasattr(tokenizer, "__len__") else None
+    if tokenizer is None or (size is not None and size < MIN_VOCABULARY):
         return (
             f"encoder {name!r} has no tokenizer next to its weights, so prompts can't be encoded "
             "and zero-shot labels were skipped (put the tokenizer files in the weights folder)"
