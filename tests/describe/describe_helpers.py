@@ -17,7 +17,13 @@ from visframe.data.ingest import ingest_folder
 
 # cluster -> (posts, accounts cycle, hashtags, caption words, OCR text or "")
 DESIGN = {
-    0: (12, ["ana", "ana", "bea"], ["NiUnaMenos", "Feminicidio"], "comunicado exigimos justicia", "COMUNICADO exigimos justicia ya"),
+    0: (
+        12,
+        ["ana", "ana", "bea"],
+        ["NiUnaMenos", "Feminicidio"],
+        "comunicado exigimos justicia",
+        "COMUNICADO exigimos justicia ya",
+    ),
     1: (10, ["cam", "dan"], ["NiUnaMenos", "arte"], "dibujo ilustración mural", ""),
     2: (8, ["eva"], ["NiUnaMenos", "25N"], "marcha calle gritos", "#25N marcha"),
     -1: (6, ["fer", "gil", "hug"], ["NiUnaMenos"], "hola", ""),
@@ -58,7 +64,9 @@ def make_run(root: Path) -> dict:
                     "alt_text": "",
                     # cluster 2 posts all fall in the week of 25 November; others spread over March
                     "posted_at": (
-                        pd.Timestamp("2024-11-25T12:00", tz="UTC") if cluster == 2 else START + pd.Timedelta(days=2 * position)
+                        pd.Timestamp("2024-11-25T12:00", tz="UTC")
+                        if cluster == 2
+                        else START + pd.Timedelta(days=2 * position)
                     ).isoformat(),
                 }
             )
@@ -68,7 +76,9 @@ def make_run(root: Path) -> dict:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    manifest = ingest_folder(images, metadata=root / "posts.csv", show_progress=False, workers=1, cache_dir=root / "cache")
+    manifest = ingest_folder(
+        images, metadata=root / "posts.csv", show_progress=False, workers=1, cache_dir=root / "cache"
+    )
     by_name = {Path(p).name: i for i, p in enumerate(manifest[C.PATH])}
     assignments = pd.DataFrame(
         {

@@ -30,7 +30,15 @@ def test_run_directory_tables_follow_the_contract(described):
     C.validate(C.CLUSTER_TIMELINE, pd.read_parquet(out / C.CLUSTER_TIMELINE_FILE))
     assert (out / "cluster_terms.parquet").is_file()
     # one row per cluster of each layer, noise included; layer 0 is the chosen one
-    assert sorted(zip(clusters[C.LAYER], clusters[C.CLUSTER])) == [(0, -1), (0, 0), (0, 1), (0, 2), (1, -1), (1, 0), (1, 10)]
+    assert sorted(zip(clusters[C.LAYER], clusters[C.CLUSTER])) == [
+        (0, -1),
+        (0, 0),
+        (0, 1),
+        (0, 2),
+        (1, -1),
+        (1, 0),
+        (1, 10),
+    ]
     assert set(clusters.loc[clusters[C.IS_CHOSEN_LAYER], C.LAYER]) == {0}
     assert _chosen(clusters)[C.SIZE].to_dict() == {0: 12, 1: 10, 2: 8, -1: 6}
     assert _chosen(clusters).loc[0, C.N_UNIQUE_IMAGES] == 11  # its last post reshares its first image
@@ -82,7 +90,9 @@ def test_dates_and_monthly_timeline(described, run):
     # March to November is longer than 183 days: monthly bins, every cluster on every month
     assert set(chosen["frequency"]) == {"month"}
     assert chosen.groupby(C.CLUSTER).size().tolist() == [9, 9, 9, 9]
-    november = chosen[chosen[C.PERIOD] == pd.Timestamp("2024-11-01", tz="UTC")].set_index(C.CLUSTER)[C.N_POSTS]
+    november = chosen[chosen[C.PERIOD] == pd.Timestamp("2024-11-01", tz="UTC")].set_index(C.CLUSTER)[
+        C.N_POSTS
+    ]
     assert november.to_dict() == {-1: 0, 0: 0, 1: 0, 2: 8}
     assert chosen.groupby(C.CLUSTER)[C.N_POSTS].sum().to_dict() == {-1: 6, 0: 12, 1: 10, 2: 8}
 
@@ -108,10 +118,14 @@ def test_medoid_is_closest_to_the_cluster_mean_else_the_most_probable(run):
     members = list(dict.fromkeys(posts.loc[posts[C.CLUSTER] == 1, C.IMAGE_ID]))
     for j, image_id in enumerate(members):
         vectors[ids.index(image_id)] = np.eye(6)[0] * 5 + rng.normal(0, 1, 6) * (0 if j == 4 else 1)
-    with_vectors = describe_clusters(posts, None, {"zero_shot": {"enabled": False}}, vectors=vectors, vector_ids=ids)
+    with_vectors = describe_clusters(
+        posts, None, {"zero_shot": {"enabled": False}}, vectors=vectors, vector_ids=ids
+    )
     medoid = _chosen(with_vectors.clusters)[C.MEDOID_IMAGE_ID]
     assert medoid[1] == members[4]
-    plain = _chosen(describe_clusters(posts, None, {"zero_shot": {"enabled": False}}).clusters)[C.MEDOID_IMAGE_ID]
+    plain = _chosen(describe_clusters(posts, None, {"zero_shot": {"enabled": False}}).clusters)[
+        C.MEDOID_IMAGE_ID
+    ]
     best = posts[posts[C.CLUSTER] == 1].sort_values(C.PROBABILITY).iloc[-1][C.IMAGE_ID]
     assert plain[1] == best
 
@@ -133,10 +147,18 @@ def test_layer_columns_must_contain_the_chosen_cluster(run):
     broken = posts.assign(**{C.layer_column(0): posts[C.layer_column(1)]})
     with pytest.raises(StageError, match="chosen layer"):
         describe_clusters(broken)
-    chosen_coarse = describe_clusters(broken.assign(cluster=broken[C.layer_column(1)]), None, {"zero_shot": {"enabled": False}})
-    assert set(chosen_coarse.clusters.loc[chosen_coarse.clusters[C.IS_CHOSEN_LAYER], C.CLUSTER]) == {0, 10, -1}
+    chosen_coarse = describe_clusters(
+        broken.assign(cluster=broken[C.layer_column(1)]), None, {"zero_shot": {"enabled": False}}
+    )
+    assert set(chosen_coarse.clusters.loc[chosen_coarse.clusters[C.IS_CHOSEN_LAYER], C.CLUSTER]) == {
+        0,
+        10,
+        -1,
+    }
 
 
 def test_config_typos_are_errors_naming_the_key():
     with pytest.raises(ConfigError, match="top_nn"):
-        describe_clusters(pd.DataFrame(columns=[C.IMAGE_ID, C.PATH, C.CLUSTER, C.PROBABILITY]), None, {"top_nn": 3})
+        describe_clusters(
+            pd.DataFrame(columns=[C.IMAGE_ID, C.PATH, C.CLUSTER, C.PROBABILITY]), None, {"top_nn": 3}
+        )

@@ -75,5 +75,7 @@ def test_unknown_text_source_is_a_config_error():
 
 def test_term_table_keeps_zero_rows_when_asked():
     matrix = T.membership(np.array([0, 1]), [0, 1]).T.tocsr()  # post i carries term i
-    table = T.term_table(0, np.array([0, 1]), [0, 1], matrix, np.array(["a", "b"], dtype=object), "zero_shot", keep_zeros=True)
+    table = T.term_table(
+        0, np.array([0, 1]), [0, 1], matrix, np.array(["a", "b"], dtype=object), "zero_shot", keep_zeros=True
+    )
     assert len(table) == 4 and sorted(table["count"]) == [0, 0, 1, 1]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from describe_helpers import PROMPTS, FakeTextEncoder, ImageOnlyEncoder, fake_vectors
+from PIL import Image
 
 from visframe import contracts as C
 from visframe.describe import describe_clusters, join_posts
@@ -46,7 +46,7 @@ def test_cluster_shares_count_posts(run):
         got = group.set_index("term")["count"]
         assert all(got[label] == want.get(label, 0) for label in PROMPTS)
         top = want.sort_values(ascending=False)
-        assert list(chosen.loc[cluster, C.ZERO_SHOT_LABELS])[0] in set(top[top == top.max()].index)
+        assert chosen.loc[cluster, C.ZERO_SHOT_LABELS][0] in set(top[top == top.max()].index)
 
 
 def test_image_only_encoder_is_skipped_with_a_reason(run):

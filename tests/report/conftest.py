@@ -81,7 +81,9 @@ def corpus(tmp_path_factory) -> dict:
                     # the most probable post of cluster 1 (a montage's first tile) carries markup
                     "caption": SCRIPT_CAPTION if (cluster, position) == (1, 0) else f"caption {index}",
                     "alt_text": f"alt {index}",
-                    "posted_at": (pd.Timestamp("2024-03-08", tz="UTC") + pd.Timedelta(hours=index)).isoformat(),
+                    "posted_at": (
+                        pd.Timestamp("2024-03-08", tz="UTC") + pd.Timedelta(hours=index)
+                    ).isoformat(),
                 }
             )
             cx, cy = centres[cluster]
@@ -102,7 +104,9 @@ def corpus(tmp_path_factory) -> dict:
     records.append({"file": "zz_broken.jpg", "post_id": "pX", "account": "zz"})
     metadata = root / "posts.jsonl"
     metadata.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
-    manifest = ingest_folder(images, metadata=metadata, show_progress=False, workers=1, cache_dir=root / "cache")
+    manifest = ingest_folder(
+        images, metadata=metadata, show_progress=False, workers=1, cache_dir=root / "cache"
+    )
     ids = dict(zip(manifest["path"], manifest["image_id"]))
     assignments = pd.DataFrame(assignment_rows)
     assignments.insert(0, "image_id", assignments["path"].map(ids))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "describe"))
 
-from describe_helpers import PROMPTS, FakeTextEncoder, ImageOnlyEncoder, fake_vectors  # noqa: E402
+from describe_helpers import PROMPTS, FakeTextEncoder, ImageOnlyEncoder, fake_vectors
 
 __all__ = ["PROMPTS", "SCRIPT_CAPTION", "SCRIPT_TAG", "FakeTextEncoder", "ImageOnlyEncoder", "fake_vectors"]
 

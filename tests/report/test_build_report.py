@@ -20,7 +20,6 @@ from report_helpers import (
     SCRIPT_CAPTION,
     SCRIPT_TAG,
     FakeTextEncoder,
-    ImageOnlyEncoder,
     fake_vectors,
 )
 
@@ -53,7 +52,14 @@ def report(corpus, tmp_path_factory):
         }
     )
     described = describe_run(
-        run_dir, cfg.describe, corpus["manifest"], corpus["assignments"], None, FakeTextEncoder(), vectors, vector_ids
+        run_dir,
+        cfg.describe,
+        corpus["manifest"],
+        corpus["assignments"],
+        None,
+        FakeTextEncoder(),
+        vectors,
+        vector_ids,
     )
     files = build_report(
         run_dir,

@@ -37,9 +37,7 @@ def join_posts(manifest: pd.DataFrame | None, assignments: pd.DataFrame) -> pd.D
     posts = assignments.copy()
     posts[C.CLUSTER] = posts[C.CLUSTER].astype("int64")
     posts[C.PROBABILITY] = posts[C.PROBABILITY].astype("float64")
-    posts[C.OUTLIER_SCORE] = (
-        posts[C.OUTLIER_SCORE].astype("float64") if C.OUTLIER_SCORE in posts else np.nan
-    )
+    posts[C.OUTLIER_SCORE] = posts[C.OUTLIER_SCORE].astype("float64") if C.OUTLIER_SCORE in posts else np.nan
     for axis in (C.X, C.Y):
         if axis not in posts:
             posts[axis] = np.nan

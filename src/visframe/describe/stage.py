@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,7 +61,11 @@ class Descriptions:
 
     def names(self, layer: int | None = None) -> dict[int, str]:
         """cluster → name for `layer` (default: the chosen layer)."""
-        rows = self.clusters[self.clusters[C.IS_CHOSEN_LAYER]] if layer is None else self.clusters[self.clusters[C.LAYER] == layer]
+        rows = (
+            self.clusters[self.clusters[C.IS_CHOSEN_LAYER]]
+            if layer is None
+            else self.clusters[self.clusters[C.LAYER] == layer]
+        )
         return dict(zip(rows[C.CLUSTER].astype(int), rows[C.NAME]))
 
 
@@ -75,7 +80,12 @@ def describe_run(
     vector_ids: list[str] | None = None,
     chosen_layer: int | None = None,
 ) -> Descriptions:
-    """The pipeline's call: join posts, describe them, validate and write the tables into `run_dir`."""
+    """The pipeline's call: join posts, describe them, validate and write the tables into `run_dir`.
+
+    With `describe.enabled: false` nothing is written and the report names clusters "cluster 3"."""
+    if not stage_config("describe", cfg).enabled:
+        note = "describe.enabled is false: clusters were not described (no names, terms or medoids)"
+        return Descriptions(_empty_clusters(), T.empty_term_table(), empty_timeline(), None, [note])
     posts = join_posts(manifest, assignments)
     result = describe_clusters(posts, texts, cfg, encoder, vectors, vector_ids, chosen_layer)
     run_dir = Path(run_dir)
@@ -123,12 +133,18 @@ def describe_clusters(
         clusters = cluster_order(posts, column=layer.column)
         label_array = posts[layer.column].to_numpy(dtype=np.int64)
         layer_terms = [
-            T.term_table(layer.index, label_array, clusters, matrix, names, kind, keep_zeros=kind == T.KIND_ZERO_SHOT)
+            T.term_table(
+                layer.index, label_array, clusters, matrix, names, kind, keep_zeros=kind == T.KIND_ZERO_SHOT
+            )
             for kind, (matrix, names) in kinds.items()
         ]
         term_frames += layer_terms
-        rows += _layer_rows(posts, layer, clusters, pd.concat(layer_terms) if layer_terms else None, has_text, unit, config)
-        timelines.append(cluster_timeline(posts, layer.index, layer.column, clusters, int(config.timeline.weekly_max_days)))
+        rows += _layer_rows(
+            posts, layer, clusters, pd.concat(layer_terms) if layer_terms else None, has_text, unit, config
+        )
+        timelines.append(
+            cluster_timeline(posts, layer.index, layer.column, clusters, int(config.timeline.weekly_max_days))
+        )
     if C.POSTED_AT not in posts or posts[C.POSTED_AT].isna().all():
         notes.append("no posted_at dates in the metadata: no posts-over-time table")
     frame = _clusters_frame(rows)
@@ -169,7 +185,12 @@ def _zero_shot(posts, config, encoder, vectors, vector_ids, notes) -> pd.DataFra
         return None
     try:
         return zero_shot_labels(
-            encoder, vectors, vector_ids, list(posts[C.IMAGE_ID]), list(zcfg.prompts), str(zcfg.prompt_set_version)
+            encoder,
+            vectors,
+            vector_ids,
+            list(posts[C.IMAGE_ID]),
+            list(zcfg.prompts),
+            str(zcfg.prompt_set_version),
         )
     except ZeroShotSkipped as why:
         notes.append(f"zero-shot labels skipped: {why}")

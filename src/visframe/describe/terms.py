@@ -117,7 +117,11 @@ def hashtag_matrix(posts: pd.DataFrame):
         return None
     matrix, keys = made
     pairs = pd.DataFrame(
-        [(k, d) for keys_, displays in zip(posts[C.HASHTAG_KEYS], posts[C.HASHTAGS]) for k, d in zip(keys_, displays)],
+        [
+            (k, d)
+            for keys_, displays in zip(posts[C.HASHTAG_KEYS], posts[C.HASHTAGS])
+            for k, d in zip(keys_, displays)
+        ],
         columns=["key", "display"],
     )
     spelling = pairs.groupby("key")["display"].agg(lambda d: d.value_counts().index[0])
@@ -203,6 +207,13 @@ def term_table(
 
 def empty_term_table() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="float64") for c in TERM_COLUMNS}).astype(
-        {C.LAYER: "int64", C.CLUSTER: "int64", KIND: "string", TERM: "string", RANK: "int64",
-         COUNT: "int64", CORPUS_COUNT: "int64"}
+        {
+            C.LAYER: "int64",
+            C.CLUSTER: "int64",
+            KIND: "string",
+            TERM: "string",
+            RANK: "int64",
+            COUNT: "int64",
+            CORPUS_COUNT: "int64",
+        }
     )

@@ -25,7 +25,11 @@ def choose_frequency(times: pd.Series, weekly_max_days: int) -> str:
 
 def period_start(times: pd.Series, frequency: str) -> pd.Series:
     """Each timestamp's bin start (UTC midnight of that week's Monday, or the 1st of its month)."""
-    days = times.dt.tz_convert("UTC").dt.floor("D") if times.dt.tz is not None else times.dt.floor("D").dt.tz_localize("UTC")
+    days = (
+        times.dt.tz_convert("UTC").dt.floor("D")
+        if times.dt.tz is not None
+        else times.dt.floor("D").dt.tz_localize("UTC")
+    )
     if frequency == WEEK:
         return days - pd.to_timedelta(days.dt.day_of_week, unit="D")
     return days - pd.to_timedelta(days.dt.day - 1, unit="D")

@@ -40,7 +40,7 @@ def text_side_problem(encoder: object) -> str | None:
         return f"encoder {name!r} is image-only (no text side), so zero-shot labels were skipped"
     if not hasattr(encoder, "tokenizer"):
         return None
-    tokenizer = getattr(encoder, "tokenizer")
+    tokenizer = encoder.tokenizer
     # transformers 5 builds an empty CLIPTokenizer (2 special tokens) from a folder without
     # tokenizer files instead of failing: its "embeddings" of any prompt are the same few tokens.
     size = len(tokenizer) if tokenizer is not None and hasattr(tokenizer, "__len__") else None

@@ -79,7 +79,15 @@ def build_report(
         return files
     run_dir = Path(run_dir)
     builder = _ReportBuilder(run_dir / C.REPORT_DIR, config, files, show_progress)
-    builder.run(read_described(run_dir), manifest, assignments, metrics, list(warnings), dict(run_info or {}), cache_dir)
+    builder.run(
+        read_described(run_dir),
+        manifest,
+        assignments,
+        metrics,
+        list(warnings),
+        dict(run_info or {}),
+        cache_dir,
+    )
     return files
 
 
@@ -142,7 +150,9 @@ class _ReportBuilder:
         self.files.append(notes_path)
         if cfg.html.enabled:
             with self.step("html"):
-                self._html(posts, described, run_info, metrics, warnings, plot_list, cards, confidence, metadata)
+                self._html(
+                    posts, described, run_info, metrics, warnings, plot_list, cards, confidence, metadata
+                )
 
     # --- the parts -------------------------------------------------------------------------------
 
@@ -159,7 +169,9 @@ class _ReportBuilder:
                 f"{' and '.join(missing)} tables are empty"
             )
         terms = described.terms
-        metadata = cluster_metadata(posts, described.clusters, terms, cfg.top_n_terms, cfg.dominant_account_share)
+        metadata = cluster_metadata(
+            posts, described.clusters, terms, cfg.top_n_terms, cfg.dominant_account_share
+        )
         self.table(metadata, "cluster_metadata")
         for kind, name, column in (
             (T.KIND_HASHTAG, "cluster_hashtags", "hashtag"),
@@ -187,9 +199,14 @@ class _ReportBuilder:
             self.note("assignments have no x/y map coordinates: the cluster map was skipped")
         if not described.timeline.empty:
             path = plots.plot_timeline(
-                described.timeline, names, self.out / "posts_over_time.png", int(self.cfg.timeline.max_clusters)
+                described.timeline,
+                names,
+                self.out / "posts_over_time.png",
+                int(self.cfg.timeline.max_clusters),
             )
-            made.append((path, "posts over time: one panel per cluster (largest first), each on its own scale"))
+            made.append(
+                (path, "posts over time: one panel per cluster (largest first), each on its own scale")
+            )
         made.append(
             (
                 plots.plot_cluster_sizes(posts, self.out / "cluster_sizes.png"),
@@ -206,7 +223,9 @@ class _ReportBuilder:
         if not by_label.empty:
             self.table(by_label, "zero_shot_by_cluster")
             path = plots.plot_zero_shot(by_label, self.out / "zero_shot_by_cluster.png")
-            made.append((path, f"zero-shot top labels per cluster (prompt set {described.prompt_set_version})"))
+            made.append(
+                (path, f"zero-shot top labels per cluster (prompt set {described.prompt_set_version})")
+            )
         tree = self._cluster_tree(described)
         if tree is not None:
             made.append(tree)

@@ -7,7 +7,8 @@ written twice. The zero-shot prompts live with the stage that uses them: conf/de
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from omegaconf import DictConfig
 

@@ -66,7 +66,9 @@ def gallery_cards(
         if rows is not None and cluster in rows.index:
             _fill(card, rows.loc[cluster], described.terms, top_n)
             if card.medoid_image_id in path_of.index:
-                card.medoid = _medoid_file(thumbs, card.medoid_image_id, path_of[card.medoid_image_id], out, cluster)
+                card.medoid = _medoid_file(
+                    thumbs, card.medoid_image_id, path_of[card.medoid_image_id], out, cluster
+                )
         cards.append(card)
     return cards
 
@@ -76,7 +78,10 @@ def _fill(card: GalleryCard, row: pd.Series, terms: pd.DataFrame, top_n: int) ->
     share = row.get(C.TEXT_SHARE)
     card.text_share = None if share is None or pd.isna(share) else float(share)
     card.top_terms = _as_list(row.get(C.TOP_TERMS))[:top_n]
-    for kind, attribute, prefix in ((T.KIND_HASHTAG, "top_hashtags", ""), (T.KIND_ACCOUNT, "top_accounts", "@")):
+    for kind, attribute, prefix in (
+        (T.KIND_HASHTAG, "top_hashtags", ""),
+        (T.KIND_ACCOUNT, "top_accounts", "@"),
+    ):
         rows = mine[mine[T.KIND] == kind].head(top_n)
         text = format_terms(rows, prefix=prefix)
         setattr(card, attribute, text.split("; ") if text else [])
@@ -85,7 +90,11 @@ def _fill(card: GalleryCard, row: pd.Series, terms: pd.DataFrame, top_n: int) ->
     card.medoid_image_id = None if medoid is None or pd.isna(medoid) else str(medoid)
     for attribute, column in (("first_posted_at", C.FIRST_POSTED_AT), ("last_posted_at", C.LAST_POSTED_AT)):
         value = row.get(column)
-        setattr(card, attribute, None if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d"))
+        setattr(
+            card,
+            attribute,
+            None if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d"),
+        )
 
 
 def _as_list(value: object) -> list[str]:

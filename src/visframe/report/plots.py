@@ -104,7 +104,15 @@ def plot_cluster_map(
         ]
         _repel_labels(fig, ax, texts, centroids.loc[clusters].to_numpy(dtype=float))
     handles = [
-        Line2D([], [], marker="o", linestyle="", color=colours[k], markersize=7, label=_legend_label(k, sizes[k], names))
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            color=colours[k],
+            markersize=7,
+            label=_legend_label(k, sizes[k], names),
+        )
         for k in clusters[:legend_max_clusters]
     ]
     if NOISE in sizes.index:
@@ -275,9 +283,7 @@ def plot_zero_shot(by_cluster: pd.DataFrame, path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_timeline(
-    timeline: pd.DataFrame, names: dict[int, str], path: Path, max_clusters: int = 24
-) -> Path:
+def plot_timeline(timeline: pd.DataFrame, names: dict[int, str], path: Path, max_clusters: int = 24) -> Path:
     """Small multiples of posts per period, one panel per cluster (largest first, noise last), all
     panels on one time axis and each on its own count scale (a small cluster's peak stays visible).
 

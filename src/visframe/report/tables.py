@@ -140,7 +140,9 @@ def cluster_metadata(
                 dominant_account=bool(lead[T.SHARE] > dominant_share),
             )
         else:
-            row.update(top_account=None, top_account_posts=None, top_account_share=None, dominant_account=None)
+            row.update(
+                top_account=None, top_account_posts=None, top_account_share=None, dominant_account=None
+            )
         rows.append(row)
     frame = pd.DataFrame(rows)
     for column, dtype in (
