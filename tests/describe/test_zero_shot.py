@@ -114,7 +114,8 @@ def _tiny_clip_dir(path, tokenizer: bool = True):
 
 
 def test_tiny_random_clip_agrees_with_clip_logits(run, tmp_path):
-    """The project's CLIP encoder on a tiny random CLIP: the report's top label is CLIP's own argmax."""
+    """The project's CLIP encoder on a tiny random CLIP: describe's top label is CLIP's own argmax,
+    and the clusters' zero-shot labels are their posts' most frequent top labels."""
     hf_clip = pytest.importorskip("visframe.embed.encoders.hf_clip")
     model = _tiny_clip_dir(tmp_path / "clip")
     encoder = hf_clip.CLIPEncoder(weights=str(tmp_path / "clip"), name="tiny_clip")
@@ -137,6 +138,13 @@ def test_tiny_random_clip_agrees_with_clip_logits(run, tmp_path):
     assert labels["top_score"].to_numpy() == pytest.approx(
         (logits.max(dim=1).values / model.logit_scale.exp()).detach().numpy(), abs=1e-5
     )
+    posts = join_posts(run["manifest"], run["assignments"])
+    posts = posts[posts["image_id"].isin(manifest["image_id"])]
+    result = describe_clusters(posts, None, NO_OTHER_WORK, encoder, vectors, list(manifest["image_id"]))
+    top = dict(zip(manifest["image_id"], expected))
+    for row in result.clusters[result.clusters[C.IS_CHOSEN_LAYER]].itertuples():
+        counts = posts.loc[posts["cluster"] == row.cluster, "image_id"].map(top).value_counts()
+        assert row.zero_shot_labels[0] in set(counts[counts == counts.max()].index)
 
 
 def test_clip_without_tokenizer_is_skipped_with_the_reason(run, tmp_path):
