@@ -147,6 +147,8 @@ def describe_clusters(
         )
     if C.POSTED_AT not in posts or posts[C.POSTED_AT].isna().all():
         notes.append("no posted_at dates in the metadata: no posts-over-time table")
+    for note in notes:
+        log.info("describe: %s", note)
     frame = _clusters_frame(rows)
     term_table = pd.concat(term_frames, ignore_index=True) if term_frames else T.empty_term_table()
     return Descriptions(frame, term_table, pd.concat(timelines, ignore_index=True), labels, notes)
@@ -194,7 +196,6 @@ def _zero_shot(posts, config, encoder, vectors, vector_ids, notes) -> pd.DataFra
         )
     except ZeroShotSkipped as why:
         notes.append(f"zero-shot labels skipped: {why}")
-        log.info("describe: zero-shot labels skipped: %s", why)
         return None
 
 

@@ -37,7 +37,7 @@ def text_side_problem(encoder: object) -> str | None:
     """Why `encoder` can't embed prompts, or None when it can (as far as can be told without calling)."""
     name = getattr(encoder, "name", type(encoder).__name__)
     if not getattr(encoder, "supports_text", False):
-        return f"encoder {name!r} is image-only (no text side), so zero-shot labels were skipped"
+        return f"encoder {name!r} is image-only (no text side)"
     if not hasattr(encoder, "tokenizer"):
         return None
     tokenizer = encoder.tokenizer
@@ -47,7 +47,7 @@ def text_side_problem(encoder: object) -> str | None:
     if tokenizer is None or (size is not None and size < MIN_VOCABULARY):
         return (
             f"encoder {name!r} has no tokenizer next to its weights, so prompts can't be encoded "
-            "and zero-shot labels were skipped (put the tokenizer files in the weights folder)"
+            "(put the tokenizer files in the weights folder)"
         )
     return None
 
@@ -76,13 +76,13 @@ def zero_shot_labels(
     `image_ids` are the images to label (the run's clustered images); each must have a vector.
     """
     if encoder is None:
-        raise ZeroShotSkipped("no encoder was passed to describe, so there is no text side to score prompts")
+        raise ZeroShotSkipped("no encoder was passed to describe (no text side to score prompts)")
     name = getattr(encoder, "name", type(encoder).__name__)
     problem = text_side_problem(encoder)
     if problem:
         raise ZeroShotSkipped(problem)
     if vectors is None or vector_ids is None:
-        raise ZeroShotSkipped("no image embeddings were passed to describe, so zero-shot labels were skipped")
+        raise ZeroShotSkipped("no image embeddings were passed to describe")
     if not prompts:
         raise ZeroShotSkipped("describe.zero_shot.prompts is empty")
     if len(set(prompts)) != len(prompts):
@@ -110,7 +110,7 @@ def zero_shot_labels(
         with torch.no_grad():
             text = _as_numpy(encoder.encode_text(list(prompts)))  # type: ignore[attr-defined]
     except TextNotSupportedError as why:
-        raise ZeroShotSkipped(f"zero-shot labels were skipped: {why}") from why
+        raise ZeroShotSkipped(str(why)) from why
     if text.shape != (len(prompts), vectors.shape[1]):
         raise ValueError(
             f"encoder {name!r} gave text embeddings of shape {text.shape}, expected "
