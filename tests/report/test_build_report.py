@@ -186,6 +186,9 @@ def test_page_opens_on_the_named_gallery(report):
     card = html[html.index('id="cluster-2"') : html.index('id="cluster-2"') + 200000]
     assert "12 posts" in card and "medoid" in card and "montage of" in card
     assert "#25N 12 (×5.0)" in card
+    # posts over time: the plot and the table (clusters × periods)
+    assert 'id="posts-over-time"' in html and 'id="timeline"' in html
+    assert "2024-03-04" in html[html.index('id="timeline"') :]  # the fixture's week (a Monday)
 
 
 class _Tags(HTMLParser):

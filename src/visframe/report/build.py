@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from visframe import contracts as C
 from visframe.describe import terms as T
+from visframe.describe.timeline import FREQUENCY
 from visframe.report import plots
 from visframe.report.config import resolve_report_config
 from visframe.report.gallery import gallery_cards, zero_shot_summary
@@ -325,6 +326,7 @@ class _ReportBuilder:
             cluster_table=_cluster_table(confidence, metadata),
             zero_shot_table=zero_shot_summary(described.terms),
             prompt_set_version=described.prompt_set_version,
+            timeline_table=_timeline_table(described),
             files=_file_summary(self.files, self.out),
             counts={
                 "posts": len(posts),
@@ -364,6 +366,28 @@ def _cluster_table(confidence: pd.DataFrame, metadata: pd.DataFrame) -> pd.DataF
     columns = [c for c in columns if c in table.columns]
     table = table[columns].astype(object).where(table[columns].notna(), None)
     return table.rename(columns=lambda c: CLUSTER_TABLE_HEADERS.get(c, c))
+
+
+def _timeline_table(described: Described) -> pd.DataFrame | None:
+    """Clusters (rows, largest first, noise last) × periods (columns): posts, for the page."""
+    timeline = described.timeline
+    if timeline.empty:
+        return None
+    frequency = str(timeline[FREQUENCY].iloc[0]) if FREQUENCY in timeline else "month"
+    fmt = "%Y-%m-%d" if frequency == "week" else "%Y-%m"
+    table = timeline.pivot_table(
+        index=C.CLUSTER, columns=C.PERIOD, values=C.N_POSTS, aggfunc="sum", fill_value=0
+    )
+    order = sorted(table.index, key=lambda k: (k == NOISE, -int(table.loc[k].sum()), k))
+    table = table.loc[order]
+    table.columns = [pd.Timestamp(p).strftime(fmt) for p in table.columns]
+    names = described.names
+    table.insert(
+        0, C.NAME, [names.get(int(k), "noise" if k == NOISE else f"cluster {k}") for k in table.index]
+    )
+    table = table.reset_index()
+    table[C.CLUSTER] = ["noise" if k == NOISE else str(k) for k in table[C.CLUSTER]]
+    return table.astype(object)
 
 
 def _montage_posts(samples: pd.DataFrame, posts: pd.DataFrame, caption_chars: int = 280) -> pd.DataFrame:

@@ -56,6 +56,7 @@ class ReportPage:
     counts: dict[str, int]
     dominant_share: float
     montages_left_out: int = 0
+    timeline_table: pd.DataFrame | None = None  # clusters × periods, posts (from cluster_timeline)
     max_table_rows: int = 300
 
 
@@ -184,6 +185,11 @@ def render_report(page: ReportPage, path: Path, image_quality: int) -> Path:
             else None
         ),
         "prompt_set_version": page.prompt_set_version,
+        "timeline_table": (
+            html_table(page.timeline_table, page.max_table_rows, "No dated posts.")
+            if page.timeline_table is not None
+            else None
+        ),
         "gallery": [_card(card, page.max_table_rows, image_quality) for card in page.gallery],
         "montages_left_out": page.montages_left_out,
         "files": page.files,
