@@ -113,6 +113,7 @@ def _tiny_clip_dir(path, tokenizer: bool = True):
     return model
 
 
+@pytest.mark.slow  # 18 s on an idle 2-core machine (a CLIP forward pass for the logits to compare)
 def test_tiny_random_clip_agrees_with_clip_logits(run, tmp_path):
     """The project's CLIP encoder on a tiny random CLIP: describe's top label is CLIP's own argmax,
     and the clusters' zero-shot labels are their posts' most frequent top labels."""
