@@ -317,3 +317,47 @@ def test_cluster_map_with_many_clusters(tmp_path):
     path = plot_cluster_map(frame, tmp_path / "map.png", title="60 clusters")
     with Image.open(path) as image:
         assert image.width > 1000
+
+
+def test_cluster_tree_hook_calls_the_layers_figure(corpus, tmp_path, monkeypatch):
+    """A run with layers has cluster_tree.parquet: the report asks visframe.report.layers for its figure."""
+    import sys
+    import types
+
+    from visframe import contracts as C
+
+    assignments = corpus["assignments"].assign(
+        cluster_layer_0=corpus["assignments"]["cluster"],
+        cluster_layer_1=corpus["assignments"]["cluster"].map({0: 0, 1: 0, 2: 2, -1: -1}),
+    )
+    describe_run(tmp_path, {"zero_shot": {"enabled": False}}, corpus["manifest"], assignments)
+    tree = pd.DataFrame(
+        {
+            "layer": [0, 0, 0],
+            "cluster": [0, 1, 2],
+            "parent_layer": [1, 1, 1],
+            "parent_cluster": [0, 0, 2],
+            "size": [24, 16, 12],
+        }
+    )
+    C.validate(C.CLUSTER_TREE, tree).to_parquet(tmp_path / C.CLUSTER_TREE_FILE)
+    calls = []
+
+    def plot_cluster_tree(tree, clusters, path):
+        calls.append((len(tree), sorted(set(clusters["layer"]))))
+        Image.new("RGB", (40, 30), "white").save(path)
+        return path
+
+    monkeypatch.setitem(
+        sys.modules, "visframe.report.layers", types.SimpleNamespace(plot_cluster_tree=plot_cluster_tree)
+    )
+    config = {"sampling": {"enabled": False}, "html": {"enabled": False}}
+    files = build_report(
+        tmp_path, config, corpus["manifest"], assignments, {}, cache_dir=tmp_path / "c", show_progress=False
+    )
+    assert calls == [(3, [0, 1])] and tmp_path / "report" / "cluster_tree.png" in files
+    monkeypatch.setitem(sys.modules, "visframe.report.layers", types.SimpleNamespace())
+    files = build_report(
+        tmp_path, config, corpus["manifest"], assignments, {}, cache_dir=tmp_path / "c", show_progress=False
+    )
+    assert any("cluster-tree" in n for n in files.notes)

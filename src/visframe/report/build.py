@@ -234,15 +234,19 @@ class _ReportBuilder:
         return made
 
     def _cluster_tree(self, described: Described) -> tuple[Path, str] | None:
-        """The hook for the cluster-tree figure (visframe.report.layers), when the run has layers."""
+        """The hook for the cluster-tree figure: `visframe.report.layers.plot_cluster_tree(tree,
+        clusters, path) -> Path`, called when the run has a cluster_tree.parquet (layered clustering)."""
         if described.tree is None or described.tree.empty:
             return None
         try:
             from visframe.report import layers
         except ImportError:
+            layers = None
+        plot = getattr(layers, "plot_cluster_tree", None)
+        if plot is None:
             self.note(f"{C.CLUSTER_TREE_FILE} found, but this visframe has no cluster-tree figure")
             return None
-        path = layers.plot_cluster_tree(described.tree, described.all_clusters, self.out / "cluster_tree.png")
+        path = plot(described.tree, described.all_clusters, self.out / "cluster_tree.png")
         return path, "the cluster layers, coarse to fine: how clusters split"
 
     def _montages(self, posts, clusters, thumbs: ThumbnailCache, model: str, names: dict[int, str]) -> dict:
