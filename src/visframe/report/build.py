@@ -282,7 +282,7 @@ class _ReportBuilder:
                     pool.map(render, clusters),
                     total=len(clusters),
                     desc="montages",
-                    unit="cluster",
+                    unit=C.CLUSTER,
                     disable=not self.show_progress,
                 )
             )

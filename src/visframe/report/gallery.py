@@ -79,8 +79,8 @@ def _fill(card: GalleryCard, row: pd.Series, terms: pd.DataFrame, top_n: int) ->
     card.text_share = None if share is None or pd.isna(share) else float(share)
     card.top_terms = _as_list(row.get(C.TOP_TERMS))[:top_n]
     for kind, attribute, prefix in (
-        (T.KIND_HASHTAG, "top_hashtags", ""),
-        (T.KIND_ACCOUNT, "top_accounts", "@"),
+        (T.KIND_HASHTAG, C.TOP_HASHTAGS, ""),
+        (T.KIND_ACCOUNT, C.TOP_ACCOUNTS, "@"),
     ):
         rows = mine[mine[T.KIND] == kind].head(top_n)
         text = format_terms(rows, prefix=prefix)

@@ -18,6 +18,8 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from PIL import Image
 
+from visframe import contracts as C
+
 TEMPLATES = Path(__file__).parent / "templates"
 # run_info keys shown first, in this order, under these names; other scalar keys follow as given.
 RUN_KEYS = {
@@ -26,7 +28,7 @@ RUN_KEYS = {
     "dataset_fingerprint": "dataset fingerprint",
     "code_version": "code version",
 }
-TERM_COLUMNS = {"top_hashtags", "top_accounts", "top hashtags (posts, lift)", "top accounts (posts, lift)"}
+TERM_COLUMNS = {C.TOP_HASHTAGS, C.TOP_ACCOUNTS, "top hashtags (posts, lift)", "top accounts (posts, lift)"}
 GALLERY_ANCHOR = "gallery"
 CONFIG_TEXT_KEYS = ("config_text", "config_yaml", "resolved_config")
 
@@ -131,7 +133,7 @@ def _card(card, max_rows: int, image_quality: int) -> dict:
             else f"{card.first_posted_at} → {card.last_posted_at}"
         )
     return {
-        "cluster": card.cluster,
+        C.CLUSTER: card.cluster,
         "name": card.name,
         "facts": " · ".join(facts),
         "medoid": data_uri(card.medoid) if card.medoid is not None else None,

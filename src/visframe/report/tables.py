@@ -57,8 +57,8 @@ def cluster_file_lists(posts: pd.DataFrame, clusters: list[int], directory: Path
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for cluster in clusters:
-        members = posts.loc[posts["cluster"] == cluster, ["image_id", "path", "probability"]]
-        members = members.sort_values(["probability", "image_id", "path"], ascending=[False, True, True])
+        members = posts.loc[posts[C.CLUSTER] == cluster, [C.IMAGE_ID, "path", C.PROBABILITY]]
+        members = members.sort_values([C.PROBABILITY, C.IMAGE_ID, "path"], ascending=[False, True, True])
         path = directory / f"cluster_{cluster}.csv"
         members.to_csv(path, index=False)
         written.append(path)
@@ -70,13 +70,13 @@ def cluster_confidence(posts: pd.DataFrame) -> pd.DataFrame:
     rows = []
     total = len(posts)
     for cluster in cluster_order(posts):
-        members = posts[posts["cluster"] == cluster]
-        p = members["probability"].to_numpy(dtype=float)
+        members = posts[posts[C.CLUSTER] == cluster]
+        p = members[C.PROBABILITY].to_numpy(dtype=float)
         rows.append(
             {
-                "cluster": cluster,
+                C.CLUSTER: cluster,
                 "n_posts": len(members),
-                "n_unique_images": int(members["image_id"].nunique()),
+                "n_unique_images": int(members[C.IMAGE_ID].nunique()),
                 "share_of_posts": len(members) / total if total else np.nan,
                 "probability_mean": float(np.nanmean(p)),
                 "probability_min": float(np.nanmin(p)),
@@ -84,8 +84,8 @@ def cluster_confidence(posts: pd.DataFrame) -> pd.DataFrame:
                 "probability_median": float(np.nanmedian(p)),
                 "probability_q75": float(np.nanpercentile(p, 75)),
                 "probability_max": float(np.nanmax(p)),
-                "outlier_score_mean": float(members["outlier_score"].mean())
-                if members["outlier_score"].notna().any()
+                "outlier_score_mean": float(members[C.OUTLIER_SCORE].mean())
+                if members[C.OUTLIER_SCORE].notna().any()
                 else np.nan,
             }
         )
