@@ -1,9 +1,10 @@
-"""Benchmark: build_report on a paper-sized fake run (16,567 posts, ~100 clusters, 20% noise).
+"""Benchmark: describe_run + build_report on a paper-sized fake run (16,567 posts, ~100 clusters, 20% noise).
 
 Run: make bench-report (or .venv/bin/python benchmarks/bench_report.py) [--rows 16567] [--clusters 100]
 Every row is its own post and image_id, but the files are symlinks to 200 generated 640×480 JPEGs,
-so each thumbnail still costs a real decode. Prints per-step seconds for a cold thumbnail cache and
-then a warm one (the second run of a sweep).
+so each thumbnail still costs a real decode. Prints the describe stage's seconds (c-TF-IDF, lift,
+zero-shot labels, medoids, timeline), then build_report's per-step seconds for a cold thumbnail
+cache and a warm one (the second run of a sweep); ends with one RESULT line.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def main() -> None:
     parser.add_argument("--clusters", type=int, default=100)
     parser.add_argument("--keep", type=Path, default=None, help="write the run here (to look at it)")
     args = parser.parse_args()
+    from visframe.describe import describe_run
     from visframe.report import build_report
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,8 +98,16 @@ def main() -> None:
             f"(made in {time.perf_counter() - start:.1f} s)"
         )
         vectors = np.random.default_rng(1).normal(size=(len(assignments), 512)).astype(np.float32)
+        seconds = {}
         for label in ("cold thumbnail cache", "warm thumbnail cache"):
             run_dir = args.keep if args.keep and label.startswith("warm") else tmp / f"run_{label[:4]}"
+            run_dir.mkdir(parents=True, exist_ok=True)
+            start = time.perf_counter()
+            described = describe_run(
+                run_dir, None, manifest, assignments, None, _Encoder(), vectors, list(assignments["image_id"])
+            )
+            seconds["describe_s"] = time.perf_counter() - start
+            print(f"describe_run {seconds['describe_s']:.1f} s: {len(described.clusters)} clusters described")
             start = time.perf_counter()
             files = build_report(
                 run_dir,
@@ -105,19 +115,19 @@ def main() -> None:
                 manifest,
                 assignments,
                 {"silhouette": 0.4},
-                vectors=vectors,
-                vector_ids=list(assignments["image_id"]),
-                encoder=_Encoder(),
                 cache_dir=tmp / "cache",
                 show_progress=False,
+                notes=described.notes,
             )
             total = time.perf_counter() - start
+            seconds[f"report_{label[:4]}_s"] = total
             steps = ", ".join(f"{k} {v:.1f}" for k, v in files.timings.items())
             html_mb = (run_dir / "report" / "report.html").stat().st_size / 1e6
             print(
                 f"{label}: build_report {total:.1f} s for {len(files)} files "
                 f"(report.html {html_mb:.1f} MB); {steps}"
             )
+        print("RESULT " + " ".join(f"{k}={v:.1f}" for k, v in seconds.items()) + f" posts={len(assignments)}")
 
 
 class _Encoder:

@@ -1,8 +1,10 @@
-"""Fixtures for the report tests: ~60 generated images, a hand-made manifest and assignments
-(clusters 0, 1, 2 and noise). The fake encoders live in report_helpers.py."""
+"""Fixtures for the report tests: ~60 generated images and a JSON-lines metadata file, ingested by the
+real `ingest_folder` into the manifest; assignments by design (clusters 0, 1, 2 and noise), then the
+real describe stage writes its tables into the run directory the report reads."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 from PIL import Image, ImageDraw
 from report_helpers import SCRIPT_CAPTION, SCRIPT_TAG
 
-from visframe.utils.hashing import image_id_from_file
+from visframe.data.ingest import ingest_folder
 
 # cluster -> number of posts; probabilities fall linearly inside each cluster, noise is all 0.
 CLUSTER_SIZES = {0: 24, 1: 16, 2: 12, -1: 8}
@@ -39,9 +41,11 @@ def _draw_image(index: int, path: Path) -> None:
 
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory) -> dict:
-    """Images on disk, the manifest and the assignments of a small 3-cluster run (+ noise)."""
+    """Images on disk, the ingested manifest and the assignments of a small 3-cluster run (+ noise)."""
     root = tmp_path_factory.mktemp("corpus")
-    rows, assignment_rows = [], []
+    images = root / "images"
+    images.mkdir()
+    records, assignment_rows = [], []
     index = 0
     rng = np.random.default_rng(7)
     centres = {0: (0.0, 0.0), 1: (8.0, 1.0), 2: (3.0, 7.0), -1: (4.0, 3.0)}
@@ -51,28 +55,24 @@ def corpus(tmp_path_factory) -> dict:
         2: ["dan"] * 6 + ["eva"] * 6,
         -1: ["fer"] * 8,
     }
+    first_of = {}
     for cluster, size in CLUSTER_SIZES.items():
         probabilities = np.zeros(size) if cluster == -1 else np.linspace(1.0, 0.2, size)
         order = rng.permutation(size)  # rows not sorted by probability: the report must sort
         for position in order:
             suffix = ".png" if index % 2 else ".jpg"
-            path = root / f"img_{index:03d}{suffix}"
+            path = images / f"img_{index:03d}{suffix}"
             if cluster == 0 and position == 23:
                 # a reshare: same bytes as the cluster's most probable image, another account's post
-                shutil.copyfile(
-                    next(p for p in rows if p["_key"] == (0, 0))["path"], path.with_suffix(".jpg")
-                )
                 path = path.with_suffix(".jpg")
+                shutil.copyfile(first_of[(0, 0)], path)
             else:
                 _draw_image(index, path)
+            first_of[(cluster, int(position))] = path
             tags = {0: ["NiUnaMenos", "8M"], 1: ["8M", "arte"], 2: ["25N", SCRIPT_TAG], -1: ["otro"]}[cluster]
-            rows.append(
+            records.append(
                 {
-                    "_key": (cluster, int(position)),
-                    "image_id": image_id_from_file(path),
-                    "path": str(path),
-                    "status": "ok",
-                    "reason": "",
+                    "file": path.name,
                     "label": f"theme{cluster}",
                     "post_id": f"p{index:03d}",
                     "account": accounts[cluster][position],
@@ -81,14 +81,15 @@ def corpus(tmp_path_factory) -> dict:
                     # the most probable post of cluster 1 (a montage's first tile) carries markup
                     "caption": SCRIPT_CAPTION if (cluster, position) == (1, 0) else f"caption {index}",
                     "alt_text": f"alt {index}",
-                    "posted_at": pd.Timestamp("2024-03-08", tz="UTC") + pd.Timedelta(hours=index),
+                    "posted_at": (
+                        pd.Timestamp("2024-03-08", tz="UTC") + pd.Timedelta(hours=index)
+                    ).isoformat(),
                 }
             )
             cx, cy = centres[cluster]
             spread = 3.0 if cluster == -1 else 0.6
             assignment_rows.append(
                 {
-                    "image_id": rows[-1]["image_id"],
                     "path": str(path),
                     "cluster": cluster,
                     "probability": float(probabilities[position]),
@@ -98,24 +99,15 @@ def corpus(tmp_path_factory) -> dict:
                 }
             )
             index += 1
-    # one broken download: in the manifest, never clustered
-    rows.append(
-        {
-            "_key": None,
-            "image_id": "",
-            "path": str(root / "broken.jpg"),
-            "status": "unreadable",
-            "reason": "cannot identify image file",
-            "label": None,
-            "post_id": "pX",
-            "account": "zz",
-            "hashtags": [],
-            "likes": 0,
-            "caption": "",
-            "alt_text": "",
-            "posted_at": pd.NaT,
-        }
+    # one blocked download (an HTML page saved as .jpg): in the manifest, never clustered
+    (images / "zz_broken.jpg").write_bytes(b"<html>blocked</html>")
+    records.append({"file": "zz_broken.jpg", "post_id": "pX", "account": "zz"})
+    metadata = root / "posts.jsonl"
+    metadata.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    manifest = ingest_folder(
+        images, metadata=metadata, show_progress=False, workers=1, cache_dir=root / "cache"
     )
-    manifest = pd.DataFrame(rows).drop(columns="_key")
+    ids = dict(zip(manifest["path"], manifest["image_id"]))
     assignments = pd.DataFrame(assignment_rows)
-    return {"root": root, "manifest": manifest, "assignments": assignments}
+    assignments.insert(0, "image_id", assignments["path"].map(ids))
+    return {"root": images, "manifest": manifest, "assignments": assignments}

@@ -1,10 +1,12 @@
-"""build_report end to end on the fixture run: every artefact, their content, a safe offline page."""
+"""build_report end to end on the fixture run (ingested, then described by the real describe stage):
+every artefact, their content, the named gallery first, a safe offline page."""
 
 from __future__ import annotations
 
 import base64
 import io
 import re
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -18,12 +20,13 @@ from report_helpers import (
     SCRIPT_CAPTION,
     SCRIPT_TAG,
     FakeTextEncoder,
-    ImageOnlyEncoder,
     fake_vectors,
 )
 
 from visframe import CONFIG_DIR
-from visframe.report import ReportConfig, build_report, plot_cluster_map, resolve_report_config
+from visframe.describe import describe_run
+from visframe.errors import ConfigError
+from visframe.report import build_report, plot_cluster_map, resolve_report_config
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_INFO = {
@@ -44,12 +47,19 @@ def report(corpus, tmp_path_factory):
     cfg = OmegaConf.create(
         {
             "seed": 7,
-            "report": {
-                "seed": "${seed}",
-                "zero_shot": {"prompts": PROMPTS},
-                "sampling": {"top": 3, "middle": 2, "bottom": 3},
-            },
+            "describe": {"zero_shot": {"prompts": PROMPTS}},
+            "report": {"seed": "${seed}", "sampling": {"top": 3, "middle": 2, "bottom": 3}},
         }
+    )
+    described = describe_run(
+        run_dir,
+        cfg.describe,
+        corpus["manifest"],
+        corpus["assignments"],
+        None,
+        FakeTextEncoder(),
+        vectors,
+        vector_ids,
     )
     files = build_report(
         run_dir,
@@ -58,14 +68,12 @@ def report(corpus, tmp_path_factory):
         corpus["assignments"],
         {"silhouette": 0.41, "noise_fraction": 0.133, "calinski_harabasz": float("nan")},
         warnings=["13% of posts are noise <b>check</b>"],
-        vectors=vectors,
-        vector_ids=vector_ids,
-        encoder=FakeTextEncoder(),
         run_info=RUN_INFO,
         cache_dir=tmp_path_factory.mktemp("cache"),
         show_progress=False,
+        notes=described.notes,
     )
-    return {"dir": run_dir / "report", "files": files, "expected": expected}
+    return {"dir": run_dir / "report", "files": files, "expected": expected, "described": described}
 
 
 def test_every_artefact_is_written_and_returned(report):
@@ -75,6 +83,7 @@ def test_every_artefact_is_written_and_returned(report):
         "cluster_sizes.png",
         "confidence.png",
         "zero_shot_by_cluster.png",
+        "posts_over_time.png",
         "report.html",
         "sampling_sheet.csv",
         "sampling_sheet.xlsx",
@@ -86,12 +95,14 @@ def test_every_artefact_is_written_and_returned(report):
         "cluster_hashtags",
         "cluster_accounts",
         "cluster_confidence",
-        "zero_shot_labels",
+        "cluster_terms",
+        "cluster_timeline",
         "zero_shot_by_cluster",
     ]
     names += [f"{t}.{ext}" for t in tables for ext in ("parquet", "csv")]
     names += [f"clusters/cluster_{k}.csv" for k in (0, 1, 2, -1)]
     names += [f"montages/cluster_{k}.png" for k in (0, 1, 2, -1)]
+    names += [f"medoids/cluster_{k}.jpg" for k in (0, 1, 2, -1)]
     for name in names:
         assert (out / name).is_file(), name
         assert out / name in report["files"], name
@@ -140,21 +151,44 @@ def test_sampling_sheet_band_counts(report):
 
 
 def test_zero_shot_outputs(report):
-    labels = pd.read_parquet(report["dir"] / "zero_shot_labels.parquet")
-    assert dict(zip(labels["image_id"], labels["top_label"])) == report["expected"]
     by_cluster = pd.read_parquet(report["dir"] / "zero_shot_by_cluster.parquet")
-    assert list(by_cluster.columns) == ["cluster", "label", "count", "share"]
+    assert {"cluster", "label", "count", "share", "lift"} <= set(by_cluster.columns)
+    for _, group in by_cluster.groupby("cluster"):
+        assert group["share"].sum() == pytest.approx(1.0)
+        assert len(group) == len(PROMPTS)
 
 
 def test_lift_table_in_run(report):
     tags = pd.read_parquet(report["dir"] / "cluster_hashtags.parquet")
     total = 60
-    row = tags[(tags["cluster"] == 2) & (tags["hashtag"] == "25n")].iloc[0]
+    row = tags[(tags["cluster"] == 2) & (tags["hashtag"] == "#25N")].iloc[0]
     # #25N: all 12 posts of cluster 2 and nowhere else
     assert row["count"] == 12 and row["lift"] == pytest.approx(1.0 / (12 / total))
     meta = pd.read_parquet(report["dir"] / "cluster_metadata.parquet").set_index("cluster")
     assert bool(meta.loc[0, "dominant_account"]) and meta.loc[0, "top_account"] == "ana"
     assert not bool(meta.loc[1, "dominant_account"])
+    assert meta.loc[0, "top_account_share"] == pytest.approx(14 / 24)
+    names = report["described"].names()
+    assert meta["name"].to_dict() == names
+
+
+def test_page_opens_on_the_named_gallery(report):
+    html = (report["dir"] / "report.html").read_text(encoding="utf-8")
+    names = report["described"].names()
+    gallery = html.index('id="gallery"')
+    assert gallery < html.index('id="metrics"') < html.index('id="plots"')
+    assert gallery < html.index('id="notes"') if 'id="notes"' in html else True
+    for cluster, name in names.items():
+        card = html.index(f'id="cluster-{cluster}"')
+        assert gallery < card < html.index('id="metrics"')
+        assert escape(name) in html[card : card + 3000]
+    # a card shows size, medoid, montage, hashtags with posts and lift
+    card = html[html.index('id="cluster-2"') : html.index('id="cluster-2"') + 200000]
+    assert "12 posts" in card and "medoid" in card and "montage of" in card
+    assert "#25N 12 (×5.0)" in card
+    # posts over time: the plot and the table (clusters × periods)
+    assert 'id="posts-over-time"' in html and 'id="timeline"' in html
+    assert "2024-03-04" in html[html.index('id="timeline"') :]  # the fixture's week (a Monday)
 
 
 class _Tags(HTMLParser):
@@ -195,7 +229,7 @@ def test_html_is_self_contained(report):
     assert not any(re.search(r"https?://", v) for _, v in parser.attributes)
     # every embedded image decodes
     uris = re.findall(r'src="data:image/(?:png|jpeg);base64,([^"]+)"', html)
-    assert len(uris) == 4 + 4  # 4 plots, 4 montages
+    assert len(uris) == 5 + 4 + 4  # 5 plots (map, time, sizes, confidence, zero-shot), 4 medoids, 4 montages
     for payload in uris:
         Image.open(io.BytesIO(base64.b64decode(payload))).verify()
 
@@ -204,7 +238,7 @@ def test_html_escapes_user_strings_and_shows_the_run(report):
     html = (report["dir"] / "report.html").read_text(encoding="utf-8")
     assert SCRIPT_CAPTION not in html and "<script>" not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; ni una menos" in html
-    assert SCRIPT_TAG not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert SCRIPT_TAG not in html and "&lt;img/src=x/onerror=alert(1)&gt;" in html
     assert "13% of posts are noise &lt;b&gt;check&lt;/b&gt;" in html
     for value in (
         "cfg0123456789abc",
@@ -218,32 +252,29 @@ def test_html_escapes_user_strings_and_shows_the_run(report):
     assert 'class="warnings"' in html
 
 
-def test_image_only_encoder_and_bare_manifest(corpus, tmp_path):
-    """A folder without metadata and an image-only encoder: a report, with notes saying what is missing."""
+def test_run_without_describe_and_bare_manifest(corpus, tmp_path):
+    """A folder without metadata, and no describe tables: a report, with notes saying what is missing."""
     manifest = corpus["manifest"][["image_id", "path", "status", "reason"]]
     assignments = corpus["assignments"].drop(columns=["outlier_score"])
-    ids = list(assignments["image_id"])
-    vectors, vector_ids, _ = fake_vectors(ids)
     files = build_report(
         tmp_path,
         {"sampling": {"formats": ["csv"]}},
         manifest,
         assignments,
         {},
-        vectors=vectors,
-        vector_ids=vector_ids,
-        encoder=ImageOnlyEncoder(),
         cache_dir=tmp_path / "cache",
         show_progress=False,
+        notes=["zero-shot labels skipped: encoder 'fake-resnet' is image-only"],
     )
     out = tmp_path / "report"
-    assert not (out / "zero_shot_labels.parquet").exists()
-    assert any("image-only" in n for n in files.notes)
+    assert not (out / "zero_shot_by_cluster.parquet").exists()
+    assert any("clusters.parquet" in n for n in files.notes)
     assert any("hashtags" in n and "account" in n for n in files.notes)
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert "image-only" in html
+    assert "image-only" in html and "cluster 0" in html
     meta = pd.read_parquet(out / "cluster_metadata.parquet")
     assert meta["n_posts"].sum() == len(assignments)
+    assert meta["name"].tolist() == ["cluster 0", "cluster 1", "cluster 2", "noise"]
     sheet = pd.read_csv(out / "sampling_sheet.csv")
     assert "caption" not in sheet.columns and len(sheet) > 0
 
@@ -253,16 +284,17 @@ def test_disabled_report_writes_nothing(corpus, tmp_path):
     assert list(files) == [] and not (tmp_path / "report").exists()
 
 
-def test_default_yaml_matches_the_typed_defaults():
-    text = (Path(CONFIG_DIR) / "report" / "default.yaml").read_text()
-    composed = OmegaConf.create({"seed": 0, "report": OmegaConf.create(text)})
-    from_yaml = resolve_report_config(composed.report)
-    assert from_yaml == ReportConfig()
-    assert from_yaml.zero_shot.prompt_set_version == "study-2024" and len(from_yaml.zero_shot.prompts) == 9
+def test_defaults_come_from_the_yaml_alone():
+    resolved = resolve_report_config(None)
+    text = OmegaConf.load(Path(CONFIG_DIR) / "report" / "default.yaml")
+    assert resolved.top_k == text.top_k and resolved.sampling.top == text.sampling.top
+    assert resolved.seed == 0  # `${seed}` with no job config
+    assert resolve_report_config({"top_k": 3, "html": {"max_montages": 5}}).html.max_montages == 5
+    assert "zero_shot" not in resolved  # the prompts belong to describe
 
 
 def test_unknown_config_key_is_an_error():
-    with pytest.raises(Exception, match="top_kk"):
+    with pytest.raises(ConfigError, match="top_kk"):
         resolve_report_config({"top_kk": 3})
 
 
@@ -285,3 +317,47 @@ def test_cluster_map_with_many_clusters(tmp_path):
     path = plot_cluster_map(frame, tmp_path / "map.png", title="60 clusters")
     with Image.open(path) as image:
         assert image.width > 1000
+
+
+def test_cluster_tree_hook_calls_the_layers_figure(corpus, tmp_path, monkeypatch):
+    """A run with layers has cluster_tree.parquet: the report asks visframe.report.layers for its figure."""
+    import sys
+    import types
+
+    from visframe import contracts as C
+
+    assignments = corpus["assignments"].assign(
+        cluster_layer_0=corpus["assignments"]["cluster"],
+        cluster_layer_1=corpus["assignments"]["cluster"].map({0: 0, 1: 0, 2: 2, -1: -1}),
+    )
+    describe_run(tmp_path, {"zero_shot": {"enabled": False}}, corpus["manifest"], assignments)
+    tree = pd.DataFrame(
+        {
+            "layer": [0, 0, 0],
+            "cluster": [0, 1, 2],
+            "parent_layer": [1, 1, 1],
+            "parent_cluster": [0, 0, 2],
+            "size": [24, 16, 12],
+        }
+    )
+    C.validate(C.CLUSTER_TREE, tree).to_parquet(tmp_path / C.CLUSTER_TREE_FILE)
+    calls = []
+
+    def plot_cluster_tree(tree, clusters, path):
+        calls.append((len(tree), sorted(set(clusters["layer"]))))
+        Image.new("RGB", (40, 30), "white").save(path)
+        return path
+
+    monkeypatch.setitem(
+        sys.modules, "visframe.report.layers", types.SimpleNamespace(plot_cluster_tree=plot_cluster_tree)
+    )
+    config = {"sampling": {"enabled": False}, "html": {"enabled": False}}
+    files = build_report(
+        tmp_path, config, corpus["manifest"], assignments, {}, cache_dir=tmp_path / "c", show_progress=False
+    )
+    assert calls == [(3, [0, 1])] and tmp_path / "report" / "cluster_tree.png" in files
+    monkeypatch.setitem(sys.modules, "visframe.report.layers", types.SimpleNamespace())
+    files = build_report(
+        tmp_path, config, corpus["manifest"], assignments, {}, cache_dir=tmp_path / "c", show_progress=False
+    )
+    assert any("cluster-tree" in n for n in files.notes)

@@ -1,7 +1,11 @@
 """build_report: everything a human reads about one run, written under `<run_dir>/report/`.
 
+The report holds no model: it reads the run's tables (manifest, assignments, and what the describe
+stage wrote: clusters.parquet, cluster_terms.parquet, cluster_timeline.parquet,
+zero_shot_labels.parquet, and cluster_tree.parquet when the clustering has layers) and renders them.
 Order matters only for speed: tables first (cheap, always useful), then the thumbnails every
-montage and the sampling sheet need (made once, in parallel, cached), then pictures, then the page.
+montage and the sampling sheet need (made once, in parallel, cached), then pictures, then the page,
+which opens on the named cluster gallery.
 """
 
 from __future__ import annotations
@@ -15,26 +19,30 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
+from visframe import contracts as C
+from visframe.describe import terms as T
+from visframe.describe.timeline import FREQUENCY
 from visframe.report import plots
-from visframe.report.config import ReportConfig, resolve_report_config
-from visframe.report.html import Montage, ReportPage, render_report
+from visframe.report.config import resolve_report_config
+from visframe.report.gallery import gallery_cards, zero_shot_summary
+from visframe.report.html import ReportPage, render_report
+from visframe.report.inputs import Described, read_described
 from visframe.report.montages import montage_filename, render_montage, select_montage_samples
-from visframe.report.posts import NOISE, cluster_name, cluster_order, has_column, join_posts
+from visframe.report.posts import NOISE, cluster_order, has_column, join_posts
 from visframe.report.sampling import attach_thumbnails, draw_sample, write_xlsx
 from visframe.report.tables import (
     cluster_confidence,
     cluster_file_lists,
     cluster_metadata,
-    term_lift,
+    terms_of,
     write_table,
 )
 from visframe.report.thumbnails import ThumbnailCache
-from visframe.report.zero_shot import ZeroShotSkipped, zero_shot_by_cluster, zero_shot_labels
+from visframe.utils.hashtags import format_hashtag
 
 log = logging.getLogger(__name__)
 
@@ -54,30 +62,30 @@ def build_report(
     assignments: pd.DataFrame,
     metrics: dict[str, float],
     warnings: Sequence[str] = (),
-    vectors: np.ndarray | None = None,
-    vector_ids: list[str] | None = None,
-    encoder: object | None = None,
     run_info: dict | None = None,
     cache_dir: str | Path | None = None,
     show_progress: bool = True,
+    notes: Sequence[str] = (),
 ) -> ReportFiles:
-    """Write plots, montages, tables, zero-shot labels, the sampling sheet and report.html under
-    `run_dir/report/`; return the files written (for MLflow), with `.notes` and `.timings`."""
+    """Write plots, montages, tables, the sampling sheet and report.html under `run_dir/report/`,
+    reading describe's tables from `run_dir`; return the files written, with `.notes` and `.timings`.
+
+    `notes`: what earlier stages skipped and why (e.g. describe's `Descriptions.notes`: "zero-shot
+    labels skipped: encoder 'resnet50' is image-only"), shown on the page with the report's own."""
     config = resolve_report_config(cfg)
     files = ReportFiles()
-    files.notes, files.timings = [], {}
+    files.notes, files.timings = list(notes), {}
     if not config.enabled:
         files.notes.append("report.enabled is false: no report was made")
         return files
-    builder = _ReportBuilder(Path(run_dir) / "report", config, files, show_progress)
+    run_dir = Path(run_dir)
+    builder = _ReportBuilder(run_dir / C.REPORT_DIR, config, files, show_progress)
     builder.run(
+        read_described(run_dir),
         manifest,
         assignments,
         metrics,
         list(warnings),
-        vectors,
-        vector_ids,
-        encoder,
         dict(run_info or {}),
         cache_dir,
     )
@@ -85,7 +93,7 @@ def build_report(
 
 
 class _ReportBuilder:
-    def __init__(self, out: Path, config: ReportConfig, files: ReportFiles, show_progress: bool):
+    def __init__(self, out: Path, config: DictConfig, files: ReportFiles, show_progress: bool):
         self.out = out
         self.cfg = config
         self.files = files
@@ -107,30 +115,30 @@ class _ReportBuilder:
     def table(self, frame: pd.DataFrame, name: str) -> None:
         self.files.extend(write_table(frame, self.out / name, list(self.cfg.formats)))
 
-    def run(
-        self, manifest, assignments, metrics, warnings, vectors, vector_ids, encoder, run_info, cache_dir
-    ):
+    def run(self, described: Described, manifest, assignments, metrics, warnings, run_info, cache_dir):
         cfg = self.cfg
+        for text in described.notes:
+            self.note(text)
         posts = join_posts(manifest, assignments)
-        model = str(run_info.get("model") or run_info.get("model_name") or getattr(encoder, "name", "") or "")
+        model = str(run_info.get("model") or run_info.get("model_name") or "")
         run_info.setdefault("model", model)
         plot_list: list[tuple[Path, str]] = []
-        montage_list: list[Montage] = []
-        zero_shot_summary = None
+        cards = []
+        confidence = metadata = pd.DataFrame()
         if posts.empty:
             self.note("the run has no clustered posts: nothing to plot, tabulate or sample")
-            confidence = metadata = pd.DataFrame()
         else:
             clusters = cluster_order(posts, include_noise=cfg.include_noise)
             thumbs = ThumbnailCache(cache_dir, cfg.thumb_size)
             with self.step("tables"):
-                confidence, metadata = self._tables(posts, clusters)
+                confidence, metadata = self._tables(posts, described)
             with self.step("plots"):
-                plot_list = self._plots(posts)
+                plot_list = self._plots(posts, described)
             with self.step("montages"):
-                montage_list = self._montages(posts, clusters, thumbs, model)
-            with self.step("zero_shot"):
-                zero_shot_summary = self._zero_shot(posts, encoder, vectors, vector_ids, plot_list)
+                montages = self._montages(posts, clusters, thumbs, model, described.names)
+            with self.step("gallery"):
+                cards = gallery_cards(posts, described, montages, thumbs, self.out, cfg.top_n_terms)
+                self.files.extend(card.medoid for card in cards if card.medoid is not None)
             with self.step("sampling_sheet"):
                 self._sampling_sheet(posts, thumbs, model)
             if thumbs.unreadable:
@@ -144,50 +152,62 @@ class _ReportBuilder:
         if cfg.html.enabled:
             with self.step("html"):
                 self._html(
-                    posts,
-                    run_info,
-                    metrics,
-                    warnings,
-                    plot_list,
-                    montage_list,
-                    confidence,
-                    metadata,
-                    zero_shot_summary,
+                    posts, described, run_info, metrics, warnings, plot_list, cards, confidence, metadata
                 )
 
     # --- the parts -------------------------------------------------------------------------------
 
-    def _tables(self, posts: pd.DataFrame, clusters: list[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def _tables(self, posts: pd.DataFrame, described: Described) -> tuple[pd.DataFrame, pd.DataFrame]:
         cfg = self.cfg
+        clusters = cluster_order(posts, include_noise=cfg.include_noise)
         self.files.extend(cluster_file_lists(posts, clusters, self.out / "clusters"))
         confidence = cluster_confidence(posts)
         self.table(confidence, "cluster_confidence")
-        hashtags = term_lift(posts, "hashtags", "hashtag")
-        accounts = term_lift(posts, "account", "account")
-        missing = [name for name in ("hashtags", "account") if not has_column(posts, name)]
+        missing = [name for name in (C.HASHTAGS, C.ACCOUNT) if not has_column(posts, name)]
         if missing:
             self.note(
                 f"no {' or '.join(missing)} metadata in the manifest: the per-cluster "
                 f"{' and '.join(missing)} tables are empty"
             )
-        metadata = cluster_metadata(posts, hashtags, accounts, cfg.top_n_terms, cfg.dominant_account_share)
+        terms = described.terms
+        metadata = cluster_metadata(
+            posts, described.clusters, terms, cfg.top_n_terms, cfg.dominant_account_share
+        )
         self.table(metadata, "cluster_metadata")
-        self.table(hashtags, "cluster_hashtags")
-        self.table(accounts, "cluster_accounts")
+        for kind, name, column in (
+            (T.KIND_HASHTAG, "cluster_hashtags", "hashtag"),
+            (T.KIND_ACCOUNT, "cluster_accounts", "account"),
+            (T.KIND_TERM, "cluster_terms", "term"),
+        ):
+            self.table(terms_of(terms, kind, column), name)
+        if not described.timeline.empty:
+            self.table(described.timeline, "cluster_timeline")
         return confidence, metadata
 
-    def _plots(self, posts: pd.DataFrame) -> list[tuple[Path, str]]:
+    def _plots(self, posts: pd.DataFrame, described: Described) -> list[tuple[Path, str]]:
+        names = described.names
         made = []
-        if posts[["x", "y"]].notna().all(axis=1).any():
+        if posts[[C.X, C.Y]].notna().all(axis=1).any():
             path = plots.plot_cluster_map(
                 posts,
                 self.out / "cluster_map.png",
                 title="cluster map",
                 legend_max_clusters=self.cfg.legend_max_clusters,
+                names=names,
             )
             made.append((path, "2-D map of the clustered posts: clusters coloured and numbered, noise grey"))
         else:
             self.note("assignments have no x/y map coordinates: the cluster map was skipped")
+        if not described.timeline.empty:
+            path = plots.plot_timeline(
+                described.timeline,
+                names,
+                self.out / "posts_over_time.png",
+                int(self.cfg.timeline.max_clusters),
+            )
+            made.append(
+                (path, "posts over time: one panel per cluster (largest first), each on its own scale")
+            )
         made.append(
             (
                 plots.plot_cluster_sizes(posts, self.out / "cluster_sizes.png"),
@@ -200,24 +220,49 @@ class _ReportBuilder:
                 "membership probability per cluster, largest cluster on top",
             )
         )
+        by_label = terms_of(described.terms, T.KIND_ZERO_SHOT, "label")
+        if not by_label.empty:
+            self.table(by_label, "zero_shot_by_cluster")
+            path = plots.plot_zero_shot(by_label, self.out / "zero_shot_by_cluster.png")
+            made.append(
+                (path, f"zero-shot top labels per cluster (prompt set {described.prompt_set_version})")
+            )
+        tree = self._cluster_tree(described)
+        if tree is not None:
+            made.append(tree)
         self.files.extend(path for path, _ in made)
         return made
 
-    def _montages(self, posts, clusters, thumbs: ThumbnailCache, model: str) -> list[Montage]:
+    def _cluster_tree(self, described: Described) -> tuple[Path, str] | None:
+        """The hook for the cluster-tree figure: `visframe.report.layers.plot_cluster_tree(tree,
+        clusters, path) -> Path`, called when the run has a cluster_tree.parquet (layered clustering)."""
+        if described.tree is None or described.tree.empty:
+            return None
+        try:
+            from visframe.report import layers
+        except ImportError:
+            layers = None
+        plot = getattr(layers, "plot_cluster_tree", None)
+        if plot is None:
+            self.note(f"{C.CLUSTER_TREE_FILE} found, but this visframe has no cluster-tree figure")
+            return None
+        path = plot(described.tree, described.all_clusters, self.out / "cluster_tree.png")
+        return path, "the cluster layers, coarse to fine: how clusters split"
+
+    def _montages(self, posts, clusters, thumbs: ThumbnailCache, model: str, names: dict[int, str]) -> dict:
         cfg = self.cfg
         samples = select_montage_samples(posts, clusters, cfg.top_k, cfg.unique_images, model)
         self.table(samples, "samples")
-        needed = samples.drop_duplicates("image_id")
-        made = {}
+        needed = samples.drop_duplicates(C.IMAGE_ID)
         for start in tqdm(
             range(0, len(needed), 256), desc="thumbnails", unit="batch", disable=not self.show_progress
         ):
             chunk = needed.iloc[start : start + 256]
-            made.update(thumbs.ensure_many(zip(chunk["image_id"], chunk["path"])))
-        sizes = posts["cluster"].value_counts()
-        by_cluster = {k: rows for k, rows in samples.groupby("cluster", sort=False)}
+            thumbs.ensure_many(zip(chunk[C.IMAGE_ID], chunk[C.PATH]))
+        sizes = posts[C.CLUSTER].value_counts()
+        by_cluster = {k: rows for k, rows in samples.groupby(C.CLUSTER, sort=False)}
 
-        def render(cluster: int) -> Montage:
+        def render(cluster: int) -> tuple[int, Path, pd.DataFrame]:
             rows = by_cluster.get(cluster, samples.iloc[:0])
             path = render_montage(
                 rows,
@@ -226,49 +271,23 @@ class _ReportBuilder:
                 thumbs,
                 cfg.montage_columns,
                 self.out / "montages" / montage_filename(cluster),
+                name=names.get(cluster),
             )
-            return Montage(
-                cluster, cluster_name(cluster), int(sizes[cluster]), path, _montage_posts(rows, posts)
-            )
+            return cluster, path, _montage_posts(rows, posts)
 
         # PNG encoding and JPEG decoding release the GIL: threads use the cores a laptop has.
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            montages = list(
+            made = list(
                 tqdm(
                     pool.map(render, clusters),
                     total=len(clusters),
                     desc="montages",
-                    unit="cluster",
+                    unit=C.CLUSTER,
                     disable=not self.show_progress,
                 )
             )
-        self.files.extend(m.png for m in montages)
-        return montages
-
-    def _zero_shot(self, posts, encoder, vectors, vector_ids, plot_list) -> pd.DataFrame | None:
-        zcfg = self.cfg.zero_shot
-        if not zcfg.enabled:
-            self.note("zero-shot labels are off (report.zero_shot.enabled=false)")
-            return None
-        try:
-            labels = zero_shot_labels(
-                encoder,
-                vectors,
-                vector_ids,
-                list(posts["image_id"]),
-                list(zcfg.prompts),
-                zcfg.prompt_set_version,
-            )
-        except ZeroShotSkipped as why:
-            self.note(f"zero-shot labels skipped: {why}")
-            return None
-        by_cluster = zero_shot_by_cluster(posts, labels, list(zcfg.prompts))
-        self.table(labels, "zero_shot_labels")
-        self.table(by_cluster, "zero_shot_by_cluster")
-        path = plots.plot_zero_shot(by_cluster, self.out / "zero_shot_by_cluster.png")
-        self.files.append(path)
-        plot_list.append((path, f"zero-shot top labels per cluster (prompt set {zcfg.prompt_set_version})"))
-        return _top_labels(by_cluster)
+        self.files.extend(path for _, path, _ in made)
+        return {cluster: (path, rows) for cluster, path, rows in made}
 
     def _sampling_sheet(self, posts, thumbs: ThumbnailCache, model: str) -> None:
         scfg = self.cfg.sampling
@@ -294,43 +313,33 @@ class _ReportBuilder:
                 )
             self.files.append(path)
 
-    def _html(
-        self,
-        posts,
-        run_info,
-        metrics,
-        warnings,
-        plot_list,
-        montage_list,
-        confidence,
-        metadata,
-        zero_shot_summary,
-    ) -> None:
+    def _html(self, posts, described, run_info, metrics, warnings, plot_list, cards, confidence, metadata):
         cfg = self.cfg
-        shown = montage_list
+        shown = cards
         if cfg.html.max_montages is not None:
-            kept = [m for m in montage_list if m.cluster != NOISE][: cfg.html.max_montages]
-            shown = kept + [m for m in montage_list if m.cluster == NOISE]
-        clusters = [k for k in posts["cluster"].unique() if k != NOISE] if not posts.empty else []
+            kept = [c for c in cards if c.cluster != NOISE][: cfg.html.max_montages]
+            shown = kept + [c for c in cards if c.cluster == NOISE]
+        clusters = [k for k in posts[C.CLUSTER].unique() if k != NOISE] if not posts.empty else []
         page = ReportPage(
             run_info=run_info,
             metrics=dict(metrics or {}),
             warnings=warnings,
             notes=self.notes,
             plots=plot_list,
-            montages=shown,
+            gallery=shown,
             cluster_table=_cluster_table(confidence, metadata),
-            zero_shot_table=zero_shot_summary,
-            prompt_set_version=cfg.zero_shot.prompt_set_version if zero_shot_summary is not None else None,
+            zero_shot_table=zero_shot_summary(described.terms),
+            prompt_set_version=described.prompt_set_version,
+            timeline_table=_timeline_table(described),
             files=_file_summary(self.files, self.out),
             counts={
                 "posts": len(posts),
-                "images": int(posts["image_id"].nunique()) if not posts.empty else 0,
+                "images": int(posts[C.IMAGE_ID].nunique()) if not posts.empty else 0,
                 "clusters": len(clusters),
-                "noise": int((posts["cluster"] == NOISE).sum()) if not posts.empty else 0,
+                "noise": int((posts[C.CLUSTER] == NOISE).sum()) if not posts.empty else 0,
             },
             dominant_share=cfg.dominant_account_share,
-            montages_left_out=len(montage_list) - len(shown),
+            montages_left_out=len(cards) - len(shown),
             max_table_rows=cfg.html.max_table_rows,
         )
         self.files.append(render_report(page, self.out / "report.html", cfg.html.image_quality))
@@ -338,48 +347,64 @@ class _ReportBuilder:
 
 CLUSTER_TABLE_HEADERS = {
     "n_posts": "posts",
-    "n_unique_images": "unique images",
+    C.N_UNIQUE_IMAGES: "unique images",
+    C.TEXT_SHARE: "text share",
     "probability_median": "median probability",
     "n_accounts": "accounts",
     "top_account_share": "top account's share",
-    "top_hashtags": "top hashtags (posts, lift)",
-    "top_accounts": "top accounts (posts, lift)",
+    C.TOP_TERMS: "top terms (c-TF-IDF)",
+    C.TOP_HASHTAGS: "top hashtags (posts, lift)",
+    C.TOP_ACCOUNTS: "top accounts (posts, lift)",
     "dominant_account": "dominant account",
 }
 
 
 def _cluster_table(confidence: pd.DataFrame, metadata: pd.DataFrame) -> pd.DataFrame:
-    """The page's cluster table: sizes, median probability, accounts, top terms, dominance flag."""
+    """The page's cluster table: name, sizes, text share, median probability, accounts, top terms,
+    dominance flag."""
     if metadata.empty:
         return metadata
-    table = metadata.merge(confidence[["cluster", "probability_median"]], on="cluster", how="left")
-    table["cluster"] = [("noise" if k == NOISE else str(k)) for k in table["cluster"]]
-    columns = [
-        "cluster",
-        "n_posts",
-        "n_unique_images",
-        "probability_median",
-        "n_accounts",
-        "top_account_share",
-        "top_hashtags",
-        "top_accounts",
-        "dominant_account",
-    ]
+    table = metadata.merge(confidence[[C.CLUSTER, "probability_median"]], on=C.CLUSTER, how="left")
+    table[C.CLUSTER] = [("noise" if k == NOISE else str(k)) for k in table[C.CLUSTER]]
+    columns = [C.CLUSTER, C.NAME, *CLUSTER_TABLE_HEADERS]
+    columns = [c for c in columns if c in table.columns]
     table = table[columns].astype(object).where(table[columns].notna(), None)
     return table.rename(columns=lambda c: CLUSTER_TABLE_HEADERS.get(c, c))
 
 
+def _timeline_table(described: Described) -> pd.DataFrame | None:
+    """Clusters (rows, largest first, noise last) × periods (columns): posts, for the page."""
+    timeline = described.timeline
+    if timeline.empty:
+        return None
+    frequency = str(timeline[FREQUENCY].iloc[0]) if FREQUENCY in timeline else "month"
+    fmt = "%Y-%m-%d" if frequency == "week" else "%Y-%m"
+    table = timeline.pivot_table(
+        index=C.CLUSTER, columns=C.PERIOD, values=C.N_POSTS, aggfunc="sum", fill_value=0
+    )
+    order = sorted(table.index, key=lambda k: (k == NOISE, -int(table.loc[k].sum()), k))
+    table = table.loc[order]
+    table.columns = [pd.Timestamp(p).strftime(fmt) for p in table.columns]
+    names = described.names
+    table.insert(
+        0, C.NAME, [names.get(int(k), "noise" if k == NOISE else f"cluster {k}") for k in table.index]
+    )
+    table = table.reset_index()
+    table[C.CLUSTER] = ["noise" if k == NOISE else str(k) for k in table[C.CLUSTER]]
+    return table.astype(object)
+
+
 def _montage_posts(samples: pd.DataFrame, posts: pd.DataFrame, caption_chars: int = 280) -> pd.DataFrame:
     """The montage's tiles as rows with the post text a reader needs (caption, hashtags)."""
-    text = [c for c in ("hashtags", "caption") if c in posts.columns]
-    rows = samples[["rank_kind", "rank", "image_id", "path", "probability", "account"]]
+    text = [c for c in (C.HASHTAGS, C.CAPTION) if c in posts.columns]
+    rows = samples[["rank_kind", "rank", C.IMAGE_ID, C.PATH, C.PROBABILITY, C.ACCOUNT]]
     if text:
-        rows = rows.merge(posts[["path", *text]], on="path", how="left")
-    rows = rows.drop(columns="path")
-    if "hashtags" in rows:
-        rows["hashtags"] = rows["hashtags"].map(lambda tags: " ".join(f"#{t}" for t in tags))
-    if "caption" in rows:
-        rows["caption"] = rows["caption"].map(
+        rows = rows.merge(posts[[C.PATH, *text]], on=C.PATH, how="left")
+    rows = rows.drop(columns=C.PATH)
+    if C.HASHTAGS in rows:
+        rows[C.HASHTAGS] = rows[C.HASHTAGS].map(lambda tags: " ".join(format_hashtag(t) for t in tags))
+    if C.CAPTION in rows:
+        rows[C.CAPTION] = rows[C.CAPTION].map(
             lambda c: (
                 None
                 if c is None or pd.isna(c)
@@ -387,19 +412,6 @@ def _montage_posts(samples: pd.DataFrame, posts: pd.DataFrame, caption_chars: in
             )
         )
     return rows.astype(object).where(rows.notna(), None)
-
-
-def _top_labels(by_cluster: pd.DataFrame, n: int = 3) -> pd.DataFrame:
-    rows = []
-    for cluster, group in by_cluster.groupby("cluster", sort=False):
-        best = group[group["count"] > 0].sort_values(["share", "label"], ascending=[False, True]).head(n)
-        row = {"cluster": "noise" if cluster == NOISE else str(cluster)}
-        for i in range(n):
-            row[f"label {i + 1}"] = (
-                f"{best['label'].iloc[i]} ({best['share'].iloc[i]:.0%})" if i < len(best) else None
-            )
-        rows.append(row)
-    return pd.DataFrame(rows)
 
 
 def _file_summary(files: list[Path], out: Path) -> list[str]:

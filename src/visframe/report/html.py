@@ -18,6 +18,8 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from PIL import Image
 
+from visframe import contracts as C
+
 TEMPLATES = Path(__file__).parent / "templates"
 # run_info keys shown first, in this order, under these names; other scalar keys follow as given.
 RUN_KEYS = {
@@ -26,7 +28,8 @@ RUN_KEYS = {
     "dataset_fingerprint": "dataset fingerprint",
     "code_version": "code version",
 }
-TERM_COLUMNS = {"top_hashtags", "top_accounts", "top hashtags (posts, lift)", "top accounts (posts, lift)"}
+TERM_COLUMNS = {C.TOP_HASHTAGS, C.TOP_ACCOUNTS, "top hashtags (posts, lift)", "top accounts (posts, lift)"}
+GALLERY_ANCHOR = "gallery"
 CONFIG_TEXT_KEYS = ("config_text", "config_yaml", "resolved_config")
 
 
@@ -39,17 +42,6 @@ class HtmlTable:
 
 
 @dataclass
-class Montage:
-    """One cluster's montage and the posts it shows (captions, hashtags) for the page."""
-
-    cluster: int
-    name: str
-    n_posts: int
-    png: Path
-    posts: pd.DataFrame
-
-
-@dataclass
 class ReportPage:
     """Everything the page shows; built by `build_report`, rendered by `render_report`."""
 
@@ -58,7 +50,7 @@ class ReportPage:
     warnings: list[str]
     notes: list[str]
     plots: list[tuple[Path, str]]  # (png, caption)
-    montages: list[Montage]
+    gallery: list  # visframe.report.gallery.GalleryCard, largest cluster first, noise last
     cluster_table: pd.DataFrame
     zero_shot_table: pd.DataFrame | None
     prompt_set_version: str | None
@@ -66,6 +58,7 @@ class ReportPage:
     counts: dict[str, int]
     dominant_share: float
     montages_left_out: int = 0
+    timeline_table: pd.DataFrame | None = None  # clusters × periods, posts (from cluster_timeline)
     max_table_rows: int = 300
 
 
@@ -128,6 +121,32 @@ def _metric_value(value: object) -> str:
         return _cell(value)
 
 
+def _card(card, max_rows: int, image_quality: int) -> dict:
+    """One gallery card for the template (every string is autoescaped there)."""
+    facts = [f"{card.n_posts:,} posts", f"{card.n_unique_images:,} unique images"]
+    if card.text_share is not None:
+        facts.append(f"text on {card.text_share:.0%} of images")
+    if card.first_posted_at:
+        facts.append(
+            card.first_posted_at
+            if card.first_posted_at == card.last_posted_at
+            else f"{card.first_posted_at} → {card.last_posted_at}"
+        )
+    return {
+        C.CLUSTER: card.cluster,
+        "name": card.name,
+        "facts": " · ".join(facts),
+        "medoid": data_uri(card.medoid) if card.medoid is not None else None,
+        "medoid_id": card.medoid_image_id,
+        "terms": ", ".join(card.top_terms),
+        "hashtags": card.top_hashtags,
+        "accounts": card.top_accounts,
+        "zero_shot": ", ".join(card.zero_shot),
+        "uri": data_uri(card.montage, jpeg_quality=image_quality),
+        "table": html_table(card.posts, max_rows, "No posts."),
+    }
+
+
 def render_report(page: ReportPage, path: Path, image_quality: int) -> Path:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -168,16 +187,12 @@ def render_report(page: ReportPage, path: Path, image_quality: int) -> Path:
             else None
         ),
         "prompt_set_version": page.prompt_set_version,
-        "montages": [
-            {
-                "cluster": m.cluster,
-                "name": m.name,
-                "n_posts": m.n_posts,
-                "uri": data_uri(m.png, jpeg_quality=image_quality),
-                "table": html_table(m.posts, page.max_table_rows, "No posts."),
-            }
-            for m in page.montages
-        ],
+        "timeline_table": (
+            html_table(page.timeline_table, page.max_table_rows, "No dated posts.")
+            if page.timeline_table is not None
+            else None
+        ),
+        "gallery": [_card(card, page.max_table_rows, image_quality) for card in page.gallery],
         "montages_left_out": page.montages_left_out,
         "files": page.files,
         "config_text": config_text,

@@ -16,16 +16,17 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
-from visframe.report.posts import NOISE, cluster_name, rank_by_probability
+from visframe import contracts as C
+from visframe.report.posts import NOISE, cluster_label, rank_by_probability
 from visframe.report.thumbnails import ThumbnailCache
 
 SAMPLE_COLUMNS = [
     "model",
-    "image_id",
+    C.IMAGE_ID,
     "path",
-    "cluster",
-    "probability",
-    "outlier_score",
+    C.CLUSTER,
+    C.PROBABILITY,
+    C.OUTLIER_SCORE,
     "rank_kind",
     "rank",
     "account",
@@ -42,10 +43,10 @@ def select_montage_samples(
     """
     frames = []
     for cluster in clusters:
-        members = posts[posts["cluster"] == cluster]
+        members = posts[posts[C.CLUSTER] == cluster]
         ranked = rank_by_probability(members, descending=True)
         if unique_images:
-            ranked = ranked.drop_duplicates("image_id", keep="first")
+            ranked = ranked.drop_duplicates(C.IMAGE_ID, keep="first")
         top = ranked.head(top_k)
         rest = ranked.iloc[len(top) :]
         bottom = rank_by_probability(rest, descending=False).head(top_k)
@@ -136,9 +137,16 @@ def fit_text(draw: ImageDraw.ImageDraw, text: str, face: ImageFont.FreeTypeFont,
 
 
 def render_montage(
-    samples: pd.DataFrame, cluster: int, n_posts: int, thumbs: ThumbnailCache, columns: int, path: Path
+    samples: pd.DataFrame,
+    cluster: int,
+    n_posts: int,
+    thumbs: ThumbnailCache,
+    columns: int,
+    path: Path,
+    name: str | None = None,
 ) -> Path:
-    """Draw one cluster's top and bottom tiles, captioned with image_id, probability and account."""
+    """Draw one cluster's top and bottom tiles, captioned with image_id, probability and account;
+    the title is the cluster's name from describe (else "cluster 3") and its size."""
     top = samples[samples["rank_kind"] == "top"].sort_values("rank")
     bottom = samples[samples["rank_kind"] == "bottom"].sort_values("rank")
     columns = max(1, min(columns, max(len(top), len(bottom), 1)))
@@ -146,7 +154,7 @@ def render_montage(
     canvas = Image.new("RGB", layout.size, "white")
     draw = ImageDraw.Draw(canvas)
     width = layout.size[0] - 2 * layout.margin
-    title = f"{cluster_name(cluster)} · {n_posts} posts"
+    title = f"{name or cluster_label(cluster)} · {n_posts} posts"
     draw.text(
         (layout.margin, layout.margin),
         fit_text(draw, title, font(18, bold=True), width),
@@ -189,7 +197,7 @@ def render_montage(
 def _headers(cluster: int, samples: pd.DataFrame, n_top: int, n_bottom: int) -> tuple[str, str]:
     if cluster == NOISE:
         # HDBSCAN gives every noise point probability 0: the order comes from the outlier score.
-        if samples["outlier_score"].notna().any():
+        if samples[C.OUTLIER_SCORE].notna().any():
             return (
                 f"least outlying noise (lowest outlier score, {n_top})",
                 f"most outlying noise (highest outlier score, {n_bottom})",

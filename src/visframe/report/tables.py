@@ -1,8 +1,8 @@
-"""The report's tables: per-cluster file lists, confidence, and hashtag/account metadata with lift.
+"""The report's tables: per-cluster file lists, confidence, and the cluster summary.
 
-Lift of a term in a cluster = (share of the cluster's posts with the term) / (share of all clustered
-posts with the term); 1 means "as common as anywhere", 3 means "three times as common here".
-All posts in the assignments (noise included) make the corpus.
+The summary reads describe's tables (clusters.parquet, cluster_terms.parquet): lift of a term in a
+cluster = (share of the cluster's posts with the term) / (share of all posts with it), computed
+there (visframe.describe.terms); the report only formats it: '#NiUnaMenos 12 (×2.4)'.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from visframe.report.posts import NOISE, cluster_order, has_column
+from visframe import contracts as C
+from visframe.describe import terms as T
+from visframe.report.posts import NOISE, cluster_label, cluster_order
 
 
 def write_table(frame: pd.DataFrame, base: Path, formats: list[str]) -> list[Path]:
@@ -55,8 +57,8 @@ def cluster_file_lists(posts: pd.DataFrame, clusters: list[int], directory: Path
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for cluster in clusters:
-        members = posts.loc[posts["cluster"] == cluster, ["image_id", "path", "probability"]]
-        members = members.sort_values(["probability", "image_id", "path"], ascending=[False, True, True])
+        members = posts.loc[posts[C.CLUSTER] == cluster, [C.IMAGE_ID, "path", C.PROBABILITY]]
+        members = members.sort_values([C.PROBABILITY, C.IMAGE_ID, "path"], ascending=[False, True, True])
         path = directory / f"cluster_{cluster}.csv"
         members.to_csv(path, index=False)
         written.append(path)
@@ -68,13 +70,13 @@ def cluster_confidence(posts: pd.DataFrame) -> pd.DataFrame:
     rows = []
     total = len(posts)
     for cluster in cluster_order(posts):
-        members = posts[posts["cluster"] == cluster]
-        p = members["probability"].to_numpy(dtype=float)
+        members = posts[posts[C.CLUSTER] == cluster]
+        p = members[C.PROBABILITY].to_numpy(dtype=float)
         rows.append(
             {
-                "cluster": cluster,
+                C.CLUSTER: cluster,
                 "n_posts": len(members),
-                "n_unique_images": int(members["image_id"].nunique()),
+                "n_unique_images": int(members[C.IMAGE_ID].nunique()),
                 "share_of_posts": len(members) / total if total else np.nan,
                 "probability_mean": float(np.nanmean(p)),
                 "probability_min": float(np.nanmin(p)),
@@ -82,72 +84,61 @@ def cluster_confidence(posts: pd.DataFrame) -> pd.DataFrame:
                 "probability_median": float(np.nanmedian(p)),
                 "probability_q75": float(np.nanpercentile(p, 75)),
                 "probability_max": float(np.nanmax(p)),
-                "outlier_score_mean": float(members["outlier_score"].mean())
-                if members["outlier_score"].notna().any()
+                "outlier_score_mean": float(members[C.OUTLIER_SCORE].mean())
+                if members[C.OUTLIER_SCORE].notna().any()
                 else np.nan,
             }
         )
     return pd.DataFrame(rows)
 
 
-def term_lift(posts: pd.DataFrame, column: str, term_name: str) -> pd.DataFrame:
-    """Long table (cluster, term, count, share, corpus_count, corpus_share, lift) for one metadata column.
-
-    `count` is the number of the cluster's posts with the term (a post counts once per term);
-    `share` = count / the cluster's posts; `corpus_share` = posts with the term / all posts.
-    """
-    columns = ["cluster", term_name, "count", "share", "corpus_count", "corpus_share", "lift"]
-    if not has_column(posts, column):
-        return pd.DataFrame(columns=columns)
-    pairs = posts[["cluster", column]]
-    if column == "hashtags":
-        pairs = pairs.explode(column)
-    pairs = pairs.dropna(subset=[column])
-    pairs = pairs[pairs[column].astype(str) != ""]
-    pairs = pairs.assign(**{column: pairs[column].astype(str)})
-    n_posts = posts["cluster"].value_counts()
-    corpus_count = pairs[column].value_counts()
-    counts = pairs.groupby(["cluster", column]).size().rename("count").reset_index()
-    counts["share"] = counts["count"] / counts["cluster"].map(n_posts).astype(float)
-    counts["corpus_count"] = counts[column].map(corpus_count).astype("int64")
-    counts["corpus_share"] = counts["corpus_count"] / float(len(posts))
-    counts["lift"] = counts["share"] / counts["corpus_share"]
-    order = {k: i for i, k in enumerate(cluster_order(posts))}
-    counts = counts.assign(_order=counts["cluster"].map(order)).sort_values(
-        ["_order", "count", column], ascending=[True, False, True]
-    )
-    return counts.drop(columns="_order").rename(columns={column: term_name})[columns].reset_index(drop=True)
+def terms_of(terms: pd.DataFrame, kind: str, rename: str) -> pd.DataFrame:
+    """One kind of describe's chosen-layer term table, as the study's per-cluster table of that kind."""
+    rows = terms[terms[T.KIND] == kind].drop(columns=[T.KIND, C.LAYER])
+    return rows.rename(columns={T.TERM: rename}).reset_index(drop=True)
 
 
 def cluster_metadata(
     posts: pd.DataFrame,
-    hashtags: pd.DataFrame,
-    accounts: pd.DataFrame,
+    clusters: pd.DataFrame,
+    terms: pd.DataFrame,
     top_n: int,
     dominant_share: float,
 ) -> pd.DataFrame:
-    """One row per cluster (the study's Appendices 6–8): sizes, top hashtags/accounts, dominance flag."""
-    has_accounts = not accounts.empty
+    """One row per cluster (the study's Appendices 6–8): name, sizes, text share, top terms,
+    hashtags and accounts with counts and lift, the dominant-account flag.
+
+    `clusters` / `terms`: describe's rows of the chosen layer (empty frames when describe did not run).
+    """
+    by_cluster = clusters.set_index(C.CLUSTER) if not clusters.empty else None
     rows = []
     for cluster in cluster_order(posts):
-        members = posts[posts["cluster"] == cluster]
+        members = posts[posts[C.CLUSTER] == cluster]
+        mine = terms[terms[C.CLUSTER] == cluster] if not terms.empty else terms
+        described = by_cluster is not None and cluster in by_cluster.index
+        tags = mine[mine[T.KIND] == T.KIND_HASHTAG].head(top_n) if len(mine) else mine
+        accounts = mine[mine[T.KIND] == T.KIND_ACCOUNT] if len(mine) else mine
+        words = mine[mine[T.KIND] == T.KIND_TERM].head(top_n) if len(mine) else mine
         row: dict[str, object] = {
-            "cluster": cluster,
+            C.CLUSTER: cluster,
+            C.NAME: cluster_label(cluster, {cluster: by_cluster.loc[cluster, C.NAME]} if described else None),
             "is_noise": cluster == NOISE,
             "n_posts": len(members),
-            "n_unique_images": int(members["image_id"].nunique()),
+            C.N_UNIQUE_IMAGES: int(members[C.IMAGE_ID].nunique()),
+            C.TEXT_SHARE: float(by_cluster.loc[cluster, C.TEXT_SHARE]) if described else np.nan,
+            C.TOP_TERMS: ", ".join(words[T.TERM].astype(str)) if len(words) else "",
+            C.TOP_HASHTAGS: format_terms(tags),
+            "n_accounts": int(members[C.ACCOUNT].nunique()) if len(accounts) else None,
+            C.TOP_ACCOUNTS: format_terms(accounts.head(top_n), prefix="@"),
         }
-        tags = hashtags[hashtags["cluster"] == cluster].head(top_n)
-        accs = accounts[accounts["cluster"] == cluster] if has_accounts else accounts
-        row["top_hashtags"] = _format_terms(tags, "hashtag", prefix="#")
-        row["n_accounts"] = int(members["account"].nunique()) if has_accounts else None
-        row["top_accounts"] = _format_terms(accs.head(top_n), "account", prefix="@")
-        if has_accounts and not accs.empty:
-            lead = accs.iloc[0]
-            row["top_account"] = str(lead["account"])
-            row["top_account_posts"] = int(lead["count"])
-            row["top_account_share"] = float(lead["share"])
-            row["dominant_account"] = bool(lead["share"] > dominant_share)
+        if len(accounts):
+            lead = accounts.iloc[0]
+            row.update(
+                top_account=str(lead[T.TERM]),
+                top_account_posts=int(lead[T.COUNT]),
+                top_account_share=float(lead[T.SHARE]),
+                dominant_account=bool(lead[T.SHARE] > dominant_share),
+            )
         else:
             row.update(
                 top_account=None, top_account_posts=None, top_account_share=None, dominant_account=None
@@ -165,9 +156,11 @@ def cluster_metadata(
     return frame
 
 
-def _format_terms(terms: pd.DataFrame, column: str, prefix: str) -> str:
+def format_terms(terms: pd.DataFrame, prefix: str = "") -> str:
     """'#niunamenos 12 (×2.4); #8m 9 (×1.1)': term, posts in the cluster, lift."""
+    if terms is None or terms.empty:
+        return ""
     return "; ".join(
-        f"{prefix}{str(t).lstrip(prefix)} {int(c)} (×{lift:.1f})"
-        for t, c, lift in zip(terms[column], terms["count"], terms["lift"])
+        f"{prefix}{str(t).lstrip('@') if prefix else t} {int(c)} (×{lift:.1f})"
+        for t, c, lift in zip(terms[T.TERM], terms[T.COUNT], terms[T.LIFT])
     )

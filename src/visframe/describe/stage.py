@@ -1,0 +1,311 @@
+"""describe: every cluster of every layer (noise included) as a description a reader can scan.
+
+Runs after clustering and evaluation, before the report; it is the only later stage handed the
+encoder (for zero-shot labels). Writes into the run directory:
+
+- clusters.parquet (contracts.CLUSTERS): layer, cluster, is_chosen_layer, name, size (posts),
+  n_unique_images, text_share, top_terms, top_hashtags, top_accounts, zero_shot_labels,
+  medoid_image_id, first_posted_at, last_posted_at;
+- cluster_terms.parquet: the long table behind the top lists (terms, hashtags, accounts, zero-shot
+  labels per cluster, with counts, shares and lift; c-TF-IDF scores for terms);
+- cluster_timeline.parquet (contracts.CLUSTER_TIMELINE): posts per cluster per week or month;
+- zero_shot_labels.parquet: each image's score per prompt and its top label (when made).
+
+The medoid is the member image closest (cosine) to the mean of the cluster's unit-normalised
+embeddings, i.e. the most typical image in the space the model saw; it needs no probability, so it
+works for every layer. Without embeddings, and for noise (whose mean is no centre of anything),
+it is the most probable member (ties broken by the lowest outlier score).
+
+Cost, measured on benchmarks/bench_report.py's paper-sized fake run (16,567 posts, 100 clusters +
+noise, 512-d vectors, short captions, zero-shot on): 1.3–1.7 s of CPU per call on this 2-core
+machine (6.7–8.4 s wall while it was shared); the report that follows costs far more (thumbnails,
+montages, plots).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig
+
+from visframe import contracts as C
+from visframe.contracts import NOISE
+from visframe.describe import terms as T
+from visframe.describe.config import stage_config
+from visframe.describe.naming import cluster_name, unique_names
+from visframe.describe.posts import Layer, cluster_layers, cluster_order, join_posts, rank_by_probability
+from visframe.describe.stopwords import stop_words
+from visframe.describe.timeline import cluster_timeline, empty_timeline
+from visframe.describe.zero_shot import (
+    ZERO_SHOT_LABELS_FILE,
+    ZeroShotSkipped,
+    top_label_matrix,
+    zero_shot_labels,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Descriptions:
+    """What describe made: the tables (also written to the run directory by `describe_run`)."""
+
+    clusters: pd.DataFrame
+    terms: pd.DataFrame
+    timeline: pd.DataFrame
+    zero_shot: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+    def names(self, layer: int | None = None) -> dict[int, str]:
+        """cluster → name for `layer` (default: the chosen layer)."""
+        rows = (
+            self.clusters[self.clusters[C.IS_CHOSEN_LAYER]]
+            if layer is None
+            else self.clusters[self.clusters[C.LAYER] == layer]
+        )
+        return dict(zip(rows[C.CLUSTER].astype(int), rows[C.NAME]))
+
+
+def describe_run(
+    run_dir: str | Path,
+    cfg: DictConfig | Mapping[str, Any] | None,
+    manifest: pd.DataFrame | None,
+    assignments: pd.DataFrame,
+    texts: pd.DataFrame | None = None,
+    encoder: object | None = None,
+    vectors: np.ndarray | None = None,
+    vector_ids: list[str] | None = None,
+    chosen_layer: int | None = None,
+) -> Descriptions:
+    """The pipeline's call: join posts, describe them, validate and write the tables into `run_dir`.
+
+    With `describe.enabled: false` nothing is written and the report names clusters "cluster 3"."""
+    if not stage_config("describe", cfg).enabled:
+        note = "describe.enabled is false: clusters were not described (no names, terms or medoids)"
+        return Descriptions(_empty_clusters(), T.empty_term_table(), empty_timeline(), None, [note])
+    posts = join_posts(manifest, assignments)
+    result = describe_clusters(posts, texts, cfg, encoder, vectors, vector_ids, chosen_layer)
+    run_dir = Path(run_dir)
+    tables = [
+        (C.CLUSTERS_FILE, C.validate(C.CLUSTERS, result.clusters)),
+        (C.CLUSTER_TIMELINE_FILE, C.validate(C.CLUSTER_TIMELINE, result.timeline)),
+        (T.CLUSTER_TERMS_FILE, result.terms),
+    ]
+    if result.zero_shot is not None:
+        tables.append((ZERO_SHOT_LABELS_FILE, result.zero_shot))
+    for name, frame in tables:
+        frame.to_parquet(run_dir / name, index=False)
+        result.files.append(run_dir / name)
+    return result
+
+
+def describe_clusters(
+    posts: pd.DataFrame,
+    texts: pd.DataFrame | None = None,
+    cfg: DictConfig | Mapping[str, Any] | None = None,
+    encoder: object | None = None,
+    vectors: np.ndarray | None = None,
+    vector_ids: list[str] | None = None,
+    chosen_layer: int | None = None,
+) -> Descriptions:
+    """Describe every cluster of every layer of `posts` (`join_posts(manifest, assignments)`).
+
+    `texts`: texts.parquet (OCR), or None; `cfg`: describe settings over conf/describe/default.yaml;
+    `encoder` + `vectors`/`vector_ids` (the run's embeddings): for zero-shot labels and medoids.
+    """
+    config = stage_config("describe", cfg)
+    notes: list[str] = []
+    layers = cluster_layers(posts, chosen_layer)
+    if posts.empty:
+        notes.append("no clustered posts: no clusters to describe")
+        return Descriptions(_empty_clusters(), T.empty_term_table(), empty_timeline(), None, notes)
+    kinds = _term_matrices(posts, texts, config, notes)
+    labels = _zero_shot(posts, config, encoder, vectors, vector_ids, notes)
+    if labels is not None:
+        kinds[T.KIND_ZERO_SHOT] = top_label_matrix(posts, labels, list(config.zero_shot.prompts))
+    has_text = _image_has_text(posts, texts, int(config.text_min_chars))
+    unit = _unit_vectors(vectors, vector_ids)
+    rows, term_frames, timelines = [], [], []
+    for layer in layers:
+        clusters = cluster_order(posts, column=layer.column)
+        label_array = posts[layer.column].to_numpy(dtype=np.int64)
+        layer_terms = [
+            T.term_table(
+                layer.index, label_array, clusters, matrix, names, kind, keep_zeros=kind == T.KIND_ZERO_SHOT
+            )
+            for kind, (matrix, names) in kinds.items()
+        ]
+        term_frames += layer_terms
+        rows += _layer_rows(
+            posts, layer, clusters, pd.concat(layer_terms) if layer_terms else None, has_text, unit, config
+        )
+        timelines.append(
+            cluster_timeline(posts, layer.index, layer.column, clusters, int(config.timeline.weekly_max_days))
+        )
+    if C.POSTED_AT not in posts or posts[C.POSTED_AT].isna().all():
+        notes.append("no posted_at dates in the metadata: no posts-over-time table")
+    for note in notes:
+        log.info("describe: %s", note)
+    frame = _clusters_frame(rows)
+    term_table = pd.concat(term_frames, ignore_index=True) if term_frames else T.empty_term_table()
+    return Descriptions(frame, term_table, pd.concat(timelines, ignore_index=True), labels, notes)
+
+
+# --- the parts -------------------------------------------------------------------------------------
+
+
+def _term_matrices(posts, texts, config, notes) -> dict[str, tuple]:
+    kinds = {}
+    stop = stop_words(list(config.terms.stop_words), list(config.terms.extra_stop_words))
+    documents = T.post_documents(posts, texts, list(config.terms.sources))
+    words = T.word_matrix(documents, stop, int(config.terms.min_posts))
+    if words is None:
+        notes.append(
+            "no OCR text, captions or alt texts with words in at least "
+            f"{int(config.terms.min_posts)} posts: clusters have no top terms"
+        )
+    else:
+        kinds[T.KIND_TERM] = words
+    for kind, made, column in (
+        (T.KIND_HASHTAG, T.hashtag_matrix(posts), C.HASHTAGS),
+        (T.KIND_ACCOUNT, T.account_matrix(posts), C.ACCOUNT),
+    ):
+        if made is None:
+            notes.append(f"no {column} in the metadata: clusters have no top {column}")
+        else:
+            kinds[kind] = made
+    return kinds
+
+
+def _zero_shot(posts, config, encoder, vectors, vector_ids, notes) -> pd.DataFrame | None:
+    zcfg = config.zero_shot
+    if not zcfg.enabled:
+        notes.append("zero-shot labels are off (describe.zero_shot.enabled=false)")
+        return None
+    try:
+        return zero_shot_labels(
+            encoder,
+            vectors,
+            vector_ids,
+            list(posts[C.IMAGE_ID]),
+            list(zcfg.prompts),
+            str(zcfg.prompt_set_version),
+        )
+    except ZeroShotSkipped as why:
+        notes.append(f"zero-shot labels skipped: {why}")
+        return None
+
+
+def _image_has_text(posts, texts, min_chars: int) -> pd.Series | None:
+    """Per post: does its image carry at least `min_chars` characters of OCR text (None: unknown)."""
+    if texts is None or texts.empty:
+        return None
+    chars = texts.drop_duplicates(C.IMAGE_ID).set_index(C.IMAGE_ID)[C.N_CHARS]
+    if C.TEXT_STATUS in texts:
+        failed = texts.drop_duplicates(C.IMAGE_ID).set_index(C.IMAGE_ID)[C.TEXT_STATUS] != C.TEXT_OK
+        chars = chars.where(~failed)
+    return posts[C.IMAGE_ID].map(chars).ge(min_chars).where(posts[C.IMAGE_ID].map(chars).notna())
+
+
+def _unit_vectors(vectors, vector_ids) -> tuple[np.ndarray, pd.Index] | None:
+    if vectors is None or vector_ids is None:
+        return None
+    array = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(array, axis=1, keepdims=True)
+    return array / np.where(norms > 0, norms, 1.0), pd.Index(vector_ids)
+
+
+def _medoid(members: pd.DataFrame, cluster: int, unit) -> str:
+    ids = members[C.IMAGE_ID].astype(str).unique()
+    if unit is not None and cluster != NOISE:
+        vectors, index = unit
+        rows = index.get_indexer(ids)
+        if (rows >= 0).all():
+            chosen = vectors[rows]
+            return str(ids[int(np.argmax(chosen @ chosen.mean(axis=0)))])
+    return str(rank_by_probability(members).iloc[0][C.IMAGE_ID])
+
+
+def _layer_rows(posts, layer: Layer, clusters, terms, has_text, unit, config) -> list[dict]:
+    top_n = int(config.top_n)
+    rows, names = [], []
+    for cluster in clusters:
+        mask = (posts[layer.column] == cluster).to_numpy()
+        members = posts[mask]
+        mine = terms[terms[C.CLUSTER] == cluster] if terms is not None else T.empty_term_table()
+        lists = {
+            kind: list(mine.loc[(mine[T.KIND] == kind) & (mine[T.COUNT] > 0), T.TERM].head(top_n).astype(str))
+            for kind in (T.KIND_TERM, T.KIND_HASHTAG, T.KIND_ACCOUNT, T.KIND_ZERO_SHOT)
+        }
+        lists[T.KIND_ZERO_SHOT] = lists[T.KIND_ZERO_SHOT][: int(config.zero_shot.n_labels)]
+        text_share = _text_share(members, has_text[mask] if has_text is not None else None)
+        names.append(
+            cluster_name(
+                cluster,
+                text_share,
+                lists[T.KIND_TERM],
+                mine[mine[T.KIND] == T.KIND_HASHTAG],
+                lists[T.KIND_ZERO_SHOT],
+                config.name,
+            )
+        )
+        times = pd.to_datetime(members[C.POSTED_AT], utc=True) if C.POSTED_AT in members else None
+        rows.append(
+            {
+                C.LAYER: layer.index,
+                C.CLUSTER: int(cluster),
+                C.IS_CHOSEN_LAYER: layer.chosen,
+                C.SIZE: int(mask.sum()),
+                C.N_UNIQUE_IMAGES: int(members[C.IMAGE_ID].nunique()),
+                C.TEXT_SHARE: text_share,
+                C.TOP_TERMS: lists[T.KIND_TERM],
+                C.TOP_HASHTAGS: lists[T.KIND_HASHTAG],
+                C.TOP_ACCOUNTS: lists[T.KIND_ACCOUNT],
+                C.ZERO_SHOT_LABELS: lists[T.KIND_ZERO_SHOT],
+                C.MEDOID_IMAGE_ID: _medoid(members, cluster, unit),
+                C.FIRST_POSTED_AT: times.min() if times is not None else pd.NaT,
+                C.LAST_POSTED_AT: times.max() if times is not None else pd.NaT,
+            }
+        )
+    for row, name in zip(rows, unique_names(names, list(clusters))):
+        row[C.NAME] = name
+    return rows
+
+
+def _text_share(members: pd.DataFrame, has_text: pd.Series | None) -> float:
+    """Share of the cluster's unique images with text (NaN when the run has no OCR)."""
+    if has_text is None:
+        return math.nan
+    per_image = pd.Series(has_text.to_numpy(), index=members[C.IMAGE_ID].to_numpy())
+    per_image = per_image[~per_image.index.duplicated()].dropna()
+    return float(per_image.astype(bool).mean()) if len(per_image) else math.nan
+
+
+def _clusters_frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=C.CLUSTERS.names) if rows else _empty_clusters()
+    types = {
+        C.LAYER: "int64",
+        C.CLUSTER: "int64",
+        C.IS_CHOSEN_LAYER: "bool",
+        C.NAME: "string",
+        C.SIZE: "int64",
+        C.N_UNIQUE_IMAGES: "int64",
+        C.TEXT_SHARE: "float64",
+        C.MEDOID_IMAGE_ID: "string",
+    }
+    frame = frame.astype(types)
+    for column in (C.FIRST_POSTED_AT, C.LAST_POSTED_AT):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame
+
+
+def _empty_clusters() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in C.CLUSTERS.names})
