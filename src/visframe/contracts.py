@@ -27,6 +27,8 @@ TEXTS_FILE = "texts.parquet"
 CLUSTERS_FILE = "clusters.parquet"
 CLUSTER_TREE_FILE = "cluster_tree.parquet"
 CLUSTER_TIMELINE_FILE = "cluster_timeline.parquet"
+CLUSTER_TERMS_FILE = "cluster_terms.parquet"
+ZERO_SHOT_LABELS_FILE = "zero_shot_labels.parquet"
 METRICS_FILE = "metrics.json"
 CONFIG_FILE = "config.yaml"
 CLEANING_REPORT_FILE = "cleaning_report.csv"
@@ -95,6 +97,19 @@ PARENT_LAYER = "parent_layer"
 PARENT_CLUSTER = "parent_cluster"
 PERIOD = "period"
 N_POSTS = "n_posts"
+FREQUENCY = "frequency"  # the timeline's bin: week | month
+KIND = "kind"  # term | hashtag | account | zero_shot
+TERM = "term"
+RANK = "rank"
+COUNT = "count"
+SHARE = "share"
+CORPUS_COUNT = "corpus_count"
+CORPUS_SHARE = "corpus_share"
+LIFT = "lift"
+SCORE = "score"
+TOP_LABEL = "top_label"
+TOP_SCORE = "top_score"
+PROMPT_SET_VERSION = "prompt_set_version"
 # Review exports
 RUN_ID = "run_id"
 CODER = "coder"
@@ -268,7 +283,26 @@ CLUSTER_TREE = Table(
 CLUSTER_TIMELINE = Table(
     "cluster_timeline",
     CLUSTER_TIMELINE_FILE,
-    (Column(CLUSTER, "int"), Column(PERIOD, "time"), Column(N_POSTS, "int")),
+    (Column(LAYER, "int", required=False), Column(CLUSTER, "int"), Column(PERIOD, "time"), Column(N_POSTS, "int"),
+     Column(FREQUENCY, "str", required=False)),
+)
+
+CLUSTER_TERMS = Table(
+    "cluster_terms",
+    CLUSTER_TERMS_FILE,
+    (
+        Column(LAYER, "int"),
+        Column(CLUSTER, "int"),
+        Column(KIND, "str"),
+        Column(TERM, "str"),
+        Column(RANK, "int"),
+        Column(COUNT, "int"),
+        Column(SHARE, "float"),
+        Column(CORPUS_COUNT, "int"),
+        Column(CORPUS_SHARE, "float"),
+        Column(LIFT, "float"),
+        Column(SCORE, "float"),
+    ),
 )
 
 CODES = Table(
@@ -305,7 +339,7 @@ SAMPLING_SHEET = Table(
     ),
 )
 
-TABLES = {t.name: t for t in (MANIFEST, ASSIGNMENTS, TEXTS, CLUSTERS, CLUSTER_TREE, CLUSTER_TIMELINE, CODES, SAMPLING_SHEET)}
+TABLES = {t.name: t for t in (MANIFEST, ASSIGNMENTS, TEXTS, CLUSTERS, CLUSTER_TREE, CLUSTER_TIMELINE, CODES, SAMPLING_SHEET, CLUSTER_TERMS)}
 
 
 class ContractError(ValueError):

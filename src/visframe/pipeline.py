@@ -240,7 +240,24 @@ def evaluate_stage(cfg: DictConfig, ingest: IngestResult, reduced: ReduceResult,
     return metrics, warnings
 
 
-def report_stage(cfg, run_dir, ingest, assignments, metrics, warnings, embedding, encoder, run_info) -> list[Path]:
+def describe_stage(cfg, run_dir, ingest, assignments, texts, embedding, encoder):
+    """Name and describe every cluster (clusters.parquet …); the describe stage holds the encoder."""
+    from visframe.describe import describe_run
+
+    return describe_run(
+        run_dir,
+        cfg.describe,
+        ingest.manifest,
+        assignments,
+        texts=texts,
+        encoder=encoder,
+        vectors=embedding.vectors,
+        vector_ids=embedding.image_ids,
+    )
+
+
+def report_stage(cfg, run_dir, ingest, assignments, metrics, warnings, run_info, notes) -> list[Path]:
+    """Plots, montages, tables and report.html, from the files the earlier stages wrote."""
     from visframe.report import build_report
 
     report_files = build_report(
@@ -250,12 +267,10 @@ def report_stage(cfg, run_dir, ingest, assignments, metrics, warnings, embedding
         assignments=assignments,
         metrics=metrics,
         warnings=warnings,
-        vectors=embedding.vectors,
-        vector_ids=embedding.image_ids,
-        encoder=encoder,
         run_info=run_info,
         cache_dir=str(cfg.paths.cache_dir),
         show_progress=bool(cfg.show_progress),
+        notes=notes,
     )
     for note in getattr(report_files, "notes", []):
         log.info("Report: %s", note)
@@ -355,6 +370,7 @@ def _run_stages(cfg: DictConfig, run_dir: Path, tracker) -> JobResult:
         tracker.log_dataset(ingest.manifest, run_dir / C.MANIFEST_FILE, str(cfg.dataset.name), fingerprint)
     with timer.stage("embed"):
         embedding = embed_stage(cfg, ingest.clean, encoder)
+    texts = None  # the text stage (OCR) fills this
     if getattr(embedding, "global_rank", 0) != 0:
         # Launched by torchrun/srun with strategy=ddp, every rank runs the job: the other ranks
         # have written their embedding shards; rank 0 alone reduces, clusters, reports and tracks.
@@ -385,9 +401,15 @@ def _run_stages(cfg: DictConfig, run_dir: Path, tracker) -> JobResult:
         "config_yaml": resolved_yaml,
         "metric_spaces": describe_metrics(reduced.n_components),
     }
+    with timer.stage("describe"):
+        descriptions = describe_stage(cfg, run_dir, ingest, assignments, texts, embedding, encoder)
+    artifacts += descriptions.files
+    if tracker is not None and descriptions.files:
+        names = descriptions.names()
+        tracker.set_tags({"visframe.cluster_names": "; ".join(f"{c}: {n}" for c, n in sorted(names.items()))})
     if cfg.report.get("enabled", True):
         with timer.stage("report"):
-            artifacts += report_stage(cfg, run_dir, ingest, assignments, metrics, warnings, embedding, encoder, run_info)
+            artifacts += report_stage(cfg, run_dir, ingest, assignments, metrics, warnings, run_info, descriptions.notes)
     metrics.update({f"stage_seconds_{name}": seconds for name, seconds in timer.seconds.items()})
     metrics["total_seconds"] = time.perf_counter() - started
     _write_json(run_dir / C.METRICS_FILE, metrics)

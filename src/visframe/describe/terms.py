@@ -33,18 +33,11 @@ from visframe import contracts as C
 from visframe.errors import ConfigError
 from visframe.utils.hashtags import format_hashtag, hashtag_key
 
-# TODO(contracts): the long per-cluster term table (one row per cluster × term, every kind).
-CLUSTER_TERMS_FILE = "cluster_terms.parquet"
-KIND = "kind"
-TERM = "term"
-RANK = "rank"
-COUNT = "count"
-SHARE = "share"
-CORPUS_COUNT = "corpus_count"
-CORPUS_SHARE = "corpus_share"
-LIFT = "lift"
-SCORE = "score"
-TERM_COLUMNS = [C.LAYER, C.CLUSTER, KIND, TERM, RANK, COUNT, SHARE, CORPUS_COUNT, CORPUS_SHARE, LIFT, SCORE]
+# The long per-cluster term table (one row per cluster × term, every kind): contracts.CLUSTER_TERMS.
+CLUSTER_TERMS_FILE = C.CLUSTER_TERMS_FILE
+KIND, TERM, RANK, COUNT, SHARE = C.KIND, C.TERM, C.RANK, C.COUNT, C.SHARE
+CORPUS_COUNT, CORPUS_SHARE, LIFT, SCORE = C.CORPUS_COUNT, C.CORPUS_SHARE, C.LIFT, C.SCORE
+TERM_COLUMNS = C.CLUSTER_TERMS.names
 KIND_TERM, KIND_HASHTAG, KIND_ACCOUNT, KIND_ZERO_SHOT = "term", "hashtag", "account", "zero_shot"
 # Terms kept per cluster in cluster_terms.parquet (hashtags, accounts and labels are kept in full).
 TERMS_KEPT = 100

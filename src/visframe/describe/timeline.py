@@ -13,8 +13,8 @@ import pandas as pd
 
 from visframe import contracts as C
 
-# TODO(contracts): which bin the timeline used ("week" | "month"), a column of cluster_timeline.
-FREQUENCY = "frequency"
+# Which bin the timeline used ("week" | "month"), a column of cluster_timeline.
+FREQUENCY = C.FREQUENCY
 WEEK, MONTH = "week", "month"
 
 

@@ -18,11 +18,9 @@ import pandas as pd
 from visframe import contracts as C
 from visframe.errors import ConfigError
 
-# TODO(contracts): per-image zero-shot labels, written by describe into the run directory.
-ZERO_SHOT_LABELS_FILE = "zero_shot_labels.parquet"
-TOP_LABEL = "top_label"
-TOP_SCORE = "top_score"
-PROMPT_SET_VERSION = "prompt_set_version"
+# Per-image zero-shot labels, written by describe into the run directory.
+ZERO_SHOT_LABELS_FILE = C.ZERO_SHOT_LABELS_FILE
+TOP_LABEL, TOP_SCORE, PROMPT_SET_VERSION = C.TOP_LABEL, C.TOP_SCORE, C.PROMPT_SET_VERSION
 
 
 # A tokenizer with fewer tokens than this has no vocabulary (byte-level BPE alone has 256 + specials).

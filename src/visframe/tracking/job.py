@@ -123,6 +123,11 @@ class JobTracker:
             batch = finite[begin : begin + _METRICS_PER_BATCH]
             _retry(lambda batch=batch: self._client_obj.log_batch(self.run_id, metrics=batch), "logging metrics")
 
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        for key, value in tags.items():
+            # MLflow keeps tag values up to 5,000 characters on every backend.
+            _retry(lambda k=key, v=value: self._client_obj.set_tag(self.run_id, k, str(v)[:5000]), f"tagging {key}")
+
     def log_dataset(self, manifest: pd.DataFrame, manifest_path: Path, name: str, digest: str) -> None:
         """The image set as an MLflow dataset input (fills the runs table's Dataset column)."""
         import mlflow.data
