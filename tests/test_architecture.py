@@ -71,9 +71,8 @@ def contract_literals(path: Path) -> list[str]:
     docstrings = _docstring_nodes(tree)
     hits = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-            if node.value in CONTRACT_LITERALS:
-                hits.append(f"{path.relative_to(SRC)}:{node.lineno}: {node.value!r}")
+        if isinstance(node, ast.Constant) and node.value in CONTRACT_LITERALS and id(node) not in docstrings:
+            hits.append(f"{path.relative_to(SRC)}:{node.lineno}: {node.value!r}")
     return hits
 
 
