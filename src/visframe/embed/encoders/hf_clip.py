@@ -37,6 +37,7 @@ class CLIPEncoder(Encoder):
         self._freeze()
         self.transform, self.decode_size = load_image_transform(str(weights), "CLIP")
         self.tokenizer = load_tokenizer(str(weights), "CLIP")
+        self.supports_text = self.tokenizer is not None  # a CLIP folder without tokenizer files: image side only
         self.normalize = bool(normalize)
         self.model_id = f"hf-clip:{weights}"
         self.weights_fingerprint = fingerprint_module(self.model)

@@ -37,9 +37,13 @@ def load_tokenizer(weights: str, what: str) -> Any | None:
     from transformers import AutoTokenizer
 
     try:
-        return load_hf(AutoTokenizer.from_pretrained, weights, f"{what} tokenizer")
+        tokenizer = load_hf(AutoTokenizer.from_pretrained, weights, f"{what} tokenizer")
     except (MissingWeightsError, OSError, ValueError):
         return None
+    # transformers 5 builds an empty tokenizer (its special tokens only) for a folder that ships no
+    # tokenizer files: that is no text side at all.
+    has_vocabulary = len(tokenizer) > len(set(getattr(tokenizer, "all_special_tokens", ())))
+    return tokenizer if has_vocabulary else None
 
 
 def tokenize(tokenizer: Any, prompts: list[str], max_length: int | None, device: torch.device) -> dict[str, torch.Tensor]:
