@@ -23,6 +23,7 @@ from PIL import Image
 
 from visframe.report.posts import rank_by_probability
 from visframe.report.thumbnails import ThumbnailCache
+from visframe.utils.csv_safe import to_csv_safe
 
 BANDS = ("top", "middle", "bottom")
 METADATA = ["account", "post_id", "hashtags", "likes", "posted_at", "caption", "alt_text"]
@@ -111,6 +112,13 @@ def attach_thumbnails(
     sheet = sheet.copy()
     sheet.insert(position, "thumbnail", pd.array(relative, dtype="string"))
     return sheet, written
+
+
+def write_csv(sheet: pd.DataFrame, path: Path) -> Path:
+    """The sheet as UTF-8 CSV in which no cell is a formula: a caption, account or memo starting with
+    = + - @ tab or CR gets a leading single quote (OWASP; `visframe.utils.csv_safe`)."""
+    to_csv_safe(sheet, path)
+    return path
 
 
 def write_xlsx(sheet: pd.DataFrame, path: Path, report_dir: Path, thumb_size: int | None) -> Path:
