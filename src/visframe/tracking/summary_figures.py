@@ -43,6 +43,13 @@ DERIVED = {
     "n_points": "points (clean images) the job clustered or left as noise",
     "n_clustered": "points in a cluster (noise excluded)",
     "median": "median membership probability of the clustered points",
+    "mean": "mean membership probability of the clustered points",
+    "q25": "25th percentile of the clustered points' membership probability (q05, q75, q95 alike)",
+    "q75": "75th percentile of the clustered points' membership probability",
+    "min_cluster_size": "HDBSCAN's smallest cluster size (clusterer.min_cluster_size)",
+    "label": "the job's swept values",
+    "job": "the job's number in the sweep (its directory)",
+    "status": "ok, or failed (no metrics.json)",
 }
 
 
@@ -279,7 +286,7 @@ def _confidence_boxes(data: pd.DataFrame, parameters: list[str], threshold: floa
         positions.append(position)
         previous = model
     lines = max(1, len(parameters))
-    fig, ax = plt.subplots(figsize=(max(6.5, 0.62 * positions[-1] + 3.2), 4.2 + 0.15 * lines))
+    fig, ax = plt.subplots(figsize=(max(7.5, 0.62 * positions[-1] + 3.2), 4.4 + 0.15 * lines))
     stats = [
         {"whislo": r["q05"], "q1": r["q25"], "med": r["median"], "q3": r["q75"], "whishi": r["q95"], "mean": r["mean"],
          "fliers": [], "label": _tick_label(r, parameters)}
@@ -300,11 +307,12 @@ def _confidence_boxes(data: pd.DataFrame, parameters: list[str], threshold: floa
     ax.set_xlim(positions[0] - 0.8, positions[-1] + 0.8)
     ax.set_ylabel("membership probability\n(clustered points)")
     ax.set_xlabel(", ".join(config_leaf(p) for p in parameters) if parameters else "model")
-    if max(len(s["label"]) for s in stats) * 0.07 > 0.6:
-        ax.tick_params(axis="x", labelrotation=30)
+    if max(len(line) for s in stats for line in s["label"].split("\n")) * 0.075 > 0.55:
+        plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
     ax.grid(axis="y", alpha=0.3)
-    ax.set_title(f"Membership probability per job (box 25-75%, whiskers 5-95%, ◆ mean); "
-                 f"above each box: share ≥ {threshold:g} (dashed line)", fontsize=9, pad=16)  # fmt: skip
+    ax.set_title(f"Membership probability of the clustered points, per job\n"
+                 f"box 25-75 %, whiskers 5-95 %, ◆ mean; above each box: share ≥ {threshold:g} (dashed line)",
+                 fontsize=9, pad=16)  # fmt: skip
     handles = [Patch(facecolor=colour_of[m], alpha=0.75, label=_clip(str(m))) for m in models]
     ax.legend(handles=handles, title="model", fontsize=8, title_fontsize=8, loc="upper left",
               bbox_to_anchor=(1.01, 1.0), frameon=False)  # fmt: skip
