@@ -97,7 +97,7 @@ def test_exports_are_safe_and_the_page_is_self_contained(plscan_sweep):
     page = (sweep_dir / "summary" / "index.html").read_text(encoding="utf-8")
     assert "<script" not in page and "=evil&lt;script&gt;" in page
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page), "no external request"
-    assert page.count('src="data:image/png;base64,') >= 4
+    assert page.count('src="data:image/png;base64,') >= 4  # box plot, lines, parameter curves, agreement
     assert 'title="share of clustered points with membership probability &gt;= 0.85"' in page
 
 
@@ -122,6 +122,8 @@ def test_table_cells_have_fixed_decimals_and_short_header_lines():
     assert [column_format(pd.Series([0.5, 2.0, np.nan]))(v) for v in (0.5, 2.0, np.nan)] == ["0.500", "2.000", "–"]
     assert column_format(pd.Series([1234.56, 7.0]))(7.0) == "7.0"
     assert column_format(pd.Series([5, 20]))(20) == "20"
+    assert column_format(pd.Series([1.0, 1.0], name="q75"))(1.0) == "1.000"  # a probability, not a count
+    assert column_format(pd.Series([1.0, 3.0], name="n_clusters"))(3.0) == "3"
     assert header_lines("share_probability_ge_0.85") == ["share", "probability", "ge 0.85"]
     assert header_lines("clusterer.min_cluster_size") == ["min cluster", "size"]
     assert all(len(line) <= 12 for line in header_lines("a_very_long_metric_name_that_goes_on_and_on"))

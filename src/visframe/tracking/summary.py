@@ -346,7 +346,7 @@ def write_summary(
             if parameter and table[parameter].nunique() > 1:
                 pictures.append(figures.parameter_plot(table, parameter, out_dir / f"{stem}_plot.png"))
             written += [csv, *pictures]
-            sections.append((title, stem, table, pictures))
+            sections.append((title, stem, table, pictures[1:]))  # the page shows the table as HTML
     by_job = confidence_by_job(jobs, confidence_threshold)
     csv = out_dir / "confidence_by_job.csv"
     to_csv_safe(by_job, csv)

@@ -93,13 +93,15 @@ def header_lines(column: str) -> list[str]:
 
 
 def column_format(series: pd.Series):
-    """A formatter giving every number of the column the same decimals (0 for counts, 1 above 1000)."""
+    """A formatter giving every number of the column the same decimals: 0 for counts and integer
+    settings, 1 from 1000 on, else 3."""
     if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
         return lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else _clip(str(v))
     values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
     finite = values[np.isfinite(values)]
-    if finite.size == 0 or np.all(finite == np.round(finite)):
-        decimals = 0
+    count = pd.api.types.is_integer_dtype(series) or str(series.name).startswith("n_")
+    if finite.size == 0 or count or (np.all(finite == np.round(finite)) and np.abs(finite).max() >= 2):
+        decimals = 0  # counts and integer settings; a probability column of 1.0s keeps its decimals
     else:
         decimals = 1 if np.abs(finite).max() >= 1000 else 3
     return lambda v: "–" if v is None or not np.isfinite(float(v)) else f"{float(v):,.{decimals}f}"
@@ -303,7 +305,7 @@ def _confidence_boxes(data: pd.DataFrame, parameters: list[str], threshold: floa
     for x, share in zip(positions, data["share_ge_threshold"], strict=True):
         ax.text(x, 1.015, f"{share:.0%}", transform=above, ha="center", va="bottom", fontsize=7)
     ax.axhline(threshold, color="#555555", linestyle="--", linewidth=1)
-    ax.set_ylim(0, 1.0)
+    ax.set_ylim(0, 1.03)  # a box at probability 1 stays visible above the frame's edge
     ax.set_xlim(positions[0] - 0.8, positions[-1] + 0.8)
     ax.set_ylabel("membership probability\n(clustered points)")
     ax.set_xlabel(", ".join(config_leaf(p) for p in parameters) if parameters else "model")
