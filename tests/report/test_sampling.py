@@ -107,7 +107,8 @@ def test_sampling_sheet_csv_has_no_formula_cells(tmp_path):
     )
     sheet = draw_sample(posts, [3], top=2, middle=2, bottom=2, seed=1, unique_images=True, model="m")
     sheet["memo"] = pd.array(["=1+1"] + [""] * (len(sheet) - 1), dtype="string")
-    rows = list(csv.DictReader(open(write_csv(sheet, tmp_path / "s.csv"), encoding="utf-8")))
+    with open(write_csv(sheet, tmp_path / "s.csv"), encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
     assert len(rows) == len(sheet)
     cells = [v for row in rows for v in row.values()]
     assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r") or c.startswith("-") and c[1:2].isalpha()]

@@ -12,7 +12,13 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from visframe.tracking.summary import confidence_by_job, collect_jobs, find_job_dirs, swept_keys, write_summary
+from visframe.tracking.summary import (
+    collect_jobs,
+    confidence_by_job,
+    find_job_dirs,
+    swept_keys,
+    write_summary,
+)
 from visframe.tracking.summary_figures import column_format, header_lines
 from visframe.tracking.sweep import sweep_parameters
 

@@ -30,7 +30,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from visframe.utils.integrity import TMP_PREFIX, CorruptEntry, atomic_write, atomic_write_bytes, read_verified, set_aside
+from visframe.utils.integrity import (
+    TMP_PREFIX,
+    CorruptEntry,
+    atomic_write,
+    atomic_write_bytes,
+    read_verified,
+    set_aside,
+)
 
 log = logging.getLogger(__name__)
 

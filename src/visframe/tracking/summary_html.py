@@ -80,8 +80,10 @@ def write_index(
     swept = [c.removeprefix("override:") for c in jobs.attrs.get("varying", [])]
     parts = [
         "<h1>Sweep summary</h1>",
-        f'<p class="meta">{len(jobs)} jobs ({failed} failed); swept: {_text(", ".join(swept) or "nothing varied")}; '
-        f"confidence threshold {threshold:g}. Every table is also a CSV beside this page.</p>",
+        (
+            f'<p class="meta">{len(jobs)} jobs ({failed} failed); swept: {_text(", ".join(swept) or "nothing varied")}; '
+            f"confidence threshold {threshold:g}. Every table is also a CSV beside this page.</p>"
+        ),
     ]
     shown: set[str] = set()
     for title, stem, table, pictures in sections:

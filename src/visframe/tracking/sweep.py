@@ -91,7 +91,7 @@ def sweep_parameters(config: DictConfig) -> list[str]:
     keys = swept_keys([str(o) for o in OmegaConf.to_container(task, resolve=False)] if task is not None else [])
     params = OmegaConf.select(config, "hydra.sweeper.params", default=None)
     if isinstance(params, DictConfig):
-        keys += [str(k) for k in params.keys()]
+        keys += [str(k) for k in params]
     return list(dict.fromkeys(keys))
 
 

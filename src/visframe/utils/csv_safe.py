@@ -33,6 +33,7 @@ API (stable)::
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +116,7 @@ def _has_carriage_return(frame: pd.DataFrame) -> bool:
 
 def visible_text(text: Any) -> str:
     """`text` for display: NUL bytes and bidi controls without their partner removed."""
-    if text is None or text is pd.NA or (isinstance(text, float) and text != text):
+    if text is None or text is pd.NA or (isinstance(text, float) and math.isnan(text)):
         return ""
     text = str(text)
     if "\x00" in text:
