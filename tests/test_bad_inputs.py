@@ -27,9 +27,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 sys.path.insert(0, str(Path(__file__).parent / "data"))
-from data_corpus import NON_UTF8_NAME, build_messy_corpus, encode, rich_photo, write  # noqa: E402
+from data_corpus import NON_UTF8_NAME, build_messy_corpus, encode, rich_photo, write
 
-from visframe.cli import CONFIG_DIR  # noqa: E402
+from visframe.cli import CONFIG_DIR
 
 LONG_NAME = "l" * 240 + "_long.jpg"  # 249 bytes: just under NAME_MAX (255)
 ODD_NAMES = {
