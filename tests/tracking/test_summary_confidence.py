@@ -133,3 +133,20 @@ def test_table_cells_have_fixed_decimals_and_short_header_lines():
     assert header_lines("share_probability_ge_0.85") == ["share", "probability", "ge 0.85"]
     assert header_lines("clusterer.min_cluster_size") == ["min cluster", "size"]
     assert all(len(line) <= 12 for line in header_lines("a_very_long_metric_name_that_goes_on_and_on"))
+
+
+def test_trials_without_a_model_name_or_most_metrics_still_get_every_figure(tmp_path):
+    """What visframe-tune's trial directories can hold: overrides.yaml, a few metrics, no model."""
+    for number, mcs in enumerate((20, 40, 30)):
+        trial = tmp_path / f"trial_{number:04d}"
+        trial.mkdir()
+        (trial / "overrides.yaml").write_text(yaml.safe_dump([f"clusterer.min_cluster_size={mcs}"]))
+        (trial / "metrics.json").write_text(json.dumps({"dbcv": 0.1 * number, "n_clusters": 3.0}))
+        pd.DataFrame({"path": ["a", "b", "c", "d"], "cluster": [0, 0, 1, -1], "probability": [0.9, 0.5, 1.0, 0.0]}).to_parquet(
+            trial / "assignments.parquet"
+        )
+    written = {p.name for p in write_summary(sorted(tmp_path.glob("trial_*")), tmp_path / "summary", THRESHOLD)}
+    assert {"min_cluster_size_plot.png", "confidence_by_job.png", "confidence_lines.png", "index.html"} <= written
+    data = pd.read_csv(tmp_path / "summary" / "confidence_by_job.csv")
+    assert list(data["clusterer.min_cluster_size"]) == [20, 30, 40]
+    assert np.allclose(data["share_ge_threshold"], 2 / 3)

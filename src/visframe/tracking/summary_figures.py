@@ -206,7 +206,7 @@ def parameter_plot(table: pd.DataFrame, parameter: str, path: Path) -> Path:
     groups = table.groupby(group_keys, dropna=False, sort=False) if group_keys else [("all", table)]
     for number, (name, group) in enumerate(groups):
         group = group.sort_values(parameter)
-        label = " ".join(map(str, name)) if isinstance(name, tuple) else str(name)
+        label = _legend_label(" ".join(map(str, name)) if isinstance(name, tuple) else name)
         for ax, column in zip(axes[0], series, strict=True):
             ax.plot(group[parameter], group[column], marker="o", label=label, color=_colour(number))
     for ax, column in zip(axes[0], series, strict=True):
@@ -214,11 +214,17 @@ def parameter_plot(table: pd.DataFrame, parameter: str, path: Path) -> Path:
         ax.set_title(column, fontsize=10)
         ax.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8, frameon=False)
+    fig.legend(handles, labels, loc="lower center", ncol=max(1, min(4, len(labels))), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.06 + 0.04 * math.ceil(len(labels) / 4), 1, 1))
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return Path(path)
+
+
+def _legend_label(value) -> str:
+    """A legend entry for a model / setting; never empty (matplotlib drops empty labels)."""
+    text = _clip(str(value)).strip()
+    return text if text and text.lower() != "nan" else "(no model name)"
 
 
 def _colour(number: int) -> str:
@@ -253,7 +259,7 @@ def agreement_png(ari: pd.DataFrame, nmi: pd.DataFrame, path: Path) -> Path:
 
 def _tick_label(row: pd.Series, parameters: list[str]) -> str:
     if not parameters:
-        return _clip(str(row["model"]))
+        return _legend_label(row["model"])
     if len(parameters) == 1:
         return _format_value(row[parameters[0]])
     return "\n".join(f"{p.split('.')[-1]}={_format_value(row[p])}" for p in parameters)
@@ -315,7 +321,7 @@ def _confidence_boxes(data: pd.DataFrame, parameters: list[str], threshold: floa
     ax.set_title(f"Membership probability of the clustered points, per job\n"
                  f"box 25-75 %, whiskers 5-95 %, ◆ mean; above each box: share ≥ {threshold:g} (dashed line)",
                  fontsize=9, pad=16)  # fmt: skip
-    handles = [Patch(facecolor=colour_of[m], alpha=0.75, label=_clip(str(m))) for m in models]
+    handles = [Patch(facecolor=colour_of[m], alpha=0.75, label=_legend_label(m)) for m in models]
     ax.legend(handles=handles, title="model", fontsize=8, title_fontsize=8, loc="upper left",
               bbox_to_anchor=(1.01, 1.0), frameon=False)  # fmt: skip
     fig.tight_layout()
@@ -339,7 +345,7 @@ def _confidence_lines(data: pd.DataFrame, parameters: list[str], threshold: floa
         else:
             xs = [categories.index(v) for v in (group[x_name] if x_name else group["model"])]
         for ax, (column, _) in zip(axes, panels, strict=True):
-            ax.plot(xs, group[column], marker="o", color=_colour(number), label=_clip(str(model)))
+            ax.plot(xs, group[column], marker="o", color=_colour(number), label=_legend_label(model))
     for ax, (_, title) in zip(axes, panels, strict=True):
         ax.set_title(title, fontsize=9)
         ax.set_ylim(-0.02, 1.02)
