@@ -32,6 +32,8 @@ PAD_X, PAD_Y = 10, 5  # pixels around each cell's text
 HEADER_WIDTH = 12  # characters per header line before it wraps
 MAX_HEADER_LINES = 3
 MAX_CELL_CHARS = 48
+PARAMETER_SERIES = ("n_clusters", "silhouette", "noise_share", "dbcv")
+MAX_LINES_PER_PARAMETER = 4  # another swept parameter with more values gives dots, not lines
 MODEL_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
 
 # Columns the summary derives (not in the metric registry).
@@ -198,24 +200,39 @@ def _legend_lines(legend: list[tuple[str, str, str]], width_px: float, char_px: 
 
 
 def parameter_plot(table: pd.DataFrame, parameter: str, path: Path) -> Path:
-    """n_clusters, silhouette, noise share (and DBCV) over `parameter`, one line per model/setting."""
+    """n_clusters, silhouette, noise share (and DBCV) over `parameter`, one line per model/setting.
+
+    Lines join the jobs of one model and one value of each other swept parameter that has at most
+    `MAX_LINES_PER_PARAMETER` values; with more (an Optuna study), each model's jobs are dots only,
+    since joining jobs whose other settings differ would draw a trend that is not there.
+    """
+    from matplotlib.ticker import MaxNLocator
+
     plt = _plt()
-    series = [c for c in ("n_clusters", "silhouette", "noise_share", "dbcv") if c in table.columns]
-    fig, axes = plt.subplots(1, len(series), figsize=(3.4 * len(series), 3.2), squeeze=False)
-    group_keys = [c for c in table.columns if c not in series and c != parameter]
-    groups = table.groupby(group_keys, dropna=False, sort=False) if group_keys else [("all", table)]
+    series = [c for c in PARAMETER_SERIES if c in table.columns and table[c].notna().any()]
+    fig, axes = plt.subplots(1, max(1, len(series)), figsize=(3.4 * max(1, len(series)), 3.2), squeeze=False)
+    others = [c for c in table.columns if c not in PARAMETER_SERIES and c not in ("model", parameter)]
+    keys = ["model"] * ("model" in table.columns) + [c for c in others if table[c].nunique() <= MAX_LINES_PER_PARAMETER]
+    dots_only = len(keys) < len(others) + ("model" in table.columns)
+    groups = table.groupby(keys, dropna=False, sort=False) if keys else [((), table)]
     for number, (name, group) in enumerate(groups):
+        values = name if isinstance(name, tuple) else (name,)
+        label = _legend_label(" ".join(str(v) if k == "model" else f"{config_leaf(k)}={_format_value(v)}"
+                                       for k, v in zip(keys, values, strict=True)) or "all jobs")  # fmt: skip
         group = group.sort_values(parameter)
-        label = _legend_label(" ".join(map(str, name)) if isinstance(name, tuple) else name)
         for ax, column in zip(axes[0], series, strict=True):
-            ax.plot(group[parameter], group[column], marker="o", label=label, color=_colour(number))
+            ax.plot(group[parameter], group[column], marker="o", linestyle="none" if dots_only else "-",
+                    label=label, color=_colour(number))  # fmt: skip
+    integer = pd.api.types.is_integer_dtype(table[parameter]) or bool((table[parameter] % 1 == 0).all())
     for ax, column in zip(axes[0], series, strict=True):
         ax.set_xlabel(parameter)
         ax.set_title(column, fontsize=10)
         ax.grid(alpha=0.3)
+        if integer:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=max(1, min(4, len(labels))), fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.06 + 0.04 * math.ceil(len(labels) / 4), 1, 1))
+    fig.tight_layout(rect=(0, 0.06 + 0.05 * math.ceil(len(labels) / 4), 1, 1))
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return Path(path)
@@ -260,9 +277,7 @@ def agreement_png(ari: pd.DataFrame, nmi: pd.DataFrame, path: Path) -> Path:
 def _tick_label(row: pd.Series, parameters: list[str]) -> str:
     if not parameters:
         return _legend_label(row["model"])
-    if len(parameters) == 1:
-        return _format_value(row[parameters[0]])
-    return "\n".join(f"{p.split('.')[-1]}={_format_value(row[p])}" for p in parameters)
+    return "\n".join(_format_value(row[p]) for p in parameters)  # one line per parameter, as in the x label
 
 
 def _format_value(value) -> str:
@@ -294,11 +309,14 @@ def _confidence_boxes(data: pd.DataFrame, parameters: list[str], threshold: floa
         positions.append(position)
         previous = model
     lines = max(1, len(parameters))
-    fig, ax = plt.subplots(figsize=(max(7.5, 0.62 * positions[-1] + 3.2), 4.4 + 0.15 * lines))
+    labels = [_tick_label(r, parameters) for _, r in data.iterrows()]
+    # Wide enough per box for its longest tick line (~0.08 in per character at 10 pt): never rotated.
+    per_box = max(0.62, 0.085 * max(len(line) for label in labels for line in label.split("\n")))
+    fig, ax = plt.subplots(figsize=(max(7.5, per_box * positions[-1] + 3.4), 4.4 + 0.18 * lines))
     stats = [
         {"whislo": r["q05"], "q1": r["q25"], "med": r["median"], "q3": r["q75"], "whishi": r["q95"], "mean": r["mean"],
-         "fliers": [], "label": _tick_label(r, parameters)}
-        for _, r in data.iterrows()
+         "fliers": [], "label": label}
+        for (_, r), label in zip(data.iterrows(), labels, strict=True)
     ]  # fmt: skip
     boxes = ax.bxp(stats, positions=positions, widths=0.6, showmeans=True, showfliers=False, patch_artist=True,
                    meanprops={"marker": "D", "markerfacecolor": "white", "markeredgecolor": "black", "markersize": 4},
@@ -314,9 +332,8 @@ def _confidence_boxes(data: pd.DataFrame, parameters: list[str], threshold: floa
     ax.set_ylim(0, 1.03)  # a box at probability 1 stays visible above the frame's edge
     ax.set_xlim(positions[0] - 0.8, positions[-1] + 0.8)
     ax.set_ylabel("membership probability\n(clustered points)")
-    ax.set_xlabel(", ".join(config_leaf(p) for p in parameters) if parameters else "model")
-    if max(len(line) for s in stats for line in s["label"].split("\n")) * 0.075 > 0.55:
-        plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
+    names = [config_leaf(p) for p in parameters]
+    ax.set_xlabel(names[0] if len(names) == 1 else f"{' / '.join(names)} (tick lines top to bottom)" if names else "model")
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(f"Membership probability of the clustered points, per job\n"
                  f"box 25-75 %, whiskers 5-95 %, ◆ mean; above each box: share ≥ {threshold:g} (dashed line)",
