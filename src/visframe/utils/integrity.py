@@ -14,10 +14,11 @@ file named, and the second loaded silently as wrong numbers. The cure is the sam
   post-mortem, never deleted, and no longer matched by the cache's own names), ONE warning line
   names it, and the caller recomputes the entry as if it had never existed.
 
-Cost, measured on these busy shared CPUs (benchmarks/bench_integrity.py): hashing runs at about
-0.2-0.3 GB/s; the 90 MB of shards holding 16,567 × 1280 float32 vectors verify in 0.41 s, 31 % of
-`load_embeddings` (1.32 s), and writing them with fsync + checksum took 4.3 s against 3.3 s for the
-old rename-only writer: small beside embedding them (minutes).
+Cost, measured on these busy shared CPUs (benchmarks/bench_integrity.py, medians of 3): hashing
+runs at about 0.2-0.3 GB/s; the 90 MB of shards holding 16,567 × 1280 float32 vectors verify in
+0.39 s, 24 % of a first `load_embeddings` (1.62 s; 1.21 s once verified in the process), and
+writing them with fsync + checksum took 3.6-4.4 s against 3.3 s for the old rename-only writer:
+small beside embedding them (minutes).
 
 An entry without a sidecar (written before this module, or by a run killed between the entry's
 rename and its sidecar's) is *unverified*: `check` says so and `read_verified` returns its bytes
