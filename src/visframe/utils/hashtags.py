@@ -9,7 +9,7 @@ that post, without '#', NFC) and `hashtag_keys` (NFKC + casefold of the same, al
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from typing import Iterable
 
 
 def hashtag_key(tag: str) -> str:
