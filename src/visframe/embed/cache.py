@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from visframe.contracts import IMAGE_ID
 from visframe.utils.integrity import (
     TMP_PREFIX,
     CorruptEntry,
@@ -55,7 +56,7 @@ class EmbeddingCacheError(RuntimeError):
 
 
 def shard_schema(dim: int) -> pa.Schema:
-    return pa.schema([("image_id", pa.string()), ("embedding", pa.list_(pa.float32(), int(dim)))])
+    return pa.schema([(IMAGE_ID, pa.string()), ("embedding", pa.list_(pa.float32(), int(dim)))])
 
 
 def shard_paths(embeddings_dir: str | Path) -> list[Path]:
@@ -73,7 +74,7 @@ def write_shard(embeddings_dir: str | Path, image_ids: Sequence[str], vectors: n
     dim = vectors.shape[1]
     table = pa.table(
         {
-            "image_id": pa.array(list(image_ids), type=pa.string()),
+            IMAGE_ID: pa.array(list(image_ids), type=pa.string()),
             "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), type=pa.float32()), dim),
         },
         schema=shard_schema(dim),
@@ -125,7 +126,7 @@ def read_shard(shard: Path, columns: Sequence[str] | None = None) -> pa.Table | 
             data = read_verified(shard)
             wanted = list(columns) if columns and checked else None  # unchecked: decode every column
             table = pq.read_table(pa.BufferReader(data), columns=wanted)
-            if not set(wanted or ("image_id", "embedding")) <= set(table.column_names):
+            if not set(wanted or (IMAGE_ID, "embedding")) <= set(table.column_names):
                 raise CorruptEntry(shard, f"columns {table.column_names}, not image_id + embedding")
             if not checked:  # no checksum: decoding and validating every column is the next best check
                 table.validate(full=True)
@@ -144,9 +145,9 @@ def cached_image_ids(embeddings_dir: str | Path) -> set[str]:
     """The image_ids with a vector in the cache; damaged shards are set aside and not counted."""
     found: set[str] = set()
     for shard in shard_paths(embeddings_dir):
-        table = read_shard(shard, columns=["image_id"])
+        table = read_shard(shard, columns=[IMAGE_ID])
         if table is not None:
-            found.update(table.column("image_id").to_pylist())
+            found.update(table.column(IMAGE_ID).to_pylist())
     return found
 
 
@@ -175,7 +176,7 @@ def load_embeddings(embeddings_dir: str | Path, image_ids: Sequence[str], dim: i
         table = read_shard(shard)
         if table is None:
             continue
-        ids = table.column("image_id").to_pylist()
+        ids = table.column(IMAGE_ID).to_pylist()
         rows, targets = [], []
         for row, image_id in enumerate(ids):
             if image_id in position and image_id not in filled:
@@ -207,7 +208,7 @@ def iter_cache(embeddings_dir: str | Path) -> Iterable[tuple[list[str], np.ndarr
         table = read_shard(shard)
         if table is None:
             continue
-        ids = table.column("image_id").to_pylist()
+        ids = table.column(IMAGE_ID).to_pylist()
         keep = []
         for row, image_id in enumerate(ids):
             if image_id not in seen:
