@@ -21,12 +21,32 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from PIL import Image
 
+from visframe.contracts import (
+    ACCOUNT,
+    ALT_TEXT,
+    CAPTION,
+    CLUSTER,
+    CODE,
+    CODER,
+    HASHTAGS,
+    IMAGE_ID,
+    LIKES,
+    MEMO,
+    OUTLIER_SCORE,
+    PATH,
+    POST_ID,
+    POSTED_AT,
+    PROBABILITY,
+)
 from visframe.report.posts import rank_by_probability
 from visframe.report.thumbnails import ThumbnailCache
+from visframe.utils.csv_safe import to_csv_safe
 
 BANDS = ("top", "middle", "bottom")
-METADATA = ["account", "post_id", "hashtags", "likes", "posted_at", "caption", "alt_text"]
-CODING_COLUMNS = ["code", "memo", "coder"]
+# TODO(contracts): main's contracts.py now names these (MODEL, BAND, BAND_RANK); switch after the merge.
+MODEL, BAND, BAND_RANK, THUMBNAIL = "model", "band", "band_rank", "thumbnail"
+METADATA = [ACCOUNT, POST_ID, HASHTAGS, LIKES, POSTED_AT, CAPTION, ALT_TEXT]
+CODING_COLUMNS = [CODE, MEMO, CODER]
 # openpyxl refuses control characters that XML 1.0 can't hold; a caption can contain them.
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -44,9 +64,9 @@ def draw_sample(
     """The sheet's rows: model, cluster, band, band_rank, image_id, path, probability, metadata…"""
     frames = []
     for cluster in clusters:
-        ranked = rank_by_probability(posts[posts["cluster"] == cluster], descending=True)
+        ranked = rank_by_probability(posts[posts[CLUSTER] == cluster], descending=True)
         if unique_images:
-            ranked = ranked.drop_duplicates("image_id", keep="first")
+            ranked = ranked.drop_duplicates(IMAGE_ID, keep="first")
         n = len(ranked)
         n_top = min(top, n)
         n_bottom = min(bottom, n - n_top)
@@ -58,28 +78,28 @@ def draw_sample(
         middle_rows = between.iloc[picked]
         # bottom band in ascending order: band_rank 1 is the least probable member.
         for band, rows in (("top", top_rows), ("middle", middle_rows), ("bottom", bottom_rows.iloc[::-1])):
-            frames.append(rows.assign(band=band, band_rank=np.arange(1, len(rows) + 1, dtype="int64")))
+            frames.append(rows.assign(**{BAND: band, BAND_RANK: np.arange(1, len(rows) + 1, dtype="int64")}))
     sheet = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    sheet["model"] = model
+    sheet[MODEL] = model
     if sheet.empty:
         sheet = pd.DataFrame(
-            columns=["model", "cluster", "band", "band_rank", "image_id", "path", "probability"]
+            columns=[MODEL, CLUSTER, BAND, BAND_RANK, IMAGE_ID, PATH, PROBABILITY]
         )
     meta = [c for c in METADATA if c in sheet.columns]
     columns = [
-        "model",
-        "cluster",
-        "band",
-        "band_rank",
-        "image_id",
-        "path",
-        "probability",
-        "outlier_score",
+        MODEL,
+        CLUSTER,
+        BAND,
+        BAND_RANK,
+        IMAGE_ID,
+        PATH,
+        PROBABILITY,
+        OUTLIER_SCORE,
         *meta,
     ]
     sheet = sheet[[c for c in columns if c in sheet.columns]].reset_index(drop=True)
-    if "hashtags" in sheet:
-        sheet["hashtags"] = sheet["hashtags"].map(lambda tags: " ".join(f"#{t}" for t in tags))
+    if HASHTAGS in sheet:
+        sheet[HASHTAGS] = sheet[HASHTAGS].map(lambda tags: " ".join(f"#{t}" for t in tags))
     for column in CODING_COLUMNS:
         sheet[column] = pd.array([""] * len(sheet), dtype="string")
     return sheet
@@ -94,9 +114,9 @@ def attach_thumbnails(
     """
     target_dir = report_dir / "thumbnails"
     target_dir.mkdir(parents=True, exist_ok=True)
-    made = thumbs.ensure_many(zip(sheet["image_id"], sheet["path"]))
+    made = thumbs.ensure_many(zip(sheet[IMAGE_ID], sheet[PATH]))
     written, relative, copied = [], [], set()
-    for image_id in sheet["image_id"]:
+    for image_id in sheet[IMAGE_ID]:
         source = made.get(image_id)
         if source is None:
             relative.append("")
@@ -107,10 +127,17 @@ def attach_thumbnails(
             copied.add(image_id)
             written.append(target)
         relative.append(f"thumbnails/{image_id}.jpg")
-    position = sheet.columns.get_loc("path") + 1
+    position = sheet.columns.get_loc(PATH) + 1
     sheet = sheet.copy()
-    sheet.insert(position, "thumbnail", pd.array(relative, dtype="string"))
+    sheet.insert(position, THUMBNAIL, pd.array(relative, dtype="string"))
     return sheet, written
+
+
+def write_csv(sheet: pd.DataFrame, path: Path) -> Path:
+    """The sheet as UTF-8 CSV in which no cell is a formula: a caption, account or memo starting with
+    = + - @ tab or CR gets a leading single quote (OWASP; `visframe.utils.csv_safe`)."""
+    to_csv_safe(sheet, path)
+    return path
 
 
 def write_xlsx(sheet: pd.DataFrame, path: Path, report_dir: Path, thumb_size: int | None) -> Path:
@@ -131,9 +158,9 @@ def write_xlsx(sheet: pd.DataFrame, path: Path, report_dir: Path, thumb_size: in
             cell = ws.cell(row=r, column=c, value=_excel_value(value))
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # never a formula, whatever the text starts with
-        if image_column and "thumbnail" in sheet and values[columns.index("thumbnail")]:
-            _embed_thumbnail(ws, report_dir / values[columns.index("thumbnail")], r, thumb_size)
-    widths = {"caption": 60, "alt_text": 40, "hashtags": 30, "memo": 40, "path": 40, "image_id": 19}
+        if image_column and THUMBNAIL in sheet and values[columns.index(THUMBNAIL)]:
+            _embed_thumbnail(ws, report_dir / values[columns.index(THUMBNAIL)], r, thumb_size)
+    widths = {CAPTION: 60, ALT_TEXT: 40, HASHTAGS: 30, MEMO: 40, PATH: 40, IMAGE_ID: 19}
     for c, name in enumerate(header, start=1):
         ws.column_dimensions[get_column_letter(c)].width = widths.get(name, 14)
     if image_column:

@@ -1,16 +1,27 @@
 """The study's summary tables for a set of finished jobs (a Hydra multirun or an Optuna study).
 
-Read from the jobs' run directories only (metrics.json, config.yaml, .hydra/overrides.yaml,
-assignments.parquet), so any finished sweep can be summarised again later:
+Read from the jobs' run directories only (metrics.json, config.yaml, .hydra/overrides.yaml or a
+trial's overrides.yaml, assignments.parquet), so any finished sweep can be summarised again later.
+CSV is the data (written with `visframe.utils.csv_safe`: no cell a spreadsheet would run); every
+table also comes as a PNG laid out so nothing overlaps, and `index.html` shows them all on one
+self-contained page (tracking/summary_html.py):
 
 - jobs.csv: one row per job, every metric (and images_embedded / reduce_cache_hit, so a user sees
   that the sweep cost only the clustering);
-- min_cluster_size.csv/.png (the study's Appendix 1): min_cluster_size, n_clusters, silhouette,
-  noise share (and DBCV) per model;
+- `<parameter>.csv/.png` for each swept parameter other than the model (the study's Appendix 1 is
+  `min_cluster_size.csv`): the parameter, n_clusters, silhouette, noise share (and DBCV) per model.
+  Which parameters were swept is read from the jobs' overrides (and the multirun's own sweep
+  overrides when given), so a PLSCAN or EVoC sweep gets its own parameter's table; without any,
+  `min_cluster_size.csv` keeps the paper's form from the jobs' configs;
 - model_comparison.csv/.png (Table 1): silhouette, Calinski-Harabasz, Davies-Bouldin per model
   (and ARI/NMI where ground truth is known);
 - confidence.csv/.png (Appendix 3): share of clustered images with probability >= the threshold,
   mean probability, number of clusters per model;
+- confidence_by_job.csv + confidence_by_job.png + confidence_lines.png: every job's distribution of
+  membership probabilities over its clustered points (box per job: 5th/25th/50th/75th/95th
+  percentiles, grouped by model, ordered by the swept parameter, the share >= threshold written on
+  each box) and the share >= threshold and the noise share over the swept parameter, one line per
+  model (tracking/summary_figures.py);
 - agreement_ari.csv, agreement_nmi.csv, agreement.png: ARI/NMI between every two jobs' clusterings
   of the same images (rows joined by `path`, the manifest's row key; noise is its own label).
 
@@ -23,6 +34,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +43,27 @@ import pandas as pd
 import yaml
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+from visframe.contracts import (
+    ASSIGNMENTS_FILE,
+    CLUSTER,
+    CONFIG_FILE,
+    METRICS_FILE,
+    MLFLOW_RUN_ID_FILE,
+    NOISE,
+    PATH,
+    PROBABILITY,
+)
+from visframe.utils.csv_safe import to_csv_safe
+
 log = logging.getLogger(__name__)
 
-MCS_COLUMNS = ["min_cluster_size", "n_clusters", "silhouette", "noise_share", "dbcv"]
+OVERRIDE = "override:"
+PARAMETER_METRICS = ["n_clusters", "silhouette", "noise_share", "dbcv"]
+MCS_COLUMNS = ["min_cluster_size", *PARAMETER_METRICS]
 MODEL_COLUMNS = ["silhouette", "calinski_harabasz", "davies_bouldin", "ari", "nmi"]
+QUANTILES = {"q05": 0.05, "q25": 0.25, "median": 0.5, "q75": 0.75, "q95": 0.95}
+# Files of the summary that a parameter's table must not overwrite.
+RESERVED = {"jobs", "model_comparison", "confidence", "confidence_by_job", "confidence_lines", "agreement", "index"}
 
 
 # ------------------------------------------------------------------------------------ reading
@@ -44,7 +74,7 @@ def find_job_dirs(sweep_dir: str | Path) -> list[Path]:
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         return []
-    dirs = [d for d in sweep_dir.iterdir() if d.is_dir() and ((d / ".hydra").is_dir() or (d / "metrics.json").exists())]
+    dirs = [d for d in sweep_dir.iterdir() if d.is_dir() and ((d / ".hydra").is_dir() or (d / METRICS_FILE).exists())]
     return sorted(dirs, key=lambda d: (not d.name.isdigit(), int(d.name) if d.name.isdigit() else 0, d.name))
 
 
@@ -56,11 +86,30 @@ def _read_yaml(path: Path) -> dict | list | None:
         return None
 
 
+def _override_key(text: str) -> str:
+    return text.split("=", 1)[0].strip().lstrip("+~")
+
+
 def _overrides(job_dir: Path) -> dict[str, str]:
-    # Hydra jobs: .hydra/overrides.yaml; visframe-tune trials: overrides.yaml (the trial's parameters).
+    # Hydra jobs: .hydra/overrides.yaml (the job's hydra.overrides.task); visframe-tune trials:
+    # overrides.yaml (the trial's parameters).
     found = _read_yaml(job_dir / ".hydra" / "overrides.yaml") or _read_yaml(job_dir / "overrides.yaml") or []
     pairs = (str(item).split("=", 1) for item in found if "=" in str(item))
-    return {key.lstrip("+~"): value for key, value in pairs if not key.startswith("hydra.")}
+    return {_override_key(key): value for key, value in pairs if not _override_key(key).startswith("hydra.")}
+
+
+def swept_keys(task_overrides: Sequence[str]) -> list[str]:
+    """The keys a multirun sweeps, from its `hydra.overrides.task` (`a=1,2`, `b=range(1,4)`, …)."""
+    keys = []
+    try:
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        for override in OverridesParser.create().parse_overrides([str(o) for o in task_overrides]):
+            if override.is_sweep_override():
+                keys.append(override.get_key_element().lstrip("+~"))
+    except Exception:  # noqa: BLE001 - an override Hydra itself accepted; fall back to the comma form
+        keys = [_override_key(o) for o in task_overrides if "=" in str(o) and "," in str(o).split("=", 1)[1]]
+    return [k for k in keys if not k.startswith("hydra.")]
 
 
 def _select(config: dict | None, dotted: str):
@@ -72,101 +121,180 @@ def _select(config: dict | None, dotted: str):
     return node
 
 
-def collect_jobs(job_dirs: list[Path]) -> pd.DataFrame:
-    """One row per job: identity columns, the overrides, then every metric. Failed jobs: status."""
-    rows = []
-    for number, job_dir in enumerate(job_dirs):
-        job_dir = Path(job_dir)
-        config = _read_yaml(job_dir / "config.yaml")
+def _job_row(number: int, job_dir: Path) -> dict:
+    config = _read_yaml(job_dir / CONFIG_FILE)
+    if not isinstance(config, dict):
+        config = _read_yaml(job_dir / ".hydra" / "config.yaml")
         config = config if isinstance(config, dict) else None
-        if config is None:
-            config = _read_yaml(job_dir / ".hydra" / "config.yaml")
-            config = config if isinstance(config, dict) else None
-        metrics_path = job_dir / "metrics.json"
-        metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-        overrides = _overrides(job_dir)
-        row = {
-            "job": job_dir.name if job_dir.name.isdigit() else str(number),
-            "run_dir": str(job_dir.resolve()),
-            "status": "ok" if metrics else "failed",
-            "model": str(_select(config, "model.name") or overrides.get("model") or ""),
-            "min_cluster_size": _select(config, "clusterer.min_cluster_size"),
-            "clusterer": str(_select(config, "clusterer._target_") or ""),
-            "reducer": str(_select(config, "reducer._target_") or ""),
-        }
-        mlflow_id = job_dir / "mlflow_run_id.txt"
-        row["mlflow_run_id"] = mlflow_id.read_text().strip() if mlflow_id.exists() else ""
-        row.update({f"override:{k}": v for k, v in overrides.items()})
-        row.update({k: (math.nan if v is None else v) for k, v in metrics.items()})
-        rows.append(row)
-    jobs = pd.DataFrame(rows)
+    metrics_path = job_dir / METRICS_FILE
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    overrides = _overrides(job_dir)
+    row = {
+        "job": job_dir.name if job_dir.name.isdigit() else str(number),
+        "run_dir": str(job_dir.resolve()),
+        "status": "ok" if metrics else "failed",
+        "model": str(_select(config, "model.name") or overrides.get("model") or ""),
+        "min_cluster_size": _select(config, "clusterer.min_cluster_size"),
+        "clusterer": str(_select(config, "clusterer._target_") or ""),
+        "reducer": str(_select(config, "reducer._target_") or ""),
+    }
+    mlflow_id = job_dir / MLFLOW_RUN_ID_FILE
+    row["mlflow_run_id"] = mlflow_id.read_text().strip() if mlflow_id.exists() else ""
+    row.update({f"{OVERRIDE}{k}": v for k, v in overrides.items()})
+    row.update({k: (math.nan if v is None else v) for k, v in metrics.items()})
+    return row
+
+
+def collect_jobs(job_dirs: list[Path], swept: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per job: identity columns, the overrides, then every metric. Failed jobs: status.
+
+    `jobs.attrs["varying"]` lists the override columns that differ between jobs or that `swept`
+    (the multirun's sweep keys) names.
+    """
+    jobs = pd.DataFrame([_job_row(number, Path(job_dir)) for number, job_dir in enumerate(job_dirs)])
     if jobs.empty:
         return jobs
-    for column in [c for c in jobs.columns if c.startswith("override:")]:
+    for column in [c for c in jobs.columns if c.startswith(OVERRIDE)]:
         # Numbers sort as numbers (25 < 100), not as the override's text.
         numeric = pd.to_numeric(jobs[column], errors="coerce")
         if numeric.notna().sum() == jobs[column].notna().sum():
             jobs[column] = numeric
-    varying = [c for c in jobs.columns if c.startswith("override:") and jobs[c].astype(str).nunique() > 1]
+    named = {f"{OVERRIDE}{key}" for key in swept}
+    varying = [
+        c for c in jobs.columns if c.startswith(OVERRIDE) and (jobs[c].astype(str).nunique() > 1 or c in named)
+    ]
     jobs["label"] = [
-        " ".join(f"{c.removeprefix('override:').split('.')[-1]}={row[c]}" for c in varying) or f"job {row['job']}"
-        for _, row in jobs.iterrows()
+        " ".join(f"{short_name(c)}={row[c]}" for c in varying) or f"job {row['job']}" for _, row in jobs.iterrows()
     ]
     jobs.attrs["varying"] = varying
     return jobs
+
+
+def short_name(column: str) -> str:
+    """`override:clusterer.min_cluster_size` → `min_cluster_size`."""
+    return column.removeprefix(OVERRIDE).split(".")[-1]
+
+
+def swept_parameters(jobs: pd.DataFrame) -> list[str]:
+    """The varying override columns other than the model, in the order the sweep named them."""
+    return [c for c in jobs.attrs.get("varying", []) if c.removeprefix(OVERRIDE) != "model"]
 
 
 # ------------------------------------------------------------------------------------ tables
 
 
 def _key_columns(jobs: pd.DataFrame, skip: tuple[str, ...] = ()) -> list[str]:
-    """model, then the varying overrides other than model / those in `skip` (as short names)."""
-    keys = ["model"]
-    for column in jobs.attrs.get("varying", []):
-        short = column.removeprefix("override:")
-        if short == "model" or short.split(".")[-1] in skip:
-            continue
-        keys.append(column)
-    return keys
+    """model, then the varying overrides other than model / those in `skip`."""
+    return ["model"] + [c for c in swept_parameters(jobs) if c not in skip]
 
 
 def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
-    renamed = {c: c.removeprefix("override:") for c in frame.columns}
+    renamed = {c: c.removeprefix(OVERRIDE) for c in frame.columns}
     return frame.rename(columns=renamed).reset_index(drop=True)
 
 
-def min_cluster_size_table(jobs: pd.DataFrame) -> pd.DataFrame:
+def _ok(jobs: pd.DataFrame) -> pd.DataFrame:
     ok = jobs[jobs["status"] == "ok"].copy()
     ok["noise_share"] = ok.get("noise_fraction", np.nan)
-    keys = _key_columns(ok, skip=("min_cluster_size",))
-    columns = keys + [c for c in MCS_COLUMNS if c in ok.columns]
-    return _tidy(ok[columns].sort_values(keys + ["min_cluster_size"], kind="stable"))
+    return ok
+
+
+def parameter_table(jobs: pd.DataFrame, parameter: str) -> pd.DataFrame:
+    """The Appendix 1 form for one swept parameter (an override column, or `min_cluster_size`)."""
+    ok = _ok(jobs)
+    keys = _key_columns(ok, skip=(parameter,))
+    name = short_name(parameter)
+    ok[name] = ok[parameter]
+    columns = list(dict.fromkeys(keys + [name] + [c for c in PARAMETER_METRICS if c in ok.columns]))
+    return _tidy(ok[columns].sort_values(keys + [name], kind="stable"))
+
+
+def parameter_tables(jobs: pd.DataFrame) -> dict[str, tuple[str, pd.DataFrame]]:
+    """`file stem → (parameter, table)` for every swept numeric parameter other than the model;
+    the min_cluster_size form (from the jobs' configs) when there is none."""
+    tables = {}
+    for column in swept_parameters(jobs):
+        if pd.api.types.is_numeric_dtype(jobs[column]):
+            stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", short_name(column))
+            stem = f"sweep_{stem}" if stem in RESERVED or stem in tables else stem
+            tables[stem] = (short_name(column), parameter_table(jobs, column))
+    if not tables:
+        tables["min_cluster_size"] = ("min_cluster_size", parameter_table(jobs, "min_cluster_size"))
+    return tables
 
 
 def model_comparison_table(jobs: pd.DataFrame) -> pd.DataFrame:
-    ok = jobs[jobs["status"] == "ok"]
+    ok = _ok(jobs)
     keys = _key_columns(ok)
     columns = keys + [c for c in MODEL_COLUMNS if c in ok.columns]
     return _tidy(ok[columns].sort_values(keys, kind="stable"))
 
 
+def share_column(threshold: float) -> str:
+    return f"share_probability_ge_{threshold:g}"
+
+
 def confidence_table(jobs: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    ok = jobs[jobs["status"] == "ok"].copy()
-    share = f"share_probability_ge_{threshold:g}"
+    ok = _ok(jobs)
+    share = share_column(threshold)
     ok[share] = ok.get("confident_fraction", np.nan)
     keys = _key_columns(ok)
     columns = keys + [c for c in (share, "mean_probability", "n_clusters") if c in ok.columns]
     return _tidy(ok[columns].sort_values(keys, kind="stable"))
 
 
+def _probability_stats(run_dir: Path, threshold: float) -> dict[str, float]:
+    path = run_dir / ASSIGNMENTS_FILE
+    if not path.exists():
+        return {}
+    columns = [CLUSTER, PROBABILITY]
+    assignments = pd.read_parquet(path, columns=columns) if _has_columns(path, columns) else None
+    if assignments is None:
+        return {}
+    clustered = assignments.loc[assignments[CLUSTER] != NOISE, PROBABILITY].to_numpy(dtype=float)
+    stats = {"n_points": float(len(assignments)), "n_clustered": float(len(clustered)),
+             "noise_share": float((assignments[CLUSTER] == NOISE).mean()) if len(assignments) else math.nan}  # fmt: skip
+    if len(clustered):
+        stats["share_ge_threshold"] = float((clustered >= threshold).mean())
+        stats["mean"] = float(clustered.mean())
+        stats["min"], stats["max"] = float(clustered.min()), float(clustered.max())
+        stats.update({name: float(np.quantile(clustered, q)) for name, q in QUANTILES.items()})
+    return stats
+
+
+def _has_columns(path: Path, columns: list[str]) -> bool:
+    import pyarrow.parquet as pq
+
+    return set(columns) <= set(pq.read_schema(path).names)
+
+
+def confidence_by_job(jobs: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """One row per job (every job, failed ones with empty numbers), ordered by model then the swept
+    parameters: the membership probabilities of its clustered points (min, q05 … q95, max, mean),
+    the share >= `threshold` among them, and the noise share of all its points."""
+    keys = _key_columns(jobs)
+    rows = []
+    for _, job in jobs.iterrows():
+        stats = _probability_stats(Path(job["run_dir"]), threshold) if job["status"] == "ok" else {}
+        rows.append({"job": job["job"], "label": job["label"], "status": job["status"],
+                     **{k: job[k] for k in keys}, "threshold": threshold, **stats})  # fmt: skip
+    frame = pd.DataFrame(rows)
+    numbers = ["n_points", "n_clustered", "noise_share", "share_ge_threshold", "mean", "min", *QUANTILES, "max"]
+    for column in numbers:
+        if column not in frame:
+            frame[column] = np.nan
+    ordered = frame[["job", "label", "status", *keys, "threshold", *numbers]]
+    return _tidy(ordered.sort_values(keys, kind="stable"))
+
+
 def agreement_matrices(jobs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """ARI and NMI between every two jobs' labels over the images both clustered (joined by path)."""
     labelled = {}
     for _, row in jobs[jobs["status"] == "ok"].iterrows():
-        path = Path(row["run_dir"]) / "assignments.parquet"
+        path = Path(row["run_dir"]) / ASSIGNMENTS_FILE
         if path.exists():
-            assignments = pd.read_parquet(path, columns=["path", "cluster"])
-            labelled[row["label"]] = assignments.drop_duplicates("path").set_index("path")["cluster"]
+            assignments = pd.read_parquet(path, columns=[PATH, CLUSTER])
+            labelled[row["label"]] = assignments.drop_duplicates(PATH).set_index(PATH)[CLUSTER]
     names = list(labelled)
     ari = pd.DataFrame(np.nan, index=names, columns=names)
     nmi = ari.copy()
@@ -180,113 +308,59 @@ def agreement_matrices(jobs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return ari, nmi
 
 
-# ------------------------------------------------------------------------------------ pictures
+# ------------------------------------------------------------------------------------ writing
 
 
-def _format(value) -> str:
-    if isinstance(value, float | np.floating):
-        if not math.isfinite(value):
-            return ""
-        return f"{value:.0f}" if abs(value) >= 1000 or (value.is_integer() and abs(value) > 1) else f"{value:.3f}"
-    return str(value)
+def write_summary(
+    job_dirs: list[Path], out_dir: str | Path, confidence_threshold: float = 0.85, swept: Sequence[str] = ()
+) -> list[Path]:
+    """Write every summary table (CSV + PNG), the figures and index.html into `out_dir`.
 
+    `swept`: the sweep's keys when known (`swept_keys(hydra.overrides.task)`); otherwise the
+    overrides that differ between jobs. Returns the files written.
+    """
+    from visframe.tracking import summary_figures as figures
+    from visframe.tracking.summary_html import write_index
 
-def table_png(frame: pd.DataFrame, path: Path, title: str) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    cells = [[_format(v) for v in row] for row in frame.itertuples(index=False)]
-    width = max(6.0, 1.4 * len(frame.columns))
-    fig, ax = plt.subplots(figsize=(width, 0.8 + 0.32 * (len(frame) + 1)))
-    ax.axis("off")
-    ax.set_title(title, fontsize=11, loc="left")
-    if cells:
-        table = ax.table(cellText=cells, colLabels=list(frame.columns), loc="center", cellLoc="right")
-        table.auto_set_font_size(False)
-        table.set_fontsize(8)
-        table.scale(1.0, 1.25)
-    fig.savefig(path, dpi=130, bbox_inches="tight")
-    plt.close(fig)
-    return path
-
-
-def min_cluster_size_plot(table: pd.DataFrame, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    series = [c for c in ("n_clusters", "silhouette", "noise_share", "dbcv") if c in table.columns]
-    fig, axes = plt.subplots(1, len(series), figsize=(3.4 * len(series), 3.0), squeeze=False)
-    group_keys = [c for c in table.columns if c not in MCS_COLUMNS]
-    groups = table.groupby(group_keys, dropna=False, sort=False) if group_keys else [("all", table)]
-    for name, group in groups:
-        group = group.sort_values("min_cluster_size")
-        label = " ".join(map(str, name)) if isinstance(name, tuple) else str(name)
-        for ax, column in zip(axes[0], series, strict=True):
-            ax.plot(group["min_cluster_size"], group[column], marker="o", label=label)
-    for ax, column in zip(axes[0], series, strict=True):
-        ax.set_xlabel("min_cluster_size")
-        ax.set_title(column)
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
-
-
-def agreement_png(ari: pd.DataFrame, nmi: pd.DataFrame, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = len(ari)
-    size = max(4.0, 0.55 * n + 2.5)
-    fig, axes = plt.subplots(1, 2, figsize=(2 * size, size))
-    for ax, matrix, name in zip(axes, (ari, nmi), ("ARI", "NMI"), strict=True):
-        image = ax.imshow(matrix.to_numpy(dtype=float), vmin=0, vmax=1, cmap="viridis")
-        ax.set_xticks(range(n), matrix.columns, rotation=60, ha="right", fontsize=7)
-        ax.set_yticks(range(n), matrix.index, fontsize=7)
-        for i in range(n):
-            for j in range(n):
-                value = matrix.iat[i, j]
-                if np.isfinite(value):
-                    ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7,
-                            color="white" if value < 0.6 else "black")
-        ax.set_title(f"{name} between clusterings (same images)")
-        fig.colorbar(image, ax=ax, fraction=0.046)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
-
-
-def write_summary(job_dirs: list[Path], out_dir: str | Path, confidence_threshold: float = 0.85) -> list[Path]:
-    """Write every summary table (CSV + PNG) into `out_dir`; return the files written."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = collect_jobs(job_dirs)
+    jobs = collect_jobs(job_dirs, swept)
     if jobs.empty:
         return []
     written = [out_dir / "jobs.csv"]
-    jobs[["label"] + [c for c in jobs.columns if c != "label"]].to_csv(written[0], index=False)
+    to_csv_safe(jobs[["label"] + [c for c in jobs.columns if c != "label"]], written[0])
+    sections: list[tuple[str, str, pd.DataFrame | None, list[Path]]] = []
     if (jobs["status"] == "ok").any():
         tables = {
-            "min_cluster_size": (min_cluster_size_table(jobs), "min_cluster_size sweep (Appendix 1 form)"),
-            "model_comparison": (model_comparison_table(jobs), "Internal metrics per model (Table 1 form)"),
-            "confidence": (confidence_table(jobs, confidence_threshold), "Confidence per model (Appendix 3 form)"),
+            stem: (table, f"{parameter} sweep (Appendix 1 form)", parameter)
+            for stem, (parameter, table) in parameter_tables(jobs).items()
         }
-        for name, (table, title) in tables.items():
-            table.to_csv(out_dir / f"{name}.csv", index=False)
-            written += [out_dir / f"{name}.csv", table_png(table, out_dir / f"{name}.png", title)]
-        if tables["min_cluster_size"][0]["min_cluster_size"].nunique() > 1:
-            written.append(min_cluster_size_plot(tables["min_cluster_size"][0], out_dir / "min_cluster_size_plot.png"))
-        ari, nmi = agreement_matrices(jobs)
-        if len(ari) > 1:
-            ari.to_csv(out_dir / "agreement_ari.csv", index_label="job")
-            nmi.to_csv(out_dir / "agreement_nmi.csv", index_label="job")
-            written += [out_dir / "agreement_ari.csv", out_dir / "agreement_nmi.csv", agreement_png(ari, nmi, out_dir / "agreement.png")]
+        tables["model_comparison"] = (model_comparison_table(jobs), "Internal metrics per model (Table 1 form)", None)
+        tables["confidence"] = (
+            confidence_table(jobs, confidence_threshold), "Confidence per model (Appendix 3 form)", None
+        )
+        for stem, (table, title, parameter) in tables.items():
+            csv = out_dir / f"{stem}.csv"
+            to_csv_safe(table, csv)
+            pictures = [figures.table_png(table, out_dir / f"{stem}.png", title)]
+            if parameter and table[parameter].nunique() > 1:
+                pictures.append(figures.parameter_plot(table, parameter, out_dir / f"{stem}_plot.png"))
+            written += [csv, *pictures]
+            sections.append((title, stem, table, pictures[1:]))  # the page shows the table as HTML
+    by_job = confidence_by_job(jobs, confidence_threshold)
+    csv = out_dir / "confidence_by_job.csv"
+    to_csv_safe(by_job, csv)
+    parameters = [c.removeprefix(OVERRIDE) for c in swept_parameters(jobs)]
+    pictures = figures.confidence_figures(by_job, parameters, confidence_threshold, out_dir)
+    written += [csv, *pictures]
+    slim = by_job.drop(columns=["threshold", "min", "max", "q05", "q95"], errors="ignore")
+    sections.insert(0, ("Membership probability per job", "confidence_by_job", slim, pictures))
+    ari, nmi = agreement_matrices(jobs)
+    if len(ari) > 1:
+        to_csv_safe(ari, out_dir / "agreement_ari.csv", index=True, index_label="job")
+        to_csv_safe(nmi, out_dir / "agreement_nmi.csv", index=True, index_label="job")
+        png = figures.agreement_png(ari, nmi, out_dir / "agreement.png")
+        written += [out_dir / "agreement_ari.csv", out_dir / "agreement_nmi.csv", png]
+        sections.append(("Agreement between clusterings", "agreement_ari", None, [png]))
+    written.append(write_index(out_dir, jobs, sections, confidence_threshold))
     return written

@@ -3,7 +3,9 @@
 The parent is created with the client API, not `mlflow.start_run`, so it is never the active run:
 jobs of the basic launcher run in this same process and start their own (child) runs with
 `job_run`, which reads the parent's id from $VISFRAME_PARENT_RUN_ID. When the sweep ends, the
-parent gets the summary tables (visframe.tracking.summary) as artifacts under `summary/`.
+parent gets the summary (visframe.tracking.summary: CSV tables, their PNGs, the confidence plot per
+job and `index.html`) as artifacts under `summary/`; the swept parameters are read from the
+multirun's overrides (and the Optuna sweeper's `params`), not assumed.
 
 Registered for every multirun in conf/hydra/default.yaml:
 
@@ -25,7 +27,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from visframe.tracking.mlflow_tracking import resolve_tracking_uri, setup_experiment
-from visframe.tracking.summary import find_job_dirs, write_summary
+from visframe.tracking.summary import find_job_dirs, swept_keys, write_summary
 
 log = logging.getLogger("visframe")
 
@@ -65,10 +67,14 @@ def end_parent_run(tracking_cfg: DictConfig | Mapping, run_id: str, status: str 
 
 
 def summarise_sweep(sweep_dir: str | Path, tracking_cfg: DictConfig | Mapping | None, run_id: str | None,
-                    confidence_threshold: float = 0.85) -> list[Path]:
-    """Write `<sweep_dir>/summary/` from the job dirs and, with a parent run, log it there."""
+                    confidence_threshold: float = 0.85, swept: list[str] | tuple[str, ...] = ()) -> list[Path]:
+    """Write `<sweep_dir>/summary/` from the job dirs and, with a parent run, log it there.
+
+    `swept`: the keys the sweep varies (`sweep_parameters(config)`); the jobs' own overrides are
+    read either way, so a summary made later from the directory alone finds them too.
+    """
     job_dirs = find_job_dirs(sweep_dir)
-    files = write_summary(job_dirs, Path(sweep_dir) / "summary", confidence_threshold)
+    files = write_summary(job_dirs, Path(sweep_dir) / "summary", confidence_threshold, swept)
     if run_id and tracking_cfg is not None and files:
         import pandas as pd
 
@@ -76,6 +82,17 @@ def summarise_sweep(sweep_dir: str | Path, tracking_cfg: DictConfig | Mapping | 
         counts = {"n_jobs": len(jobs), "n_failed": int((jobs["status"] != "ok").sum())}
         log_parent_summary(tracking_cfg, run_id, files, counts)
     return files
+
+
+def sweep_parameters(config: DictConfig) -> list[str]:
+    """The keys a multirun sweeps: its sweep overrides (`a=1,2`, `b=range(…)`, `c=choice(…)`) and the
+    sweeper's own `params` (the Optuna sweeper's search space), in that order, without repeats."""
+    task = OmegaConf.select(config, "hydra.overrides.task", default=None)
+    keys = swept_keys([str(o) for o in OmegaConf.to_container(task, resolve=False)] if task is not None else [])
+    params = OmegaConf.select(config, "hydra.sweeper.params", default=None)
+    if isinstance(params, DictConfig):
+        keys += [str(k) for k in params]
+    return list(dict.fromkeys(keys))
 
 
 class MlflowSweepCallback(Callback):
@@ -129,7 +146,7 @@ class MlflowSweepCallback(Callback):
         threshold = float(OmegaConf.select(config, "evaluation.confidence_threshold", default=0.85))
         tracking = self._tracking(config)
         try:
-            files = summarise_sweep(sweep_dir, tracking, self._run_id, threshold)
+            files = summarise_sweep(sweep_dir, tracking, self._run_id, threshold, sweep_parameters(config))
             if files:
                 log.info("Sweep summary: %s", sweep_dir / "summary")
         finally:
