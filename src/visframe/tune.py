@@ -35,6 +35,7 @@ log = logging.getLogger("visframe.tune")
 from visframe import CONFIG_DIR
 from visframe.errors import ConfigError, exit_on_user_error
 from visframe.evaluate.registry import REGISTRY, direction_of, worst_value
+from visframe.utils.csv_safe import to_csv_safe
 
 RunTrial = Callable[[DictConfig, Path], Mapping[str, float]]
 
@@ -301,7 +302,7 @@ def write_study_summary(study, output_dir: Path, names: list[str]) -> list[Path]
     else:
         frame = frame.rename(columns={f"values_{i}": name for i, name in enumerate(names)})
     paths = [summary / "trials.csv"]
-    frame.to_csv(paths[0], index=False)
+    to_csv_safe(frame, paths[0])
     try:
         import warnings
 

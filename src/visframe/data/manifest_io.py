@@ -152,3 +152,23 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
         )
     frame.attrs["warnings"] = json.loads(metadata.get(_WARNINGS_KEY, b"[]"))
     return frame
+
+
+def merge_on_path(left: pd.DataFrame, right: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+    """`left.merge(right, on=path)` that also works when a path is not valid UTF-8.
+
+    pandas 3 turns a merge key into its Arrow string dtype, which cannot hold surrogate escapes; the
+    join runs on `storable_path` keys (unique per file, since the escaping is reversible) instead,
+    and `left`'s original paths are kept.
+    """
+    key = "__visframe_path_key"
+    left_keyed = left.assign(**{key: [storable_path(p) for p in left[C.PATH]]})
+    right_keyed = right.drop(columns=[C.PATH]).assign(**{key: [storable_path(p) for p in right[C.PATH]]})
+    return left_keyed.merge(right_keyed, on=key, **kwargs).drop(columns=[key])
+
+
+def storable_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its `path` column (if any) in storable UTF-8 form, ready for Parquet or CSV."""
+    if C.PATH not in frame.columns:
+        return frame
+    return frame.assign(**{C.PATH: pd.array([None if p is None else storable_path(p) for p in frame[C.PATH]], dtype="string")})

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from visframe import contracts as C
 from visframe.data import cleaning
+from visframe.utils.csv_safe import to_csv_safe
 
 _GENERAL_REASONS = {
     cleaning.OK: "usable",
@@ -124,5 +125,5 @@ def write_cleaning_report(manifest: pd.DataFrame, path: str | Path) -> Path:
     """The report as CSV (UTF-8), e.g. `cleaning_report.csv` for the run's MLflow artifacts."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    cleaning_report(manifest).to_csv(path, index=False)
+    to_csv_safe(cleaning_report(manifest), path)
     return path

@@ -17,6 +17,7 @@ import pandas as pd
 
 from visframe import contracts as C
 from visframe.contracts import NOISE
+from visframe.data.manifest_io import merge_on_path, storable_path
 from visframe.data.metadata import STANDARD_COLUMNS
 from visframe.errors import StageError
 from visframe.utils.hashtags import normalise_hashtags
@@ -53,7 +54,7 @@ def join_posts(manifest: pd.DataFrame | None, assignments: pd.DataFrame) -> pd.D
                 f"manifest has {int(dup.sum())} duplicated path(s), e.g. {manifest[C.PATH][dup].iloc[0]!r}",
                 fix="each manifest row must be one file: re-run ingest",
             )
-        posts = posts.merge(manifest[[C.PATH, *meta]], on=C.PATH, how="left", validate="many_to_one")
+        posts = merge_on_path(posts, manifest[[C.PATH, *meta]], how="left", validate="many_to_one")
     if C.HASHTAGS in posts:
         pairs = [normalise_hashtags(_tag_list(v)) for v in posts[C.HASHTAGS]]
         posts[C.HASHTAGS] = [display for display, _ in pairs]
@@ -131,7 +132,11 @@ def rank_by_probability(members: pd.DataFrame, descending: bool = True) -> pd.Da
     in the descending order and lower in the ascending one.
     """
     outlier = members[C.OUTLIER_SCORE].fillna(0.0)
-    keyed = members.assign(_p=members[C.PROBABILITY].fillna(0.0), _o=outlier)
-    by = ["_p", "_o", C.IMAGE_ID, C.PATH]
+    # The path breaks the last ties through its storable (UTF-8) form: sorting a column that holds a
+    # non-UTF-8 name would make pandas 3 convert it to its Arrow string dtype, which refuses it.
+    keyed = members.assign(
+        _p=members[C.PROBABILITY].fillna(0.0), _o=outlier, _k=[storable_path(p) for p in members[C.PATH]]
+    )
+    by = ["_p", "_o", C.IMAGE_ID, "_k"]
     ascending = [False, True, True, True] if descending else [True, False, True, True]
-    return keyed.sort_values(by, ascending=ascending).drop(columns=["_p", "_o"])
+    return keyed.sort_values(by, ascending=ascending).drop(columns=["_p", "_o", "_k"])

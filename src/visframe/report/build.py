@@ -24,6 +24,7 @@ from omegaconf import DictConfig
 from tqdm.auto import tqdm
 
 from visframe import contracts as C
+from visframe.data.manifest_io import merge_on_path
 from visframe.describe import terms as T
 from visframe.describe.timeline import FREQUENCY
 from visframe.report import plots
@@ -33,7 +34,7 @@ from visframe.report.html import ReportPage, render_report
 from visframe.report.inputs import Described, read_described
 from visframe.report.montages import montage_filename, render_montage, select_montage_samples
 from visframe.report.posts import NOISE, cluster_order, has_column, join_posts
-from visframe.report.sampling import attach_thumbnails, draw_sample, write_xlsx
+from visframe.report.sampling import attach_thumbnails, draw_sample, write_csv, write_xlsx
 from visframe.report.tables import (
     cluster_confidence,
     cluster_file_lists,
@@ -302,7 +303,7 @@ class _ReportBuilder:
         for fmt in scfg.formats:
             path = self.out / f"sampling_sheet.{fmt}"
             if fmt == "csv":
-                sheet.to_csv(path, index=False)
+                write_csv(sheet, path)
             elif fmt == "xlsx":
                 write_xlsx(sheet, path, self.out, scfg.xlsx_thumb_size if scfg.xlsx_thumbnails else None)
             elif fmt == "parquet":
@@ -399,7 +400,7 @@ def _montage_posts(samples: pd.DataFrame, posts: pd.DataFrame, caption_chars: in
     text = [c for c in (C.HASHTAGS, C.CAPTION) if c in posts.columns]
     rows = samples[["rank_kind", "rank", C.IMAGE_ID, C.PATH, C.PROBABILITY, C.ACCOUNT]]
     if text:
-        rows = rows.merge(posts[[C.PATH, *text]], on=C.PATH, how="left")
+        rows = merge_on_path(rows, posts[[C.PATH, *text]].drop_duplicates(C.PATH), how="left")
     rows = rows.drop(columns=C.PATH)
     if C.HASHTAGS in rows:
         rows[C.HASHTAGS] = rows[C.HASHTAGS].map(lambda tags: " ".join(format_hashtag(t) for t in tags))

@@ -43,8 +43,9 @@ from visframe.report.thumbnails import ThumbnailCache
 from visframe.utils.csv_safe import to_csv_safe
 
 BANDS = ("top", "middle", "bottom")
-# TODO(contracts): main's contracts.py now names these (MODEL, BAND, BAND_RANK); switch after the merge.
-MODEL, BAND, BAND_RANK, THUMBNAIL = "model", "band", "band_rank", "thumbnail"
+from visframe.contracts import BAND, BAND_RANK, MODEL
+
+THUMBNAIL = "thumbnail"  # the sheet's own column: a thumbnail's path relative to report/
 METADATA = [ACCOUNT, POST_ID, HASHTAGS, LIKES, POSTED_AT, CAPTION, ALT_TEXT]
 CODING_COLUMNS = [CODE, MEMO, CODER]
 # openpyxl refuses control characters that XML 1.0 can't hold; a caption can contain them.

@@ -14,20 +14,23 @@ import numpy as np
 import pandas as pd
 
 from visframe import contracts as C
+from visframe.data.manifest_io import storable_frame
 from visframe.describe import terms as T
 from visframe.report.posts import NOISE, cluster_label, cluster_order
+from visframe.utils.csv_safe import to_csv_safe
 
 
 def write_table(frame: pd.DataFrame, base: Path, formats: list[str]) -> list[Path]:
     """Write `frame` as `<base>.<fmt>` for each of `formats` (parquet, csv); return the paths."""
     base.parent.mkdir(parents=True, exist_ok=True)
+    frame = storable_frame(frame)  # Parquet and CSV are UTF-8: a non-UTF-8 file name is stored escaped
     written = []
     for fmt in formats:
         path = base.with_name(f"{base.name}.{fmt}")
         if fmt == "parquet":
             frame.to_parquet(path, index=False)
         elif fmt == "csv":
-            csv_ready(frame).to_csv(path, index=False)
+            to_csv_safe(csv_ready(frame), path)
         else:
             raise ValueError(f"report.formats: unknown table format {fmt!r}; use parquet and/or csv")
         written.append(path)
@@ -57,10 +60,11 @@ def cluster_file_lists(posts: pd.DataFrame, clusters: list[int], directory: Path
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for cluster in clusters:
-        members = posts.loc[posts[C.CLUSTER] == cluster, [C.IMAGE_ID, "path", C.PROBABILITY]]
-        members = members.sort_values([C.PROBABILITY, C.IMAGE_ID, "path"], ascending=[False, True, True])
+        members = posts.loc[posts[C.CLUSTER] == cluster, [C.IMAGE_ID, C.PATH, C.PROBABILITY]]
+        members = storable_frame(members)  # a CSV is UTF-8: a non-UTF-8 file name is written escaped
+        members = members.sort_values([C.PROBABILITY, C.IMAGE_ID, C.PATH], ascending=[False, True, True])
         path = directory / f"cluster_{cluster}.csv"
-        members.to_csv(path, index=False)
+        to_csv_safe(members, path)
         written.append(path)
     return written
 

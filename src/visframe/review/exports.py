@@ -6,7 +6,7 @@ cluster by hand. Columns: contracts.CODES (run_id, image_id, coder, code, code_d
 coded_at and saved_at in UTC, cluster, probability, human_cluster) plus the cluster's automatic
 `name` and the coders' `human_name`. `human_cluster` is the coder's own cluster for the image
 (empty when they placed none); `cluster` is always the algorithm's.
-CSV cells that a spreadsheet would run as a formula are neutralised (csvsafe.py).
+CSV cells that a spreadsheet would run as a formula are neutralised (visframe.utils.csv_safe).
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from pathlib import Path
 import pandas as pd
 
 from visframe import contracts as C
-from visframe.review.csvsafe import neutralise_frame
 from visframe.review.run_data import ReviewRun
 from visframe.review.store import ReviewStore
+from visframe.utils.csv_safe import to_csv_safe
 
 log = logging.getLogger(__name__)
 
-CODES_COLUMNS = [*C.CODES.names, C.NAME, C.HUMAN_NAME]
+CODES_COLUMNS = list(C.CODES.names)
 CLUSTERS_COLUMNS = [C.RUN_ID, C.CLUSTER, C.NAME, C.HUMAN_NAME, C.SIZE, C.N_UNIQUE_IMAGES]
 CSV_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 MLFLOW_ARTIFACT_DIR = "review"
@@ -67,7 +67,7 @@ def clusters_frame(run: ReviewRun, store: ReviewStore) -> pd.DataFrame:
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    return neutralise_frame(frame).to_csv(index=False, date_format=CSV_DATE_FORMAT).encode("utf-8")
+    return to_csv_safe(frame, None, date_format=CSV_DATE_FORMAT).encode("utf-8")
 
 
 def parquet_bytes(frame: pd.DataFrame) -> bytes:

@@ -53,8 +53,15 @@ _PARAGRAPH_ENDS = frozenset("\n\r\x1c\x1d\x1e\x85\u2029")
 
 
 def neutralise_cell(value: Any) -> Any:
-    """`value` with a single quote in front when it is text that a spreadsheet would run."""
-    if isinstance(value, str) and value.startswith(CSV_FORMULA_STARTS):
+    """`value` with a single quote in front when it is text that a spreadsheet would run.
+
+    Text holding surrogate escapes (a non-UTF-8 file name) is written with those bytes shown as
+    `\\xNN`, as visframe stores such paths everywhere: a UTF-8 file cannot hold them as they are."""
+    if not isinstance(value, str):
+        return value
+    if not value.isascii():
+        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if value.startswith(CSV_FORMULA_STARTS):
         return _QUOTE + value
     return value
 
@@ -74,7 +81,9 @@ def _is_text_column(series: pd.Series) -> bool:
 def _neutralise_series(series: pd.Series) -> pd.Series:
     if isinstance(series.dtype, pd.CategoricalDtype):
         series = series.astype(object)
-    mapped = series.map(neutralise_cell, na_action="ignore")
+    # Built as a list, not Series.map: pandas 3 would infer its Arrow string dtype for the result
+    # before the cells are escaped, and refuse a non-UTF-8 file name.
+    mapped = pd.Series([neutralise_cell(v) for v in series], index=series.index, dtype=object)
     return mapped.astype(series.dtype) if isinstance(series.dtype, pd.StringDtype) else mapped
 
 
@@ -109,7 +118,7 @@ def to_csv_safe(frame: pd.DataFrame, path: str | Path | None = None, **kwargs: A
 def _has_carriage_return(frame: pd.DataFrame) -> bool:
     for position in range(frame.shape[1]):
         column = frame.iloc[:, position]
-        if _is_text_column(column) and column.map(lambda v: isinstance(v, str) and "\r" in v).any():
+        if _is_text_column(column) and any(isinstance(v, str) and "\r" in v for v in column):
             return True
     return False
 

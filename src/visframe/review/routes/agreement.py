@@ -7,8 +7,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from visframe import contracts as C
 from visframe.review import agreement as agree
-from visframe.review.csvsafe import neutralise_frame
 from visframe.review.deps import Coder, Ctx
+from visframe.utils.csv_safe import to_csv_safe
 
 router = APIRouter()
 
@@ -32,7 +32,7 @@ def agreement_page(request: Request, ctx: Ctx, coder: Coder) -> Response:
 def agreement_csv(ctx: Ctx) -> Response:
     m = ctx.matrix()
     frame = agree.agreement_frame(agree.cohen_kappa_table(m), agree.krippendorff_alpha_table(m))
-    return Response(neutralise_frame(frame).to_csv(index=False), media_type="text/csv; charset=utf-8",
+    return Response(to_csv_safe(frame, None), media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": 'attachment; filename="agreement.csv"'})
 
 
