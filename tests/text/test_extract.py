@@ -124,3 +124,53 @@ def test_reading_order_and_area_share():
     # Overlapping boxes count once: 10x10 + 10x10 overlapping by 5x10 on a 100x100 image.
     assert area_share([(0, 0, 10, 10), (5, 0, 15, 10)], 100, 100) == pytest.approx(0.015)
     assert area_share([], 100, 100) == 0.0
+
+
+KILLED_SCRIPT = """
+import sys, time
+sys.path.insert(0, {tests!r})
+from test_extract import FakeBackend, make_images
+from pathlib import Path
+from visframe.text import extract_texts
+
+class Slow(FakeBackend):
+    def read(self, image):
+        time.sleep(0.02)
+        return super().read(image)
+
+ids, paths = make_images(Path({images!r}), {n})
+extract_texts(ids, paths, Slow(), {cache!r}, show_progress=False)
+time.sleep(60)  # never reached in the test: killed before
+"""
+
+
+@pytest.mark.slow  # a subprocess importing pandas + visframe: ~5-12 s here
+def test_kill_9_leaves_whole_shards_and_the_rerun_reads_only_what_is_missing(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    n = FLUSH_EVERY * 6
+    cache = tmp_path / "cache"
+    script = KILLED_SCRIPT.format(tests=str(Path(__file__).parent), images=str(tmp_path / "img"), n=n, cache=str(cache))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and len(list(cache.glob("texts/*/part-*.parquet"))) < 2:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    shards = len(list(cache.glob("texts/*/part-*.parquet")))
+    assert 2 <= shards < 6, "killed mid-run"
+    ids, paths = make_images(tmp_path / "img", n)
+    backend = FakeBackend()
+    result = extract_texts(ids, paths, backend, cache, show_progress=False)
+    assert result.texts_from_cache == shards * FLUSH_EVERY and backend.calls == n - shards * FLUSH_EVERY
+    assert list(result.table["image_id"]) == ids and set(result.table["text_status"]) == {"ok"}
