@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from visframe.contracts import TEXTS, validate
 from visframe.text import TextBackend, TextLine, extract_texts, reading_order

@@ -6,11 +6,10 @@ import socket
 
 import pytest
 from PIL import Image
+from text_posters import cer, write_posters
 
 from visframe.text import build_backend, summarise, text_config, text_enabled
 from visframe.text.backends import Tesseract
-
-from text_posters import cer, write_posters
 
 CER_BOUND = 0.10
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from text_posters import normalise
 
 from visframe.contracts import IMAGE_ID, PATH, RENDERED_TEXT, STATUS, STATUS_OK, TEXT
 from visframe.data.ingest import ingest_folder
 from visframe.data.synthetic import generate_corpus
 from visframe.text import extract_texts, text_config
-
-from text_posters import normalise
 
 
 @pytest.fixture(scope="module")
