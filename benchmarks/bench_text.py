@@ -46,10 +46,10 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text).casefold()).strip()
 
 
-def load_corpus(preset: str, seed: int) -> tuple[Path, list[dict]]:
+def load_corpus(preset: str, seed: int, image_size: int = 256) -> tuple[Path, list[dict]]:
     """The corpus's unique, decodable images (first file per image_id) with their truth."""
-    root = default_cache_dir() / "corpora" / f"{preset}-seed{seed}"
-    generate_corpus(root, preset=preset, seed=seed, show_progress=True)
+    root = default_cache_dir() / "corpora" / (f"{preset}-seed{seed}" + (f"-{image_size}" if image_size != 256 else ""))
+    generate_corpus(root, preset=preset, seed=seed, image_size=image_size, show_progress=True)
     truth = {t["file"]: t for t in map(json.loads, (root / "truth.jsonl").read_text(encoding="utf-8").splitlines())}
     seen, images = set(), []
     for meta in map(json.loads, (root / "metadata.jsonl").read_text(encoding="utf-8").splitlines()):
@@ -90,7 +90,8 @@ def score(images: list[dict], table) -> dict:
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"cer": edits / max(1, chars), "cer_without_inverted_exclamation": edits_no_inv / max(1, chars_no_inv),
+    shares = {g: c / max(1, chars) for g, (_, c) in sorted(per_genre.items())}
+    return {"cer": edits / max(1, chars), "char_share": shares, "cer_without_inverted_exclamation": edits_no_inv / max(1, chars_no_inv),
             "precision": precision, "recall": recall, "f1": f1, "false_positives": fp, "false_negatives": fn,
             "per_genre": {g: e / max(1, c) for g, (e, c) in sorted(per_genre.items())}}
 
@@ -120,14 +121,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-images", type=int, default=120, help="evenly spaced subset; 0 = every unique image")
     parser.add_argument("--backends", default="ocr,tesseract")
+    parser.add_argument("--image-size", type=int, default=256,
+                        help="corpus image width (the default corpus is 256 px; real posts are ~1080)")
     parser.add_argument("--show-worst", type=int, default=5, help="print the worst-read images of each backend")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
-    _, corpus = load_corpus(args.preset, args.seed)
+    _, corpus = load_corpus(args.preset, args.seed, args.image_size)
     images = subset(corpus, args.n_images)
     with_text = sum(bool(normalise(i["rendered_text"])) for i in images)
-    print(f"corpus {args.preset} seed {args.seed}: {len(corpus)} unique decodable images; scoring {len(images)} "
+    print(f"corpus {args.preset} seed {args.seed} ({args.image_size} px): {len(corpus)} unique decodable images; scoring {len(images)} "
           f"({with_text} show text)")
     results = {}
     for name in args.backends.split(","):
@@ -142,7 +145,8 @@ def main() -> None:
               f"(FP {figures['false_positives']}, FN {figures['false_negatives']}); {figures['images_per_s']:.2f} "
               f"images/s, {figures['cpu_s_per_image']:.2f} CPU-s/image; all {len(corpus)} images ≈ {projected / 60:.1f} min; "
               f"{figures['failed']} failed")
-        print("  CER by genre: " + ", ".join(f"{g} {c:.3f}" for g, c in figures["per_genre"].items()))
+        print("  CER by genre (share of truth characters): " + ", ".join(
+            f"{g} {c:.3f} ({figures['char_share'][g]:.0%})" for g, c in figures["per_genre"].items()))
         found = dict(zip(table["image_id"], table["text"].fillna("")))
         worst = sorted(images, key=lambda i: -Levenshtein.distance(normalise(found.get(i["image_id"], "")),
                                                                    normalise(i["rendered_text"])))
@@ -155,7 +159,7 @@ def main() -> None:
     if ocr is None:
         print(f"RESULT backend=none images={len(images)} {extra}".rstrip())
         return
-    print(f"RESULT backend=ocr images={len(images)} cer={ocr['cer']:.4f} presence_precision={ocr['precision']:.3f} "
+    print(f"RESULT backend=ocr image_size={args.image_size} images={len(images)} cer={ocr['cer']:.4f} presence_precision={ocr['precision']:.3f} "
           f"presence_recall={ocr['recall']:.3f} presence_f1={ocr['f1']:.3f} images_per_s={ocr['images_per_s']:.2f} "
           f"cpu_s_per_image={ocr['cpu_s_per_image']:.2f} {extra}".rstrip())
 
