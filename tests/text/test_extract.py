@@ -174,3 +174,13 @@ def test_kill_9_leaves_whole_shards_and_the_rerun_reads_only_what_is_missing(tmp
     result = extract_texts(ids, paths, backend, cache, show_progress=False)
     assert result.texts_from_cache == shards * FLUSH_EVERY and backend.calls == n - shards * FLUSH_EVERY
     assert list(result.table["image_id"]) == ids and set(result.table["text_status"]) == {"ok"}
+
+
+def test_the_table_round_trips_through_texts_parquet(tmp_path):
+    ids, paths = make_images(tmp_path / "img", 3)
+    result = extract_texts(ids, paths, FakeBackend(fail_on={2}), tmp_path / "cache", show_progress=False)
+    written = result.write(tmp_path)
+    assert written.name == TEXTS.file
+    back = validate(TEXTS, pd.read_parquet(written))
+    assert list(back["text"]) == list(result.table["text"]) and back["language"].isna().all()
+    assert back["n_chars"].dtype == "int64"

@@ -62,6 +62,14 @@ class TextResult:
     texts_failed: int
     seconds: float
 
+    def write(self, run_dir: str | Path) -> Path:
+        """Write `texts.parquet` into the run directory (temporary name, then renamed)."""
+        target = Path(run_dir) / TEXTS.file
+        tmp = target.with_name(f".{target.name}.tmp")
+        self.table.to_parquet(tmp, index=False)
+        tmp.replace(target)
+        return target
+
     def metrics(self) -> dict[str, float]:
         return {"texts_computed": self.texts_computed, "texts_from_cache": self.texts_from_cache,
                 "texts_failed": self.texts_failed, "text_seconds": round(self.seconds, 3)}
@@ -174,8 +182,7 @@ def _assemble(order: list[str], cached: pd.DataFrame, fresh: list[dict]) -> pd.D
     table = table.set_index(IMAGE_ID).reindex(order).reset_index()
     table = table.astype({N_CHARS: "int64", TEXT_AREA_SHARE: "float64", MEAN_CONFIDENCE: "float64"})
     for column in (IMAGE_ID, TEXT, LANGUAGE, TEXT_STATUS, TEXT_REASON):
-        table[column] = table[column].astype("string" if column != LANGUAGE else object)
-    table[LANGUAGE] = table[LANGUAGE].where(table[LANGUAGE].notna(), None)
+        table[column] = table[column].astype("string")  # LANGUAGE: <NA> when unknown
     return validate(TEXTS, table[columns])
 
 
