@@ -184,3 +184,11 @@ def test_the_table_round_trips_through_texts_parquet(tmp_path):
     back = validate(TEXTS, pd.read_parquet(written))
     assert list(back["text"]) == list(result.table["text"]) and back["language"].isna().all()
     assert back["n_chars"].dtype == "int64"
+
+
+def test_lone_characters_from_shapes_are_dropped():
+    from visframe.text.base import drop_specks
+
+    lines = [TextLine("8", (0, 0, 50, 50), 1), TextLine("心", (0, 0, 9, 9), 1), TextLine("#8M", (0, 0, 30, 10), 1),
+             TextLine("¿Y?", (0, 0, 30, 10), 1)]
+    assert [l.text for l in drop_specks(lines, 2)] == ["#8M"]

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from visframe.errors import ConfigError, StageError
-from visframe.text.base import TextBackend, TextLine
+from visframe.text.base import TextBackend, TextLine, drop_specks
 
 # The files rapidocr 3.10 ships in rapidocr/models/ (its config's defaults: PP-OCRv6 small, ch/Latin).
 RAPIDOCR_MODEL_FILES = {
@@ -46,13 +46,14 @@ class RapidOcr(TextBackend):
     det_side / det_limit: the detector resizes the image so its `det_limit` ("min" or "max") side is
         `det_side` pixels; small social-media images read better scaled up.
     use_angle_cls: run the 0/180° text classifier (off: our posts are upright, it costs time).
+    min_line_chars: lines with fewer letters/digits are dropped (shapes read as lone characters).
     threads: onnxruntime intra-op threads (-1 = onnxruntime's choice).
     """
 
     name = "rapidocr"
 
     def __init__(self, min_confidence: float, det_side: int, det_limit: str, use_angle_cls: bool,
-                 box_thresh: float, unclip_ratio: float, threads: int):
+                 box_thresh: float, unclip_ratio: float, threads: int, min_line_chars: int):
         if not 0.0 <= float(min_confidence) <= 1.0:
             raise ConfigError(f"text.min_confidence={min_confidence} is outside 0..1",
                               fix="use a share such as 0.5 (lines below it are dropped)")
@@ -61,7 +62,7 @@ class RapidOcr(TextBackend):
                               fix="'min' scales the short side to det_side, 'max' caps the long side")
         self.params = {"min_confidence": float(min_confidence), "det_side": int(det_side), "det_limit": det_limit,
                        "use_angle_cls": bool(use_angle_cls), "box_thresh": float(box_thresh),
-                       "unclip_ratio": float(unclip_ratio)}
+                       "unclip_ratio": float(unclip_ratio), "min_line_chars": int(min_line_chars)}
         self.threads = int(threads)
         self._engine = None
 
@@ -117,7 +118,7 @@ class RapidOcr(TextBackend):
             quad = np.asarray(quad, dtype=float).reshape(-1, 2)
             box = (float(quad[:, 0].min()), float(quad[:, 1].min()), float(quad[:, 0].max()), float(quad[:, 1].max()))
             lines.append(TextLine(str(text), box, float(score)))
-        return lines
+        return drop_specks(lines, self.params["min_line_chars"])
 
     def __getstate__(self):  # the onnxruntime sessions do not pickle; a worker builds its own
         return {**self.__dict__, "_engine": None}
@@ -129,8 +130,9 @@ class Tesseract(TextBackend):
 
     name = "tesseract"
 
-    def __init__(self, lang: str, psm: int, min_confidence: float, upscale_to: int):
+    def __init__(self, lang: str, psm: int, min_confidence: float, upscale_to: int, min_line_chars: int):
         self.lang, self.psm, self.min_confidence = str(lang), int(psm), float(min_confidence)
+        self.min_line_chars = int(min_line_chars)
         self.upscale_to = int(upscale_to)
         # A single language is the language of what it reads; several: unknown per image.
         self.language = self.lang if "+" not in self.lang else None
@@ -160,7 +162,8 @@ class Tesseract(TextBackend):
 
         return {"backend": self.name, "tesseract": str(pytesseract.get_tesseract_version()),
                 "pytesseract": _version("pytesseract"), "lang": self.lang, "psm": self.psm,
-                "min_confidence": self.min_confidence, "upscale_to": self.upscale_to}
+                "min_confidence": self.min_confidence, "upscale_to": self.upscale_to,
+                "min_line_chars": self.min_line_chars}
 
     def read(self, image: Image.Image) -> list[TextLine]:
         import pytesseract
@@ -185,4 +188,4 @@ class Tesseract(TextBackend):
             lines.append(TextLine(" ".join(w for w, _, _ in found),
                                   (boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()),
                                   float(np.mean([c for _, c, _ in found]))))
-        return lines
+        return drop_specks(lines, self.min_line_chars)
