@@ -37,7 +37,8 @@ def manifest_512(tmp_path_factory):
 @pytest.mark.slow
 def test_ocr_reads_the_synthetic_text_back(manifest_512, tmp_path):
     # At 512 px (real posts are ~1080). At the default 256 px a communiqué's body type is 6-9 px
-    # high and RapidOCR misreads some of it (CER 0.12 on the small corpus, benchmarks/bench_text.py).
+    # high and RapidOCR misreads some of it: CER 0.046 over the small corpus (benchmarks/bench_text.py),
+    # but these first 12 images include such a communiqué and score 0.19.
     manifest = manifest_512
     ok = manifest[(manifest[STATUS] == STATUS_OK) & (manifest[RENDERED_TEXT] != "")].drop_duplicates(IMAGE_ID)
     sample = ok.head(12)

@@ -5,8 +5,10 @@ models (multilingual Latin: its character list has á é í ó ú ü ñ ¿, but 
 classifier. We pass those files as explicit `model_path`s, so rapidocr never reaches the branch
 that would download a model, and we check they are there before building the engine: a wheel
 without them is a clear error, not a network call. Measured on this 2-core machine (shared, load
-~14) with one onnxruntime thread: 0.18 CPU-s per 256-px image (0.29 at 512 px), CER 0.12 at 256 px
-and 0.010 at 512 px on the synthetic corpus (benchmarks/bench_text.py).
+~15) with one onnxruntime thread, on all 1,895 unique images of the small synthetic corpus (256 px):
+CER 0.046, text-presence F1 0.988, 0.17 CPU-s per image, 17.6 min wall; at 512 px (120 images)
+CER 0.010 and 0.29 CPU-s per image (benchmarks/bench_text.py). Most errors are the 6-9 px body type
+of communiqués, barely legible at 256 px.
 
 `Tesseract` calls pytesseract over the `tesseract` binary (Debian: `tesseract-ocr` +
 `tesseract-ocr-spa`); language(s) configurable, e.g. `spa+eng`.
