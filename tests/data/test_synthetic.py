@@ -13,13 +13,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from visframe.data.synthetic import GENRE_NAMES, GENRES, generate_corpus
+from visframe.data.synthetic import GENRE_NAMES, GENRES, generate_corpus, vocab
 from visframe.data.synthetic import generator as generator_module
 from visframe.data.synthetic.__main__ import main as cli_main
 from visframe.data.synthetic.drawing import FONT_FILES, font_path, get_font
 
 METADATA_KEYS = {"file", "post_id", "account", "hashtags", "likes", "caption", "alt_text", "posted_at",
-                 "carousel_index", "label"}
+                 "carousel_index", "label", "rendered_text"}
+TEXT_GENRES = ("text_statement", "hashtag_graphic", "memo_notice", "missing_person_poster")
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -129,6 +130,42 @@ def test_metadata_has_every_key_with_the_right_type(corpus, records):
     assert near / len(meta) > 0.5
     likes = np.array([m["likes"] for m in meta])
     assert likes.max() > 5 * np.median(likes), "likes are heavy-tailed"
+
+
+def test_posts_peak_in_the_weeks_of_8m_and_25n(records):
+    meta, _ = records
+    weeks = Counter(datetime.strptime(m["posted_at"], "%Y-%m-%dT%H:%M:%SZ").isocalendar()[:2] for m in meta)
+    movement_weeks = {datetime(year, month, day).isocalendar()[:2]
+                      for year in (2019, 2020, 2021) for month, day in ((3, 8), (11, 25))}
+    busiest = [week for week, _ in weeks.most_common(len(movement_weeks))]
+    # The busiest weeks are (next to) the movement's dates: a posts-over-time plot shows the peaks.
+    near = {(y, w + k) for y, w in movement_weeks for k in (-1, 0, 1)}
+    assert sum(week in near for week in busiest) >= len(movement_weeks) - 1
+    assert weeks.most_common(1)[0][1] >= 5 * np.median(list(weeks.values()))
+
+
+def test_rendered_text_is_the_text_each_image_shows(records):
+    meta, truth = records
+    by_file = {m["file"]: m for m in meta}
+    assert all(isinstance(m["rendered_text"], str) for m in meta)
+    for m in meta:
+        t = truth[m["file"]]
+        if t["broken_kind"] in ("zero_byte", "truncated", "html"):
+            assert m["rendered_text"] == "", "no picture, no text"
+        elif t["reshare_of"]:
+            assert m["rendered_text"] == by_file[t["reshare_of"]]["rendered_text"]
+        elif m["label"] in TEXT_GENRES and not t["broken_kind"]:
+            assert m["rendered_text"].strip(), m
+    # Text in the picture is in the ground truth, line by line: Spanish accents kept, reading order
+    # (a communiqué starts with its title, or the notes-app header above it).
+    memos = [m["rendered_text"] for m in meta if m["label"] == "memo_notice" and not truth[m["file"]]["broken_kind"]]
+    starts = sum(" ".join(r.split()).startswith(tuple(vocab.MEMO_TITLES) + ("< Notas", "@")) for r in memos)
+    assert memos and starts >= 0.9 * len(memos)
+    assert all(len(r.splitlines()) >= 5 for r in memos)
+    assert any(ch in " ".join(m["rendered_text"] for m in meta) for ch in "áéíóúñ")
+    # Picture genres mostly show no text at all.
+    portraits = [m["rendered_text"] for m in meta if m["label"] == "photo_portrait"]
+    assert sum(r == "" for r in portraits) >= 0.6 * len(portraits)
 
 
 def test_accounts_favour_their_genres(corpus, records):

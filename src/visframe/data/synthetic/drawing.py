@@ -7,7 +7,10 @@ function of its random stream (no global state, safe in worker processes).
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -159,10 +162,74 @@ def draw_text_block(draw: ImageDraw.ImageDraw, text: str, box: tuple[float, floa
         x = {"left": x0, "center": x0 + (x1 - x0 - width) / 2, "right": x1 - width}[align]
         if highlight is not None:
             draw.rectangle((x - pad * 2, y, x + width + pad * 2, y + step - pad), fill=highlight)
-        draw.text((x, y), line, font=font, fill=fill, stroke_width=stroke,
-                  stroke_fill=stroke_fill if stroke else None)
+        draw_line(draw, (x, y), line, font, fill, stroke_width=stroke, stroke_fill=stroke_fill if stroke else None)
         y += step
     return y
+
+
+# --- the text an image shows (OCR ground truth) -----------------------------------------------
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in the canvas's pixels
+
+
+@dataclass(frozen=True)
+class DrawnLine:
+    """One line of text drawn on the canvas, with its ink box."""
+
+    text: str
+    box: Box
+
+
+_DRAWN: ContextVar[list[DrawnLine] | None] = ContextVar("visframe_synthetic_drawn_text", default=None)
+
+
+@contextmanager
+def recording_text() -> Iterator[list[DrawnLine]]:
+    """Collect every line `draw_line` draws while the block runs (per thread/process, no globals leak)."""
+    drawn: list[DrawnLine] = []
+    token = _DRAWN.set(drawn)
+    try:
+        yield drawn
+    finally:
+        _DRAWN.reset(token)
+
+
+def draw_line(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, font: ImageFont.FreeTypeFont,
+              fill: Color, stroke_width: int = 0, stroke_fill: Color | None = None) -> None:
+    """`draw.text` for one line, recorded (text + ink box) when a `recording_text` block is open."""
+    draw.text(xy, text, font=font, fill=fill, stroke_width=stroke_width, stroke_fill=stroke_fill)
+    drawn = _DRAWN.get()
+    if drawn is not None and text.strip():
+        box = draw.textbbox(xy, text, font=font, stroke_width=stroke_width)
+        drawn.append(DrawnLine(text.strip(), tuple(float(v) for v in box)))
+
+
+def map_lines(lines: Sequence[DrawnLine], transform: Callable[[float, float], tuple[float, float]],
+              width: float, height: float) -> list[DrawnLine]:
+    """Lines moved by a crop/resize `transform` of points; a line whose centre leaves the canvas is dropped."""
+    kept = []
+    for line in lines:
+        x0, y0 = transform(line.box[0], line.box[1])
+        x1, y1 = transform(line.box[2], line.box[3])
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        if 0 <= cx < width and 0 <= cy < height:
+            kept.append(DrawnLine(line.text, (x0, y0, x1, y1)))
+    return kept
+
+
+def reading_order(lines: Sequence[DrawnLine]) -> str:
+    """The lines as a reader takes them: rows top to bottom (a row = lines whose vertical centres are
+    within half a line height of each other), left to right inside a row, joined by newlines."""
+    rows: list[list[DrawnLine]] = []
+    for line in sorted(lines, key=lambda l: (l.box[1] + l.box[3]) / 2):
+        centre, height = (line.box[1] + line.box[3]) / 2, line.box[3] - line.box[1]
+        if rows:
+            last = rows[-1][-1]
+            if abs(centre - (last.box[1] + last.box[3]) / 2) <= 0.5 * max(height, last.box[3] - last.box[1]):
+                rows[-1].append(line)
+                continue
+        rows.append([line])
+    return "\n".join(" ".join(l.text for l in sorted(row, key=lambda l: l.box[0])) for row in rows)
 
 
 # --- colour fields and photo texture ----------------------------------------------------------

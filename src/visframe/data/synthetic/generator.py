@@ -4,6 +4,10 @@ Layout of `out_dir`:
     images/NNNNNN.jpg|png   one file per post image (some broken on purpose)
     metadata.jsonl          what a scraper would have saved, one line per image file
     truth.jsonl             what only the generator knows: broken_kind, reshare_of, near_duplicate_of
+
+Each metadata line also carries `rendered_text` (contracts.RENDERED_TEXT): the text the image shows,
+line by line in reading order ("" for none), the ground truth the OCR benchmark scores against. It
+is a column a scraper would not have; ingest keeps it as an extra metadata column.
     corpus.json             the generation key and a summary, written LAST: its presence means complete
 """
 
@@ -21,12 +25,14 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from visframe.contracts import RENDERED_TEXT
+from visframe.data.synthetic.drawing import DrawnLine, reading_order
 from visframe.data.synthetic.plan import CorpusPlan, ImageSpec, build_plan, resolve_n_posts
-from visframe.data.synthetic.render import near_duplicate_bytes, render_bytes
+from visframe.data.synthetic.render import near_duplicate_bytes, near_duplicate_lines, render_with_text
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"  # 2: metadata gained rendered_text
 MANIFEST_NAME, PARTIAL_NAME = "corpus.json", "corpus.partial.json"
 METADATA_NAME, TRUTH_NAME = "metadata.jsonl", "truth.jsonl"
 _IMAGE_NAME = re.compile(r"^\d{6,}\.(jpg|png)$")
@@ -68,23 +74,28 @@ def generate_corpus(out_dir: str | os.PathLike, preset: str = "small", seed: int
     done_already = len(plan.images) - len(missing)
 
     n_workers = _worker_count(workers, len(todo))
+    drawn: dict[int, list[DrawnLine]] = {}
     with tqdm(total=len(plan.images), initial=done_already, unit="img", desc="synthetic corpus",
               disable=not show_progress, file=sys.stderr) as bar:
         chunks = [todo[i:i + _CHUNK] for i in range(0, len(todo), _CHUNK)]
         if n_workers > 1:
             # spawn, not fork: the caller may hold threads (torch, BLAS) that fork would copy mid-lock.
             with mp.get_context("spawn").Pool(n_workers) as pool:
-                for count in pool.imap_unordered(_render_chunk, [(str(out), int(seed), c) for c in chunks]):
-                    bar.update(count)
+                for lines in pool.imap_unordered(_render_chunk, [(str(out), int(seed), c) for c in chunks]):
+                    drawn.update(lines)
+                    bar.update(len(lines))
         else:
             for chunk in chunks:
-                bar.update(_render_chunk((str(out), int(seed), chunk)))
+                lines = _render_chunk((str(out), int(seed), chunk))
+                drawn.update(lines)
+                bar.update(len(lines))
         # Copies read their source's bytes, which exist now.
         for spec in copies:
             _write_copy(out, spec, plan, int(seed))
             bar.update(1)
 
-    _write_lines(out / METADATA_NAME, (s.metadata() for s in plan.images))
+    texts = _rendered_texts(plan, int(seed), drawn)
+    _write_lines(out / METADATA_NAME, ({**s.metadata(), RENDERED_TEXT: texts[s.index]} for s in plan.images))
     _write_lines(out / TRUTH_NAME, (_truth(s, plan) for s in plan.images))
     summary = summarize(plan)
     _atomic_write(out / MANIFEST_NAME, (json.dumps({**key, **summary}, indent=2, ensure_ascii=False) + "\n").encode())
@@ -169,11 +180,28 @@ def _worker_count(workers: int | None, n_todo: int) -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def _render_chunk(args: tuple[str, int, list[ImageSpec]]) -> int:
+def _render_chunk(args: tuple[str, int, list[ImageSpec]]) -> dict[int, list[DrawnLine]]:
+    """Write a chunk of original images; returns the lines of text each one shows, by image index."""
     out, seed, specs = args
+    drawn = {}
     for spec in specs:
-        _atomic_write(Path(out) / spec.file, render_bytes(spec, seed))
-    return len(specs)
+        data, drawn[spec.index] = render_with_text(spec, seed)
+        _atomic_write(Path(out) / spec.file, data)
+    return drawn
+
+
+def _rendered_texts(plan: CorpusPlan, seed: int, drawn: dict[int, list[DrawnLine]]) -> dict[int, str]:
+    """Every image's rendered text. Originals written by an earlier, interrupted run are painted
+    again (not written) to learn theirs; copies show their source's lines, a crop may cut some off."""
+    lines: dict[int, list[DrawnLine]] = {}
+    for spec in plan.images:  # sources always come before their copies
+        if spec.reshare_of is not None:
+            lines[spec.index] = lines[spec.reshare_of]
+        elif spec.near_duplicate_of is not None:
+            lines[spec.index] = near_duplicate_lines(spec, lines[spec.near_duplicate_of], seed)
+        else:
+            lines[spec.index] = drawn[spec.index] if spec.index in drawn else render_with_text(spec, seed)[1]
+    return {index: reading_order(found) for index, found in lines.items()}
 
 
 def _write_copy(out: Path, spec: ImageSpec, plan: CorpusPlan, seed: int) -> None:

@@ -25,7 +25,7 @@ def _handle(draw: ImageDraw.ImageDraw, rng: np.random.Generator, job: PaintJob, 
         return
     font = d.get_font("sans", max(7, job.height // 28))
     x = job.width * 0.05 if rng.random() < 0.5 else job.width * 0.95 - font.getlength("@" + job.account)
-    draw.text((x, job.height * 0.93), "@" + job.account, font=font, fill=fill)
+    d.draw_line(draw, (x, job.height * 0.93), "@" + job.account, font, fill)
 
 
 def paint_text_statement(rng: np.random.Generator, job: PaintJob) -> Image.Image:
@@ -84,7 +84,7 @@ def paint_memo_notice(rng: np.random.Generator, job: PaintJob) -> Image.Image:
         y = band_h + h * 0.03
     else:
         if notes_app:
-            draw.text((margin, y), "< Notas", font=d.get_font("sans", max(7, h // 30)), fill=(230, 170, 0))
+            d.draw_line(draw, (margin, y), "< Notas", d.get_font("sans", max(7, h // 30)), (230, 170, 0))
             y += h * 0.06
         if rng.random() < 0.3:  # the collective's round logo
             r = h * 0.05
@@ -105,11 +105,11 @@ def paint_memo_notice(rng: np.random.Generator, job: PaintJob) -> Image.Image:
         for line in d.wrap_lines(paragraph, font, w - 2 * margin):
             if y + step >= bottom:
                 break
-            draw.text((margin, y), line, font=font, fill=text_fill)
+            d.draw_line(draw, (margin, y), line, font, text_fill)
             y += step
         y += step * 0.6
     signature = "Atentamente, " + (job.account.replace("_", " ").replace(".", " ") or "las colectivas")
-    draw.text((margin, h - h * 0.08), signature, font=d.get_font("bold", size), fill=text_fill)
+    d.draw_line(draw, (margin, h - h * 0.08), signature, d.get_font("bold", size), text_fill)
     return img
 
 
