@@ -159,6 +159,22 @@ def embed_stage(cfg: DictConfig, clean: pd.DataFrame, encoder):
     )
 
 
+def text_stage(cfg: DictConfig, clean: pd.DataFrame, run_dir: Path):
+    """OCR every unique image (cached per image and backend); None when `text=none`."""
+    from visframe.text import extract_texts, text_enabled
+
+    if not text_enabled(cfg.text):
+        return None
+    unique = clean.drop_duplicates(C.IMAGE_ID)
+    result = extract_texts(
+        unique[C.IMAGE_ID].tolist(), unique[C.PATH].tolist(), cfg.text, str(cfg.paths.cache_dir), bool(cfg.show_progress)
+    )
+    result.write(run_dir)
+    log.info("Read the text of %d images (%d from cache, %d failed)", len(result.table), result.texts_from_cache,
+             result.texts_failed)
+    return result
+
+
 def reduce_stage(cfg: DictConfig, clean: pd.DataFrame, embedding) -> ReduceResult:
     cache_dir = str(cfg.paths.cache_dir)
     points, point_of_row = cluster_points(clean, str(cfg.cluster_unit))
@@ -370,11 +386,13 @@ def _run_stages(cfg: DictConfig, run_dir: Path, tracker) -> JobResult:
         tracker.log_dataset(ingest.manifest, run_dir / C.MANIFEST_FILE, str(cfg.dataset.name), fingerprint)
     with timer.stage("embed"):
         embedding = embed_stage(cfg, ingest.clean, encoder)
-    texts = None  # the text stage (OCR) fills this
     if getattr(embedding, "global_rank", 0) != 0:
         # Launched by torchrun/srun with strategy=ddp, every rank runs the job: the other ranks
         # have written their embedding shards; rank 0 alone reduces, clusters, reports and tracks.
         return JobResult(run_dir, {})
+    with timer.stage("text"):
+        text_result = text_stage(cfg, ingest.clean, run_dir)
+    texts = None if text_result is None else text_result.table
     with timer.stage("reduce"):
         reduced = reduce_stage(cfg, ingest.clean, embedding)
     with timer.stage("clustering"):
@@ -391,7 +409,11 @@ def _run_stages(cfg: DictConfig, run_dir: Path, tracker) -> JobResult:
             "cluster_seconds": clusters.seconds,
         }
     )
+    if text_result is not None:
+        metrics.update(text_result.metrics())
     artifacts = [run_dir / name for name in (C.CONFIG_FILE, C.MANIFEST_FILE, C.CLEANING_REPORT_FILE, C.ASSIGNMENTS_FILE)]
+    if text_result is not None:
+        artifacts.append(run_dir / C.TEXTS_FILE)
     run_info: dict[str, Any] = {
         "config_hash": stable_hash(OmegaConf.to_container(cfg, resolve=True)),
         "dataset_fingerprint": fingerprint,
