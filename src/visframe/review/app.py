@@ -22,7 +22,7 @@ from starlette.datastructures import UploadFile
 from starlette.templating import Jinja2Templates
 
 from visframe.review import agreement as agree
-from visframe.review import exports, labelstudio
+from visframe.review import exports, labelstudio, map_routes
 from visframe.review.media import Media
 from visframe.review.run_data import ReviewRun, is_image_id
 from visframe.review.security import (
@@ -379,4 +379,7 @@ def create_app(
     def healthz() -> dict[str, Any]:
         return {"ok": True, "run_id": run.run_id, "images": run.n_images}
 
+    # -- the map (review/map_routes.py reads these from app.state) --------------------------------
+    app.state.media, app.state.csrf, app.state.render, app.state.current_coder = media, csrf, render, current_coder
+    app.include_router(map_routes.router)
     return app
