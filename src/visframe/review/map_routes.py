@@ -173,8 +173,9 @@ def _summary(request: Request, data: MapData, sid: str, indices: np.ndarray, ite
     run = request.app.state.run
     summary = {"id": sid, "n_posts": len(ids), "n_images": len(unique),
                "n_codeable": sum(1 for i in unique if run.has_image(i))}
-    if items:
-        summary["items"] = [data.point(int(i)) for i in indices[:items]]
+    if items:  # one card per image (a reshare shows once), in the selection's order
+        first = dict(zip(reversed(ids), reversed(range(len(ids)))))
+        summary["items"] = [data.point(int(indices[k])) for k in sorted(first.values())[:items]]
     return summary
 
 

@@ -182,13 +182,15 @@
   let viewTimer = 0;
   function onView() {
     clearTimeout(viewTimer);
+    tooltip.hidden = true; hovered = -1;
     viewTimer = setTimeout(async () => {
       writeHash();
       const vp = deckgl.getViewports()[0];
       if (!vp) return;
       const [xa, ya] = vp.unproject([0, vp.height]), [xb, yb] = vp.unproject([vp.width, 0]);
       const cap = S.meta.thumb_cap;
-      const found = pointsIn(Math.min(xa, xb), Math.min(ya, yb), Math.max(xa, xb), Math.max(ya, yb), cap);
+      // Thumbnails once zoomed in past the whole-map view, and only while few enough points show.
+      const found = S.view.zoom < S.baseZoom + 0.5 ? null : pointsIn(Math.min(xa, xb), Math.min(ya, yb), Math.max(xa, xb), Math.max(ya, yb), cap);
       if (!found || !found.length) {
         if (S.thumbs.length) { S.thumbs = []; redraw(); }
         return;
@@ -497,6 +499,14 @@
     if (wanted.s) await loadSelection(wanted.s);
     onView();
     metrics.setColouring = setColouring;
+    metrics.project = (x, y) => { // data -> page coordinates (used by the browser tests)
+      const [px, py] = deckgl.getViewports()[0].project([x, y]), rect = wrap.getBoundingClientRect();
+      return [rect.left + px, rect.top + py];
+    };
+    metrics.zoomBy = (dz) => { // zoom about the centre, as the mouse wheel would
+      const v = {...S.view, zoom: S.view.zoom + dz, transitionDuration: 0};
+      S.view = v; deckgl.setProps({initialViewState: v, layers: layers()}); onView();
+    };
     metrics.ready = true;
   }
   function recolourQuietly() { // the first colours, before the Deck exists
