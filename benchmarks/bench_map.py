@@ -9,9 +9,9 @@ Printed per size: seconds to write the run, to load it into the review app (load
 the points request (`/map/points.bin`, first request of a fresh app, so it includes reading
 assignments.parquet, and a warm repeat), first paint (performance.now() at deck.gl's first
 onAfterRender, from navigation start), the JS heap after load (CDP Performance.getMetrics), and the
-redraw time after a colour change: to `noise` (fetch of its codes + recolour + render), to
-`account` (first use: the manifest join on the server), and back to `cluster` (recolour + render
-only). A screenshot of the zoomed-in map with thumbnails goes to --screens.
+redraw time after a colour change (fetch of the colouring's codes if new + recolour + a forced
+deck.gl redraw + gl.finish): to `noise`, to `account` (first use: the manifest join on the server),
+and back to `cluster` (no fetch); `draw_*` is the redraw + gl.finish alone. A screenshot of the zoomed-in map with thumbnails goes to --screens.
 
     python benchmarks/bench_map.py [--sizes 100000 1000000] [--screens /tmp/map_bench]
 
@@ -146,7 +146,7 @@ def bench_size(browser, n: int, screens: Path) -> dict:
             for key in ("noise", "account", "cluster"):
                 figures[f"redraw_{key}_s"] = page.evaluate(f"window.__map.setColouring('{key}')") / 1000
                 figures[f"fetch_{key}_s"] = page.evaluate("window.__map.colourFetchMs") / 1000
-                figures[f"recolour_{key}_s"] = page.evaluate("window.__map.recolourMs") / 1000
+                figures[f"draw_{key}_s"] = page.evaluate("window.__map.drawMs") / 1000
             # Zoom to cluster 0's centre (the URL holds the view) and wait for its thumbnails.
             (cx, cy), radius = facts["centre"], facts["radius"]
             zoom = float(np.log2(880 / (2 * radius)))

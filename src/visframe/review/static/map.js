@@ -221,8 +221,15 @@
     legend();
     const rendered = nextRender();
     recolour();
-    await rendered;
+    // Draw now and wait for the GPU (gl.finish), so the figure is the redraw, not the frame pacing.
+    const t1 = performance.now();
+    deckgl.redraw('colour');
+    const gl = deckgl.device && deckgl.device.gl;
+    if (gl) gl.finish();
+    metrics.drawMs = performance.now() - t1;
     metrics.redrawMs = performance.now() - t0;
+    await rendered;
+    metrics.presentedMs = performance.now() - t0;
     writeHash();
     return metrics.redrawMs;
   }
@@ -474,6 +481,8 @@
         const waiting = renderWaiters; renderWaiters = [];
         waiting.forEach((resolve) => resolve());
       },
+      // Draw as soon as the WebGL2 device is ready rather than on the animation loop's next frame.
+      onLoad: () => { deckgl.redraw('loaded'); },
       onError: (error) => { status.textContent = `map error: ${error.message}`; },
     });
     buildGrid();
