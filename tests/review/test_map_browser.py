@@ -125,6 +125,12 @@ def test_map_draws_points_hover_shows_escaped_caption_and_zoom_shows_thumbnails(
     assert tooltip.locator("script").count() == 0
     assert page.evaluate("typeof window.__xss") == "undefined"
 
+    # A click opens that image's coding panel: the cluster pages' own form, posting to /code/<id>.
+    page.mouse.click(*_at(page, 0.0, 0.0))
+    panel = page.locator(f"#map-panel #panel-{image_id}")
+    panel.wait_for()
+    assert panel.get_attribute("hx-post") == f"/code/{image_id}"
+
     # Zoomed in, the visible points become thumbnails fetched for those points only.
     page.mouse.move(*_at(page, 3.0, -3.0))
     page.evaluate("window.__map.zoomBy(2.2)")
@@ -159,7 +165,11 @@ def test_box_and_lasso_select_exactly_the_points_inside_and_coding_reaches_the_s
     assert (summary["n_posts"], summary["n_images"]) == (5, 4)
     shown = sorted(page.locator("#map-grid figure").evaluate_all("els => els.map(e => e.dataset.imageId)"))
     assert shown == _ids_at(assignments, [0, 1, 2, 3, 30])
-    assert "s=" + summary["id"] in page.url  # the URL holds the selection
+    assert "s=" + summary["id"] in page.url  # the URL holds the selection: a reload shows it again
+    page.reload()
+    _poll(page, "() => window.__map && window.__map.ready")
+    assert _poll(page, "() => window.__map.selection")["id"] == summary["id"]
+    assert page.locator("#map-grid figure").count() == 4
 
     # Lasso along the diagonal around rows 10-14: a rotated rectangle, drawn as a free-hand path.
     page.click("button[data-mode=lasso]")
