@@ -143,6 +143,7 @@ def bench_size(browser, n: int, screens: Path) -> dict:
             figures["first_paint_s"] = page.evaluate("window.__map.firstPaintMs") / 1000
             heap = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
             figures["js_heap_mb"] = heap["JSHeapUsedSize"] / 1e6
+            figures["typed_arrays_mb"] = page.evaluate("window.__map.arrayMB")
             for key in ("noise", "account", "cluster"):
                 figures[f"redraw_{key}_s"] = page.evaluate(f"window.__map.setColouring('{key}')") / 1000
                 figures[f"fetch_{key}_s"] = page.evaluate("window.__map.colourFetchMs") / 1000
@@ -183,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         browser.close()
     fields = []
     for n, figures in results.items():
-        for key in ("first_paint_s", "points_request_s", "points_request_warm_s", "js_heap_mb",
+        for key in ("first_paint_s", "points_request_s", "points_request_warm_s", "js_heap_mb", "typed_arrays_mb",
                     "redraw_cluster_s", "redraw_account_s", "app_load_s", "crashed"):
             value = figures[key]
             fields.append(f"{key}_{n}={value:.3f}" if isinstance(value, float) else f"{key}_{n}={value}")

@@ -486,9 +486,16 @@
       onError: (error) => { status.textContent = `map error: ${error.message}`; },
     });
     buildGrid();
+    // Typed arrays live outside the JS heap: count them so the heap figure is not misread.
+    metrics.arrayMB = [buf.byteLength, S.colours.byteLength, grid.start.byteLength, grid.order.byteLength]
+      .reduce((a, b) => a + b, 0) / 1e6;
     const canvas = $('map-canvas');
     let down = null;
-    canvas.addEventListener('pointermove', (e) => requestAnimationFrame(() => hover(e)));
+    let lastMove = null;
+    canvas.addEventListener('pointermove', (e) => { // one hover lookup per frame, for the latest position
+      if (!lastMove) requestAnimationFrame(() => { const m = lastMove; lastMove = null; hover(m); });
+      lastMove = e;
+    });
     canvas.addEventListener('pointerleave', () => { tooltip.hidden = true; hovered = -1; });
     canvas.addEventListener('pointerdown', (e) => { down = [e.clientX, e.clientY]; });
     canvas.addEventListener('pointerup', async (e) => {
