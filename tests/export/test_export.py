@@ -19,9 +19,9 @@ import pytest
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "review"))
-from review_fixtures import XSS_CAPTION, make_run_dir  # noqa: E402
+from review_fixtures import XSS_CAPTION, make_run_dir
 
-from visframe.export.cli import NEXT_STEP, main  # noqa: E402
+from visframe.export.cli import NEXT_STEP, main
 
 
 @pytest.fixture

@@ -141,14 +141,14 @@ def test_map_draws_points_hover_shows_escaped_caption_and_zoom_shows_thumbnails(
     page.screenshot(path=str(SCREENS / "map_zoomed_thumbnails.png"))
     tiles = [u for u in requests if "/map/tile/" in u]
     assert 0 < len(set(tiles)) <= shown
-    assert all(u.startswith(base_url) or u.startswith("data:") for u in requests), \
+    assert all(u.startswith((base_url, "data:")) for u in requests), \
         [u for u in requests if not u.startswith(base_url)]
     assert problems == []
     context.close()
 
 
 def test_box_and_lasso_select_exactly_the_points_inside_and_coding_reaches_the_store(chromium, live):
-    base_url, run, store, assignments = live
+    base_url, _run, store, assignments = live
     code = store.add_code("marcha")
     problems, requests = [], []
     context, page = _open_map(chromium, base_url, problems, requests)

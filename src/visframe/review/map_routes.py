@@ -21,9 +21,9 @@ from collections import OrderedDict
 
 import numpy as np
 import pyarrow.parquet as pq
-from PIL import Image, ImageOps
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
+from PIL import Image, ImageOps
 from starlette.concurrency import run_in_threadpool
 
 from visframe import contracts as C
