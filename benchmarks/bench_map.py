@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from visframe import contracts as C
 from visframe.review.app import create_app
@@ -81,13 +81,16 @@ def make_run(root: Path, n: int, seed: int = 0) -> tuple[Path, dict]:
         C.ACCOUNT: accounts, C.HASHTAGS: hashtags, C.HASHTAG_KEYS: keys, C.CAPTION: captions,
         C.POSTED_AT: pa.array(posted.astype("datetime64[us]"), pa.timestamp("us", tz="UTC")),
     }), run_dir / C.MANIFEST_FILE)
-    # Images only for cluster 0: a hue that follows x and a band that follows y, so a zoomed view reads.
+    # Images only for cluster 0: each its own colour, with a band whose height follows y and its row
+    # number, so a zoomed view shows distinct pictures where they lie.
     members = np.flatnonzero(cluster == 0)
     lo, hi = xy[members].min(axis=0), xy[members].max(axis=0)
-    for i in members:
-        u, v = (xy[i] - lo) / np.maximum(hi - lo, 1e-9)
-        image = Image.new("RGB", (48, 48), (int(60 + 190 * u), 90, int(230 - 170 * u)))
-        image.paste((250, 250, 250), (0, int(40 * (1 - v)), 48, int(40 * (1 - v)) + 8))
+    colours = rng.integers(40, 230, size=(len(members), 3))
+    for i, colour in zip(members, colours):
+        v = (xy[i, 1] - lo[1]) / max(hi[1] - lo[1], 1e-9)
+        image = Image.new("RGB", (48, 48), tuple(int(c) for c in colour))
+        image.paste((250, 250, 250), (0, int(36 * (1 - v)), 48, int(36 * (1 - v)) + 10))
+        ImageDraw.Draw(image).text((3, 3), str(i % 1000), fill=(0, 0, 0))
         image.save(paths[i])
     # A view over cluster 0's centre that holds ~150 points: where thumbnails show.
     centre = np.median(xy[members], axis=0)
