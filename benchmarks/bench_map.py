@@ -138,12 +138,13 @@ def bench_size(browser, n: int, screens: Path) -> dict:
             page.on("pageerror", lambda error: crashed.append(str(error)))
             cdp = context.new_cdp_session(page)
             cdp.send("Performance.enable")
-            page.goto(f"{base}/map", timeout=PAGE_TIMEOUT_S * 1000)
+            page.goto(f"{base}/map", timeout=PAGE_TIMEOUT_S * 1000, wait_until="domcontentloaded")
             poll(page, "() => window.__map && (window.__map.ready || window.__map.error)")
             error = page.evaluate("window.__map.error || ''")
             if error:
                 raise RuntimeError(f"/map failed at {n}: {error}")
             figures["first_paint_s"] = page.evaluate("window.__map.firstPaintMs") / 1000
+            figures["points_in_page_s"] = page.evaluate("window.__map.pointsLoadedMs") / 1000
             heap = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
             figures["js_heap_mb"] = heap["JSHeapUsedSize"] / 1e6
             figures["typed_arrays_mb"] = page.evaluate("window.__map.arrayMB")
@@ -151,13 +152,17 @@ def bench_size(browser, n: int, screens: Path) -> dict:
                 figures[f"redraw_{key}_s"] = page.evaluate(f"window.__map.setColouring('{key}')") / 1000
                 figures[f"fetch_{key}_s"] = page.evaluate("window.__map.colourFetchMs") / 1000
                 figures[f"draw_{key}_s"] = page.evaluate("window.__map.drawMs") / 1000
-            # Zoom to cluster 0's centre (the URL holds the view) and wait for its thumbnails.
+            page.close()
+            print(f"n={n:,} (before zoom): {figures}", flush=True)
+            # A fresh page at cluster 0's centre (the URL holds the view): its thumbnails.
             (cx, cy), radius = facts["centre"], facts["radius"]
             zoom = float(np.log2(880 / (2 * radius)))
-            page.goto(f"{base}/map#c=cluster&v={cx},{cy},{zoom}", timeout=PAGE_TIMEOUT_S * 1000)
-            page.reload()
+            page = context.new_page()
+            page.on("crash", lambda *_: crashed.append(True))
+            page.goto(f"{base}/map#c=cluster&v={cx},{cy},{zoom}", timeout=PAGE_TIMEOUT_S * 1000,
+                      wait_until="domcontentloaded")
             poll(page, "() => window.__map && window.__map.ready")
-            figures["thumbnails"] = poll(page, "() => window.__map.thumbnails", 30)
+            figures["thumbnails"] = poll(page, "() => window.__map.thumbnails", 60)
             page.wait_for_timeout(2500)
             screens.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(screens / f"map_{n}_zoomed.png"))
