@@ -411,6 +411,7 @@
     S.search = q;
     if (!q) { S.searchMask = null; $('map-search-count').textContent = ''; recolour(); writeHash(); return; }
     const r = await fetch(`/map/search.bin?q=${encodeURIComponent(q)}`, {credentials: 'same-origin'});
+    if (!r.ok) { $('map-search-count').textContent = (await r.text()).slice(0, 120); return; }
     const hits = new Uint32Array(await r.arrayBuffer());
     S.searchMask = new Uint8Array(S.n);
     for (const i of hits) S.searchMask[i] = 1;
