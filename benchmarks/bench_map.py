@@ -165,7 +165,7 @@ def bench_size(browser, n: int, screens: Path) -> dict:
             figures["thumbnails"] = poll(page, "() => window.__map.thumbnails", 60)
             page.wait_for_timeout(2500)
             screens.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(screens / f"map_{n}_zoomed.png"))
+            page.screenshot(path=str(screens / f"map_{n}_zoomed.png"), timeout=PAGE_TIMEOUT_S * 1000)
             figures["crashed"] = int(bool(crashed))
             context.close()
         store.dispose()
