@@ -247,9 +247,10 @@ class MapData:
     def _build_colouring(self, key: str) -> Categorical:
         if key in self.layers:
             layer = int(key[len(C.CLUSTER_LAYER_PREFIX):])
-            return _label_clusters(self.assignments[key].to_numpy(), self.names.get(layer, {}))
-        if key == "noise":
-            noise = self.assignments[C.CLUSTER].to_numpy() == C.NOISE
+            values = pq.read_table(self.run_dir / C.ASSIGNMENTS_FILE, columns=[key])[key].to_numpy()
+            return _label_clusters(values, self.names.get(layer, {}))
+        if key == "noise":  # from the cluster codes in memory: no file read
+            noise = self.cluster.values[self.cluster.codes] == C.NOISE
             return Categorical(noise.astype(np.uint16), ["clustered", "noise"],
                                [int((~noise).sum()), int(noise.sum())])
         if key == "account":
