@@ -160,3 +160,20 @@ def test_the_map_page_links_its_vendored_library_and_the_coding_panel_is_the_usu
     assert ids == [assignments.image_id[0], assignments.image_id[1]]  # row 30 reshares row 1
     assert browser.get("/map/ids.json", params={"idx": "0,99"}).status_code == 400
     assert browser.get(f"/map/tile/{image_id}").headers["content-type"] == "image/jpeg"
+
+
+def test_a_cluster_layer_is_a_colouring_with_its_own_names(run_dir):
+    assignments = pd.read_parquet(run_dir / "assignments.parquet")
+    assignments["cluster_layer_0"] = assignments.cluster
+    assignments["cluster_layer_1"] = np.where(assignments.cluster >= 1, 1, assignments.cluster)
+    assignments.to_parquet(run_dir / "assignments.parquet")
+    pd.DataFrame({"layer": [1, 1], "cluster": [0, 1], "is_chosen_layer": [False, False], "name": ["calle", "pantalla"],
+                  "size": [8, 16], "n_unique_images": [8, 15]}).to_parquet(run_dir / "clusters.parquet")
+    data = MapData.load(run_dir)
+    assert [c["key"] for c in data.colourings()][:3] == ["cluster", "cluster_layer_0", "cluster_layer_1"]
+    coarse = data.colouring("cluster_layer_1")
+    assert coarse.labels == ["noise", "calle", "pantalla"]
+    assert coarse.counts == [int((assignments.cluster == -1).sum()), int((assignments.cluster == 0).sum()),
+                             int((assignments.cluster >= 1).sum())]
+    noise = data.colouring("noise")
+    assert noise.labels == ["clustered", "noise"] and noise.counts[1] == coarse.counts[0]
