@@ -159,11 +159,20 @@ def bench_size(browser, n: int, screens: Path) -> dict:
             zoom = float(np.log2(880 / (2 * radius)))
             page = context.new_page()
             page.on("crash", lambda *_: crashed.append(True))
+            tiles_asked, tiles_done = set(), set()
+            page.on("request", lambda r: "/map/tile/" in r.url and tiles_asked.add(r.url))
+            page.on("requestfinished", lambda r: "/map/tile/" in r.url and tiles_done.add(r.url))
+            page.on("requestfailed", lambda r: "/map/tile/" in r.url and tiles_done.add(r.url))
             page.goto(f"{base}/map#c=cluster&v={cx},{cy},{zoom}", timeout=PAGE_TIMEOUT_S * 1000,
                       wait_until="domcontentloaded")
             poll(page, "() => window.__map && window.__map.ready")
             figures["thumbnails"] = poll(page, "() => window.__map.thumbnails", 60)
-            page.wait_for_timeout(2500)
+            start = time.perf_counter()
+            deadline = time.monotonic() + 60  # until every tile the page asked for has come back
+            while time.monotonic() < deadline and (len(tiles_done) < len(tiles_asked) or not tiles_asked):
+                page.wait_for_timeout(100)
+            figures["tiles_s"] = time.perf_counter() - start
+            page.wait_for_timeout(1500)
             screens.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(screens / f"map_{n}_zoomed.png"), timeout=PAGE_TIMEOUT_S * 1000)
             figures["crashed"] = int(bool(crashed))
@@ -193,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     fields = []
     for n, figures in results.items():
         for key in ("first_paint_s", "points_request_s", "points_request_warm_s", "js_heap_mb", "typed_arrays_mb",
-                    "redraw_cluster_s", "redraw_account_s", "app_load_s", "crashed"):
+                    "redraw_cluster_s", "redraw_account_s", "app_load_s", "tiles_s", "crashed"):
             value = figures[key]
             fields.append(f"{key}_{n}={value:.3f}" if isinstance(value, float) else f"{key}_{n}={value}")
     print("RESULT " + " ".join(fields))
