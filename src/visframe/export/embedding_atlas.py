@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from PIL import Image, ImageOps
 
 from visframe import contracts as C
+from visframe.export import EXPORT_DIR
 from visframe.review.map_data import MapData
 
 IMAGE_STRUCT = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
@@ -63,7 +64,7 @@ def _texts(data: MapData) -> pa.Array:
 def export_embedding_atlas(run_dir: str | Path, out: str | Path | None = None, max_px: int = 256) -> Path:
     """Write the Embedding Atlas Parquet for the run in `run_dir`; return its path."""
     run_dir = Path(run_dir)
-    out = Path(out) if out else run_dir / "export" / "embedding_atlas.parquet"
+    out = Path(out) if out else run_dir / EXPORT_DIR / "embedding_atlas.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     data = MapData.load(run_dir)
     meta = data.meta()

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from visframe import contracts as C
+from visframe.export import EXPORT_DIR
 from visframe.review.map_data import MapData
 
 LABELS_FILE = "labels.json"
@@ -32,7 +33,7 @@ EXTRA_FILE = "visframe.json"
 def export_fiftyone(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write labels.json + data.json (+ visframe.json) for the run in `run_dir`; return the folder."""
     run_dir = Path(run_dir)
-    out = Path(out) if out else run_dir / "export" / "fiftyone"
+    out = Path(out) if out else run_dir / EXPORT_DIR / "fiftyone"
     out.mkdir(parents=True, exist_ok=True)
     data = MapData.load(run_dir)
     ids = data.assignments[C.IMAGE_ID].to_pylist()
