@@ -34,6 +34,7 @@ CONFIG_FILE = "config.yaml"
 CLEANING_REPORT_FILE = "cleaning_report.csv"
 MLFLOW_RUN_ID_FILE = "mlflow_run_id.txt"
 REPORT_DIR = "report"
+EXPORT_DIR = "export"  # visframe-export writes here (Embedding Atlas, FiftyOne)
 REVIEW_DB_FILE = "review.db"
 SAMPLING_SHEET_FILE = "sampling_sheet.csv"  # under REPORT_DIR: the report's sample for human coding
 # A run that could not reach its MLflow store leaves this beside the outputs (how to log it later).

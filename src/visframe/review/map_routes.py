@@ -1,5 +1,276 @@
-"""The /map page and its data endpoints (placeholder: written by the map work; the lead merges it)."""
+"""/map: every post of the run on one WebGL2 scatter (deck.gl, vendored), linked to coding.
 
-from fastapi import APIRouter
+The page (templates/map.html + static/map.js) loads two things: `/map/meta.json` (bounds, the
+colourings, the cluster names and counts, the codebook) and `/map/points.bin` (typed arrays, see
+`MapData.points_bytes`). Everything else is asked for when needed: another colouring's codes, one
+point's tooltip, the image ids of the few hundred points drawn as thumbnails, search hits, a
+selection. Selections are made on the server (point-in-polygon over the float32 positions), kept
+under a content id that the page puts in its URL, and can be coded or exported.
+
+State comes from `request.app.state`: `run` (ReviewRun), `store` (ReviewStore), `media`, `csrf`,
+`render(request, template, **context)` and `current_coder(request)`, set by `create_app`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import threading
+from collections import OrderedDict
+
+import numpy as np
+import pyarrow.parquet as pq
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+from PIL import Image, ImageOps
+from starlette.concurrency import run_in_threadpool
+
+from visframe import contracts as C
+from visframe.review.map_data import MapData
+from visframe.review.run_data import is_image_id
+from visframe.review.store import StoreError
+from visframe.utils.csv_safe import safe_csv_bytes
 
 router = APIRouter()
+
+TILE = 96  # px of a zoomed-in point's square thumbnail
+THUMB_CAP = 300  # thumbnails drawn at once, at most (the page asks for ids of visible points only)
+MAX_SELECTIONS = 256  # selections kept in memory (content-addressed: the same points, the same id)
+MAX_BULK_CODE = 20_000  # images one "code the selection" may touch
+PANEL_ITEMS = 120  # images listed in the selection panel
+BINARY = "application/octet-stream"
+NO_STORE = {"cache-control": "no-store"}
+_lock = threading.Lock()
+
+
+def map_data(request: Request) -> MapData:
+    """The run's MapData, loaded on the first map request and kept on app.state."""
+    state = request.app.state
+    with _lock:
+        data = getattr(state, "map_data", None)
+        if data is None:
+            data = MapData.load(state.run.run_dir)
+            state.map_data = data
+            state.map_selections = OrderedDict()
+    return data
+
+
+def _selection(request: Request, sid: str) -> np.ndarray:
+    map_data(request)
+    found = request.app.state.map_selections.get(sid)
+    if found is None:
+        raise HTTPException(status_code=404, detail="this selection is not on the server any more: draw it again")
+    return found
+
+
+def _verify(request: Request) -> None:
+    request.app.state.csrf.verify(request, None)  # X-CSRF-Token header, as htmx sends it
+
+
+# -- the page and its data ----------------------------------------------------------------------
+@router.get("/map")
+def map_page(request: Request) -> Response:
+    return request.app.state.render(request, "map.html", active="map")
+
+
+@router.get("/map/meta.json")
+async def map_meta(request: Request) -> JSONResponse:
+    data = await run_in_threadpool(map_data, request)
+    store = request.app.state.store
+    codebook = await run_in_threadpool(store.codebook)
+    return JSONResponse({
+        "n": data.n,
+        "bounds": data.bounds(),
+        "layout": ["xy:float32x2", "probability:float32", "cluster:uint16"],
+        "colourings": data.colourings(),
+        "cluster": data.cluster.as_json("cluster"),
+        "codebook": [{"id": c.id, "name": c.name} for c in codebook],
+        "thumb_cap": THUMB_CAP,
+        "coder": request.app.state.current_coder(request),
+    }, headers=NO_STORE)
+
+
+@router.get("/map/points.bin")
+async def map_points(request: Request) -> Response:
+    data = await run_in_threadpool(map_data, request)
+    body = await run_in_threadpool(data.points_bytes)
+    return Response(body, media_type=BINARY, headers={"x-points": str(data.n), **NO_STORE})
+
+
+def _colouring(request: Request, key: str):
+    found = map_data(request).colouring(key)
+    if found is None:
+        raise HTTPException(status_code=404, detail=f"no categorical colouring {key!r}")
+    return found
+
+
+@router.get("/map/colour/{key}.json")
+async def map_colour_json(request: Request, key: str) -> JSONResponse:
+    found = await run_in_threadpool(_colouring, request, key)
+    return JSONResponse(found.as_json(key), headers=NO_STORE)
+
+
+@router.get("/map/colour/{key}.bin")
+async def map_colour_bin(request: Request, key: str) -> Response:
+    found = await run_in_threadpool(_colouring, request, key)
+    return Response(found.codes.astype("<u2").tobytes(), media_type=BINARY, headers=NO_STORE)
+
+
+@router.get("/map/point/{index}.json")
+async def map_point(request: Request, index: int) -> JSONResponse:
+    data = await run_in_threadpool(map_data, request)
+    if not 0 <= index < data.n:
+        raise HTTPException(status_code=404, detail="no such point")
+    point = await run_in_threadpool(data.point, index)
+    point["codeable"] = request.app.state.run.has_image(point[C.IMAGE_ID])
+    return JSONResponse(point)
+
+
+@router.get("/map/ids.json")
+async def map_ids(request: Request, idx: str = Query("", max_length=THUMB_CAP * 8)) -> JSONResponse:
+    """The image ids of up to THUMB_CAP points (the visible ones the page draws as thumbnails)."""
+    data = await run_in_threadpool(map_data, request)
+    try:
+        wanted = np.array([int(v) for v in idx.split(",") if v][:THUMB_CAP], dtype=np.int64)
+    except ValueError as error:
+        raise HTTPException(status_code=400, detail="idx: comma-separated point numbers") from error
+    if len(wanted) and (wanted.min() < 0 or wanted.max() >= data.n):
+        raise HTTPException(status_code=400, detail="idx: a point number out of range")
+    return JSONResponse({"ids": data.image_ids(wanted)})
+
+
+@router.get("/map/search.bin")
+async def map_search(request: Request, q: str = Query("", max_length=200)) -> Response:
+    data = await run_in_threadpool(map_data, request)
+    hits = await run_in_threadpool(data.search, q)
+    return Response(hits.astype("<u4").tobytes(), media_type=BINARY, headers={"x-count": str(len(hits))})
+
+
+# -- selections ---------------------------------------------------------------------------------
+@router.post("/map/selection")
+async def make_selection(request: Request) -> JSONResponse:
+    _verify(request)
+    data = await run_in_threadpool(map_data, request)
+    try:
+        body = json.loads(await request.body())
+        hidden = [int(h) for h in body.get("hidden", [])]
+        indices = await run_in_threadpool(data.select, body["polygon"], str(body.get("colouring", "cluster")), hidden)
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise HTTPException(status_code=400, detail=f"unreadable selection: {error}") from error
+    sid = hashlib.sha256(indices.tobytes()).hexdigest()[:16]
+    selections: OrderedDict = request.app.state.map_selections
+    selections[sid] = indices
+    selections.move_to_end(sid)
+    while len(selections) > MAX_SELECTIONS:
+        selections.popitem(last=False)
+    return JSONResponse(_summary(request, data, sid, indices))
+
+
+def _summary(request: Request, data: MapData, sid: str, indices: np.ndarray, items: int = 0) -> dict:
+    ids = data.image_ids(indices)
+    unique = list(dict.fromkeys(ids))
+    run = request.app.state.run
+    summary = {"id": sid, "n_posts": len(ids), "n_images": len(unique),
+               "n_codeable": sum(1 for i in unique if run.has_image(i))}
+    if items:  # one card per image (a reshare shows once), in the selection's order
+        first = dict(zip(reversed(ids), reversed(range(len(ids)))))
+        summary["items"] = [data.point(int(indices[k])) for k in sorted(first.values())[:items]]
+    return summary
+
+
+@router.get("/map/selection/{sid}.json")
+async def selection_json(request: Request, sid: str) -> JSONResponse:
+    indices = _selection(request, sid)
+    data = map_data(request)
+    return JSONResponse(await run_in_threadpool(_summary, request, data, sid, indices, PANEL_ITEMS))
+
+
+@router.get("/map/selection/{sid}.bin")
+def selection_bin(request: Request, sid: str) -> Response:
+    return Response(_selection(request, sid).astype("<u4").tobytes(), media_type=BINARY)
+
+
+@router.get("/map/selection/{sid}.csv")
+async def selection_csv(request: Request, sid: str) -> Response:
+    indices = _selection(request, sid)
+    table = await run_in_threadpool(map_data(request).selection_table, indices)
+    body = await run_in_threadpool(lambda: safe_csv_bytes(table.to_pandas()))
+    return Response(body, media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": f'attachment; filename="selection-{sid}.csv"'})
+
+
+@router.get("/map/selection/{sid}.parquet")
+async def selection_parquet(request: Request, sid: str) -> Response:
+    indices = _selection(request, sid)
+    table = await run_in_threadpool(map_data(request).selection_table, indices)
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return Response(buffer.getvalue(), media_type="application/vnd.apache.parquet",
+                    headers={"content-disposition": f'attachment; filename="selection-{sid}.parquet"'})
+
+
+@router.post("/map/selection/{sid}/code")
+async def code_selection(request: Request, sid: str) -> JSONResponse:
+    """Add one code to every codeable image of the selection (their other codes and memos stay)."""
+    _verify(request)
+    state = request.app.state
+    indices = _selection(request, sid)
+    coder = state.current_coder(request)
+    if coder is None:
+        raise HTTPException(status_code=400, detail="say who you are first (Coder page)")
+    try:
+        code_id = int(json.loads(await request.body())["code_id"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise HTTPException(status_code=400, detail="send {\"code_id\": <a code's id>}") from error
+    if code_id not in {c.id for c in state.store.codebook()}:
+        raise HTTPException(status_code=400, detail="no such code in the codebook")
+    ids = [i for i in dict.fromkeys(map_data(request).image_ids(indices)) if state.run.has_image(i)]
+    if len(ids) > MAX_BULK_CODE:
+        raise HTTPException(status_code=400, detail=f"{len(ids)} images: code at most {MAX_BULK_CODE} at once "
+                            "(select a smaller region)")
+    try:
+        await run_in_threadpool(_add_code, state.store, ids, coder, code_id)
+    except StoreError as error:
+        raise HTTPException(status_code=400, detail=str(error)) from error
+    return JSONResponse({"coded": len(ids), "code_id": code_id, "coder": coder})
+
+
+def _add_code(store, image_ids: list[str], coder: str, code_id: int) -> None:
+    saved = store.codings_by_image(coder, image_ids)
+    for image_id in image_ids:
+        codes, memo = saved.get(image_id, (set(), ""))
+        store.save_coding(image_id, coder, sorted(codes | {code_id}), memo)
+
+
+@router.get("/map/tile/{image_id}")
+async def map_tile(request: Request, image_id: str) -> Response:
+    """A square TILE px JPEG (centre crop of the app's thumbnail): how a zoomed-in point is drawn."""
+    media = request.app.state.media
+    data = await run_in_threadpool(media.thumbnail, image_id) if is_image_id(image_id) else None
+    if data is None:
+        raise HTTPException(status_code=404, detail="no such image")
+    return Response(await run_in_threadpool(_square, data), media_type="image/jpeg",
+                    headers={"cache-control": "private, max-age=3600"})
+
+
+def _square(data: bytes, size: int = TILE) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        tile = ImageOps.fit(image.convert("RGB"), (size, size), Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    tile.save(buffer, format="JPEG", quality=80)
+    return buffer.getvalue()
+
+
+# -- one image's coding panel (the same form as the cluster pages) -----------------------------
+@router.get("/map/panel/{image_id}")
+async def coding_panel(request: Request, image_id: str) -> Response:
+    state = request.app.state
+    if not is_image_id(image_id) or not state.run.has_image(image_id):
+        raise HTTPException(status_code=404, detail="this image is not among the images to code in this run")
+    coder = state.current_coder(request)
+    codebook = await run_in_threadpool(state.store.codebook)
+    chosen, memo, saved = (await run_in_threadpool(state.store.coding_for, image_id, coder)
+                           if coder else (set(), "", False))
+    return state.render(request, "_panel.html", image=state.run.record(image_id), codebook=codebook,
+                        chosen=chosen, memo=memo, saved=saved, message="", error="")

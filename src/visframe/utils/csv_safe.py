@@ -154,3 +154,21 @@ def visible_text(text: Any) -> str:
             stack.clear()
     drop.update(stack)
     return "".join(ch for i, ch in enumerate(text) if i not in drop)
+
+
+def list_to_text(value: Any) -> Any:
+    """A list cell (hashtags) as one space-separated text cell."""
+    if isinstance(value, (list, tuple)) or (hasattr(value, "tolist") and not isinstance(value, str)):
+        items = value.tolist() if hasattr(value, "tolist") else value
+        return " ".join(str(v) for v in items if v is not None)
+    return value
+
+
+def safe_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """UTF-8 CSV of `frame` with list cells joined and formula-like text cells neutralised."""
+    out = frame.copy()
+    for position in range(out.shape[1]):
+        series = out.iloc[:, position]
+        if _is_text_column(series):
+            out.isetitem(position, pd.Series([list_to_text(v) for v in series], index=series.index, dtype=object))
+    return to_csv_safe(out, None, date_format="%Y-%m-%dT%H:%M:%SZ").encode("utf-8")

@@ -1,0 +1,41 @@
+"""`visframe-export RUN --to embedding-atlas|fiftyone [--out PATH]`: carry a run into another tool."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from visframe import contracts as C
+from visframe.errors import VisframeError
+from visframe.export.embedding_atlas import export_embedding_atlas
+from visframe.export.fiftyone_export import export_fiftyone
+
+NEXT_STEP = {
+    "embedding-atlas": "embedding-atlas {out} --x x --y y --text text --image image",
+    "fiftyone": ("python -c \"import fiftyone as fo; fo.Dataset.from_dir(dataset_dir='{out}', "
+                 "dataset_type=fo.types.FiftyOneImageClassificationDataset, label_field='cluster')\""),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="visframe-export", description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help=f"a run directory (with {C.ASSIGNMENTS_FILE})")
+    parser.add_argument("--to", required=True, choices=sorted(NEXT_STEP), help="the tool to export for")
+    parser.add_argument("--out", type=Path, default=None, help="where to write (default: RUN/export/...)")
+    parser.add_argument("--max-image-px", type=int, default=256, help="embedding-atlas: image size (px)")
+    args = parser.parse_args(argv)
+    try:
+        if args.to == "embedding-atlas":
+            out = export_embedding_atlas(args.run, args.out, max_px=args.max_image_px)
+        else:
+            out = export_fiftyone(args.run, args.out)
+    except VisframeError as error:
+        print(f"visframe-export: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}\nopen it with: {NEXT_STEP[args.to].format(out=out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,534 @@
+/* visframe /map: every post on a deck.gl (WebGL2) scatter, linked to the coding store.
+ *
+ * Data: /map/meta.json + /map/points.bin (float32 x,y | float32 probability | uint16 cluster code),
+ * other colourings as /map/colour/KEY.bin (uint16 codes) + .json (categories). Hover and click find
+ * the nearest point on the CPU (a uniform grid over the positions), so the GPU only draws. Zoomed in
+ * until at most meta.thumb_cap points are visible, those points are drawn as thumbnails
+ * (/map/tile/ID), fetched for the visible points only. Box and lasso selections are made on the
+ * server (POST /map/selection, CSRF header) and come back as point numbers.
+ * The view lives in the URL fragment: #c=colouring&h=hidden,codes&s=selection&q=search&v=x,y,zoom.
+ * Every text from the data goes into the page with textContent, never as HTML.
+ */
+(() => {
+  'use strict';
+  const app = document.getElementById('map-app');
+  if (!app) return;
+  const $ = (id) => document.getElementById(id);
+  const status = $('map-status');
+  if (!window.deck) { status.textContent = 'the map library did not load'; return; }
+  const {Deck, OrthographicView, ScatterplotLayer, IconLayer} = window.deck;
+  const csrf = app.dataset.csrf;
+  const PALETTE = [[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
+    [140, 86, 75], [227, 119, 194], [188, 189, 34], [23, 190, 207], [174, 199, 232], [255, 187, 120],
+    [152, 223, 138], [255, 152, 150], [197, 176, 213], [196, 156, 148], [247, 182, 210], [219, 219, 141],
+    [158, 218, 229], [57, 59, 121], [99, 121, 57], [140, 109, 49], [132, 60, 57], [123, 65, 115], [82, 84, 163]];
+  const GREY = [175, 175, 175];
+  const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+  const G = 256; // grid cells per side for hover, click and visible-point queries
+  const S = {n: 0, xy: null, prob: null, bounds: null, colouring: 'cluster', cats: {}, codes: {}, hidden: new Set(),
+    selection: null, selMask: null, selIdx: null, search: '', searchMask: null, mode: 'pan', view: null,
+    colours: null, thumbs: [], idCache: new Map(), pointCache: new Map(), meta: null, baseZoom: 0};
+  const metrics = {ready: false};
+  window.__map = metrics;
+  let deckgl = null;
+  let renderWaiters = [];
+
+  const getJSON = async (url) => {
+    const r = await fetch(url, {credentials: 'same-origin'});
+    if (!r.ok) throw new Error(`${url}: ${r.status}`);
+    return r.json();
+  };
+  const getBuffer = async (url) => {
+    const r = await fetch(url, {credentials: 'same-origin'});
+    if (!r.ok) throw new Error(`${url}: ${r.status}`);
+    return r.arrayBuffer();
+  };
+  const post = (url, body) => fetch(url, {method: 'POST', credentials: 'same-origin',
+    headers: {'content-type': 'application/json', 'x-csrf-token': csrf}, body: JSON.stringify(body)});
+  const el = (tag, cls, text) => {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+
+  // -- the grid index -------------------------------------------------------------------------
+  let grid = null;
+  function buildGrid() {
+    const [x0, y0, x1, y1] = S.bounds;
+    const cw = (x1 - x0) / G || 1, ch = (y1 - y0) / G || 1;
+    const start = new Uint32Array(G * G + 1), order = new Uint32Array(S.n), cell = new Uint32Array(S.n);
+    for (let i = 0; i < S.n; i++) {
+      const cx = Math.min(G - 1, Math.max(0, Math.floor((S.xy[2 * i] - x0) / cw)));
+      const cy = Math.min(G - 1, Math.max(0, Math.floor((S.xy[2 * i + 1] - y0) / ch)));
+      cell[i] = cy * G + cx;
+      start[cell[i] + 1]++;
+    }
+    for (let c = 0; c < G * G; c++) start[c + 1] += start[c];
+    const cursor = start.slice(0, G * G);
+    for (let i = 0; i < S.n; i++) order[cursor[cell[i]]++] = i;
+    grid = {x0, y0, cw, ch, start, order};
+  }
+  const cellRange = (a, b, origin, size) => [Math.max(0, Math.floor((a - origin) / size)),
+    Math.min(G - 1, Math.floor((b - origin) / size))];
+  function visible(i) {
+    const codes = S.codes[S.colouring];
+    return !(codes && S.hidden.has(codes[i]));
+  }
+  function pointsIn(xa, ya, xb, yb, limit) {
+    const found = [];
+    const [cx0, cx1] = cellRange(xa, xb, grid.x0, grid.cw), [cy0, cy1] = cellRange(ya, yb, grid.y0, grid.ch);
+    for (let cy = cy0; cy <= cy1; cy++) {
+      for (let cx = cx0; cx <= cx1; cx++) {
+        const c = cy * G + cx;
+        for (let k = grid.start[c]; k < grid.start[c + 1]; k++) {
+          const i = grid.order[k], x = S.xy[2 * i], y = S.xy[2 * i + 1];
+          if (x >= xa && x <= xb && y >= ya && y <= yb && visible(i)) {
+            found.push(i);
+            if (found.length > limit) return null;
+          }
+        }
+      }
+    }
+    return found;
+  }
+  function nearest(x, y, r) {
+    let best = -1, bestD = r * r;
+    const [cx0, cx1] = cellRange(x - r, x + r, grid.x0, grid.cw), [cy0, cy1] = cellRange(y - r, y + r, grid.y0, grid.ch);
+    for (let cy = cy0; cy <= cy1; cy++) {
+      for (let cx = cx0; cx <= cx1; cx++) {
+        const c = cy * G + cx;
+        for (let k = grid.start[c]; k < grid.start[c + 1]; k++) {
+          const i = grid.order[k], dx = S.xy[2 * i] - x, dy = S.xy[2 * i + 1] - y, d = dx * dx + dy * dy;
+          if (d <= bestD && visible(i)) { best = i; bestD = d; }
+        }
+      }
+    }
+    return best;
+  }
+
+  // -- colours --------------------------------------------------------------------------------
+  const ramp = (t) => {
+    const f = Math.min(1, Math.max(0, t)) * (VIRIDIS.length - 1), k = Math.min(VIRIDIS.length - 2, Math.floor(f)), u = f - k;
+    return VIRIDIS[k].map((v, j) => Math.round(v + (VIRIDIS[k + 1][j] - v) * u));
+  };
+  function categoryColour(cat, k) {
+    const c = cat.categories[k];
+    if (c.label === 'noise' || c.label === 'other' || c.label === '(none)' || c.label === 'not read') return GREY;
+    if (cat.ordered) return ramp(cat.categories.length > 1 ? k / (cat.categories.length - 1) : 0.5);
+    return PALETTE[k % PALETTE.length];
+  }
+  function recolour() {
+    const t0 = performance.now();
+    const n = S.n, out = S.colours || (S.colours = new Uint8Array(4 * n));
+    const dim = S.selMask || S.searchMask;
+    const alpha = n > 300000 ? 170 : 220;
+    if (S.colouring === 'probability') {
+      const lut = new Uint8Array(256 * 3);
+      for (let k = 0; k < 256; k++) lut.set(ramp(k / 255), 3 * k);
+      for (let i = 0; i < n; i++) {
+        const k = 3 * Math.round(Math.min(1, Math.max(0, S.prob[i])) * 255), o = 4 * i;
+        out[o] = lut[k]; out[o + 1] = lut[k + 1]; out[o + 2] = lut[k + 2]; out[o + 3] = alpha;
+      }
+    } else {
+      const cat = S.cats[S.colouring], codes = S.codes[S.colouring], m = cat.categories.length;
+      const lut = new Uint8Array(4 * m);
+      for (let k = 0; k < m; k++) {
+        lut.set(categoryColour(cat, k), 4 * k);
+        lut[4 * k + 3] = S.hidden.has(k) ? 0 : alpha;
+      }
+      for (let i = 0; i < n; i++) {
+        const k = 4 * codes[i], o = 4 * i;
+        out[o] = lut[k]; out[o + 1] = lut[k + 1]; out[o + 2] = lut[k + 2]; out[o + 3] = lut[k + 3];
+      }
+    }
+    if (dim) {
+      for (let i = 0; i < n; i++) if (!(S.selMask ? S.selMask[i] : 1) || !(S.searchMask ? S.searchMask[i] : 1)) out[4 * i + 3] = Math.min(out[4 * i + 3], 28);
+    }
+    // A new data object makes deck.gl upload the colours; the same object on a pan or zoom does not.
+    S.pointData = {length: n, attributes: {getPosition: {value: S.xy, size: 2},
+      getFillColor: {value: out, size: 4, normalized: true}}};
+    metrics.recolourMs = performance.now() - t0;
+    redraw();
+  }
+
+  // -- layers ---------------------------------------------------------------------------------
+  function radius() {
+    const base = S.n > 300000 ? 1.2 : S.n > 30000 ? 2 : 4;
+    const zoom = S.view ? S.view.zoom : S.baseZoom;
+    return Math.min(10, base * Math.pow(2, Math.max(0, zoom - S.baseZoom) * 0.5));
+  }
+  function layers() {
+    const result = [new ScatterplotLayer({
+      id: 'points', radiusUnits: 'pixels', getRadius: 1, radiusScale: radius(), stroked: false, data: S.pointData,
+      parameters: {depthTest: false}, pickable: false,
+    })];
+    if (S.thumbs.length) {
+      result.push(new IconLayer({
+        id: 'thumbs', data: S.thumbs, pickable: false, sizeUnits: 'pixels', getSize: S.thumbSize,
+        getPosition: (d) => [S.xy[2 * d.i], S.xy[2 * d.i + 1]],
+        getIcon: (d) => ({url: `/map/tile/${d.id}`, id: d.id, width: 96, height: 96}),
+        onIconError: () => {}, parameters: {depthTest: false},
+      }));
+    }
+    return result;
+  }
+  function redraw() {
+    if (deckgl) deckgl.setProps({layers: layers()});
+  }
+  const nextRender = () => new Promise((resolve) => renderWaiters.push(resolve));
+
+  // -- thumbnails of the visible points -------------------------------------------------------
+  let viewTimer = 0;
+  function onView() {
+    clearTimeout(viewTimer);
+    tooltip.hidden = true; hovered = -1;
+    viewTimer = setTimeout(async () => {
+      writeHash();
+      const vp = deckgl.getViewports()[0];
+      if (!vp) return;
+      const [xa, ya] = vp.unproject([0, vp.height]), [xb, yb] = vp.unproject([vp.width, 0]);
+      const cap = S.meta.thumb_cap;
+      // Thumbnails once zoomed in past the whole-map view, and only while few enough points show.
+      const found = S.view.zoom < S.baseZoom + 0.5 ? null : pointsIn(Math.min(xa, xb), Math.min(ya, yb), Math.max(xa, xb), Math.max(ya, yb), cap);
+      if (!found || !found.length) {
+        if (S.thumbs.length) { S.thumbs = []; redraw(); }
+        return;
+      }
+      const missing = found.filter((i) => !S.idCache.has(i));
+      if (missing.length) {
+        const got = await getJSON(`/map/ids.json?idx=${missing.join(',')}`);
+        missing.forEach((i, k) => S.idCache.set(i, got.ids[k]));
+      }
+      S.thumbSize = Math.max(28, Math.min(110, Math.sqrt((vp.width * vp.height) / found.length) * 0.7));
+      S.thumbs = found.map((i) => ({i, id: S.idCache.get(i)}));
+      metrics.thumbnails = S.thumbs.length;
+      redraw();
+    }, 150);
+  }
+
+  // -- legend and colourings ------------------------------------------------------------------
+  async function setColouring(key, keepHidden) {
+    const t0 = performance.now();
+    if (key !== 'probability' && !S.cats[key]) {
+      const [cat, buf] = await Promise.all([getJSON(`/map/colour/${key}.json`), getBuffer(`/map/colour/${key}.bin`)]);
+      S.cats[key] = cat; S.codes[key] = new Uint16Array(buf);
+    }
+    metrics.colourFetchMs = performance.now() - t0;
+    S.colouring = key;
+    if (!keepHidden) S.hidden.clear();
+    $('map-colour').value = key;
+    legend();
+    const rendered = nextRender();
+    recolour();
+    // Draw now and wait for the GPU (gl.finish), so the figure is the redraw, not the frame pacing.
+    const t1 = performance.now();
+    deckgl.redraw('colour');
+    const gl = deckgl.device && deckgl.device.gl;
+    if (gl) gl.finish();
+    metrics.drawMs = performance.now() - t1;
+    metrics.redrawMs = performance.now() - t0;
+    await rendered;
+    metrics.presentedMs = performance.now() - t0;
+    writeHash();
+    return metrics.redrawMs;
+  }
+  function legend() {
+    const list = $('map-legend');
+    list.replaceChildren();
+    if (S.colouring === 'probability') {
+      const li = el('li');
+      li.append(el('span', '', '0'), el('span', 'ramp'), el('span', '', '1'));
+      list.append(li);
+      return;
+    }
+    const cat = S.cats[S.colouring];
+    cat.categories.forEach((c, k) => {
+      const li = el('li', S.hidden.has(k) ? 'off' : '');
+      const sw = el('span', 'swatch');
+      sw.style.background = `rgb(${categoryColour(cat, k).join(',')})`; // CSSOM, allowed by the CSP
+      li.dataset.code = String(k);
+      li.title = 'click to hide or show';
+      li.append(sw, el('span', 'name', c.label), el('span', 'count', c.count.toLocaleString()));
+      li.addEventListener('click', () => {
+        if (S.hidden.has(k)) S.hidden.delete(k); else S.hidden.add(k);
+        li.classList.toggle('off');
+        recolour(); writeHash();
+      });
+      list.append(li);
+    });
+  }
+
+  // -- hover tooltip and click ----------------------------------------------------------------
+  const tooltip = $('map-tooltip');
+  let hovered = -1;
+  const pointJSON = async (i) => {
+    if (!S.pointCache.has(i)) {
+      if (S.pointCache.size > 500) S.pointCache.clear();
+      S.pointCache.set(i, getJSON(`/map/point/${i}.json`));
+    }
+    return S.pointCache.get(i);
+  };
+  function pick(event) {
+    const vp = deckgl && deckgl.getViewports()[0];
+    if (!vp || !grid) return -1;
+    const rect = app.querySelector('#map-wrap').getBoundingClientRect();
+    const px = event.clientX - rect.left, py = event.clientY - rect.top;
+    const [x, y] = vp.unproject([px, py]), [x2] = vp.unproject([px + 8, py]);
+    return nearest(x, y, Math.abs(x2 - x));
+  }
+  async function hover(event) {
+    if (S.mode !== 'pan') return;
+    const i = pick(event);
+    const rect = $('map-wrap').getBoundingClientRect();
+    if (i < 0) { tooltip.hidden = true; hovered = -1; return; }
+    tooltip.style.left = `${Math.min(rect.width - 250, event.clientX - rect.left + 14)}px`;
+    tooltip.style.top = `${Math.max(0, Math.min(rect.height - 330, event.clientY - rect.top + 14))}px`;
+    if (i === hovered) return;
+    hovered = i;
+    const p = await pointJSON(i);
+    if (hovered !== i) return;
+    const img = el('img');
+    img.src = `/thumb/${p.image_id}`;
+    img.alt = '';
+    const dl = el('div', 'meta');
+    dl.append(el('strong', 'account', p.account || '(no account)'), el('span', '', ` · ${p.posted_at}`));
+    tooltip.replaceChildren(img, dl, el('div', 'cluster', `${p.cluster_name} · p=${p.probability.toFixed(3)}`),
+      el('div', 'caption', p.caption));
+    tooltip.dataset.imageId = p.image_id;
+    tooltip.hidden = false;
+  }
+  async function openPanel(imageId) {
+    const panel = $('map-panel');
+    const r = await fetch(`/map/panel/${imageId}`, {credentials: 'same-origin'});
+    panel.replaceChildren();
+    const img = el('img');
+    img.src = `/thumb/${imageId}`;
+    img.alt = '';
+    const holder = el('div');
+    holder.innerHTML = await r.text(); // server-rendered, autoescaped Jinja (the cluster pages' panel)
+    panel.append(el('h2', '', 'Image'), img, holder);
+    panel.hidden = false;
+    if (window.htmx) window.htmx.process(holder);
+    panel.scrollIntoView({block: 'nearest'});
+  }
+
+  // -- box and lasso --------------------------------------------------------------------------
+  const wrap = $('map-wrap'), overlay = $('map-overlay'), shape = $('map-shape');
+  let drawing = null;
+  function setMode(mode) {
+    S.mode = mode;
+    document.querySelectorAll('.map-modes button').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.mode === mode)));
+    wrap.classList.toggle('drawing', mode !== 'pan');
+    if (deckgl) deckgl.setProps({controller: mode === 'pan'});
+    tooltip.hidden = true;
+  }
+  function local(event) {
+    const rect = wrap.getBoundingClientRect();
+    return [event.clientX - rect.left, event.clientY - rect.top];
+  }
+  overlay.addEventListener('pointerdown', (event) => {
+    if (S.mode === 'pan') return;
+    overlay.setPointerCapture(event.pointerId);
+    drawing = {start: local(event), points: [local(event)]};
+  });
+  overlay.addEventListener('pointermove', (event) => {
+    if (!drawing) return;
+    const p = local(event), last = drawing.points[drawing.points.length - 1];
+    if (S.mode === 'box') {
+      const [ax, ay] = drawing.start;
+      drawing.points = [[ax, ay], [p[0], ay], p, [ax, p[1]]];
+    } else if (Math.hypot(p[0] - last[0], p[1] - last[1]) > 3) {
+      drawing.points.push(p);
+    }
+    shape.setAttribute('points', drawing.points.map((q) => q.join(',')).join(' '));
+  });
+  overlay.addEventListener('pointerup', async () => {
+    if (!drawing) return;
+    const screen = drawing.points;
+    drawing = null;
+    shape.setAttribute('points', '');
+    if (screen.length < 3) return;
+    const vp = deckgl.getViewports()[0];
+    const polygon = screen.map((q) => vp.unproject(q).slice(0, 2));
+    const r = await post('/map/selection', {polygon, colouring: S.colouring, hidden: [...S.hidden]});
+    if (!r.ok) { status.textContent = `selection failed: ${r.status}`; return; }
+    const made = await r.json();
+    await loadSelection(made.id);
+  });
+
+  // -- selection panel ------------------------------------------------------------------------
+  async function loadSelection(id) {
+    let summary;
+    try {
+      summary = await getJSON(`/map/selection/${id}.json`);
+    } catch (error) {
+      status.textContent = 'that selection is no longer on the server: draw it again';
+      return;
+    }
+    const idx = new Uint32Array(await getBuffer(`/map/selection/${id}.bin`));
+    S.selection = id; S.selIdx = idx;
+    S.selMask = new Uint8Array(S.n);
+    for (const i of idx) S.selMask[i] = 1;
+    metrics.selection = summary;
+    $('map-selection').hidden = false;
+    $('map-selection-count').textContent = `${summary.n_posts.toLocaleString()} posts · ${summary.n_images.toLocaleString()} images`;
+    $('map-export-csv').href = `/map/selection/${id}.csv`;
+    $('map-export-parquet').href = `/map/selection/${id}.parquet`;
+    $('map-code-status').textContent = '';
+    const gridEl = $('map-grid');
+    gridEl.replaceChildren();
+    for (const item of summary.items) {
+      const fig = el('figure');
+      const img = el('img');
+      img.src = `/thumb/${item.image_id}`; img.alt = ''; img.loading = 'lazy';
+      fig.dataset.imageId = item.image_id;
+      fig.title = item.caption;
+      fig.append(img, el('figcaption', '', `${item.account} · ${item.cluster_name}`));
+      fig.addEventListener('click', () => openPanel(item.image_id));
+      gridEl.append(fig);
+    }
+    recolour(); writeHash();
+  }
+  function clearSelection() {
+    S.selection = null; S.selMask = null; S.selIdx = null;
+    $('map-selection').hidden = true;
+    recolour(); writeHash();
+  }
+  async function codeSelection() {
+    const code = $('map-code').value, out = $('map-code-status');
+    if (!code) { out.textContent = 'add a code to the codebook first'; return; }
+    const r = await post(`/map/selection/${S.selection}/code`, {code_id: Number(code)});
+    const text = await r.text();
+    if (!r.ok) { out.textContent = new DOMParser().parseFromString(text, 'text/html').body.textContent; return; }
+    const done = JSON.parse(text);
+    out.textContent = `coded ${done.coded} image(s)`;
+    metrics.coded = done;
+  }
+
+  // -- search ---------------------------------------------------------------------------------
+  async function search(q) {
+    S.search = q;
+    if (!q) { S.searchMask = null; $('map-search-count').textContent = ''; recolour(); writeHash(); return; }
+    const r = await fetch(`/map/search.bin?q=${encodeURIComponent(q)}`, {credentials: 'same-origin'});
+    if (!r.ok) { $('map-search-count').textContent = (await r.text()).slice(0, 120); return; }
+    const hits = new Uint32Array(await r.arrayBuffer());
+    S.searchMask = new Uint8Array(S.n);
+    for (const i of hits) S.searchMask[i] = 1;
+    metrics.searchHits = hits.length;
+    $('map-search-count').textContent = `${hits.length.toLocaleString()} match(es)`;
+    recolour(); writeHash();
+  }
+
+  // -- the URL holds the view -----------------------------------------------------------------
+  function readHash() {
+    const p = new URLSearchParams(location.hash.slice(1));
+    const v = (p.get('v') || '').split(',').map(Number);
+    return {c: p.get('c'), h: (p.get('h') || '').split(',').filter(Boolean).map(Number), s: p.get('s'),
+      q: p.get('q') || '', v: v.length === 3 && v.every(Number.isFinite) ? v : null};
+  }
+  function writeHash() {
+    const p = new URLSearchParams();
+    p.set('c', S.colouring);
+    if (S.hidden.size) p.set('h', [...S.hidden].join(','));
+    if (S.selection) p.set('s', S.selection);
+    if (S.search) p.set('q', S.search);
+    if (S.view) p.set('v', [S.view.target[0], S.view.target[1], S.view.zoom].map((x) => +x.toFixed(4)).join(','));
+    history.replaceState(null, '', `#${p}`);
+  }
+
+  // -- start ----------------------------------------------------------------------------------
+  async function start() {
+    const [meta, buf] = await Promise.all([getJSON('/map/meta.json'), getBuffer('/map/points.bin')]);
+    metrics.pointsLoadedMs = performance.now();
+    const n = meta.n;
+    S.meta = meta; S.n = n; S.bounds = meta.bounds;
+    S.xy = new Float32Array(buf, 0, 2 * n);
+    S.prob = new Float32Array(buf, 8 * n, n);
+    S.cats.cluster = meta.cluster;
+    S.codes.cluster = new Uint16Array(buf, 12 * n, n);
+    const select = $('map-colour');
+    for (const c of meta.colourings) {
+      const o = el('option', '', c.label);
+      o.value = c.key;
+      select.append(o);
+    }
+    const codeSel = $('map-code');
+    for (const c of meta.codebook) {
+      const o = el('option', '', c.name);
+      o.value = String(c.id);
+      codeSel.append(o);
+    }
+    const wanted = readHash();
+    const [x0, y0, x1, y1] = S.bounds;
+    const rect = wrap.getBoundingClientRect();
+    S.baseZoom = Math.log2(0.92 * Math.min(rect.width / ((x1 - x0) || 1), rect.height / ((y1 - y0) || 1)));
+    const initialViewState = {target: [(x0 + x1) / 2, (y0 + y1) / 2, 0], zoom: S.baseZoom,
+      minZoom: S.baseZoom - 3, maxZoom: S.baseZoom + 16};
+    if (wanted.v) Object.assign(initialViewState, {target: [wanted.v[0], wanted.v[1], 0], zoom: wanted.v[2]});
+    S.view = initialViewState;
+    recolourQuietly();
+    let first = true;
+    deckgl = new Deck({
+      canvas: 'map-canvas', views: new OrthographicView({id: 'map', flipY: false}), initialViewState,
+      controller: true, layers: layers(), useDevicePixels: true,
+      onViewStateChange: ({viewState}) => { S.view = viewState; deckgl.setProps({layers: layers()}); onView(); return viewState; },
+      onAfterRender: () => {
+        if (first) {
+          first = false;
+          metrics.firstPaintMs = performance.now();
+          status.textContent = `${n.toLocaleString()} posts`;
+        }
+        const waiting = renderWaiters; renderWaiters = [];
+        waiting.forEach((resolve) => resolve());
+      },
+      // Draw as soon as the WebGL2 device is ready rather than on the animation loop's next frame.
+      onLoad: () => { deckgl.redraw('loaded'); },
+      onError: (error) => { status.textContent = `map error: ${error.message}`; },
+    });
+    buildGrid();
+    // Typed arrays live outside the JS heap: count them so the heap figure is not misread.
+    metrics.arrayMB = [buf.byteLength, S.colours.byteLength, grid.start.byteLength, grid.order.byteLength]
+      .reduce((a, b) => a + b, 0) / 1e6;
+    const canvas = $('map-canvas');
+    let down = null;
+    let lastMove = null;
+    canvas.addEventListener('pointermove', (e) => { // one hover lookup per frame, for the latest position
+      if (!lastMove) requestAnimationFrame(() => { const m = lastMove; lastMove = null; hover(m); });
+      lastMove = e;
+    });
+    canvas.addEventListener('pointerleave', () => { tooltip.hidden = true; hovered = -1; });
+    canvas.addEventListener('pointerdown', (e) => { down = [e.clientX, e.clientY]; });
+    canvas.addEventListener('pointerup', async (e) => {
+      if (!down || Math.hypot(e.clientX - down[0], e.clientY - down[1]) > 4 || S.mode !== 'pan') return;
+      const i = pick(e);
+      if (i >= 0) openPanel((await pointJSON(i)).image_id);
+    });
+    select.addEventListener('change', () => setColouring(select.value));
+    document.querySelectorAll('.map-modes button').forEach((b) => b.addEventListener('click', () => setMode(b.dataset.mode)));
+    $('map-search').addEventListener('submit', (e) => { e.preventDefault(); search(e.target.q.value.trim()); });
+    $('map-clear').addEventListener('click', clearSelection);
+    $('map-code-button').addEventListener('click', codeSelection);
+    if (wanted.c && wanted.c !== 'cluster' && meta.colourings.some((c) => c.key === wanted.c)) await setColouring(wanted.c, true);
+    wanted.h.forEach((k) => S.hidden.add(k));
+    if (wanted.h.length) { legend(); recolour(); } else legend();
+    if (wanted.q) { $('map-search').q.value = wanted.q; await search(wanted.q); }
+    if (wanted.s) await loadSelection(wanted.s);
+    onView();
+    metrics.setColouring = setColouring;
+    metrics.project = (x, y) => { // data -> page coordinates (used by the browser tests)
+      const [px, py] = deckgl.getViewports()[0].project([x, y]), rect = wrap.getBoundingClientRect();
+      return [rect.left + px, rect.top + py];
+    };
+    metrics.zoomBy = (dz) => { // zoom about the centre, as the mouse wheel would
+      const v = {...S.view, zoom: S.view.zoom + dz, transitionDuration: 0};
+      S.view = v; deckgl.setProps({initialViewState: v, layers: layers()}); onView();
+    };
+    metrics.ready = true;
+  }
+  function recolourQuietly() { // the first colours, before the Deck exists
+    const keep = deckgl; deckgl = null; recolour(); deckgl = keep;
+  }
+
+  start().catch((error) => { status.textContent = `the map could not load: ${error.message}`; metrics.error = String(error); });
+})();

@@ -1,0 +1,196 @@
+"""/map in real headless Chromium (Debian `chromium` + Playwright, software WebGL2 via SwiftShader).
+
+The fixture run lays post k at (k, -k): a diagonal whose points we can find on screen through the
+page's own projection (`window.__map.project`). Screenshots go to $VISFRAME_REVIEW_SCREENS.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from review_fixtures import XSS_CAPTION, make_run_dir
+
+from visframe.review.app import create_app
+from visframe.review.run_data import load_run
+from visframe.review.security import SECURITY_HEADERS
+from visframe.review.server import serve_in_background
+from visframe.review.store import ReviewStore, sqlite_url
+
+CHROMIUM = Path("/usr/bin/chromium")
+# SwiftShader gives headless Chromium a software WebGL2 (deck.gl/luma.gl 9 need WebGL2).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--use-angle=swiftshader", "--use-gl=angle",
+                 "--enable-unsafe-swiftshader", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENS = Path(os.environ.get("VISFRAME_REVIEW_SCREENS", "/tmp/review_screens"))
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium "
+                       "(apt-get install -y chromium)"),
+    pytest.mark.timeout(120),
+]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live(tmp_path):
+    run_dir = make_run_dir(tmp_path, describe=False)
+    run = load_run(run_dir)
+    store = ReviewStore(sqlite_url(tmp_path / "review.db"), run.run_id)
+    assignments = pd.read_parquet(run_dir / "assignments.parquet")
+    with serve_in_background(create_app(run, store)) as base_url:
+        yield base_url, run, store, assignments
+    store.dispose()
+
+
+def _poll(page, expression, timeout_s=20.0):
+    """Wait for a JS expression to be truthy, polled from Python (the CSP forbids eval-based waits)."""
+    for _ in range(int(timeout_s / 0.05)):
+        value = page.evaluate(expression)
+        if value:
+            return value
+        page.wait_for_timeout(50)
+    raise AssertionError(f"timed out waiting for {expression}: {page.evaluate('JSON.stringify(window.__map)')}")
+
+
+def _open_map(chromium, base_url, problems, requests):
+    context = chromium.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    page.on("request", lambda request: requests.append(request.url))
+    return context, page
+
+
+def _load(page):
+    response = page.goto("/map")
+    _poll(page, "() => window.__map && (window.__map.ready || window.__map.error)")
+    assert page.evaluate("window.__map.error || ''") == ""
+    page.wait_for_timeout(300)
+    return response
+
+
+def _at(page, x, y):
+    return page.evaluate(f"window.__map.project({x}, {y})")
+
+
+def _drag(page, points):
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for p in points[1:]:
+        page.mouse.move(*p, steps=4)
+    page.mouse.up()
+
+
+def _ids_at(assignments, rows):
+    return sorted(set(assignments.image_id.iloc[rows]))
+
+
+def test_map_draws_points_hover_shows_escaped_caption_and_zoom_shows_thumbnails(chromium, live):
+    base_url, run, _store, assignments = live
+    problems, requests = [], []
+    context, page = _open_map(chromium, base_url, problems, requests)
+    response = _load(page)
+    assert response.headers["content-security-policy"] == SECURITY_HEADERS["content-security-policy"]
+
+    # The canvas is not blank: many non-white pixels, in the clusters' colours.
+    pixels = np.asarray(Image.open(io.BytesIO(page.locator("#map-canvas").screenshot())).convert("RGB")).astype(int)
+    coloured = (np.abs(pixels - 255).sum(axis=2) > 60).sum()
+    assert coloured > 200, f"only {coloured} coloured pixels: the scatter did not draw"
+    assert page.evaluate("window.__map.thumbnails || 0") == 0  # whole-map view: points, not thumbnails
+
+    # Hover the point of row 0 (at 0, 0): its thumbnail and its hostile caption, as text.
+    page.mouse.move(*_at(page, 0.0, 0.0))
+    tooltip = page.locator("#map-tooltip")
+    tooltip.locator(".caption").wait_for()
+    image_id = assignments.image_id.iloc[0]
+    assert tooltip.locator("img").get_attribute("src") == f"/thumb/{image_id}"
+    _poll(page, "() => document.querySelector('#map-tooltip img').naturalWidth > 0")
+    assert tooltip.locator(".caption").inner_text() == XSS_CAPTION
+    assert tooltip.locator("script").count() == 0
+    assert page.evaluate("typeof window.__xss") == "undefined"
+
+    # A click opens that image's coding panel: the cluster pages' own form, posting to /code/<id>.
+    page.mouse.click(*_at(page, 0.0, 0.0))
+    panel = page.locator(f"#map-panel #panel-{image_id}")
+    panel.wait_for()
+    assert panel.get_attribute("hx-post") == f"/code/{image_id}"
+
+    # Zoomed in, the visible points become thumbnails fetched for those points only.
+    page.mouse.move(*_at(page, 3.0, -3.0))
+    page.evaluate("window.__map.zoomBy(2.2)")
+    shown = _poll(page, "() => window.__map.thumbnails")
+    assert 0 < shown < run.n_images
+    page.wait_for_timeout(800)
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / "map_zoomed_thumbnails.png"))
+    tiles = [u for u in requests if "/map/tile/" in u]
+    assert 0 < len(set(tiles)) <= shown
+    assert all(u.startswith((base_url, "data:")) for u in requests), \
+        [u for u in requests if not u.startswith(base_url)]
+    assert problems == []
+    context.close()
+
+
+def test_box_and_lasso_select_exactly_the_points_inside_and_coding_reaches_the_store(chromium, live):
+    base_url, _run, store, assignments = live
+    code = store.add_code("marcha")
+    problems, requests = [], []
+    context, page = _open_map(chromium, base_url, problems, requests)
+    page.goto("/coder")
+    page.fill("input[name=name]", "ana")
+    page.click("form[action='/coder'] button")
+    page.wait_for_url(f"{base_url}/")
+    _load(page)
+
+    # Box over rows 0-3 (x 0..3) and the reshare of row 1: 5 posts, 4 images.
+    page.click("button[data-mode=box]")
+    _drag(page, [_at(page, -0.5, 0.5), _at(page, 3.5, -3.5)])
+    summary = _poll(page, "() => window.__map.selection")
+    assert (summary["n_posts"], summary["n_images"]) == (5, 4)
+    shown = sorted(page.locator("#map-grid figure").evaluate_all("els => els.map(e => e.dataset.imageId)"))
+    assert shown == _ids_at(assignments, [0, 1, 2, 3, 30])
+    assert "s=" + summary["id"] in page.url  # the URL holds the selection: a reload shows it again
+    page.reload()
+    _poll(page, "() => window.__map && window.__map.ready")
+    assert _poll(page, "() => window.__map.selection")["id"] == summary["id"]
+    assert page.locator("#map-grid figure").count() == 4
+
+    # Lasso along the diagonal around rows 10-14: a rotated rectangle, drawn as a free-hand path.
+    page.click("button[data-mode=lasso]")
+    corners = [(9.6 - 0.7, -9.6 - 0.7), (14.4 - 0.7, -14.4 - 0.7), (14.4 + 0.7, -14.4 + 0.7), (9.6 + 0.7, -9.6 + 0.7)]
+    path = []
+    for (ax, ay), (bx, by) in zip(corners, corners[1:] + corners[:1]):
+        path += [_at(page, ax + (bx - ax) * t / 6, ay + (by - ay) * t / 6) for t in range(6)]
+    page.evaluate("window.__map.selection = null")
+    _drag(page, path)
+    summary = _poll(page, "() => window.__map.selection")
+    shown = sorted(page.locator("#map-grid figure").evaluate_all("els => els.map(e => e.dataset.imageId)"))
+    assert shown == _ids_at(assignments, range(10, 15))
+    assert summary["n_posts"] == 5
+
+    # Code the selection: every selected image gets the code, in the store, for this coder.
+    page.select_option("#map-code", str(code.id))
+    page.click("#map-code-button")
+    _poll(page, "() => window.__map.coded")
+    codings = store.codings_frame()
+    assert sorted(codings.image_id) == _ids_at(assignments, range(10, 15))
+    assert set(codings.code) == {"marcha"} and set(codings.coder) == {"ana"}
+    assert all(u.startswith(base_url) for u in requests if not u.startswith("data:"))
+    assert problems == []
+    context.close()
