@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 RUN    ?=
 
-.PHONY: install run test test-slow test-all ui review bench-embed bench-cluster bench-sweep bench-scale bench-report bench-ingest lint clean
+.PHONY: install run test test-slow test-all ui review bench-embed bench-cluster bench-sweep bench-scale bench-report bench-ingest bench-text bench-map bench-review bench-integrity bench-quality lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,22 @@ bench-report: install
 
 bench-scale: install
 	$(PY) benchmarks/bench_scale.py $(ARGS)
+
+## bench-text: OCR accuracy (CER, text-presence precision/recall) and speed per backend on the synthetic corpus
+bench-text: install
+	$(PY) benchmarks/bench_text.py $(ARGS)
+
+## bench-map: /map at 100k and 1M points in headless Chromium (first paint, points request, redraw)
+bench-map: install
+	$(PY) benchmarks/bench_map.py $(ARGS)
+
+## bench-review: concurrent coders against a live review app (make bench-review RUN=outputs/...)
+bench-review: install
+	$(PY) benchmarks/review_loadtest.py $(RUN) $(ARGS)
+
+## bench-integrity: the cost of checksummed cache entries (write, verify, load)
+bench-integrity: install
+	$(PY) benchmarks/bench_integrity.py $(ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
