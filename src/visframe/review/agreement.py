@@ -172,7 +172,7 @@ def disagreements(matrix: CodingMatrix, clusters: dict[str, int]) -> list[Disagr
 def cluster_code_distribution(matrix: CodingMatrix, clusters: dict[str, int]) -> pd.DataFrame:
     """Long table, one row per (cluster, code): n_images (coded in the cluster), n_reviews
     (image x coder savings), n_applied (savings that applied the code), share = n_applied / n_reviews."""
-    columns = ["cluster", "code", "n_images", "n_reviews", "n_applied", "share"]
+    columns = [C.CLUSTER, "code", "n_images", "n_reviews", "n_applied", "share"]
     per_cluster: dict[int, dict[str, Any]] = {}
     for (image_id, _coder), names in matrix.given.items():
         entry = per_cluster.setdefault(int(clusters.get(image_id, -1)),
@@ -187,7 +187,7 @@ def cluster_code_distribution(matrix: CodingMatrix, clusters: dict[str, int]) ->
         for code, n in entry["applied"].items()
     ]
     return pd.DataFrame(rows, columns=columns).astype(
-        {"cluster": "int64", "n_images": "int64", "n_reviews": "int64", "n_applied": "int64", "share": "float64"}
+        {C.CLUSTER: "int64", "n_images": "int64", "n_reviews": "int64", "n_applied": "int64", "share": "float64"}
     )
 
 

@@ -28,7 +28,7 @@ from visframe.review.store import ReviewStore, StoreError
 
 CODES_FIELD = "codes"
 MEMO_FIELD = "memo"
-CLUSTER_FIELD = "cluster"
+CLUSTER_FIELD = C.CLUSTER
 _IMAGE_URL_ID = re.compile(r"/image/([0-9a-f]{16})(?:[/?#]|$)")
 
 
@@ -125,7 +125,7 @@ def _coder_of(annotation: dict[str, Any]) -> str | None:
 
 def _image_id_of(task: dict[str, Any]) -> str | None:
     data = task.get("data", task)
-    image_id = data.get("image_id") if isinstance(data, dict) else None
+    image_id = data.get(C.IMAGE_ID) if isinstance(data, dict) else None
     if isinstance(image_id, str) and is_image_id(image_id):
         return image_id
     image = data.get("image") if isinstance(data, dict) else None

@@ -36,8 +36,8 @@ OTHER = "other"
 NONE = "(none)"
 MAX_CODE = np.iinfo(np.uint16).max
 COLOURINGS = {  # key -> label shown in the page's "colour by" menu
-    "cluster": "cluster",
-    "probability": "probability",
+    C.CLUSTER: C.CLUSTER,
+    C.PROBABILITY: C.PROBABILITY,
     "noise": "noise",
     "account": "account",
     "hashtag": "hashtag",
@@ -234,9 +234,9 @@ class MapData:
     # -- colourings ------------------------------------------------------------------------------
     def colouring(self, key: str) -> Categorical | None:
         """The categorical colouring `key` (None for the continuous `probability` or an unknown key)."""
-        if key == "cluster":
+        if key == C.CLUSTER:
             return self.cluster
-        if key not in self.layers and key not in COLOURINGS or key == "probability":
+        if key not in self.layers and key not in COLOURINGS or key == C.PROBABILITY:
             return None
         with self._lock:
             found = self._cache.get(("colour", key))
@@ -345,7 +345,7 @@ class MapData:
             hits |= pc.is_in(self.assignments[C.IMAGE_ID], value_set=ids).to_numpy(zero_copy_only=False)
         return np.flatnonzero(hits).astype(np.uint32)
 
-    def select(self, polygon: list[list[float]], colouring: str = "cluster", hidden: list[int] = ()) -> np.ndarray:
+    def select(self, polygon: list[list[float]], colouring: str = C.CLUSTER, hidden: list[int] = ()) -> np.ndarray:
         """Point numbers inside `polygon` (data coordinates), leaving out categories hidden in the legend."""
         vertices = np.asarray(polygon, dtype=np.float64)
         if vertices.ndim != 2 or vertices.shape[1] != 2 or len(vertices) < 3 or not np.isfinite(vertices).all():

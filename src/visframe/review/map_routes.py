@@ -84,7 +84,7 @@ async def map_meta(request: Request) -> JSONResponse:
         "bounds": data.bounds(),
         "layout": ["xy:float32x2", "probability:float32", "cluster:uint16"],
         "colourings": data.colourings(),
-        "cluster": data.cluster.as_json("cluster"),
+        C.CLUSTER: data.cluster.as_json(C.CLUSTER),
         "codebook": [{"id": c.id, "name": c.name} for c in codebook],
         "thumb_cap": THUMB_CAP,
         "coder": request.app.state.current_coder(request),
@@ -155,7 +155,7 @@ async def make_selection(request: Request) -> JSONResponse:
     try:
         body = json.loads(await request.body())
         hidden = [int(h) for h in body.get("hidden", [])]
-        indices = await run_in_threadpool(data.select, body["polygon"], str(body.get("colouring", "cluster")), hidden)
+        indices = await run_in_threadpool(data.select, body["polygon"], str(body.get("colouring", C.CLUSTER)), hidden)
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise HTTPException(status_code=400, detail=f"unreadable selection: {error}") from error
     sid = hashlib.sha256(indices.tobytes()).hexdigest()[:16]

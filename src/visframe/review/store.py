@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from visframe import contracts as C
 from visframe.review.store_clusters import ClusterEdits, checked_int
 from visframe.review.store_engine import SQLITE_BUSY_TIMEOUT_MS, StoreEngine, sqlite_url
 from visframe.review.store_frames import StoreFrames
@@ -122,13 +123,13 @@ class ReviewStore(StoreFrames, ClusterEdits, StoreEngine):
         def work(conn: Connection) -> None:
             now = utcnow()
             # Write first: the transaction holds the write lock from its first statement.
-            review = {"run_id": self.run_id, "image_id": image_id, "coder": coder, "memo": memo,
+            review = {"run_id": self.run_id, C.IMAGE_ID: image_id, "coder": coder, "memo": memo,
                           "created_at": now, "updated_at": now}
             insert = self._insert(reviews_table)
             if insert is not None:
                 stmt = insert.values(**review)
                 conn.execute(stmt.on_conflict_do_update(
-                    index_elements=["run_id", "image_id", "coder"],
+                    index_elements=["run_id", C.IMAGE_ID, "coder"],
                     set_={"memo": stmt.excluded.memo, "updated_at": stmt.excluded.updated_at},
                 ))
             else:
@@ -158,12 +159,12 @@ class ReviewStore(StoreFrames, ClusterEdits, StoreEngine):
             have = set(conn.execute(select(codings_table.c.code_id).where(mine)).scalars())
             new = [c for c in wanted if c not in have]
             if new:
-                rows = [{"run_id": self.run_id, "image_id": image_id, "coder": coder, "code_id": c, "coded_at": now}
+                rows = [{"run_id": self.run_id, C.IMAGE_ID: image_id, "coder": coder, "code_id": c, "coded_at": now}
                         for c in new]
                 insert = self._insert(codings_table)
                 if insert is not None:
                     conn.execute(insert.on_conflict_do_nothing(
-                        index_elements=["run_id", "image_id", "coder", "code_id"]), rows)
+                        index_elements=["run_id", C.IMAGE_ID, "coder", "code_id"]), rows)
                 else:
                     conn.execute(codings_table.insert(), rows)
 

@@ -37,17 +37,17 @@ class ClusterEdits:
 
     def rename_cluster(self, cluster: int, name: str, coder: str) -> str:
         """Give `cluster` a human name (an empty name removes it); returns the stored name."""
-        cluster, coder = checked_int(cluster, "cluster"), clean_coder_name(coder)
+        cluster, coder = checked_int(cluster, C.CLUSTER), clean_coder_name(coder)
         name = " ".join((name or "").split())
         where = (cluster_names_table.c.run_id == self.run_id) & (cluster_names_table.c.cluster == cluster)
         if not name:
             self._write(lambda conn: conn.execute(delete(cluster_names_table).where(where)))
             return ""
         name = clean_cluster_name(name)
-        values = {"run_id": self.run_id, "cluster": cluster, "name": name, "coder": coder, "updated_at": utcnow()}
+        values = {"run_id": self.run_id, C.CLUSTER: cluster, "name": name, "coder": coder, "updated_at": utcnow()}
 
         def work(conn: Connection) -> None:
-            self._upsert(conn, cluster_names_table, values, ["run_id", "cluster"], ["name", "coder", "updated_at"])
+            self._upsert(conn, cluster_names_table, values, ["run_id", C.CLUSTER], ["name", "coder", "updated_at"])
 
         self._write(work)
         return name
@@ -69,12 +69,12 @@ class ClusterEdits:
         if cluster is None:
             self._write(lambda conn: conn.execute(delete(human_clusters_table).where(mine)))
             return
-        values = {"run_id": self.run_id, "image_id": image_id, "coder": coder,
-                  "cluster": checked_int(cluster, "cluster"), "updated_at": utcnow()}
+        values = {"run_id": self.run_id, C.IMAGE_ID: image_id, "coder": coder,
+                  C.CLUSTER: checked_int(cluster, C.CLUSTER), "updated_at": utcnow()}
 
         def work(conn: Connection) -> None:
-            self._upsert(conn, human_clusters_table, values, ["run_id", "image_id", "coder"],
-                         ["cluster", "updated_at"])
+            self._upsert(conn, human_clusters_table, values, ["run_id", C.IMAGE_ID, "coder"],
+                         [C.CLUSTER, "updated_at"])
 
         self._write(work)
 

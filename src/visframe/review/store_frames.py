@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import pandas as pd
 from sqlalchemy import func, select
 
+from visframe import contracts as C
 from visframe.review.store_schema import as_utc, codes_table, codings_table, reviews_table
 
 
@@ -52,7 +53,7 @@ class StoreFrames:
                 .where(codings_table.c.run_id == self.run_id)
                 .order_by(codings_table.c.id)
             ).mappings().all()
-        frame = pd.DataFrame(rows, columns=["run_id", "image_id", "coder", "code_id", "code", "coded_at"])
+        frame = pd.DataFrame(rows, columns=["run_id", C.IMAGE_ID, "coder", "code_id", "code", "coded_at"])
         frame["coded_at"] = pd.to_datetime([as_utc(v) for v in frame["coded_at"]], utc=True)
         return frame
 

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, MetaData, String, Table, Text, UniqueConstraint
 
+from visframe import contracts as C
 from visframe.errors import InputError
 from visframe.review.textsafe import clean_name
 
@@ -55,12 +56,12 @@ reviews_table = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", String(64), nullable=False),
-    Column("image_id", String(16), nullable=False),
+    Column(C.IMAGE_ID, String(16), nullable=False),
     Column("coder", String(MAX_CODER_CHARS), nullable=False),
     Column("memo", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("run_id", "image_id", "coder", name="uq_reviews_run_image_coder"),
+    UniqueConstraint("run_id", C.IMAGE_ID, "coder", name="uq_reviews_run_image_coder"),
 )
 
 codings_table = Table(
@@ -68,11 +69,11 @@ codings_table = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", String(64), nullable=False),
-    Column("image_id", String(16), nullable=False),
+    Column(C.IMAGE_ID, String(16), nullable=False),
     Column("coder", String(MAX_CODER_CHARS), nullable=False),
     Column("code_id", Integer, ForeignKey("codes.id"), nullable=False),
     Column("coded_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("run_id", "image_id", "coder", "code_id", name="uq_codings_run_image_coder_code"),
+    UniqueConstraint("run_id", C.IMAGE_ID, "coder", "code_id", name="uq_codings_run_image_coder_code"),
 )
 
 cluster_names_table = Table(
@@ -80,11 +81,11 @@ cluster_names_table = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", String(64), nullable=False),
-    Column("cluster", Integer, nullable=False),
+    Column(C.CLUSTER, Integer, nullable=False),
     Column("name", String(MAX_CLUSTER_NAME_CHARS), nullable=False),
     Column("coder", String(MAX_CODER_CHARS), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("run_id", "cluster", name="uq_cluster_names_run_cluster"),
+    UniqueConstraint("run_id", C.CLUSTER, name="uq_cluster_names_run_cluster"),
 )
 
 human_clusters_table = Table(
@@ -92,11 +93,11 @@ human_clusters_table = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", String(64), nullable=False),
-    Column("image_id", String(16), nullable=False),
+    Column(C.IMAGE_ID, String(16), nullable=False),
     Column("coder", String(MAX_CODER_CHARS), nullable=False),
-    Column("cluster", Integer, nullable=False),
+    Column(C.CLUSTER, Integer, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("run_id", "image_id", "coder", name="uq_human_clusters_run_image_coder"),
+    UniqueConstraint("run_id", C.IMAGE_ID, "coder", name="uq_human_clusters_run_image_coder"),
 )
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from visframe import contracts as C
 from visframe.data.synthetic import vocab
 from visframe.data.synthetic.drawing import pick
 from visframe.data.synthetic.genres import GENRE_NAMES, GENRES, choose_headline
@@ -83,8 +84,8 @@ class ImageSpec:
     def metadata(self) -> dict:
         return {"file": self.file, "post_id": self.post_id, "account": self.account,
                 "hashtags": list(self.hashtags), "likes": self.likes, "caption": self.caption,
-                "alt_text": self.alt_text, "posted_at": self.posted_at,
-                "carousel_index": self.carousel_index, "label": self.label}
+                C.ALT_TEXT: self.alt_text, C.POSTED_AT: self.posted_at,
+                C.CAROUSEL_INDEX: self.carousel_index, "label": self.label}
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ def agreement_page(request: Request, ctx: Ctx, coder: Coder) -> Response:
     m = ctx.matrix()
     long = agree.cluster_code_distribution(m, ctx.clusters_of)
     distribution = [
-        {"cluster": int(cluster), "n_images": int(rows["n_images"].iloc[0]),
+        {C.CLUSTER: int(cluster), "n_images": int(rows["n_images"].iloc[0]),
          "n_reviews": int(rows["n_reviews"].iloc[0]),
          "cells": list(zip(rows["n_applied"].astype(int), rows["share"].astype(float)))}
         for cluster, rows in long.groupby(C.CLUSTER, sort=False)

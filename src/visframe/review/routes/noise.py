@@ -64,7 +64,7 @@ def assign(request: Request, ctx: Ctx, coder: KnownCoder, form: Form, image_id: 
     """Place an image in a cluster by hand (the empty choice takes the hand assignment back)."""
     if not ctx.run.has_image(image_id):
         raise HTTPException(status_code=404, detail="no such image in this run")
-    choice = text_field(form, "cluster").strip()
+    choice = text_field(form, C.CLUSTER).strip()
     cluster = None if choice == KEEP_NOISE else parse_cluster(choice)
     if cluster is not None and ctx.run.summary(cluster) is None:
         raise HTTPException(status_code=400, detail=f"this run has no cluster {cluster}")
