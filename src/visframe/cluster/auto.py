@@ -7,6 +7,13 @@ builds HDBSCAN's hierarchy ONCE (the mutual-reachability MST and single-linkage 
 each (`size_fractions`, floored at `min_size_floor`), and keeps the cut with the best relative
 validity (DBCV over the MST, `visframe.cluster.validity`). Cutting a tree again costs a
 few milliseconds, so the whole choice costs about one HDBSCAN fit (benchmarks/bench_quality.py).
+
+Criterion (`criterion`): `persistence` (default) = the total persistence of the chosen clusters
+(the sum of hdbscan's `cluster_persistence_`: each cluster's stability over its size and the
+largest lambda, in [0, 1]) — how long, in density, the clusters of that cut survive; `dbcv` =
+the relative validity. Measured on EfficientNet-Lite0 embeddings (experiments/real_collections):
+with min_samples 5 over n × (0.5%, 1%, 2%, 4%), persistence reached 0.94 / 0.99 of the label-tuned
+grid's best NMI on digits / tuxpaint, DBCV 0.92 / 0.93; the fixed min_cluster_size 50 of before, 0.67 / 0.78.
 Why it chose what it chose is kept in `selection_` (the pipeline writes it to metrics.json).
 
 Set `min_cluster_size` and nothing is chosen: it is then exactly `hdbscan.HDBSCAN` with those
@@ -35,7 +42,8 @@ class AutoHDBSCAN(ClusterMixin, BaseEstimator):
         min_samples: int | None = None,
         size_fractions: tuple[float, ...] = (0.005, 0.01, 0.02, 0.04),
         min_size_floor: int = 5,
-        auto_min_samples: int = 3,
+        auto_min_samples: int = 5,
+        criterion: str = "persistence",
         metric: str = "euclidean",
         cluster_selection_method: str = "eom",
         cluster_selection_epsilon: float = 0.0,
@@ -47,6 +55,7 @@ class AutoHDBSCAN(ClusterMixin, BaseEstimator):
         self.size_fractions = size_fractions
         self.min_size_floor = min_size_floor
         self.auto_min_samples = auto_min_samples
+        self.criterion = criterion
         self.metric = metric
         self.cluster_selection_method = cluster_selection_method
         self.cluster_selection_epsilon = cluster_selection_epsilon
@@ -71,6 +80,8 @@ class AutoHDBSCAN(ClusterMixin, BaseEstimator):
         )
 
     def fit(self, X, y=None):
+        if self.criterion not in ("persistence", "dbcv"):
+            raise ValueError(f"AutoHDBSCAN criterion must be 'persistence' or 'dbcv', not {self.criterion!r}")
         X = np.asarray(X)
         n = len(X)
         if self.min_cluster_size is not None:  # the user's setting: plain HDBSCAN, nothing chosen
@@ -87,18 +98,20 @@ class AutoHDBSCAN(ClusterMixin, BaseEstimator):
         self.candidates_ = []
         best, cuts = None, []
         for size in sizes:
-            labels, probabilities, tree = self._cut(X, linkage, size, model)
+            labels, probabilities, tree, persistence = self._cut(X, linkage, size, model)
             cuts.append(labels)
             k = int(len(np.unique(labels[labels >= 0])))
-            score = mst_validity(mst, labels) if k >= 2 else float("nan")
+            dbcv = mst_validity(mst, labels) if k >= 2 else float("nan")
+            score = dbcv if self.criterion == "dbcv" else (persistence if k >= 2 else float("nan"))
             largest = float(np.bincount(labels[labels >= 0]).max() / n) if k else 1.0
             self.candidates_.append(
-                {"min_cluster_size": size, "n_clusters": k, "noise_fraction": float(np.mean(labels < 0)), "largest_share": largest, "dbcv": score}
+                {"min_cluster_size": size, "n_clusters": k, "noise_fraction": float(np.mean(labels < 0)), "largest_share": largest,
+                 "dbcv": dbcv, "persistence": persistence}
             )
             if np.isfinite(score) and (best is None or score > best[0]):
                 best = (score, size, labels, probabilities, tree)
         if best is None:  # no cut has two clusters: keep the smallest size's result
-            labels, probabilities, tree = self._cut(X, linkage, sizes[0], model)
+            labels, probabilities, tree, _ = self._cut(X, linkage, sizes[0], model)
             best = (float("nan"), sizes[0], labels, probabilities, tree)
         score, size, labels, probabilities, tree = best
         self._take(labels, probabilities, tree)
@@ -111,24 +124,30 @@ class AutoHDBSCAN(ClusterMixin, BaseEstimator):
         self.selection_ = {
             "selected_min_cluster_size": float(size),
             "selected_min_samples": float(min_samples),
-            "selection_dbcv": float(score),
+            f"selection_{self.criterion}": float(score),
             "selection_candidates": float(len(sizes)),
             **{f"selection_dbcv_mcs{c['min_cluster_size']}": float(c["dbcv"]) for c in self.candidates_},
+            **{f"selection_persistence_mcs{c['min_cluster_size']}": float(c["persistence"]) for c in self.candidates_},
         }
-        log.info("AutoHDBSCAN: min_cluster_size=%d chosen by DBCV among %s", size, [(c["min_cluster_size"], round(c["dbcv"], 3)) for c in self.candidates_])
+        log.info(
+            "AutoHDBSCAN: min_cluster_size=%d chosen by %s among %s", size, self.criterion,
+            [(c["min_cluster_size"], round(c[self.criterion], 3)) for c in self.candidates_],
+        )
         return self
 
     def _cut(self, X, linkage, size: int, model):
         try:
             from hdbscan.hdbscan_ import _tree_to_labels
 
-            labels, probabilities, _, tree, _ = _tree_to_labels(
+            labels, probabilities, persistence, tree, _ = _tree_to_labels(
                 X, linkage, size, self.cluster_selection_method, self.allow_single_cluster, False, self.cluster_selection_epsilon
             )
         except ImportError:  # a future hdbscan without the private helper: refit (slower, same result)
             refit = self._hdbscan(size, model.min_samples, keep_mst=False).fit(X)
             labels, probabilities, tree = refit.labels_, refit.probabilities_, refit.condensed_tree_._raw_tree
-        return np.asarray(labels, dtype=np.int64), np.asarray(probabilities, dtype=np.float64), tree
+            persistence = refit.cluster_persistence_
+        total = float(np.sum(persistence)) if len(persistence) else 0.0
+        return np.asarray(labels, dtype=np.int64), np.asarray(probabilities, dtype=np.float64), tree, total
 
     def _take(self, labels, probabilities, tree) -> None:
         self.labels_ = np.asarray(labels, dtype=np.int64)
