@@ -139,7 +139,8 @@ def load_set(name: str, extra: list[str] = (), reducer_overrides: dict | None = 
     reduction = reduce_cached(reducer_cfg, point_vectors, input_key, cache_dir)
     truth = points["label"].astype(str).to_numpy() if "label" in points.columns else clean["label"].astype(str).to_numpy()
     result = LoadedSet(name, point_vectors, reduction.coordinates, truth, cfg, input_key)
-    result.paths = [str(p) for p in points["path"]]
+    path_of = dict(zip(unique["image_id"], unique["path"]))
+    result.paths = [str(path_of[i]) for i in points["image_id"]]
     return result
 
 
