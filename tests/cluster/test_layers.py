@@ -24,7 +24,7 @@ def two_level_blobs():
 
 @pytest.mark.parametrize("make", [lambda: hdbscan.HDBSCAN(min_cluster_size=150), lambda: FastHDBSCAN(min_cluster_size=150)])
 def test_layers_nest_and_keep_the_chosen_labels(two_level_blobs, make):
-    points, sub = two_level_blobs
+    points, _ = two_level_blobs
     clusterer = make()
     result = fit_clusterer(clusterer, points)
     assert len(result.layers) >= 2

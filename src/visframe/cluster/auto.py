@@ -102,7 +102,7 @@ class AutoHDBSCAN(ClusterMixin, BaseEstimator):
         for size in sizes:
             labels, probabilities, tree, persistence = self._cut(X, linkage, size, model)
             cuts.append(labels)
-            k = int(len(np.unique(labels[labels >= 0])))
+            k = len(np.unique(labels[labels >= 0]))
             dbcv = mst_validity(mst, labels) if k >= 2 else float("nan")
             score = dbcv if self.criterion == "dbcv" else (persistence if k >= 2 else float("nan"))
             largest = float(np.bincount(labels[labels >= 0]).max() / n) if k else 1.0

@@ -19,6 +19,8 @@ cluster holding most of its fine cluster; the share of points moved is reported.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pandas as pd
 
@@ -196,7 +198,7 @@ def _new_label(labels: np.ndarray) -> int:
 
 def layers_nest(layers: list[np.ndarray]) -> bool:
     """True when every cluster of each layer lies inside one cluster (not noise) of the next."""
-    for fine, coarse in zip(layers[:-1], layers[1:]):
+    for fine, coarse in pairwise(layers):
         for label in np.unique(fine[fine >= 0]).tolist():
             parents = np.unique(coarse[fine == label])
             if len(parents) != 1 or parents[0] < 0:
@@ -207,11 +209,11 @@ def layers_nest(layers: list[np.ndarray]) -> bool:
 def layer_tree(layers: list[np.ndarray]) -> pd.DataFrame:
     """contracts.CLUSTER_TREE: for each cluster of layer i < k, the cluster of layer i+1 holding it."""
     rows = []
-    for i, (fine, coarse) in enumerate(zip(layers[:-1], layers[1:])):
+    for i, (fine, coarse) in enumerate(pairwise(layers)):
         for label in np.unique(fine[fine >= 0]).tolist():
             inside = coarse[fine == label]
             parents, counts = np.unique(inside, return_counts=True)
-            rows.append((i, label, i + 1, int(parents[np.argmax(counts)]), int(len(inside))))
+            rows.append((i, label, i + 1, int(parents[np.argmax(counts)]), len(inside)))
     frame = pd.DataFrame(rows, columns=[C.LAYER, C.CLUSTER, C.PARENT_LAYER, C.PARENT_CLUSTER, C.SIZE])
     frame = frame.astype({c: "int64" for c in frame.columns})
     return C.validate(C.CLUSTER_TREE, frame)
@@ -234,7 +236,7 @@ def giant_cluster_notes(layers: list[np.ndarray], chosen: int, max_share: float 
             sizes = np.bincount(parts[parts >= 0]) if (parts >= 0).any() else np.zeros(1, dtype=int)
             sizes = sizes[sizes > 0]
             if len(sizes) >= 2 and sizes.max() / n <= max_share:
-                note.update(layer=i, parts=int(len(sizes)), largest_part_share=float(sizes.max() / n))
+                note.update(layer=i, parts=len(sizes), largest_part_share=float(sizes.max() / n))
                 break
         notes.append(note)
     return notes

@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from visframe import contracts as C
-from visframe.cluster.layers import CondensedTree, giant_cluster_notes, layer_tree, nest_layers, tree_arrays, tree_layers
+from visframe.cluster.layers import (
+    CondensedTree,
+    giant_cluster_notes,
+    layer_tree,
+    nest_layers,
+    tree_arrays,
+    tree_layers,
+)
 from visframe.cluster.noise import DEFAULT_NEIGHBORS, nearest_clusters
 
 MAX_FINER_LAYERS = 3    # steps down the condensed tree below the chosen clusters (towards the leaves)
@@ -47,7 +54,7 @@ class ClusterResult:
     def n_clusters(self) -> int:
         return len(set(self.labels.tolist()) - {C.NOISE})
 
-    def take(self, rows: np.ndarray) -> "ClusterResult":
+    def take(self, rows: np.ndarray) -> ClusterResult:
         """The result for `rows` (e.g. every post row mapped to its clustered point)."""
         pick = (lambda a: None if a is None else a[rows])
         return ClusterResult(

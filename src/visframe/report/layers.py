@@ -12,8 +12,8 @@ It returns the files it wrote. It reads data only: no model, no clustering.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
