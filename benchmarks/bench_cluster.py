@@ -13,6 +13,8 @@ gives labels, probabilities AND outlier scores, reproducibly.
 
     python benchmarks/bench_cluster.py --reduced <cache>/reductions/<key>.npy --embeddings <cache>/embeddings/<key>
 compares them on a real run's UMAP output and embeddings instead of synthetic vectors.
+Last, the default clusterer (auto_hdbscan on the UMAP output) beside the experimental EVoC
+(clusterer=evoc, raw vectors), `--evoc-n` points.
 """
 
 from __future__ import annotations
@@ -97,12 +99,44 @@ def compare(title: str, points: np.ndarray, themes: np.ndarray, min_cluster_size
     print("same labels on refit: " + ", ".join(f"{name} {ok}" for name, ok in same.items()))
 
 
+def compare_default_and_evoc(reduced: np.ndarray, vectors: np.ndarray, themes, n: int) -> None:
+    """The default clusterer (AutoHDBSCAN on the UMAP output) beside the experimental EVoC, which
+    clusters the raw vectors itself (input_space = "raw"): time, clusters, noise, ARI, layers."""
+    from visframe.cluster import input_space
+
+    print(f"\n## default (auto_hdbscan, UMAP 5-d) vs EVoC (raw {vectors.shape[1]}-d): first {n:,} points")
+    print(f"{'clusterer':<14}{'input':>9}{'s':>8}{'clusters':>10}{'noise':>8}{'ARI themes':>12}  layers (clusters, finest first)")
+    for name in ("auto_hdbscan", "evoc"):
+        config = OmegaConf.load(Path(CONFIG_DIR) / "clusterer" / f"{name}.yaml")
+        if "random_state" in config:
+            config.random_state = 42
+        try:
+            estimator = instantiate(config)
+        except ImportError as error:
+            print(f"{name:<14} skipped: {error}")
+            continue
+        space = input_space(estimator)
+        X = (vectors if space == "raw" else reduced)[:n]
+        fit_clusterer(instantiate(config), X[: min(1000, n)])  # warm-up: numba compilation is not clustering time
+        result = fit_clusterer(estimator, X)
+        ari = f"{adjusted_rand_score(themes[:n], result.labels):>12.3f}" if themes is not None else f"{'-':>12}"
+        layers = [len(set(layer.tolist()) - {-1}) for layer in result.layers]
+        print(f"{name:<14}{space:>9}{result.seconds:>8.2f}{result.n_clusters:>10}{(result.labels < 0).mean():>8.1%}{ari}  {layers}")
+        RESULTS[f"{name}_seconds"] = result.seconds
+        if themes is not None:
+            RESULTS[f"{name}_ari"] = adjusted_rand_score(themes[:n], result.labels)
+
+
+RESULTS: dict[str, float] = {}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=16567, help="points for the UMAP comparison (the study's corpus size)")
     parser.add_argument("--raw-n", type=int, default=5000, help="points for the raw 512-d comparison (0 = skip)")
     parser.add_argument("--min-cluster-size", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--evoc-n", type=int, default=5000, help="points for default vs EVoC (0 = skip)")
     parser.add_argument("--cache-dir", default=None, help="where the UMAP coordinates are kept (default: a temp dir)")
     parser.add_argument("--embeddings", default=None,
                         help="an embedding cache dir (<cache>/embeddings/<encoder_key>) to use instead of synthetic vectors")
@@ -132,6 +166,9 @@ def main() -> None:
         compare(f"raw embeddings ({vectors.shape[1]}-d)", vectors[: args.raw_n].astype(np.float64),
                 None if themes is None else themes[: args.raw_n],
                 args.min_cluster_size, args.repeats)
+    if args.evoc_n:
+        compare_default_and_evoc(reduced, vectors, themes, min(args.evoc_n, len(vectors)))
+    print("RESULT " + " ".join(f"{k}={v:.3f}" for k, v in RESULTS.items()))
 
 
 if __name__ == "__main__":
