@@ -149,18 +149,19 @@ def test_tiny_random_clip_agrees_with_clip_logits(run, tmp_path):
 
 
 def test_clip_without_tokenizer_is_skipped_with_the_reason(run, tmp_path):
-    """CLIPEncoder says supports_text even when its folder has no tokenizer: describe must skip, not fail."""
+    """A CLIP folder without tokenizer files has no text side: the encoder says so, describe skips."""
     hf_clip = pytest.importorskip("visframe.embed.encoders.hf_clip")
     _tiny_clip_dir(tmp_path / "clip", tokenizer=False)
     # transformers 5 gives an empty 2-token tokenizer for such a folder; older versions give None
     encoder = hf_clip.CLIPEncoder(weights=str(tmp_path / "clip"), name="tiny_clip")
+    assert not encoder.supports_text
     posts = join_posts(run["manifest"], run["assignments"])
     vectors, vector_ids, _ = fake_vectors(list(posts["image_id"]))
     for tokenizer in (encoder.tokenizer, None):
         encoder.tokenizer = tokenizer
         result = describe_clusters(posts, None, NO_OTHER_WORK, encoder, vectors, vector_ids)
         assert result.zero_shot is None
-        assert any("no tokenizer" in n for n in result.notes)
+        assert any("no tokenizer" in n or "image-only" in n for n in result.notes)
         assert result.clusters[C.NAME].str.len().gt(0).all()
 
 
