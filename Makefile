@@ -58,6 +58,10 @@ bench-report: install
 bench-scale: install
 	$(PY) benchmarks/bench_scale.py $(ARGS)
 
+## bench-quality: the default clusterer on real labelled image sets vs a label-tuned grid (experiments/real_collections/)
+bench-quality: install
+	$(PY) benchmarks/bench_quality.py $(ARGS)
+
 ## bench-text: OCR accuracy (CER, text-presence precision/recall) and speed per backend on the synthetic corpus
 bench-text: install
 	$(PY) benchmarks/bench_text.py $(ARGS)

@@ -199,27 +199,36 @@ def reduce_stage(cfg: DictConfig, clean: pd.DataFrame, embedding) -> ReduceResul
 
 
 def cluster_stage(cfg: DictConfig, reduced: ReduceResult) -> ClusterResult:
-    clusters = fit_clusterer(instantiate(cfg.clusterer), reduced.coordinates)
+    """Fit the clusterer on the reduced space (or on the raw vectors, for an estimator that asks);
+    the result has labels, layers coarse to fine, and the nearest cluster of every noise point."""
+    from visframe.cluster import input_space
+
+    estimator = instantiate(cfg.clusterer)
+    space = reduced.point_vectors if input_space(estimator) == "raw" else reduced.coordinates
+    clusters = fit_clusterer(estimator, space)
     noise = 100 * (clusters.labels == C.NOISE).mean()
     log.info("Clustered %d points: %d clusters, %.1f%% noise", len(reduced.points), clusters.n_clusters, noise)
     return clusters
 
 
 def assignments_table(clean: pd.DataFrame, reduced: ReduceResult, clusters: ClusterResult) -> pd.DataFrame:
-    """One row per clean post (contracts.ASSIGNMENTS), in memory with the original (openable) paths."""
+    """One row per clean post (contracts.ASSIGNMENTS + the layer and soft-noise columns), in memory
+    with the original (openable) paths."""
     from visframe.data.manifest_io import path_series
 
     rows = reduced.point_of_row
+    posts = clusters.take(rows)
     table = pd.DataFrame(
         {
             C.IMAGE_ID: clean[C.IMAGE_ID].astype("string"),
             # object dtype when a file name is not UTF-8: pandas' str dtype cannot hold surrogates.
             C.PATH: path_series(clean[C.PATH].tolist(), index=clean.index),
-            C.CLUSTER: clusters.labels[rows].astype("int64"),
-            C.PROBABILITY: clusters.probabilities[rows].astype("float64"),
-            C.OUTLIER_SCORE: clusters.outlier_scores[rows].astype("float64"),
+            C.CLUSTER: posts.labels.astype("int64"),
+            C.PROBABILITY: posts.probabilities.astype("float64"),
+            C.OUTLIER_SCORE: posts.outlier_scores.astype("float64"),
             C.X: reduced.map_coordinates[rows, 0].astype("float64"),
             C.Y: reduced.map_coordinates[rows, 1].astype("float64"),
+            **posts.assignment_columns(),
         }
     )
     return C.validate(C.ASSIGNMENTS, table)
@@ -399,8 +408,15 @@ def _run_stages(cfg: DictConfig, run_dir: Path, tracker) -> JobResult:
         clusters = cluster_stage(cfg, reduced)
     assignments = assignments_table(ingest.clean, reduced, clusters)
     write_assignments(assignments, run_dir / C.ASSIGNMENTS_FILE)
+    post_clusters = clusters.take(reduced.point_of_row)
+    C.validate(C.CLUSTER_TREE, post_clusters.tree()).to_parquet(run_dir / C.CLUSTER_TREE_FILE, index=False)
     with timer.stage("evaluate"):
         metrics, warnings = evaluate_stage(cfg, ingest, reduced, clusters)
+    metrics.update(clusters.metrics())
+    giant = post_clusters.giant_cluster_warnings(float(cfg.evaluation.warn_largest_cluster_share))
+    for warning in giant:
+        log.warning("%s", warning)
+    warnings += giant
     metrics.update(
         {
             "images_embedded": float(embedding.images_embedded),
@@ -411,7 +427,8 @@ def _run_stages(cfg: DictConfig, run_dir: Path, tracker) -> JobResult:
     )
     if text_result is not None:
         metrics.update(text_result.metrics())
-    artifacts = [run_dir / name for name in (C.CONFIG_FILE, C.MANIFEST_FILE, C.CLEANING_REPORT_FILE, C.ASSIGNMENTS_FILE)]
+    artifacts = [run_dir / name for name in
+                 (C.CONFIG_FILE, C.MANIFEST_FILE, C.CLEANING_REPORT_FILE, C.ASSIGNMENTS_FILE, C.CLUSTER_TREE_FILE)]
     if text_result is not None:
         artifacts.append(run_dir / C.TEXTS_FILE)
     run_info: dict[str, Any] = {

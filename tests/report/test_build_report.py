@@ -319,45 +319,28 @@ def test_cluster_map_with_many_clusters(tmp_path):
         assert image.width > 1000
 
 
-def test_cluster_tree_hook_calls_the_layers_figure(corpus, tmp_path, monkeypatch):
-    """A run with layers has cluster_tree.parquet: the report asks visframe.report.layers for its figure."""
-    import sys
-    import types
-
+def test_a_layered_run_gets_the_cluster_tree_figure(corpus, tmp_path):
+    """A run with layers (cluster_tree.parquet + cluster_layer_* columns) gets the tree figure; a giant
+    cluster of the chosen layer is opened into its sub-clusters from the finer layer."""
     from visframe import contracts as C
 
+    coarse = corpus["assignments"]["cluster"].map({0: 0, 1: 0, 2: 2, -1: -1})
     assignments = corpus["assignments"].assign(
-        cluster_layer_0=corpus["assignments"]["cluster"],
-        cluster_layer_1=corpus["assignments"]["cluster"].map({0: 0, 1: 0, 2: 2, -1: -1}),
+        cluster=coarse, cluster_layer_0=corpus["assignments"]["cluster"], cluster_layer_1=coarse
     )
     describe_run(tmp_path, {"zero_shot": {"enabled": False}}, corpus["manifest"], assignments)
+    sizes = corpus["assignments"]["cluster"].value_counts()
     tree = pd.DataFrame(
-        {
-            "layer": [0, 0, 0],
-            "cluster": [0, 1, 2],
-            "parent_layer": [1, 1, 1],
-            "parent_cluster": [0, 0, 2],
-            "size": [24, 16, 12],
-        }
+        {"layer": [0, 0, 0], "cluster": [0, 1, 2], "parent_layer": [1, 1, 1], "parent_cluster": [0, 0, 2],
+         "size": [int(sizes.get(c, 0)) for c in (0, 1, 2)]}
     )
     C.validate(C.CLUSTER_TREE, tree).to_parquet(tmp_path / C.CLUSTER_TREE_FILE)
-    calls = []
-
-    def plot_cluster_tree(tree, clusters, path):
-        calls.append((len(tree), sorted(set(clusters["layer"]))))
-        Image.new("RGB", (40, 30), "white").save(path)
-        return path
-
-    monkeypatch.setitem(
-        sys.modules, "visframe.report.layers", types.SimpleNamespace(plot_cluster_tree=plot_cluster_tree)
-    )
     config = {"sampling": {"enabled": False}, "html": {"enabled": False}}
     files = build_report(
         tmp_path, config, corpus["manifest"], assignments, {}, cache_dir=tmp_path / "c", show_progress=False
     )
-    assert calls == [(3, [0, 1])] and tmp_path / "report" / "cluster_tree.png" in files
-    monkeypatch.setitem(sys.modules, "visframe.report.layers", types.SimpleNamespace())
-    files = build_report(
-        tmp_path, config, corpus["manifest"], assignments, {}, cache_dir=tmp_path / "c", show_progress=False
-    )
-    assert any("cluster-tree" in n for n in files.notes)
+    figure = tmp_path / "report" / "cluster_tree.png"
+    assert figure in files and Image.open(figure).width > 200
+    if (coarse == 0).mean() > 0.5:
+        opened = pd.read_csv(tmp_path / "report" / "giant_clusters_opened.csv")
+        assert set(opened["sub_cluster"]) >= {0, 1}

@@ -228,27 +228,26 @@ class _ReportBuilder:
             made.append(
                 (path, f"zero-shot top labels per cluster (prompt set {described.prompt_set_version})")
             )
-        tree = self._cluster_tree(described)
+        tree = self._cluster_tree(described, posts)
         if tree is not None:
             made.append(tree)
         self.files.extend(path for path, _ in made)
         return made
 
-    def _cluster_tree(self, described: Described) -> tuple[Path, str] | None:
-        """The hook for the cluster-tree figure: `visframe.report.layers.plot_cluster_tree(tree,
-        clusters, path) -> Path`, called when the run has a cluster_tree.parquet (layered clustering)."""
-        if described.tree is None or described.tree.empty:
+    def _cluster_tree(self, described: Described, posts: pd.DataFrame) -> tuple[Path, str] | None:
+        """The cluster layers, coarse to fine (cluster_tree.parquet + the assignments' layer columns):
+        the tree figure, and a giant cluster opened into its sub-clusters from the finer layers."""
+        from visframe.report.layers import TREE_FIGURE, write_layer_report
+
+        columns = C.layer_columns(posts.columns)
+        if described.tree is None or described.tree.empty or not columns:
             return None
-        try:
-            from visframe.report import layers
-        except ImportError:
-            layers = None
-        plot = getattr(layers, "plot_cluster_tree", None)
-        if plot is None:
-            self.note(f"{C.CLUSTER_TREE_FILE} found, but this visframe has no cluster-tree figure")
-            return None
-        path = plot(described.tree, described.all_clusters, self.out / "cluster_tree.png")
-        return path, "the cluster layers, coarse to fine: how clusters split"
+        layers = [posts[c].to_numpy() for c in columns]
+        chosen = next((i for i, labels in enumerate(layers) if (labels == posts[C.CLUSTER].to_numpy()).all()), None)
+        written = write_layer_report(described.tree, layers, self.out, chosen)
+        self.files.extend(written)
+        figure = next((path for path in written if path.name == TREE_FIGURE), None)
+        return None if figure is None else (figure, "the cluster layers, coarse to fine: which clusters merge into which")
 
     def _montages(self, posts, clusters, thumbs: ThumbnailCache, model: str, names: dict[int, str]) -> dict:
         cfg = self.cfg

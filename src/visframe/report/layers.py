@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from visframe import contracts as C
+from visframe.utils.csv_safe import to_csv_safe
 
 TREE_FIGURE = "cluster_tree.png"
 GIANT_TABLE = "giant_clusters_opened.csv"
@@ -128,6 +129,6 @@ def write_layer_report(
     if chosen_layer is not None and layers:
         table = giant_clusters_table(layers, chosen_layer, max_share)
         if not table.empty:
-            table.to_csv(out_dir / GIANT_TABLE, index=False)
+            to_csv_safe(table, out_dir / GIANT_TABLE)
             written.append(out_dir / GIANT_TABLE)
     return written
