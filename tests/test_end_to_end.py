@@ -12,34 +12,16 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
 from PIL import Image
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-from visframe.cli import CONFIG_DIR
+from job_config import FAST
+from job_config import make_cfg as _make_cfg
 from visframe.pipeline import run
 
-FAST = [
-    "model=tiny_random",
-    "dataset.preset=tiny",
-    "reducer.n_neighbors=10",
-    "map_reducer.n_neighbors=10",
-    "clusterer.min_cluster_size=5",
-    "show_progress=false",
-    "trainer.num_workers=0",
-]
 
-
-def make_cfg(tmp_path: Path, overrides: list[str]):
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        return compose(
-            "config",
-            overrides=[
-                f"paths.cache_dir={os.environ['VISFRAME_CACHE_DIR']}",
-                f"tracking.store_dir={tmp_path / 'mlruns'}",
-                *overrides,
-            ],
-        )
+def make_cfg(tmp_path, overrides):
+    return _make_cfg(tmp_path, overrides, fast=[])  # these tests spell out every override they use
 
 
 @pytest.fixture(scope="module")

@@ -13,36 +13,16 @@ import threading
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from PIL import Image
 
-from visframe import CONFIG_DIR, pipeline
+import job_config
 from visframe import contracts as C
+from visframe import pipeline
 from visframe.errors import ConfigError, InputError, TrackingError, VisframeError
-
-FAST = [
-    "model=tiny_random",
-    "dataset.preset=tiny",
-    "reducer.n_neighbors=10",
-    "map_reducer.n_neighbors=10",
-    "clusterer.min_cluster_size=5",
-    "show_progress=false",
-    "trainer.num_workers=0",
-    "report.enabled=false",
-]
 
 
 def make_cfg(tmp_path: Path, overrides: list[str]):
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        return compose(
-            "config",
-            overrides=[
-                f"paths.cache_dir={os.environ['VISFRAME_CACHE_DIR']}",
-                f"tracking.store_dir={tmp_path / 'mlruns'}",
-                *[o for o in FAST if not (o.startswith("dataset.preset") and "dataset=folder" in overrides)],
-                *overrides,
-            ],
-        )
+    return job_config.make_cfg(tmp_path, overrides, fast=[*job_config.FAST, "report.enabled=false"])
 
 
 @pytest.fixture

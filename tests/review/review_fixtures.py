@@ -167,3 +167,33 @@ class Browser:
         if not htmx:
             data["csrf_token"] = self.csrf
         return self.client.post(f"/code/{image_id}", data=data, headers=headers)
+
+
+# --- headless Chromium (Debian `chromium`, driven by Playwright) for the browser tests ----------------
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENS = Path(os.environ.get("VISFRAME_REVIEW_SCREENS", "/tmp/review_screens"))
+
+
+def browser_marks(timeout_s: int) -> list:
+    """pytestmark for a browser test module: the marker, a skip without Chromium, a time limit."""
+    import pytest
+
+    return [
+        pytest.mark.browser,
+        pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium "
+                           "(apt-get install -y chromium)"),
+        pytest.mark.timeout(timeout_s),
+    ]
+
+
+def launch_chromium(extra_args: list[str]):
+    """A generator for a module-scoped fixture: one Chromium for the module, closed at its end."""
+    import pytest
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args])
+        yield browser
+        browser.close()

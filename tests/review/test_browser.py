@@ -6,12 +6,10 @@ a screenshot of every page goes to $VISFRAME_REVIEW_SCREENS (default /tmp/review
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
-from review_fixtures import CLUSTER_NAMES, XSS_CAPTION, make_run_dir
+from review_fixtures import CLUSTER_NAMES, SCREENS, XSS_CAPTION, browser_marks, launch_chromium, make_run_dir
 from sklearn.metrics import cohen_kappa_score
 
 from visframe.review.app import create_app
@@ -19,26 +17,12 @@ from visframe.review.run_data import load_run
 from visframe.review.server import serve_in_background
 from visframe.review.store import ReviewStore, sqlite_url
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENS = Path(os.environ.get("VISFRAME_REVIEW_SCREENS", "/tmp/review_screens"))
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium "
-                       "(apt-get install -y chromium)"),
-    pytest.mark.timeout(180),
-]
+pytestmark = browser_marks(180)
 
 
 @pytest.fixture(scope="module")
 def chromium():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    yield from launch_chromium(["--disable-gpu"])
 
 
 @pytest.fixture

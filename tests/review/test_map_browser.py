@@ -7,14 +7,12 @@ page's own projection (`window.__map.project`). Screenshots go to $VISFRAME_REVI
 from __future__ import annotations
 
 import io
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
-from review_fixtures import XSS_CAPTION, make_run_dir
+from review_fixtures import SCREENS, XSS_CAPTION, browser_marks, launch_chromium, make_run_dir
 
 from visframe.review.app import create_app
 from visframe.review.run_data import load_run
@@ -22,28 +20,13 @@ from visframe.review.security import SECURITY_HEADERS
 from visframe.review.server import serve_in_background
 from visframe.review.store import ReviewStore, sqlite_url
 
-CHROMIUM = Path("/usr/bin/chromium")
 # SwiftShader gives headless Chromium a software WebGL2 (deck.gl/luma.gl 9 need WebGL2).
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--use-angle=swiftshader", "--use-gl=angle",
-                 "--enable-unsafe-swiftshader", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENS = Path(os.environ.get("VISFRAME_REVIEW_SCREENS", "/tmp/review_screens"))
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium "
-                       "(apt-get install -y chromium)"),
-    pytest.mark.timeout(120),
-]
+pytestmark = browser_marks(120)
 
 
 @pytest.fixture(scope="module")
 def chromium():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    yield from launch_chromium(["--use-angle=swiftshader", "--use-gl=angle", "--enable-unsafe-swiftshader"])
 
 
 @pytest.fixture
