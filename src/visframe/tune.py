@@ -34,7 +34,7 @@ log = logging.getLogger("visframe.tune")
 
 from visframe import CONFIG_DIR
 from visframe.errors import ConfigError, exit_on_user_error
-from visframe.evaluate.registry import REGISTRY, direction_of, worst_value
+from visframe.evaluate.registry import REGISTRY, direction_of, optimizable_metrics, worst_value
 from visframe.utils.csv_safe import to_csv_safe
 
 RunTrial = Callable[[DictConfig, Path], Mapping[str, float]]
@@ -97,6 +97,13 @@ def objectives_and_directions(tune_cfg: DictConfig) -> tuple[list[str], list[str
     if tune_cfg.get("directions"):
         directions = [str(d) for d in tune_cfg.directions]
     else:
+        unknown = [n for n in names if n not in REGISTRY or REGISTRY[n].direction is None]
+        if unknown:
+            raise ConfigError(
+                f"tune.objective: no known direction for {unknown}",
+                fix="set tune.directions=[maximize|minimize,...], or optimise a registered metric: "
+                + ", ".join(optimizable_metrics()),
+            )
         directions = [direction_of(n) for n in names]
     if len(directions) != len(names):
         raise ConfigError(

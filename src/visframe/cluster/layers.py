@@ -230,7 +230,7 @@ def giant_cluster_notes(layers: list[np.ndarray], chosen: int, max_share: float 
         share = members.sum() / n
         if share <= max_share:
             continue
-        note = {"cluster": label, "share": float(share), "layer": None, "parts": 0, "largest_part_share": float(share)}
+        note = {C.CLUSTER: label, "share": float(share), "layer": None, "parts": 0, "largest_part_share": float(share)}
         for i in range(chosen - 1, -1, -1):
             parts = layers[i][members]
             sizes = np.bincount(parts[parts >= 0]) if (parts >= 0).any() else np.zeros(1, dtype=int)

@@ -84,7 +84,7 @@ class ClusterResult:
         found = []
         smaller = self.selection.get("split_min_cluster_size")
         for note in self.giant_clusters(max_share):
-            text = f"Cluster {note['cluster']} holds {note['share']:.0%} of the images (> {max_share:.0%})."
+            text = f"Cluster {note[C.CLUSTER]} holds {note['share']:.0%} of the images (> {max_share:.0%})."
             if note["layer"] is not None:
                 text += (
                     f" The finer layer {C.layer_column(note['layer'])} splits it into {note['parts']} clusters"
