@@ -31,6 +31,8 @@ from visframe.utils.hashing import stable_hash
 
 log = logging.getLogger(__name__)
 KNN_OPTIONS = "knn"  # the reducer config's own block, never passed to the estimator
+INIT_OPTION = "init_from_reduction"  # the map's own flag: start from the clustering reduction's layout
+VISFRAME_OPTIONS = (KNN_OPTIONS, INIT_OPTION)
 
 
 @dataclass
@@ -73,9 +75,14 @@ def reduce_cached(
     """Reduce `vectors` with the estimator `reducer_cfg` describes, through the reduction cache.
 
     `input_key` must identify the vectors exactly: the embedding key and the ordered image ids.
-    `init_from`: coordinates of the same points (e.g. the 5-d reduction) whose first principal
-    axes start a UMAP's optimisation instead of its spectral layout (used for the 2-D map).
+    `init_from`: coordinates of the same points (the 5-d reduction), used when the config says
+    `init_from_reduction: true` (the 2-D map): its first two principal axes start the UMAP's
+    optimisation instead of a spectral layout, so fewer epochs give a faithful map.
     """
+    options = _as_dict(reducer_cfg)
+    knn_options = options.pop(KNN_OPTIONS, None) or {}
+    if not options.pop(INIT_OPTION, False):
+        init_from = None
     key = reduction_key(reducer_cfg, input_key, init_from)
     path = cache_subdir(cache_dir, "reductions") / f"{key}.npz"
     if use_cache:
@@ -86,8 +93,6 @@ def reduce_cached(
         if stored is not None:
             log.warning("Ignoring cached reduction %s: %d rows, expected %d", path, len(stored["coordinates"]), len(vectors))
 
-    options = _as_dict(reducer_cfg)
-    knn_options = options.pop(KNN_OPTIONS, None) or {}
     reducer = instantiate(options)
     started = time.perf_counter()
     knn_seconds = _share_knn(reducer, knn_options, vectors, input_key, cache_dir, use_cache)

@@ -24,7 +24,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from visframe.cluster import ClusterResult, fit_clusterer
-from visframe.reduce.cache import KNN_OPTIONS
+from visframe.reduce.cache import VISFRAME_OPTIONS
 
 log = logging.getLogger(__name__)
 # hdbscan.HDBSCAN parameters a fast_hdbscan / sklearn config shares (approximate_predict needs hdbscan's).
@@ -48,7 +48,8 @@ def uses_sample_fit(scale_cfg: DictConfig | dict | None, n_points: int) -> bool:
 
 def _estimator(cfg: DictConfig | dict):
     options = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
-    options.pop(KNN_OPTIONS, None)
+    for name in VISFRAME_OPTIONS:
+        options.pop(name, None)
     return instantiate(options)
 
 
