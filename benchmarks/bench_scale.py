@@ -118,7 +118,7 @@ def stages(cfg, vectors, themes, cache_dir: Path, run_dir: Path) -> dict:
         reduction = reduce_cached(cfg.reducer, vectors, input_key, cache_dir)
         seconds["knn"], seconds["reduce"] = reduction.knn_seconds, reduction.seconds - reduction.knn_seconds
         t = time.perf_counter()
-        map_xy = reduce_cached(cfg.map_reducer, vectors, input_key, cache_dir).coordinates
+        map_xy = reduce_cached(cfg.map_reducer, vectors, input_key, cache_dir, init_from=reduction.coordinates).coordinates
         seconds["map"] = time.perf_counter() - t
         reduced = reduction.coordinates
         clusters = fit_clusterer(instantiate(cfg.clusterer), reduced)

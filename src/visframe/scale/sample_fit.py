@@ -24,7 +24,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from visframe.cluster import ClusterResult, fit_clusterer
-from visframe.reduce.cache import VISFRAME_OPTIONS
+from visframe.reduce.cache import INIT_OPTION, KNN_OPTIONS, VISFRAME_OPTIONS, _initial_layout, _is_umap_learn
+from visframe.reduce.knn import compute_knn
 
 log = logging.getLogger(__name__)
 # hdbscan.HDBSCAN parameters a fast_hdbscan / sklearn config shares (approximate_predict needs hdbscan's).
@@ -51,6 +52,24 @@ def _estimator(cfg: DictConfig | dict):
     for name in VISFRAME_OPTIONS:
         options.pop(name, None)
     return instantiate(options)
+
+
+def _option(cfg, name: str, default=None):
+    return (OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)).get(name, default)
+
+
+def _share_sample_knn(reducer, mapper, sample: np.ndarray, reducer_cfg) -> None:
+    """One kNN graph of the sample, with its search index (transform needs it), for both UMAPs."""
+    knn_options = _option(reducer_cfg, KNN_OPTIONS) or {}
+    umaps = [m for m in (reducer, mapper) if m is not None and _is_umap_learn(m)]
+    if not knn_options.get("shared") or not umaps:
+        return
+    params = [(int(m.get_params()["n_neighbors"]), m.get_params()["metric"]) for m in umaps]
+    if len(set(params)) != 1 or len(sample) <= params[0][0] + 1:
+        return
+    indices, distances, index = compute_knn(sample, params[0][0], params[0][1], reducer.get_params()["random_state"])
+    for model in umaps:
+        model.set_params(precomputed_knn=(indices, distances, index))
 
 
 def predicting_clusterer(clusterer_cfg: DictConfig | dict):
@@ -90,13 +109,17 @@ def fit_sample_and_map(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="n_jobs value .* overridden", category=UserWarning)
         reducer = _estimator(reducer_cfg)
+        mapper = None
+        if map_reducer_cfg is not None and int(reducer.get_params().get("n_components", 0)) != 2:
+            mapper = _estimator(map_reducer_cfg)
+        _share_sample_knn(reducer, mapper, sample, reducer_cfg)
         sample_reduced = np.asarray(reducer.fit_transform(sample), dtype=np.float32)
         seconds["fit_reducer"] = time.perf_counter() - started
-        mapper = None
         sample_map = sample_reduced[:, :2]
-        if map_reducer_cfg is not None and sample_reduced.shape[1] != 2:
+        if mapper is not None:
             started = time.perf_counter()
-            mapper = _estimator(map_reducer_cfg)
+            if _option(map_reducer_cfg, INIT_OPTION):
+                mapper.set_params(init=_initial_layout(sample_reduced, 2))
             sample_map = np.asarray(mapper.fit_transform(sample), dtype=np.float32)
             seconds["fit_map"] = time.perf_counter() - started
     started = time.perf_counter()
