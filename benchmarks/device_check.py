@@ -19,6 +19,7 @@ Ends with one line `RESULT key=value ...`.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import tempfile
@@ -41,7 +42,7 @@ def make_folder(folder: Path, count: int, workers: int) -> list[str]:
 
         bounds = np.linspace(0, count, workers + 1).astype(int)
         with ProcessPoolExecutor(workers) as pool:
-            list(pool.map(_make_slice, [(str(folder), int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]))
+            list(pool.map(_make_slice, [(str(folder), int(a), int(b)) for a, b in itertools.pairwise(bounds)]))
     return make_images(folder, count)
 
 

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 import numpy as np
 from omegaconf import DictConfig
 
+from visframe import CONFIG_DIR
+from visframe.errors import ConfigError
 from visframe.evaluate.distribution import cluster_probability_metrics, cluster_size_metrics
 from visframe.evaluate.metrics import (
     confidence_metrics,
@@ -22,8 +24,6 @@ from visframe.evaluate.metrics import (
     internal_metrics,
     raw_space_metrics,
 )
-from visframe import CONFIG_DIR
-from visframe.errors import ConfigError
 from visframe.evaluate.validity import dbcv, stratified_sample
 from visframe.evaluate.warnings import degenerate_outcome_warnings
 
