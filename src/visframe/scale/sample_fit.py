@@ -33,6 +33,16 @@ _SHARED_HDBSCAN_PARAMS = ("min_cluster_size", "min_samples", "cluster_selection_
                           "allow_single_cluster", "metric", "alpha")
 
 
+# Patient timeouts: on a busy machine a worker deep in a numba-compiled transform answers late, and
+# Dask's defaults (10 s connect, 30 s comm) dropped it mid-run here (1,000,000 points, 2 cores).
+_PATIENT = {
+    "distributed.comm.timeouts.connect": "300s",
+    "distributed.comm.timeouts.tcp": "900s",
+    "distributed.scheduler.allowed-failures": 6,
+    "distributed.scheduler.worker-ttl": None,
+}
+
+
 @dataclass
 class SampleFitResult:
     reduced: np.ndarray  # (N, n_components) float32
@@ -168,7 +178,7 @@ def map_chunk(models, chunk: np.ndarray) -> dict[str, np.ndarray]:
 
 def map_on_dask(models, vectors: np.ndarray, rows: np.ndarray, scale_cfg: DictConfig):
     """[(rows of the chunk, map_chunk's result)], the chunks run as tasks on a Dask cluster."""
-    from dask.distributed import Client, LocalCluster, as_completed
+    import dask
 
     if len(rows) == 0:
         return []
@@ -176,6 +186,13 @@ def map_on_dask(models, vectors: np.ndarray, rows: np.ndarray, scale_cfg: DictCo
     chunks = [rows[start : start + chunk_size] for start in range(0, len(rows), chunk_size)]
     dask_cfg = scale_cfg["dask"]
     address = dask_cfg["address"]
+    with dask.config.set(_PATIENT):
+        return _run_chunks(models, vectors, chunks, dask_cfg, address)
+
+
+def _run_chunks(models, vectors, chunks, dask_cfg, address):
+    from dask.distributed import Client, LocalCluster, as_completed
+
     cluster = None
     if address is None:
         cluster = LocalCluster(
@@ -193,7 +210,8 @@ def map_on_dask(models, vectors: np.ndarray, rows: np.ndarray, scale_cfg: DictCo
             (shared,) = client.scatter([models], broadcast=True)
             pending = as_completed()
             for index, chunk in enumerate(chunks):
-                pending.add(client.submit(map_chunk, shared, vectors[chunk], key=f"visframe-map-{token}-{index}"))
+                future = client.submit(map_chunk, shared, vectors[chunk], key=f"visframe-map-{token}-{index}", retries=2)
+                pending.add(future)
                 while pending.count() >= in_flight:
                     _collect(next(pending), results)
             for future in pending:
@@ -206,4 +224,3 @@ def map_on_dask(models, vectors: np.ndarray, rows: np.ndarray, scale_cfg: DictCo
 
 def _collect(future, results: dict) -> None:
     results[int(future.key.rsplit("-", 1)[1])] = future.result()
-    future.release()
