@@ -179,6 +179,7 @@ def map_chunk(models, chunk: np.ndarray) -> dict[str, np.ndarray]:
 def map_on_dask(models, vectors: np.ndarray, rows: np.ndarray, scale_cfg: DictConfig):
     """[(rows of the chunk, map_chunk's result)], the chunks run as tasks on a Dask cluster."""
     import dask
+    import distributed  # noqa: F401  (its config defaults must be loaded before dask.config.set)
 
     if len(rows) == 0:
         return []
