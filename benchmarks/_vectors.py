@@ -14,9 +14,14 @@ import numpy as np
 
 
 def synthetic_embeddings(
-    n: int, dim: int = 512, n_themes: int = 20, noise_share: float = 0.08, spread: float = 0.8, seed: int = 0
+    n: int, dim: int = 512, n_themes: int = 20, noise_share: float = 0.08, spread: float = 0.8, seed: int = 0,
+    chunk: int = 65536,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(vectors float32 (n, dim), theme int64 (n,), -1 = background)."""
+    """(vectors float32 (n, dim), theme int64 (n,), -1 = background).
+
+    Drawn `chunk` rows at a time from one seeded stream (the same values as one big draw), so
+    1,000,000 × 512 needs the 2 GB result and its shuffled copy, not 4 GB float64 temporaries.
+    """
     rng = np.random.default_rng(seed)
     weights = 1.0 / np.arange(1, n_themes + 1) ** 0.8
     n_background = round(n * noise_share)
@@ -26,13 +31,20 @@ def synthetic_embeddings(
     centers /= np.linalg.norm(centers, axis=1, keepdims=True)
     theme = np.concatenate([np.full(size, k) for k, size in enumerate(sizes)] + [np.full(n_background, -1)])
     vectors = np.empty((n, dim), dtype=np.float32)
-    clustered = theme >= 0
+    n_clustered = n - n_background  # the clustered rows come first, the background after
     # Each theme has its own tightness, as visual genres do (text-only posts vs photo scenes).
     theme_spread = spread * rng.uniform(0.7, 1.3, size=n_themes)
-    noise = rng.normal(size=(int(clustered.sum()), dim)) / np.sqrt(dim)
-    vectors[clustered] = centers[theme[clustered]] + noise * theme_spread[theme[clustered], None]
-    vectors[~clustered] = rng.normal(size=(n_background, dim))
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    for start in range(0, n_clustered, chunk):
+        stop = min(start + chunk, n_clustered)
+        noise = rng.normal(size=(stop - start, dim)) / np.sqrt(dim)
+        rows = theme[start:stop]
+        vectors[start:stop] = centers[rows] + noise * theme_spread[rows, None]
+    for start in range(n_clustered, n, chunk):
+        stop = min(start + chunk, n)
+        vectors[start:stop] = rng.normal(size=(stop - start, dim))
+    for start in range(0, n, chunk):
+        block = vectors[start : start + chunk]
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
     order = rng.permutation(n)
     return vectors[order], theme[order].astype(np.int64)
 

@@ -41,7 +41,7 @@ def test_raw_space_metrics_are_sklearns_on_normalised_vectors_without_noise(job)
     _, vectors, labels, _, _ = job
     keep = labels >= 0
     unit = vectors[keep] / np.linalg.norm(vectors[keep], axis=1, keepdims=True)
-    got = raw_space_metrics(vectors, labels, silhouette_sample_size=None)
+    got = raw_space_metrics(vectors, labels, silhouette_sample_size=None, sample_size=None)
     assert got["silhouette_raw_cosine"] == pytest.approx(skm.silhouette_score(vectors[keep], labels[keep], metric="cosine"))
     assert got["calinski_harabasz_raw_cosine"] == pytest.approx(skm.calinski_harabasz_score(unit, labels[keep]))
     assert got["davies_bouldin_raw_cosine"] == pytest.approx(skm.davies_bouldin_score(unit, labels[keep]))
@@ -97,6 +97,38 @@ def test_evaluate_run_names_every_space_and_keeps_issue2_names(job):
                  "min_cluster_mean_probability", "ari", "nmi"):
         assert math.isfinite(metrics[name]), name
     assert metrics["n_clusters"] == 4 and warnings == []
+    # Small data: every bounded metric is exact and says so.
+    assert metrics["silhouette_sample_size"] == keep.sum() == metrics["calinski_harabasz_raw_cosine_sample_size"]
+    assert metrics["dbcv_sample_size"] == len(labels)
+    assert metrics["silhouette_raw_cosine_sample_size"] == keep.sum()
+
+
+def test_every_sample_size_written_is_a_registered_metric(job):
+    from visframe.evaluate.registry import REGISTRY
+
+    reduced, vectors, labels, probabilities, truth = job
+    metrics, _ = evaluate_run(CFG, reduced, vectors, labels, probabilities, truth=truth.astype(str))
+    sizes = [name for name in metrics if name.endswith("_sample_size")]
+    assert len(sizes) == 5 and all(name in REGISTRY for name in sizes)
+
+
+def test_raw_space_metrics_sampled_are_close_to_exact_and_bounded(job):
+    _, vectors, labels, _, _ = job
+    exact = raw_space_metrics(vectors, labels, silhouette_sample_size=None, sample_size=None)
+    sampled = raw_space_metrics(vectors, labels, silhouette_sample_size=150, sample_size=250, seed=2)
+    assert sampled["calinski_harabasz_raw_cosine_sample_size"] == pytest.approx(250, abs=4)
+    assert sampled["silhouette_raw_cosine_sample_size"] == pytest.approx(150, abs=4)
+    assert sampled["silhouette_raw_cosine"] == pytest.approx(exact["silhouette_raw_cosine"], abs=0.05)
+    assert sampled["davies_bouldin_raw_cosine"] == pytest.approx(exact["davies_bouldin_raw_cosine"], rel=0.1)
+
+
+def test_a_config_missing_an_option_says_where_the_defaults_are(job):
+    from visframe.errors import ConfigError
+
+    reduced, vectors, labels, probabilities, _ = job
+    partial = OmegaConf.create({k: v for k, v in CFG.items() if k != "dbcv_sample_size"})
+    with pytest.raises(ConfigError, match="dbcv_sample_size"):
+        evaluate_run(partial, reduced, vectors, labels, probabilities)
 
 
 def test_evaluate_run_switches_off_the_slow_metrics(job):

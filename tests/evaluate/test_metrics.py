@@ -27,12 +27,22 @@ def test_internal_metrics_exclude_noise_and_match_sklearn(clustered):
     assert got["silhouette"] != pytest.approx(skm.silhouette_score(points, labels))
 
 
-def test_internal_metrics_sampled_silhouette_matches_sklearn_with_same_seed(clustered):
+def test_sampled_silhouette_equals_the_exact_one_below_its_sample_size(clustered):
     points, labels, _ = clustered
     keep = labels >= 0
-    got = internal_metrics(points, labels, silhouette_sample_size=100, seed=3)
-    expected = skm.silhouette_score(points[keep], labels[keep], sample_size=100, random_state=3)
-    assert got["silhouette"] == pytest.approx(expected)
+    got = internal_metrics(points, labels, silhouette_sample_size=10_000, seed=3)
+    assert got["silhouette"] == pytest.approx(skm.silhouette_score(points[keep], labels[keep]), rel=1e-12)
+    assert got["silhouette_sample_size"] == keep.sum()
+
+
+def test_sampled_silhouette_above_its_size_is_seeded_stratified_and_close():
+    points, labels = make_blobs(n_samples=6000, centers=[[0, 0], [6, 0], [0, 6]], cluster_std=1.5, random_state=1)
+    exact = skm.silhouette_score(points, labels)
+    got = internal_metrics(points, labels, silhouette_sample_size=1500, seed=5)
+    assert got == internal_metrics(points, labels, silhouette_sample_size=1500, seed=5)
+    assert got["silhouette_sample_size"] == pytest.approx(1500, abs=3)
+    assert got["silhouette"] == pytest.approx(exact, abs=0.02)
+    assert got["calinski_harabasz"] == pytest.approx(skm.calinski_harabasz_score(points, labels))  # always exact
 
 
 def test_internal_metrics_undefined_with_one_cluster():
@@ -40,7 +50,8 @@ def test_internal_metrics_undefined_with_one_cluster():
     labels = np.zeros(50, dtype=int)
     labels[:5] = -1
     got = internal_metrics(points, labels)
-    assert all(math.isnan(v) for v in got.values())
+    assert all(math.isnan(got[name]) for name in ("silhouette", "calinski_harabasz", "davies_bouldin"))
+    assert got["silhouette_sample_size"] == 0
 
 
 def test_confidence_metrics_by_hand():

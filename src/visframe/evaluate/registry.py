@@ -57,6 +57,12 @@ METRICS: tuple[Metric, ...] = (
     Metric("min_cluster_mean_probability", NONE, "maximize", "the least confident cluster's mean membership probability", worst=0.0),
     Metric("ari", LABELS, "maximize", "adjusted Rand index vs the ground-truth label, noise as its own label", worst=-1.0),
     Metric("nmi", LABELS, "maximize", "normalised mutual information vs the ground-truth label, noise as its own label", worst=0.0),
+    # How many points each bounded metric used (all clustered points when exact; see evaluation.*_sample_size).
+    Metric("silhouette_sample_size", NONE, None, "points the reduced-space silhouette used (stratified sample above evaluation.silhouette_sample_size)"),
+    Metric("dbcv_sample_size", NONE, None, "points DBCV used (stratified sample above evaluation.dbcv_sample_size)"),
+    Metric("silhouette_raw_cosine_sample_size", NONE, None, "points the raw-space silhouette used (evaluation.raw_silhouette_sample_size)"),
+    Metric("calinski_harabasz_raw_cosine_sample_size", NONE, None, "points the raw-space Calinski-Harabasz used (evaluation.raw_space_sample_size)"),
+    Metric("davies_bouldin_raw_cosine_sample_size", NONE, None, "points the raw-space Davies-Bouldin used (evaluation.raw_space_sample_size)"),
     Metric("images_embedded", NONE, None, "images this job embedded (not read from cache)"),
     Metric("images_from_cache", NONE, None, "images read from the embedding cache"),
     Metric("reduce_cache_hit", NONE, None, "1 when the reduction came from cache"),

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 import numpy as np
 from omegaconf import DictConfig
 
+from visframe import CONFIG_DIR
+from visframe.errors import ConfigError
 from visframe.evaluate.distribution import cluster_probability_metrics, cluster_size_metrics
 from visframe.evaluate.metrics import (
     confidence_metrics,
@@ -22,7 +24,7 @@ from visframe.evaluate.metrics import (
     internal_metrics,
     raw_space_metrics,
 )
-from visframe.evaluate.validity import dbcv
+from visframe.evaluate.validity import dbcv, stratified_sample
 from visframe.evaluate.warnings import degenerate_outcome_warnings
 
 
@@ -39,27 +41,34 @@ def evaluate_run(
 
     `reduced` is the space HDBSCAN clustered (euclidean metrics), `vectors` the raw embeddings of
     the same points (rows aligned), `truth` the ground-truth labels (None where unknown).
-    Config keys (conf/evaluation/default.yaml; missing keys take these defaults):
-    confidence_threshold 0.85, silhouette_sample_size null, dbcv true, dbcv_sample_size 2000,
-    raw_space true, raw_silhouette_sample_size 5000, warn_largest_cluster_share 0.5,
-    warn_noise_fraction 0.5.
+    Every option comes from `eval_cfg` (src/visframe/conf/evaluation/default.yaml, the one place
+    their defaults live). Every metric is bounded at any n: the O(n²) ones are computed on a
+    seeded sample stratified by cluster above their `*_sample_size`, and the number of points each
+    used is written beside it (`silhouette_sample_size`, `dbcv_sample_size`, …).
     """
     started = time.perf_counter()
+    option = _options(eval_cfg)
     labels = np.asarray(labels)
     probabilities = np.asarray(probabilities, dtype=np.float64)
     metrics: dict[str, float] = {}
-    metrics.update(confidence_metrics(labels, probabilities, eval_cfg.get("confidence_threshold", 0.85)))
+    metrics.update(confidence_metrics(labels, probabilities, option("confidence_threshold")))
     metrics.update(cluster_size_metrics(labels))
     metrics.update(cluster_probability_metrics(labels, probabilities))
     metrics.update(
-        internal_metrics(reduced, labels, silhouette_sample_size=eval_cfg.get("silhouette_sample_size"), seed=seed)
+        internal_metrics(reduced, labels, silhouette_sample_size=option("silhouette_sample_size"), seed=seed)
     )
-    if eval_cfg.get("dbcv", True):
-        metrics["dbcv"] = dbcv(reduced, labels, sample_size=eval_cfg.get("dbcv_sample_size", 2000), seed=seed)
-    if eval_cfg.get("raw_space", True) and vectors is not None:
+    if option("dbcv"):
+        size = option("dbcv_sample_size")
+        metrics["dbcv"] = dbcv(reduced, labels, sample_size=size, seed=seed)
+        metrics["dbcv_sample_size"] = float(len(stratified_sample(labels, size, seed)))
+    if option("raw_space") and vectors is not None:
         metrics.update(
             raw_space_metrics(
-                vectors, labels, silhouette_sample_size=eval_cfg.get("raw_silhouette_sample_size", 5000), seed=seed
+                vectors,
+                labels,
+                silhouette_sample_size=option("raw_silhouette_sample_size"),
+                sample_size=option("raw_space_sample_size"),
+                seed=seed,
             )
         )
     if truth is not None:
@@ -68,29 +77,31 @@ def evaluate_run(
     metrics["evaluate_seconds"] = time.perf_counter() - started
     warnings = degenerate_outcome_warnings(
         metrics,
-        max_largest_cluster_share=eval_cfg.get("warn_largest_cluster_share", 0.5),
-        max_noise_fraction=eval_cfg.get("warn_noise_fraction", 0.5),
+        max_largest_cluster_share=option("warn_largest_cluster_share"),
+        max_noise_fraction=option("warn_noise_fraction"),
     )
     return metrics, warnings
 
 
+def _options(eval_cfg: DictConfig | Mapping):
+    """A reader of `evaluation.<name>` that says how to fix a config lacking it (no second default)."""
+
+    def option(name: str):
+        if name not in eval_cfg:
+            raise ConfigError(
+                f"evaluation.{name} is missing from the evaluation config",
+                fix=f"add it (see {CONFIG_DIR}/evaluation/default.yaml), or compose evaluation=default",
+            )
+        return eval_cfg[name]
+
+    return option
+
+
 def describe_metrics(n_components: int) -> dict[str, str]:
-    """What each metric measures and in which space (for the report and the MLflow run)."""
-    reduced = f"reduced space ({n_components}-d, euclidean), noise excluded"
-    raw = "raw embeddings, L2-normalised (cosine geometry), noise excluded"
-    return {
-        "silhouette": reduced,
-        "calinski_harabasz": reduced,
-        "davies_bouldin": reduced,
-        "dbcv": f"density-based validity (DBCV, hdbscan.validity.validity_index) in the {reduced.split(',')[0]}, "
-        "stratified sample, noise counts against it",
-        "silhouette_raw_cosine": raw + ", sampled",
-        "calinski_harabasz_raw_cosine": raw,
-        "davies_bouldin_raw_cosine": raw,
-        "largest_cluster_share": "largest cluster's size / all points (noise included)",
-        "noise_fraction": "share of all points labelled noise",
-        "confident_fraction": "share of clustered points with probability >= evaluation.confidence_threshold",
-        "min_cluster_mean_probability": "the least confident cluster's mean membership probability",
-        "ari": "cluster labels vs ground truth, noise as its own label",
-        "nmi": "cluster labels vs ground truth, noise as its own label",
-    }
+    """What each metric measures and in which space (for the report and the MLflow run).
+
+    The registry (`visframe.evaluate.registry`) holds the one description of each metric.
+    """
+    from visframe.evaluate.registry import describe_metrics as described
+
+    return described(n_components)

@@ -1,0 +1,116 @@
+"""One kNN graph for every UMAP of a run, and caches that heal."""
+
+import logging
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from visframe.reduce import reduce_cached
+from visframe.reduce.knn import forget, knn_cached
+
+UMAP = {
+    "_target_": "umap.UMAP",
+    "n_neighbors": 10,
+    "min_dist": 0.01,
+    "metric": "cosine",
+    "n_components": 5,
+    "random_state": 7,
+    "n_epochs": 60,
+    "knn": {"shared": True, "pca_components": None},
+}
+MAP = {**UMAP, "n_components": 2, "min_dist": 0.1}
+PCA = {"_target_": "sklearn.decomposition.PCA", "n_components": 2, "random_state": 0}
+
+
+def blobs(n=600, dim=16, k=4, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(k, dim)) * 4
+    labels = rng.integers(0, k, size=n)
+    return (centers[labels] + rng.normal(size=(n, dim))).astype(np.float32), labels
+
+
+def run_both(vectors, cache_dir):
+    forget()
+    reduction = reduce_cached(OmegaConf.create(UMAP), vectors, "emb:ids", cache_dir)
+    mapped = reduce_cached(OmegaConf.create(MAP), vectors, "emb:ids", cache_dir)
+    return reduction, mapped
+
+
+def labels_of(coordinates):
+    import hdbscan
+
+    return hdbscan.HDBSCAN(min_cluster_size=20).fit(coordinates).labels_
+
+
+@pytest.mark.slow
+def test_shared_knn_gives_the_same_labels_as_recomputing_it(tmp_path):
+    vectors, truth = blobs()
+    reduction, mapped = run_both(vectors, tmp_path / "a")
+    assert reduction.knn_seconds > 0 and mapped.knn_seconds == 0  # the map reused the graph
+    again, _ = run_both(vectors, tmp_path / "b")  # fresh cache: the graph is computed anew
+    np.testing.assert_array_equal(reduction.coordinates, again.coordinates)
+    labels = labels_of(reduction.coordinates)
+    np.testing.assert_array_equal(labels, labels_of(again.coordinates))
+    from sklearn.metrics import adjusted_rand_score
+
+    assert adjusted_rand_score(truth, labels) > 0.9
+    assert mapped.coordinates.shape == (len(vectors), 2)
+
+
+def test_pca_before_knn_is_its_own_cache_entry(tmp_path):
+    vectors, _ = blobs(n=300)
+    forget()
+    plain = knn_cached(vectors, "emb:ids", 10, seed=1, cache_dir=tmp_path)
+    forget()
+    projected = knn_cached(vectors, "emb:ids", 10, seed=1, pca_components=4, cache_dir=tmp_path)
+    assert plain.key != projected.key and not projected.cache_hit
+    assert projected.indices.shape == (300, 10)
+    assert (projected.indices[:, 0] == np.arange(300)).all()  # each point is its own first neighbour
+
+
+def corrupt(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_damaged_reduction_heals_to_identical_coordinates(tmp_path, caplog):
+    vectors, _ = blobs(n=200)
+    first = reduce_cached(OmegaConf.create(PCA), vectors, "emb:ids", tmp_path)
+    (entry,) = (tmp_path / "reductions").glob("*.npz")
+    corrupt(entry)
+    with caplog.at_level(logging.WARNING):
+        healed = reduce_cached(OmegaConf.create(PCA), vectors, "emb:ids", tmp_path)
+    assert not healed.cache_hit
+    np.testing.assert_array_equal(first.coordinates, healed.coordinates)
+    assert len([r for r in caplog.records if "damaged" in r.getMessage()]) == 1
+    assert len(list((tmp_path / "reductions").glob("corrupt-*.npz"))) == 1
+    assert reduce_cached(OmegaConf.create(PCA), vectors, "emb:ids", tmp_path).cache_hit
+
+
+def test_interrupted_reduction_write_is_recomputed(tmp_path):
+    vectors, _ = blobs(n=100)
+    first = reduce_cached(OmegaConf.create(PCA), vectors, "emb:ids", tmp_path)
+    (checksum,) = (tmp_path / "reductions").glob("*.npz.sha256")
+    checksum.unlink()  # killed between the archive's rename and its checksum's
+    again = reduce_cached(OmegaConf.create(PCA), vectors, "emb:ids", tmp_path)
+    assert not again.cache_hit
+    np.testing.assert_array_equal(first.coordinates, again.coordinates)
+
+
+def test_damaged_knn_graph_heals_to_the_identical_graph(tmp_path, caplog):
+    vectors, _ = blobs(n=300)
+    forget()
+    first = knn_cached(vectors, "emb:ids", 10, seed=3, cache_dir=tmp_path)
+    (entry,) = (tmp_path / "reductions" / "knn").glob("*.npz")
+    corrupt(entry)
+    forget()
+    with caplog.at_level(logging.WARNING):
+        healed = knn_cached(vectors, "emb:ids", 10, seed=3, cache_dir=tmp_path)
+    assert not healed.cache_hit
+    np.testing.assert_array_equal(first.indices, healed.indices)
+    np.testing.assert_array_equal(first.distances, healed.distances)
+    assert any("damaged" in r.getMessage() for r in caplog.records)
+    forget()
+    assert knn_cached(vectors, "emb:ids", 10, seed=3, cache_dir=tmp_path).cache_hit

@@ -1,0 +1,53 @@
+"""scale=sample_fit: fit on a sample, map the rest with umap transform + hdbscan approximate_predict on Dask."""
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from visframe import CONFIG_DIR
+from visframe.scale import fit_sample_and_map, uses_sample_fit
+
+REDUCER = {"_target_": "umap.UMAP", "n_neighbors": 10, "min_dist": 0.01, "metric": "cosine", "n_components": 5,
+           "random_state": 3, "n_epochs": 60, "knn": {"shared": True, "pca_components": None}}
+MAP = {**REDUCER, "n_components": 2, "min_dist": 0.1}
+CLUSTERER = {"_target_": "visframe.cluster.adapters.FastHDBSCAN", "min_cluster_size": 15, "min_samples": None,
+             "cluster_selection_method": "eom", "cluster_selection_epsilon": 0.0, "allow_single_cluster": False,
+             "reproducible": True}
+
+
+def themes(n=2400, dim=24, k=4, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(k, dim))
+    truth = rng.integers(0, k, size=n)
+    vectors = centers[truth] + 0.25 * rng.normal(size=(n, dim))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32), truth
+
+
+def scale_cfg(**changes):
+    cfg = OmegaConf.load(f"{CONFIG_DIR}/scale/sample_fit.yaml")
+    return OmegaConf.merge(cfg, changes)
+
+
+def test_sample_fit_applies_only_above_its_sample_size():
+    cfg = scale_cfg(sample_size=1000)
+    assert uses_sample_fit(cfg, 1001) and not uses_sample_fit(cfg, 1000)
+    assert not uses_sample_fit(OmegaConf.load(f"{CONFIG_DIR}/scale/full.yaml"), 10**7)
+
+
+@pytest.mark.slow
+def test_dask_path_labels_every_point_on_a_two_worker_local_cluster():
+    from sklearn.metrics import adjusted_rand_score
+
+    vectors, truth = themes()
+    cfg = scale_cfg(sample_size=800, chunk_size=400, dask={"n_workers": 2, "memory_limit": "2GB"})
+    result = fit_sample_and_map(OmegaConf.create(REDUCER), OmegaConf.create(MAP), OmegaConf.create(CLUSTERER), cfg,
+                                vectors, seed=1)
+    n = len(vectors)
+    assert result.reduced.shape == (n, 5) and result.map_coordinates.shape == (n, 2)
+    assert np.isfinite(result.reduced).all() and np.isfinite(result.map_coordinates).all()
+    assert len(result.sample_rows) == 800 and result.clusters.labels.shape == (n,)
+    rest = np.setdiff1d(np.arange(n), result.sample_rows)
+    # Every mapped point got a cluster (these themes are clean), and the right one.
+    assert (result.clusters.labels[rest] >= 0).mean() > 0.95
+    assert adjusted_rand_score(truth[rest], result.clusters.labels[rest]) > 0.95
+    assert ((result.clusters.probabilities >= 0) & (result.clusters.probabilities <= 1)).all()
