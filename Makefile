@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 RUN    ?=
 
-.PHONY: install run test test-slow test-all ui review bench-embed bench-cluster bench-sweep bench-scale bench-report bench-ingest bench-text bench-map bench-review bench-integrity bench-quality lint clean
+.PHONY: install run test test-slow test-all ui review bench-embed bench-cluster bench-sweep bench-scale bench-report bench-ingest bench-text bench-map bench-review bench-integrity bench-quality device-check lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ bench-report: install
 
 bench-scale: install
 	$(PY) benchmarks/bench_scale.py $(ARGS)
+
+## device-check: the GPU embedding loop check (on a machine with a GPU; bash -n / --dry-run elsewhere)
+device-check: install
+	bash benchmarks/device_check.sh $(ARGS)
 
 ## bench-quality: the default clusterer on real labelled image sets vs a label-tuned grid (experiments/real_collections/)
 bench-quality: install

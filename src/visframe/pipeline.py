@@ -175,10 +175,21 @@ def text_stage(cfg: DictConfig, clean: pd.DataFrame, run_dir: Path):
     return result
 
 
-def reduce_stage(cfg: DictConfig, clean: pd.DataFrame, embedding) -> ReduceResult:
+def reduce_stage(cfg: DictConfig, clean: pd.DataFrame, embedding) -> tuple[ReduceResult, ClusterResult | None]:
+    """The reduced space and the 2-D map (one kNN graph shared by both UMAPs, the map started from
+    the reduction). With `scale=sample_fit` above its sample size, the reducer, map and clusterer are
+    fitted on a sample and the rest mapped as a Dask job: the clusters come back too."""
+    from visframe.scale import fit_sample_and_map, uses_sample_fit
+
     cache_dir = str(cfg.paths.cache_dir)
     points, point_of_row = cluster_points(clean, str(cfg.cluster_unit))
     point_vectors = embedding.vectors[pd.Index(embedding.image_ids).get_indexer(points[C.IMAGE_ID])]
+    if uses_sample_fit(cfg.get("scale"), len(point_vectors)):
+        fitted = fit_sample_and_map(cfg.reducer, cfg.map_reducer, cfg.clusterer, cfg.scale, point_vectors, seed=int(cfg.seed))
+        log.info("Fitted on %d of %d points, mapped the rest on Dask", len(fitted.sample_rows), len(point_vectors))
+        reduced = ReduceResult(points, point_of_row, point_vectors, fitted.reduced, fitted.map_coordinates, False,
+                               int(fitted.reduced.shape[1]))
+        return reduced, fitted.clusters
     input_key = f"{embedding.encoder_key}:{hash_strings(points[C.IMAGE_ID].tolist())}"
     reduction = reduce_cached(cfg.reducer, point_vectors, input_key, cache_dir)
     where = "cache" if reduction.cache_hit else f"{reduction.seconds:.1f}s"
@@ -186,8 +197,10 @@ def reduce_stage(cfg: DictConfig, clean: pd.DataFrame, embedding) -> ReduceResul
     if reduction.coordinates.shape[1] == 2:
         map_coordinates = reduction.coordinates
     else:
-        map_coordinates = reduce_cached(cfg.map_reducer, point_vectors, input_key, cache_dir).coordinates
-    return ReduceResult(
+        map_coordinates = reduce_cached(
+            cfg.map_reducer, point_vectors, input_key, cache_dir, init_from=reduction.coordinates
+        ).coordinates
+    reduced = ReduceResult(
         points,
         point_of_row,
         point_vectors,
@@ -196,6 +209,7 @@ def reduce_stage(cfg: DictConfig, clean: pd.DataFrame, embedding) -> ReduceResul
         reduction.cache_hit,
         int(reduction.coordinates.shape[1]),
     )
+    return reduced, None
 
 
 def cluster_stage(cfg: DictConfig, reduced: ReduceResult) -> ClusterResult:
@@ -403,9 +417,9 @@ def _run_stages(cfg: DictConfig, run_dir: Path, tracker) -> JobResult:
         text_result = text_stage(cfg, ingest.clean, run_dir)
     texts = None if text_result is None else text_result.table
     with timer.stage("reduce"):
-        reduced = reduce_stage(cfg, ingest.clean, embedding)
+        reduced, sample_fit_clusters = reduce_stage(cfg, ingest.clean, embedding)
     with timer.stage("clustering"):
-        clusters = cluster_stage(cfg, reduced)
+        clusters = sample_fit_clusters if sample_fit_clusters is not None else cluster_stage(cfg, reduced)
     assignments = assignments_table(ingest.clean, reduced, clusters)
     write_assignments(assignments, run_dir / C.ASSIGNMENTS_FILE)
     post_clusters = clusters.take(reduced.point_of_row)

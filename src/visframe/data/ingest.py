@@ -381,7 +381,7 @@ def _file_row(candidate: _Candidate, facts: FileFacts, min_side: int, max_pixels
     status, reason = classify(facts, min_side, max_pixels)
     decoded = facts.decoded and status != cleaning.TOO_MANY_PIXELS
     return {
-        "image_id": facts.image_id,
+        C.IMAGE_ID: facts.image_id,
         "path": candidate.path,
         "status": status,
         "reason": reason,
@@ -440,7 +440,7 @@ def _attach_metadata(
         if os.path.isfile(path) and why == "no such file in the folder":
             why = "that file is not an image (neither its extension nor its content), so it has no image row"
         row = {
-            "image_id": None,
+            C.IMAGE_ID: None,
             "path": path,
             "status": cleaning.METADATA_ONLY,
             "reason": f"listed in {meta['_where']}, but {why}: {key!r} (its metadata is kept in this row)",
@@ -475,7 +475,7 @@ def _mark_reshares_and_placeholders(
     """reshare_group for every decoded row; placeholders = big groups of low-content pictures."""
     usable = [i for i, row in enumerate(rows[: len(facts)]) if row["status"] == cleaning.OK]
     groups = reshare_groups(
-        [rows[i]["image_id"] for i in usable],
+        [rows[i][C.IMAGE_ID] for i in usable],
         [rows[i]["phash"] for i in usable],
         max_distance,
         areas=[(rows[i]["width"] or 0) * (rows[i]["height"] or 0) for i in usable],
@@ -483,18 +483,18 @@ def _mark_reshares_and_placeholders(
     )
     members: dict[str, list[int]] = {}
     for index, group in zip(usable, groups):
-        rows[index]["reshare_group"] = group
+        rows[index][C.RESHARE_GROUP] = group
         members.setdefault(group, []).append(index)
     if min_count and min_count > 0:
         for group, indices in members.items():
             low = sum(facts[i].low_content for i in indices)
             if len(indices) >= min_count and 2 * low > len(indices):
-                representative_hash = next(rows[i]["phash"] for i in indices if rows[i]["image_id"] == group)
+                representative_hash = next(rows[i]["phash"] for i in indices if rows[i][C.IMAGE_ID] == group)
                 for i in indices:
                     rows[i]["status"] = cleaning.PLACEHOLDER
                     rows[i]["reason"] = placeholder_reason(len(indices), representative_hash)
     for row in rows:
-        row.setdefault("reshare_group", row["image_id"])
+        row.setdefault(C.RESHARE_GROUP, row[C.IMAGE_ID])
 
 
 def _to_frame(rows: list[dict], extra_columns: list[str]) -> pd.DataFrame:
@@ -504,7 +504,7 @@ def _to_frame(rows: list[dict], extra_columns: list[str]) -> pd.DataFrame:
         values = [row.get(column) for row in rows]
         if column in INT_COLUMNS:
             data[column] = pd.array(values, dtype="Int64")
-        elif column == "posted_at":
+        elif column == C.POSTED_AT:
             data[column] = pd.to_datetime(pd.Series(values, dtype=object), utc=True).astype(
                 "datetime64[us, UTC]"
             )

@@ -49,7 +49,8 @@ def fingerprint_module(module: nn.Module) -> str:
         if flat.numel() == 0:
             continue
         if flat.numel() > _FINGERPRINT_SAMPLES:
-            index = torch.linspace(0, flat.numel() - 1, _FINGERPRINT_SAMPLES, device=flat.device).long()
+            # float64: float32 positions collide past 2**24 elements (a CLIP token embedding has more).
+            index = torch.linspace(0, flat.numel() - 1, _FINGERPRINT_SAMPLES, dtype=torch.float64, device=flat.device).long()
             sample = flat[index]
         else:
             sample = flat
