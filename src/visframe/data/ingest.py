@@ -356,7 +356,11 @@ def ingest_folder(
     _mark_reshares_and_placeholders(rows, facts, placeholder_min_count, near_duplicate_max_distance)
     manifest = _to_frame(rows, extra_columns)
     manifest.attrs.update(warnings=warnings, skipped_files=dict(skipped), root=str(root_path))
-    if snapshots is not None:
+    # A file that could not be read (permissions, an I/O error) may be readable next time without
+    # its name, size or mtime changing: such a manifest is never reused whole. (A broken link or a
+    # FIFO is in the listing itself, so it may stay.)
+    transient = (manifest[C.STATUS] == cleaning.UNREADABLE) & manifest[C.REASON].str.startswith("cannot read the file")
+    if snapshots is not None and not transient.any():
         snapshots.put(fingerprint, manifest)
     _report(manifest, show_progress)
     return manifest
