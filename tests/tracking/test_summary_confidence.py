@@ -150,3 +150,18 @@ def test_trials_without_a_model_name_or_most_metrics_still_get_every_figure(tmp_
     data = pd.read_csv(tmp_path / "summary" / "confidence_by_job.csv")
     assert list(data["clusterer.min_cluster_size"]) == [20, 30, 40]
     assert np.allclose(data["share_ge_threshold"], 2 / 3)
+
+
+def test_each_jobs_named_clusters_are_listed_side_by_side(plscan_sweep):
+    sweep, made = plscan_sweep
+    for number, name in ((0, "marcha"), (1, "comunicado")):
+        pd.DataFrame({"layer": [0, 0], "cluster": [0, 1], "is_chosen_layer": [True, True],
+                      "name": [f"{name} a", f"{name} b"], "size": [5, 9], "n_unique_images": [5, 9]}
+                     ).to_parquet(made[number][0] / "clusters.parquet")
+    out = sweep / "summary"
+    written = write_summary(find_job_dirs(sweep), out, THRESHOLD)
+    names = pd.read_csv(out / "cluster_names.csv")
+    assert out / "cluster_names.csv" in written
+    assert names.loc[names.job == 1, "name"].tolist() == ["comunicado b", "comunicado a"]  # largest first
+    assert set(names.job) == {0, 1}
+    assert "comunicado b" in (out / "index.html").read_text()

@@ -43,6 +43,7 @@ import pandas as pd
 import yaml
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+from visframe import contracts as C
 from visframe.contracts import (
     ASSIGNMENTS_FILE,
     CLUSTER,
@@ -287,6 +288,22 @@ def confidence_by_job(jobs: pd.DataFrame, threshold: float) -> pd.DataFrame:
     return _tidy(ordered.sort_values(keys, kind="stable"))
 
 
+def cluster_names_by_job(jobs: pd.DataFrame) -> pd.DataFrame:
+    """Every job's named clusters (the describe stage's chosen layer), largest first: which themes each
+    setting finds, by name, side by side."""
+    frames = []
+    for _, job in jobs[jobs["status"] == "ok"].iterrows():
+        path = Path(job["run_dir"]) / C.CLUSTERS_FILE
+        if not path.is_file():
+            continue
+        clusters = pd.read_parquet(path, columns=[C.CLUSTER, C.IS_CHOSEN_LAYER, C.NAME, C.SIZE])
+        chosen = clusters[clusters[C.IS_CHOSEN_LAYER]].sort_values(C.SIZE, ascending=False)
+        frames.append(chosen.drop(columns=[C.IS_CHOSEN_LAYER]).assign(job=job["job"], label=job["label"]))
+    if not frames:
+        return pd.DataFrame(columns=["job", "label", C.CLUSTER, C.NAME, C.SIZE])
+    return pd.concat(frames, ignore_index=True)[["job", "label", C.CLUSTER, C.NAME, C.SIZE]]
+
+
 def agreement_matrices(jobs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """ARI and NMI between every two jobs' labels over the images both clustered (joined by path)."""
     labelled = {}
@@ -355,6 +372,11 @@ def write_summary(
     written += [csv, *pictures]
     slim = by_job.drop(columns=["threshold", "min", "max", "q05", "q95"], errors="ignore")
     sections.insert(0, ("Membership probability per job", "confidence_by_job", slim, pictures))
+    names = cluster_names_by_job(jobs)
+    if not names.empty:
+        to_csv_safe(names, out_dir / "cluster_names.csv")
+        written.append(out_dir / "cluster_names.csv")
+        sections.append(("Named clusters per job (chosen layer, largest first)", "cluster_names", names, []))
     ari, nmi = agreement_matrices(jobs)
     if len(ari) > 1:
         to_csv_safe(ari, out_dir / "agreement_ari.csv", index=True, index_label="job")
