@@ -45,25 +45,30 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def make_images(folder: Path, count: int, size: int = 256) -> list[str]:
     """`count` distinct 256×256 JPEGs (noise + shapes), generated once and reused."""
-    from PIL import Image, ImageDraw
-
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"img_{i:05d}.jpg" for i in range(count)]
     missing = [i for i, p in enumerate(paths) if not p.exists()]
     if missing:
         print(f"generating {len(missing)} JPEGs in {folder} …", flush=True)
     for i in missing:
-        rng = np.random.default_rng(i)
-        noise = rng.integers(0, 256, (size // 4, size // 4, 3), dtype=np.uint8)
-        image = Image.fromarray(noise).resize((size, size), Image.Resampling.BILINEAR)
-        draw = ImageDraw.Draw(image)
-        for _ in range(3):
-            x, y = rng.integers(0, size, 2)
-            r = int(rng.integers(10, size // 3))
-            colour = tuple(int(c) for c in rng.integers(0, 256, 3))
-            (draw.ellipse if rng.random() < 0.5 else draw.rectangle)((x - r, y - r, x + r, y + r), fill=colour)
-        image.save(paths[i], quality=88)
+        synthetic_image(i, size).save(paths[i], quality=88)
     return [str(p) for p in paths]
+
+
+def synthetic_image(i: int, size: int = 256):
+    """Image number `i`: seeded noise + three shapes (the same pixels in every process)."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(i)
+    noise = rng.integers(0, 256, (size // 4, size // 4, 3), dtype=np.uint8)
+    image = Image.fromarray(noise).resize((size, size), Image.Resampling.BILINEAR)
+    draw = ImageDraw.Draw(image)
+    for _ in range(3):
+        x, y = rng.integers(0, size, 2)
+        r = int(rng.integers(10, size // 3))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)((x - r, y - r, x + r, y + r), fill=colour)
+    return image
 
 
 def image_ids(paths: list[str]) -> list[str]:
@@ -290,6 +295,17 @@ def main() -> None:
             print(f"  {name}: peak RSS {small[3]} → {large[3]} MiB for {int(small[1]):,} → {int(large[1]):,} images "
                   f"({float(large[3]) / float(small[3]):.2f}x), of which the returned (N, D) matrix is "
                   f"{small[5]} → {large[5]} MiB")  # fmt: skip
+    # The headline figures, one line: per model the median end-to-end / model-only ratio and the
+    # rerun's share of the first run; peak RSS at the smallest and largest size where measured.
+    result = {}
+    for row in loop_rows:
+        key = row[0].replace("-", "_")
+        result[f"{key}_e2e_img_s"] = row[6]
+        result[f"{key}_ratio"] = row[7]
+        result[f"{key}_rerun_pct"] = row[8].rstrip("%")
+    for row in rss_rows:
+        result[f"{row[0].replace('-', '_')}_peak_rss_mib_{row[1]}"] = row[3]
+    print("RESULT " + " ".join(f"{k}={v}" for k, v in result.items()))
 
 if __name__ == "__main__":
     main()

@@ -48,26 +48,14 @@ def make_folder(folder: Path, count: int, workers: int) -> list[str]:
 
 def _make_slice(args) -> None:
     """Generate images start..stop-1 exactly as bench_embed.make_images would."""
-    import numpy as np
-    from PIL import Image, ImageDraw
+    from bench_embed import synthetic_image
 
     folder, start, stop = args
     Path(folder).mkdir(parents=True, exist_ok=True)
-    size = 256
     for i in range(start, stop):
         path = Path(folder) / f"img_{i:05d}.jpg"
-        if path.exists():
-            continue
-        rng = np.random.default_rng(i)
-        noise = rng.integers(0, 256, (size // 4, size // 4, 3), dtype=np.uint8)
-        image = Image.fromarray(noise).resize((size, size), Image.Resampling.BILINEAR)
-        draw = ImageDraw.Draw(image)
-        for _ in range(3):
-            x, y = rng.integers(0, size, 2)
-            r = int(rng.integers(10, size // 3))
-            colour = tuple(int(c) for c in rng.integers(0, 256, 3))
-            (draw.ellipse if rng.random() < 0.5 else draw.rectangle)((x - r, y - r, x + r, y + r), fill=colour)
-        image.save(path, quality=88)
+        if not path.exists():
+            synthetic_image(i).save(path, quality=88)
 
 
 def _init_decoder(name: str, scratch: str) -> None:
