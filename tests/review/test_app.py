@@ -172,3 +172,12 @@ def test_missing_run_files_give_a_clear_error(tmp_path):
     (run_dir / "assignments.parquet").unlink()
     with pytest.raises(FileNotFoundError, match="assignments.parquet"):
         load_run(run_dir)
+
+
+def test_long_grids_page_on_their_own_url(review_run, store):
+    """Cluster pages and the noise queue share one pager; each pages on its own address."""
+    browser = Browser(create_app(review_run, store, page_size=2))
+    cluster = int(review_run.images[review_run.images["cluster"] >= 0]["cluster"].iloc[0])
+    page = browser.get(f"/cluster/{cluster}").text
+    assert f'href="/cluster/{cluster}?offset=2"' in page and "next →" in page
+    assert 'href="/noise?offset=2"' in browser.get("/noise").text
