@@ -225,13 +225,12 @@ def cluster_stage(cfg: DictConfig, reduced: ReduceResult) -> ClusterResult:
     return clusters
 
 
-def assignments_table(clean: pd.DataFrame, reduced: ReduceResult, clusters: ClusterResult) -> pd.DataFrame:
+def assignments_table(clean: pd.DataFrame, reduced: ReduceResult, posts: ClusterResult) -> pd.DataFrame:
     """One row per clean post (contracts.ASSIGNMENTS + the layer and soft-noise columns), in memory
-    with the original (openable) paths."""
+    with the original (openable) paths. `posts` is the clustering taken at every post's point."""
     from visframe.data.manifest_io import path_series
 
     rows = reduced.point_of_row
-    posts = clusters.take(rows)
     table = pd.DataFrame(
         {
             C.IMAGE_ID: clean[C.IMAGE_ID].astype("string"),
@@ -420,9 +419,9 @@ def _run_stages(cfg: DictConfig, run_dir: Path, tracker) -> JobResult:
         reduced, sample_fit_clusters = reduce_stage(cfg, ingest.clean, embedding)
     with timer.stage("clustering"):
         clusters = sample_fit_clusters if sample_fit_clusters is not None else cluster_stage(cfg, reduced)
-    assignments = assignments_table(ingest.clean, reduced, clusters)
-    write_assignments(assignments, run_dir / C.ASSIGNMENTS_FILE)
     post_clusters = clusters.take(reduced.point_of_row)
+    assignments = assignments_table(ingest.clean, reduced, post_clusters)
+    write_assignments(assignments, run_dir / C.ASSIGNMENTS_FILE)
     C.validate(C.CLUSTER_TREE, post_clusters.tree()).to_parquet(run_dir / C.CLUSTER_TREE_FILE, index=False)
     with timer.stage("evaluate"):
         metrics, warnings = evaluate_stage(cfg, ingest, reduced, clusters)

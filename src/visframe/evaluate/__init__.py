@@ -7,7 +7,8 @@ from visframe.evaluate.metrics import (
     internal_metrics,
     raw_space_metrics,
 )
-from visframe.evaluate.run import describe_metrics, evaluate_run
+from visframe.evaluate.registry import describe_metrics
+from visframe.evaluate.run import evaluate_run
 from visframe.evaluate.validity import dbcv, stratified_sample
 from visframe.evaluate.warnings import degenerate_outcome_warnings
 

@@ -95,13 +95,3 @@ def _options(eval_cfg: DictConfig | Mapping):
         return eval_cfg[name]
 
     return option
-
-
-def describe_metrics(n_components: int) -> dict[str, str]:
-    """What each metric measures and in which space (for the report and the MLflow run).
-
-    The registry (`visframe.evaluate.registry`) holds the one description of each metric.
-    """
-    from visframe.evaluate.registry import describe_metrics as described
-
-    return described(n_components)

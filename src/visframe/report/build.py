@@ -243,7 +243,8 @@ class _ReportBuilder:
         if described.tree is None or described.tree.empty or not columns:
             return None
         layers = [posts[c].to_numpy() for c in columns]
-        chosen = next((i for i, labels in enumerate(layers) if (labels == posts[C.CLUSTER].to_numpy()).all()), None)
+        chosen_rows = described.all_clusters.loc[described.all_clusters[C.IS_CHOSEN_LAYER], C.LAYER]
+        chosen = int(chosen_rows.iloc[0]) if len(chosen_rows) else None
         written = write_layer_report(described.tree, layers, self.out, chosen)
         self.files.extend(written)
         figure = next((path for path in written if path.name == TREE_FIGURE), None)
