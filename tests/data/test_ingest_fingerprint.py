@@ -96,6 +96,6 @@ def test_a_facts_database_that_is_not_one_is_set_aside(folder, tmp_path, caplog)
     with caplog.at_level(logging.WARNING):
         healed = run_ingest(folder, cache, use_snapshot=False)
     assert_same(first, healed)
-    assert list((cache / "ingest").glob("corrupt-*-file_facts.sqlite"))
+    assert list((cache / "ingest").glob("corrupt-*file_facts.sqlite"))
     with FactsCache(cache) as store:
         assert store._db is not None

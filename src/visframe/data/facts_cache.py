@@ -6,7 +6,7 @@ is not re-read, re-hashed or re-decoded by the next run. Paths are stored as byt
 atomic batched writes (a killed ingest keeps what it had committed) and safe concurrent use by two
 runs. Every row carries the SHA-256 of its facts and is verified on read: a damaged row is dropped
 (one warning) and its file checked again; a database SQLite cannot open is set aside as
-`corrupt-<time>-file_facts.sqlite` and started afresh.
+`corrupt-file_facts.sqlite` and started afresh.
 
 Whole-folder manifests (`ManifestSnapshots`) are keyed by the folder's listing fingerprint (every
 candidate file's name, size and mtime, the metadata's, and the ingest options): a sweep's jobs on
@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import sqlite3
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Self
@@ -31,6 +30,7 @@ import pandas as pd
 
 from visframe.data.cleaning import FileFacts
 from visframe.utils.cache import cache_subdir
+from visframe.utils.integrity import set_aside
 
 log = logging.getLogger(__name__)
 _TABLE = "facts_checked"  # v2: with a checksum per row (the v1 table `facts` had none)
@@ -46,13 +46,8 @@ def _digest(text: str) -> str:
 
 
 def _set_aside(path: Path, reason: str) -> None:
-    # TODO(integrity): visframe.utils.integrity.set_aside once branch `robust` is merged.
-    target = path.with_name(f"corrupt-{time.strftime('%Y%m%dT%H%M%S')}-{path.name}")
-    try:
-        os.replace(path, target)
-    except OSError:
-        return
-    log.warning("%s: set aside as %s; it is built again", reason, target.name)
+    """A database that is not one: renamed `corrupt-<name>` (one warning) and built again."""
+    set_aside(path, reason)
 
 
 class FactsCache:
