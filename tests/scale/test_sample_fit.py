@@ -51,3 +51,34 @@ def test_dask_path_labels_every_point_on_a_two_worker_local_cluster():
     assert (result.clusters.labels[rest] >= 0).mean() > 0.95
     assert adjusted_rand_score(truth[rest], result.clusters.labels[rest]) > 0.95
     assert ((result.clusters.probabilities >= 0) & (result.clusters.probabilities <= 1)).all()
+
+
+def test_the_default_auto_clusterer_chooses_on_the_sample_and_predicts_with_hdbscan():
+    """AutoHDBSCAN (config.yaml's default) on the sample; hdbscan's HDBSCAN with its choice gives the
+    same labels there and can approximate_predict the rest."""
+    from hdbscan.prediction import approximate_predict
+
+    from visframe.scale.sample_fit import fit_sample_clusterer
+
+    vectors, truth = themes(n=1200, dim=6)
+    auto = OmegaConf.load(f"{CONFIG_DIR}/clusterer/auto_hdbscan.yaml")
+    sample, rest = vectors[:900].astype(np.float64), vectors[900:].astype(np.float64)
+    clusters, predictor = fit_sample_clusterer(auto, sample)
+    assert clusters.n_clusters >= 2
+    np.testing.assert_array_equal(predictor.labels_, clusters.labels)
+    labels, _ = approximate_predict(predictor, rest)
+    from sklearn.metrics import adjusted_rand_score
+
+    assert adjusted_rand_score(truth[900:], labels) > 0.9
+
+
+@pytest.mark.slow
+def test_dask_path_with_the_default_clusterer():
+    from sklearn.metrics import adjusted_rand_score
+
+    vectors, truth = themes()
+    cfg = scale_cfg(sample_size=800, chunk_size=400, dask={"n_workers": 2, "memory_limit": "2GB"})
+    auto = OmegaConf.load(f"{CONFIG_DIR}/clusterer/auto_hdbscan.yaml")
+    result = fit_sample_and_map(OmegaConf.create(REDUCER), OmegaConf.create(MAP), auto, cfg, vectors, seed=1)
+    assert result.clusters.labels.shape == (len(vectors),)
+    assert adjusted_rand_score(truth, result.clusters.labels) > 0.9

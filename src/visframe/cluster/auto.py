@@ -137,6 +137,17 @@ class AutoHDBSCAN(ClusterMixin, BaseEstimator):
         )
         return self
 
+    def as_hdbscan(self, **params) -> hdbscan.HDBSCAN:
+        """An unfitted `hdbscan.HDBSCAN` with the min_cluster_size and min_samples this fit chose:
+        fitted on the same points it gives this cut's labels, and hdbscan's own out-of-sample
+        methods (`approximate_predict` with `prediction_data=True`, used by scale=sample_fit)."""
+        if not hasattr(self, "selection_"):
+            raise ValueError("AutoHDBSCAN.as_hdbscan() needs a fitted estimator: call fit first")
+        size = int(self.selection_["selected_min_cluster_size"])
+        chosen_samples = self.selection_.get("selected_min_samples")
+        min_samples = int(chosen_samples) if chosen_samples is not None else self.min_samples
+        return self._hdbscan(size, min_samples, keep_mst=False).set_params(**params)
+
     def _cut(self, X, linkage, size: int, model):
         try:
             from hdbscan.hdbscan_ import _tree_to_labels

@@ -7,6 +7,9 @@ reducer config's `knn` block (visframe's, not passed to the estimator) says whet
     knn:
       shared: true          # one graph for every UMAP of the run, cached (umap's precomputed_knn)
       pca_components: null  # e.g. 50: search neighbours on the leading principal components
+    epoch_budget:           # epochs × points bounded at large n (visframe.reduce.epochs)
+      point_epochs: 4000000
+      min_epochs: 40
 
 Entries heal: written atomically with a checksum; a damaged one is set aside (`corrupt-…`) with
 one warning and computed again, giving the same coordinates (same seed).
@@ -24,6 +27,7 @@ import numpy as np
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from visframe.reduce.epochs import EPOCHS_OPTION, apply_epoch_budget
 from visframe.reduce.integrity import load_arrays, save_arrays
 from visframe.reduce.knn import knn_cached
 from visframe.utils.cache import cache_subdir
@@ -32,7 +36,7 @@ from visframe.utils.hashing import stable_hash
 log = logging.getLogger(__name__)
 KNN_OPTIONS = "knn"  # the reducer config's own block, never passed to the estimator
 INIT_OPTION = "init_from_reduction"  # the map's own flag: start from the clustering reduction's layout
-VISFRAME_OPTIONS = (KNN_OPTIONS, INIT_OPTION)
+VISFRAME_OPTIONS = (KNN_OPTIONS, INIT_OPTION, EPOCHS_OPTION)
 
 
 @dataclass
@@ -81,6 +85,7 @@ def reduce_cached(
     """
     options = _as_dict(reducer_cfg)
     knn_options = options.pop(KNN_OPTIONS, None) or {}
+    epoch_budget = options.pop(EPOCHS_OPTION, None)
     if not options.pop(INIT_OPTION, False):
         init_from = None
     key = reduction_key(reducer_cfg, input_key, init_from)
@@ -94,6 +99,7 @@ def reduce_cached(
             log.warning("Ignoring cached reduction %s: %d rows, expected %d", path, len(stored["coordinates"]), len(vectors))
 
     reducer = instantiate(options)
+    apply_epoch_budget(reducer, epoch_budget, len(vectors))
     started = time.perf_counter()
     knn_seconds = _share_knn(reducer, knn_options, vectors, input_key, cache_dir, use_cache)
     if init_from is not None and "init" in reducer.get_params():

@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from visframe.cluster import ClusterResult, fit_clusterer
 from visframe.reduce.cache import INIT_OPTION, KNN_OPTIONS, VISFRAME_OPTIONS, _initial_layout, _is_umap_learn
+from visframe.reduce.epochs import EPOCHS_OPTION, apply_epoch_budget
 from visframe.reduce.knn import compute_knn
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,22 @@ def predicting_clusterer(clusterer_cfg: DictConfig | dict):
     return clusterer
 
 
+def fit_sample_clusterer(clusterer_cfg: DictConfig | dict, points: np.ndarray):
+    """(the sample's ClusterResult, a fitted hdbscan.HDBSCAN that can approximate_predict the rest).
+
+    AutoHDBSCAN (the default) chooses min_cluster_size on the sample, as it would on the whole
+    collection (its candidates are shares of n); hdbscan's own HDBSCAN with that choice is then
+    fitted on the same points for `approximate_predict`: the same hierarchy cut at the same size,
+    so the same labels. Any other backend: `predicting_clusterer`.
+    """
+    estimator = _estimator(clusterer_cfg)
+    if hasattr(estimator, "as_hdbscan"):
+        clusters = fit_clusterer(estimator, points)
+        return clusters, estimator.as_hdbscan(prediction_data=True).fit(points)
+    predictor = predicting_clusterer(clusterer_cfg)
+    return fit_clusterer(predictor, points), predictor
+
+
 def fit_sample_and_map(
     reducer_cfg: DictConfig,
     map_reducer_cfg: DictConfig | None,
@@ -119,9 +136,11 @@ def fit_sample_and_map(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="n_jobs value .* overridden", category=UserWarning)
         reducer = _estimator(reducer_cfg)
+        apply_epoch_budget(reducer, _option(reducer_cfg, EPOCHS_OPTION), len(sample))
         mapper = None
         if map_reducer_cfg is not None and int(reducer.get_params().get("n_components", 0)) != 2:
             mapper = _estimator(map_reducer_cfg)
+            apply_epoch_budget(mapper, _option(map_reducer_cfg, EPOCHS_OPTION), len(sample))
         _share_sample_knn(reducer, mapper, sample, reducer_cfg)
         sample_reduced = np.asarray(reducer.fit_transform(sample), dtype=np.float32)
         seconds["fit_reducer"] = time.perf_counter() - started
@@ -133,8 +152,7 @@ def fit_sample_and_map(
             sample_map = np.asarray(mapper.fit_transform(sample), dtype=np.float32)
             seconds["fit_map"] = time.perf_counter() - started
     started = time.perf_counter()
-    clusterer = predicting_clusterer(clusterer_cfg)
-    sample_clusters = fit_clusterer(clusterer, sample_reduced.astype(np.float64))
+    sample_clusters, clusterer = fit_sample_clusterer(clusterer_cfg, sample_reduced.astype(np.float64))
     seconds["fit_clusterer"] = time.perf_counter() - started
 
     rest = np.setdiff1d(np.arange(n), sample_rows, assume_unique=True)
