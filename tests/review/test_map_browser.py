@@ -7,6 +7,7 @@ page's own projection (`window.__map.project`). Screenshots go to $VISFRAME_REVI
 from __future__ import annotations
 
 import io
+from urllib.parse import unquote
 
 import numpy as np
 import pandas as pd
@@ -176,4 +177,60 @@ def test_box_and_lasso_select_exactly_the_points_inside_and_coding_reaches_the_s
     assert set(codings.code) == {"marcha"} and set(codings.coder) == {"ana"}
     assert all(u.startswith(base_url) for u in requests if not u.startswith("data:"))
     assert problems == []
+    context.close()
+
+
+@pytest.fixture
+def big_live(tmp_path):
+    """60,000 posts spread evenly over a 1,000 x 1,000 square (no image files: points only)."""
+    n, rng = 60_000, np.random.default_rng(3)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    ids = [f"{k:016x}" for k in range(n)]
+    paths = [f"/nowhere/{i}.png" for i in ids]
+    xy = rng.uniform(0, 1000, size=(n, 2))
+    pd.DataFrame({"image_id": ids, "path": paths, "cluster": rng.integers(0, 5, n), "probability": 0.9,
+                  "outlier_score": 0.1, "x": xy[:, 0], "y": xy[:, 1]}).to_parquet(run_dir / "assignments.parquet")
+    pd.DataFrame({"image_id": ids, "path": paths, "status": "ok"}).to_parquet(run_dir / "manifest.parquet")
+    run = load_run(run_dir)
+    store = ReviewStore(sqlite_url(tmp_path / "review.db"), run.run_id)
+    with serve_in_background(create_app(run, store)) as base_url:
+        yield base_url, n
+    store.dispose()
+
+
+def _coloured(page) -> int:
+    pixels = np.asarray(Image.open(io.BytesIO(page.locator("#map-canvas").screenshot())).convert("RGB")).astype(int)
+    return int((np.abs(pixels - 255).sum(axis=2) > 60).sum())
+
+
+def test_zoomed_in_on_a_big_map_only_the_points_near_the_view_are_drawn(chromium, big_live):
+    base_url, n = big_live
+    problems, requests = [], []
+    context, page = _open_map(chromium, base_url, problems, requests)
+    page.goto("/map#v=500,500,5.5")  # about 20 x 14 units of the 1,000 x 1,000 square
+    _poll(page, "() => window.__map && window.__map.ready")
+    drawn = _poll(page, "() => window.__map.drawnPoints")
+    assert 0 < drawn < n / 20, drawn
+    assert _coloured(page) > 50  # the points in view are drawn
+
+    # Drag the map until the view lies wholly outside the points drawn first (a view's width each
+    # side of the first view): only if they were chosen again does the new view show any.
+    box = page.locator("#map-canvas").bounding_box()
+    width = box["width"] / 2 ** 5.5
+    y = box["y"] + box["height"] / 2
+    for _ in range(3):
+        page.mouse.move(box["x"] + 40, y)
+        _drag(page, [(box["x"] + box["width"] - 20, y), (box["x"] + 20, y)])
+        page.mouse.up()
+    page.wait_for_timeout(800)
+    view_x = float(unquote(page.evaluate("location.hash")).split("v=")[1].split(",")[0])
+    assert view_x - 500 > 2 * width, (view_x, width)
+    assert 0 < page.evaluate("window.__map.drawnPoints") < n / 20
+    assert _coloured(page) > 50
+
+    # Zoomed out to the whole square, every point is drawn again.
+    page.evaluate("window.__map.zoomBy(-6)")
+    _poll(page, f"() => window.__map.drawnPoints === {n}")
+    assert [p for p in problems if "status of 404" not in p] == []  # these posts have no image files
     context.close()
