@@ -4,8 +4,9 @@ The page (templates/map.html + static/map.js) loads two things: `/map/meta.json`
 colourings, the cluster names and counts, the codebook) and `/map/points.bin` (typed arrays, see
 `MapData.points_bytes`). Everything else is asked for when needed: another colouring's codes, one
 point's tooltip, the image ids of the few hundred points drawn as thumbnails, search hits, a
-selection. Selections are made on the server (point-in-polygon over the float32 positions), kept
-under a content id that the page puts in its URL, and can be coded or exported.
+selection. Selections are made on the server (point-in-polygon over the float32 positions), saved
+in the review store under a content id that the page puts in its URL (so a link outlives the app;
+store_selections.py), and can be coded or exported.
 
 State comes from `request.app.state`: `run` (ReviewRun), `store` (ReviewStore), `media`, `csrf`,
 `render(request, template, **context)` and `current_coder(request)`, set by `create_app`.
@@ -13,7 +14,6 @@ State comes from `request.app.state`: `run` (ReviewRun), `store` (ReviewStore), 
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import threading
@@ -36,7 +36,7 @@ router = APIRouter()
 
 TILE = 96  # px of a zoomed-in point's square thumbnail
 THUMB_CAP = 300  # thumbnails drawn at once, at most (the page asks for ids of visible points only)
-MAX_SELECTIONS = 256  # selections kept in memory (content-addressed: the same points, the same id)
+SELECTION_CACHE = 16  # decoded selections kept in memory (the store holds them all)
 MAX_BULK_CODE = 20_000  # images one "code the selection" may touch
 PANEL_ITEMS = 120  # images listed in the selection panel
 BINARY = "application/octet-stream"
@@ -57,11 +57,33 @@ def map_data(request: Request) -> MapData:
 
 
 def _selection(request: Request, sid: str) -> np.ndarray:
-    map_data(request)
-    found = request.app.state.map_selections.get(sid)
+    """A saved selection's point numbers (from memory, else the review store), or a 404/409 that says why."""
+    data = map_data(request)
+    cache: OrderedDict = request.app.state.map_selections
+    with _lock:
+        found = cache.get(sid)
     if found is None:
-        raise HTTPException(status_code=404, detail="this selection is not on the server any more: draw it again")
+        stored = request.app.state.store.selection(sid)
+        if stored is None:
+            raise HTTPException(status_code=404, detail=(
+                f"no map selection {sid[:16]!r} in this run's review store: it was drawn on another run or "
+                "another store (--db), or the link is cut short; draw it again"))
+        found, n_points = stored
+        if n_points != data.n or (len(found) and int(found.max()) >= data.n):
+            raise HTTPException(status_code=409, detail=(
+                f"map selection {sid} was drawn on a map of {n_points:,} posts and this run's map has {data.n:,}: "
+                "the run's assignments changed since; draw it again"))
+        _remember(request, sid, found)
     return found
+
+
+def _remember(request: Request, sid: str, points: np.ndarray) -> None:
+    cache: OrderedDict = request.app.state.map_selections
+    with _lock:
+        cache[sid] = points
+        cache.move_to_end(sid)
+        while len(cache) > SELECTION_CACHE:
+            cache.popitem(last=False)
 
 
 def _verify(request: Request) -> None:
@@ -158,12 +180,11 @@ async def make_selection(request: Request) -> JSONResponse:
         indices = await run_in_threadpool(data.select, body["polygon"], str(body.get("colouring", C.CLUSTER)), hidden)
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise HTTPException(status_code=400, detail=f"unreadable selection: {error}") from error
-    sid = hashlib.sha256(indices.tobytes()).hexdigest()[:16]
-    selections: OrderedDict = request.app.state.map_selections
-    selections[sid] = indices
-    selections.move_to_end(sid)
-    while len(selections) > MAX_SELECTIONS:
-        selections.popitem(last=False)
+    try:
+        sid = await run_in_threadpool(request.app.state.store.save_selection, indices, data.n)
+    except StoreError as error:
+        raise HTTPException(status_code=400, detail=str(error)) from error
+    _remember(request, sid, indices)
     return JSONResponse(_summary(request, data, sid, indices))
 
 
@@ -181,7 +202,7 @@ def _summary(request: Request, data: MapData, sid: str, indices: np.ndarray, ite
 
 @router.get("/map/selection/{sid}.json")
 async def selection_json(request: Request, sid: str) -> JSONResponse:
-    indices = _selection(request, sid)
+    indices = await run_in_threadpool(_selection, request, sid)
     data = map_data(request)
     return JSONResponse(await run_in_threadpool(_summary, request, data, sid, indices, PANEL_ITEMS))
 
@@ -193,7 +214,7 @@ def selection_bin(request: Request, sid: str) -> Response:
 
 @router.get("/map/selection/{sid}.csv")
 async def selection_csv(request: Request, sid: str) -> Response:
-    indices = _selection(request, sid)
+    indices = await run_in_threadpool(_selection, request, sid)
     table = await run_in_threadpool(map_data(request).selection_table, indices)
     body = await run_in_threadpool(lambda: safe_csv_bytes(table.to_pandas()))
     return Response(body, media_type="text/csv; charset=utf-8",
@@ -202,7 +223,7 @@ async def selection_csv(request: Request, sid: str) -> Response:
 
 @router.get("/map/selection/{sid}.parquet")
 async def selection_parquet(request: Request, sid: str) -> Response:
-    indices = _selection(request, sid)
+    indices = await run_in_threadpool(_selection, request, sid)
     table = await run_in_threadpool(map_data(request).selection_table, indices)
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
@@ -215,7 +236,7 @@ async def code_selection(request: Request, sid: str) -> JSONResponse:
     """Add one code to every codeable image of the selection (their other codes and memos stay)."""
     _verify(request)
     state = request.app.state
-    indices = _selection(request, sid)
+    indices = await run_in_threadpool(_selection, request, sid)
     coder = state.current_coder(request)
     if coder is None:
         raise HTTPException(status_code=400, detail="say who you are first (Coder page)")

@@ -464,13 +464,13 @@
 
   // -- selection panel ------------------------------------------------------------------------
   async function loadSelection(id) {
-    let summary;
-    try {
-      summary = await getJSON(`/map/selection/${id}.json`);
-    } catch (error) {
-      status.textContent = 'that selection is no longer on the server: draw it again';
+    const r = await fetch(`/map/selection/${encodeURIComponent(id)}.json`, {credentials: 'same-origin'});
+    if (!r.ok) { // the server says why (another run or store, a changed run): as text, never as HTML
+      status.textContent = new DOMParser().parseFromString(await r.text(), 'text/html').body.textContent;
+      metrics.selectionError = status.textContent;
       return;
     }
+    const summary = await r.json();
     const idx = new Uint32Array(await getBuffer(`/map/selection/${id}.bin`));
     S.selection = id; S.selIdx = idx;
     S.selMask = new Uint8Array(S.n);
