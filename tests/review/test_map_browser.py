@@ -234,3 +234,64 @@ def test_zoomed_in_on_a_big_map_only_the_points_near_the_view_are_drawn(chromium
     _poll(page, f"() => window.__map.drawnPoints === {n}")
     assert [p for p in problems if "status of 404" not in p] == []  # these posts have no image files
     context.close()
+
+
+def test_search_by_meaning_says_why_it_cannot_and_words_still_work(chromium, live):
+    """The fixture run has no config.yaml (so no model): choosing "meaning" says so and falls back."""
+    base_url, _run, _store, assignments = live
+    problems, requests = [], []
+    context, page = _open_map(chromium, base_url, problems, requests)
+    _load(page)
+    page.select_option("#map-search-mode", "meaning")
+    _poll(page, "() => window.__map.similarStatus")
+    message = page.locator("#map-search-count").inner_text()
+    assert "not available" in message and "config.yaml not found" in message
+    assert page.locator("#map-search-mode").input_value() == "words"
+    page.fill("#map-search input[name=q]", "cuenta_3")
+    page.click("#map-search button")
+    assert _poll(page, "() => window.__map.searchHits") == int((assignments.index % 5 == 3).sum())
+    assert [p for p in problems if "status of 409" not in p] == []
+    context.close()
+
+
+def requests_json(base_url, url, page):
+    """GET `url` with the page's cookies (the app's session), as JSON."""
+    return page.context.request.get(base_url + url).json()
+
+
+def test_search_by_meaning_highlights_the_images_the_runs_clip_ranks_first(chromium, tmp_path):
+    from review_fixtures import tiny_clip_dir, write_run_config
+
+    from visframe.embed.embedding import embed_images
+    from visframe.embed.encoders.hf_clip import CLIPEncoder
+
+    weights = tiny_clip_dir(tmp_path / "clip")
+    run_dir = make_run_dir(tmp_path, describe=False)
+    write_run_config(run_dir, {"_target_": "visframe.embed.encoders.hf_clip.CLIPEncoder", "name": "tiny_clip",
+                               "weights": str(weights)}, tmp_path / "cache")
+    manifest = pd.read_parquet(run_dir / "manifest.parquet")
+    images = manifest[manifest.status == "ok"].drop_duplicates("image_id")
+    embed_images(list(images.image_id), list(images.path), CLIPEncoder(weights=str(weights), name="tiny_clip"),
+                 {"accelerator": "cpu", "precision": "32", "num_workers": 0}, tmp_path / "cache", show_progress=False)
+    run = load_run(run_dir)
+    store = ReviewStore(sqlite_url(tmp_path / "review.db"), run.run_id)
+    with serve_in_background(create_app(run, store)) as base_url:
+        problems, requests = [], []
+        context, page = _open_map(chromium, base_url, problems, requests)
+        _load(page)
+        page.select_option("#map-search-mode", "meaning")
+        assert _poll(page, "() => window.__map.similarStatus")["available"] is True
+        page.fill("#map-search input[name=q]", "a purple poster")
+        page.click("#map-search button")
+        _poll(page, "() => window.__map.searchHits")
+        # 31 posts: the 4 best images (a tenth), as the server ranks them; every post of each.
+        best = requests_json(base_url, "/map/similar.json?k=4&q=a+purple+poster", page)
+        top = [i["image_id"] for i in best["images"]]
+        assignments = pd.read_parquet(run_dir / "assignments.parquet")
+        assert sorted(page.evaluate("window.__map.searchPoints")) == np.flatnonzero(
+            assignments.image_id.isin(top)).tolist()
+        assert "the 4 most similar images" in page.locator("#map-search-count").inner_text()
+        assert "m=meaning" in page.url and "q=a+purple+poster" in page.url
+        assert problems == []
+        context.close()
+    store.dispose()

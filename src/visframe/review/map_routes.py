@@ -20,6 +20,8 @@ import threading
 from collections import OrderedDict
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -30,6 +32,7 @@ from visframe import contracts as C
 from visframe.review.map_data import MapData
 from visframe.review.run_data import is_image_id
 from visframe.review.store import StoreError
+from visframe.review.text_rank import MAX_K, Ranked, TextRanker, TextRankUnavailable
 from visframe.utils.csv_safe import safe_csv_bytes
 
 router = APIRouter()
@@ -167,6 +170,61 @@ async def map_search(request: Request, q: str = Query("", max_length=200)) -> Re
     data = await run_in_threadpool(map_data, request)
     hits = await run_in_threadpool(data.search, q)
     return Response(hits.astype("<u4").tobytes(), media_type=BINARY, headers={"x-count": str(len(hits))})
+
+
+# -- search by meaning: the run's image-text encoder ranks images by similarity to the query -------
+def text_ranker(request: Request) -> TextRanker:
+    """The run's TextRanker, made on the first such request (it loads nothing until asked)."""
+    state = request.app.state
+    data = map_data(request)
+    with _lock:
+        ranker = getattr(state, "text_ranker", None)
+        if ranker is None:
+            ids = pc.unique(data.assignments[C.IMAGE_ID]).to_pylist()
+            ranker = TextRanker(data.run_dir, [i for i in ids if is_image_id(str(i))])
+            state.text_ranker = ranker
+    return ranker
+
+
+@router.get("/map/similar/status.json")
+async def similar_status(request: Request) -> JSONResponse:
+    """Whether this run's encoder can embed a text query (builds the encoder on first call)."""
+    ranker = await run_in_threadpool(text_ranker, request)
+    return JSONResponse(await run_in_threadpool(ranker.status))
+
+
+async def _ranked(request: Request, q: str, k: int) -> Ranked:
+    if not q.strip():
+        raise HTTPException(status_code=400, detail="type what the images should show")
+    ranker = await run_in_threadpool(text_ranker, request)
+    try:
+        return await run_in_threadpool(ranker.rank, q.strip(), k)
+    except TextRankUnavailable as problem:
+        raise HTTPException(status_code=409, detail=str(problem)) from problem
+
+
+@router.get("/map/similar.json")
+async def similar_json(request: Request, q: str = Query("", max_length=200),
+                       k: int = Query(100, ge=1, le=MAX_K)) -> JSONResponse:
+    """The k images most similar to the query, best first, with their cosine similarity."""
+    ranked = await _ranked(request, q, k)
+    return JSONResponse({"query": q.strip(), "n_ranked": ranked.n_ranked, "n_missing": ranked.n_missing,
+                         "images": [{C.IMAGE_ID: i, "score": round(float(s), 5)}
+                                    for i, s in zip(ranked.image_ids, ranked.scores)]})
+
+
+@router.get("/map/similar.bin")
+async def similar_bin(request: Request, q: str = Query("", max_length=200),
+                      k: int = Query(100, ge=1, le=MAX_K)) -> Response:
+    """The posts of the k most similar images (uint32 point numbers, best image first), as search.bin."""
+    ranked = await _ranked(request, q, k)
+    data = map_data(request)
+    rank = pc.index_in(data.assignments[C.IMAGE_ID], value_set=pa.array(ranked.image_ids, pa.string()))
+    points = np.flatnonzero(rank.is_valid().to_numpy(zero_copy_only=False))
+    order = pc.fill_null(rank, 0).to_numpy()[points]
+    points = points[np.argsort(order, kind="stable")].astype(np.uint32)
+    return Response(points.astype("<u4").tobytes(), media_type=BINARY,
+                    headers={"x-count": str(len(points)), "x-images": str(len(ranked.image_ids))})
 
 
 # -- selections ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
  * meta.thumb_cap points are visible, those points are drawn as thumbnails (/map/tile/ID, fetched
  * for the visible points only, packed into one atlas per view). Box and lasso selections are made on the
  * server (POST /map/selection, CSRF header) and come back as point numbers.
- * The view lives in the URL fragment: #c=colouring&h=hidden,codes&s=selection&q=search&v=x,y,zoom.
+ * The view lives in the URL fragment: #c=colouring&h=hidden,codes&s=selection&q=search&m=meaning&v=x,y,zoom.
  * Every text from the data goes into the page with textContent, never as HTML.
  */
 (() => {
@@ -30,7 +30,7 @@
   const TILE = 96; // px of a /map/tile image
   const TILE_CACHE = 1500; // decoded tiles kept for panning back and forth
   const S = {n: 0, xy: null, prob: null, bounds: null, colouring: 'cluster', cats: {}, codes: {}, hidden: new Set(),
-    selection: null, selMask: null, selIdx: null, search: '', searchMask: null, mode: 'pan', view: null,
+    selection: null, selMask: null, selIdx: null, search: '', searchMode: 'words', searchMask: null, mode: 'pan', view: null,
     colours: null, thumbs: [], idCache: new Map(), pointCache: new Map(), meta: null, baseZoom: 0};
   const metrics = {ready: false};
   window.__map = metrics;
@@ -511,17 +511,47 @@
     metrics.coded = done;
   }
 
-  // -- search ---------------------------------------------------------------------------------
+  // -- search: by words (captions, hashtags, accounts, OCR text) or by meaning ------------------
+  // "By meaning" asks the run's own image-text encoder (loaded by the server on first use) to rank
+  // the images by similarity to the query; the best images' posts are highlighted (a tenth of the
+  // map's posts, at most TOP_K images).
+  const TOP_K = 100;
+  const serverText = async (r) => new DOMParser().parseFromString(await r.text(), 'text/html').body.textContent;
+  async function setSearchMode(mode) {
+    const out = $('map-search-count'), select = $('map-search-mode');
+    S.searchMode = mode;
+    select.value = mode;
+    if (mode !== 'meaning') { out.textContent = ''; return true; }
+    out.textContent = 'loading the run\u2019s model\u2026';
+    const r = await fetch('/map/similar/status.json', {credentials: 'same-origin'});
+    const status = r.ok ? await r.json() : {available: false, message: await serverText(r)};
+    metrics.similarStatus = status;
+    if (!status.available) { // say why, and go back to words: plain search still works
+      out.textContent = `search by meaning is not available: ${status.message}`;
+      S.searchMode = 'words'; select.value = 'words';
+      return false;
+    }
+    out.textContent = `by meaning, with ${status.model}`;
+    return true;
+  }
   async function search(q) {
     S.search = q;
-    if (!q) { S.searchMask = null; $('map-search-count').textContent = ''; recolour(); writeHash(); return; }
-    const r = await fetch(`/map/search.bin?q=${encodeURIComponent(q)}`, {credentials: 'same-origin'});
-    if (!r.ok) { $('map-search-count').textContent = (await r.text()).slice(0, 120); return; }
+    const out = $('map-search-count');
+    if (!q) { S.searchMask = null; out.textContent = ''; recolour(); writeHash(); return; }
+    const meaning = S.searchMode === 'meaning';
+    const k = Math.min(TOP_K, Math.max(1, Math.ceil(S.n / 10)));
+    const url = meaning ? `/map/similar.bin?k=${k}&q=${encodeURIComponent(q)}` : `/map/search.bin?q=${encodeURIComponent(q)}`;
+    if (meaning) out.textContent = 'ranking\u2026';
+    const r = await fetch(url, {credentials: 'same-origin'});
+    if (!r.ok) { out.textContent = (await serverText(r)).slice(0, 300); return; }
     const hits = new Uint32Array(await r.arrayBuffer());
     S.searchMask = new Uint8Array(S.n);
     for (const i of hits) S.searchMask[i] = 1;
     metrics.searchHits = hits.length;
-    $('map-search-count').textContent = `${hits.length.toLocaleString()} match(es)`;
+    metrics.searchPoints = Array.from(hits);
+    out.textContent = meaning
+      ? `the ${r.headers.get('x-images')} most similar images (${hits.length.toLocaleString()} posts)`
+      : `${hits.length.toLocaleString()} match(es)`;
     recolour(); writeHash();
   }
 
@@ -530,7 +560,7 @@
     const p = new URLSearchParams(location.hash.slice(1));
     const v = (p.get('v') || '').split(',').map(Number);
     return {c: p.get('c'), h: (p.get('h') || '').split(',').filter(Boolean).map(Number), s: p.get('s'),
-      q: p.get('q') || '', v: v.length === 3 && v.every(Number.isFinite) ? v : null};
+      q: p.get('q') || '', m: p.get('m') || 'words', v: v.length === 3 && v.every(Number.isFinite) ? v : null};
   }
   function writeHash() {
     const p = new URLSearchParams();
@@ -538,6 +568,7 @@
     if (S.hidden.size) p.set('h', [...S.hidden].join(','));
     if (S.selection) p.set('s', S.selection);
     if (S.search) p.set('q', S.search);
+    if (S.searchMode === 'meaning') p.set('m', 'meaning');
     if (S.view) p.set('v', [S.view.target[0], S.view.target[1], S.view.zoom].map((x) => +x.toFixed(4)).join(','));
     history.replaceState(null, '', `#${p}`);
   }
@@ -613,11 +644,13 @@
     select.addEventListener('change', () => setColouring(select.value));
     document.querySelectorAll('.map-modes button').forEach((b) => b.addEventListener('click', () => setMode(b.dataset.mode)));
     $('map-search').addEventListener('submit', (e) => { e.preventDefault(); search(e.target.q.value.trim()); });
+    $('map-search-mode').addEventListener('change', (e) => { setSearchMode(e.target.value).then(writeHash); });
     $('map-clear').addEventListener('click', clearSelection);
     $('map-code-button').addEventListener('click', codeSelection);
     if (wanted.c && wanted.c !== 'cluster' && meta.colourings.some((c) => c.key === wanted.c)) await setColouring(wanted.c, true);
     wanted.h.forEach((k) => S.hidden.add(k));
     if (wanted.h.length) { legend(); recolour(); } else legend();
+    if (wanted.m === 'meaning') await setSearchMode('meaning');
     if (wanted.q) { $('map-search').q.value = wanted.q; await search(wanted.q); }
     if (wanted.s) await loadSelection(wanted.s);
     onView();
