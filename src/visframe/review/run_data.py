@@ -173,57 +173,75 @@ def _image_paths(manifest: pa.Table) -> pd.Series:
     if C.STATUS in manifest.column_names:
         status = combined(manifest[C.STATUS]).cast(pa.string())
         keep &= pc.fill_null(pc.equal(status, C.STATUS_OK), False).to_numpy(zero_copy_only=False)
-    mask = pa.array(keep)
-    found = pd.Series(paths.filter(mask).to_pandas().to_numpy(), index=pd.Index(ids.filter(mask).to_pandas()))
-    return found[~found.index.duplicated(keep="last")]
+    rows = np.flatnonzero(keep)[::-1]  # last rows first: the first of each id below is its last row
+    codes = combined(pc.dictionary_encode(ids.take(pa.array(rows)))).indices.to_numpy()
+    rows = np.sort(rows[np.unique(codes, return_index=True)[1]])
+    return pd.Series(paths.take(pa.array(rows)).to_numpy(zero_copy_only=False),
+                     index=pd.Index(ids.take(pa.array(rows)).to_pandas()))
 
 
-def _posts(manifest: pa.Table, assignments: pa.Table) -> pa.Table:
-    """Every clustered post with its manifest metadata, most probable first (then by image_id)."""
+@dataclass
+class _Posts:
+    """Every clustered post, most probable first (then by image_id): its assignments values, and its
+    manifest row (null without one), so a metadata column is read only for the rows that need it."""
+
+    table: pa.Table  # image_id, cluster, probability and the soft-noise columns present
+    rows: pa.Array  # int, the post's manifest row
+    manifest: pa.Table
+
+    def meta(self, column: str, positions: np.ndarray | None = None) -> pa.Array:
+        rows = self.rows if positions is None else self.rows.take(pa.array(positions))
+        if column not in self.manifest.column_names:
+            return pa.nulls(len(rows), pa.string())
+        return combined(self.manifest[column]).take(rows)
+
+
+def _posts(manifest: pa.Table, assignments: pa.Table) -> _Posts:
     ids = combined(assignments[C.IMAGE_ID]).cast(pa.string())
     cluster = combined(assignments[C.CLUSTER])
     if cluster.null_count:
         raise ValueError(f"{C.ASSIGNMENTS_FILE} has {cluster.null_count} row(s) without a {C.CLUSTER}; "
                          "re-run the cluster stage")
-    columns = {C.IMAGE_ID: ids, C.PATH: combined(assignments[C.PATH]).cast(pa.string()),
-               C.CLUSTER: cluster.cast(pa.int64()),
+    columns = {C.IMAGE_ID: ids, C.CLUSTER: cluster.cast(pa.int64()),
                C.PROBABILITY: combined(assignments[C.PROBABILITY]).cast(pa.float64())}
     columns.update({c: combined(assignments[c]) for c in SOFT_COLUMNS if c in assignments.column_names})
     # Each post's manifest row by path (the first row of a path, as a drop_duplicates would keep).
-    rows = pc.index_in(columns[C.PATH], value_set=combined(manifest[C.PATH]).cast(pa.string()))
-    for column in METADATA_COLUMNS:
-        present = column in manifest.column_names
-        columns[column] = combined(manifest[column]).take(rows) if present else pa.nulls(len(ids), pa.string())
-    posts = pa.table(columns).filter(pa.array(valid_image_ids(ids)))
+    paths = combined(assignments[C.PATH]).cast(pa.string())
+    rows = pc.index_in(paths, value_set=combined(manifest[C.PATH]).cast(pa.string()))
+    keep = pa.array(valid_image_ids(ids))
+    table, rows = pa.table(columns).filter(keep), rows.filter(keep)
     # Missing probabilities (NaN or null) last, as pandas sorts them.
-    probability = pc.fill_null(posts[C.PROBABILITY], float("nan"))
+    probability = pc.fill_null(table[C.PROBABILITY], float("nan"))
     missing = pc.is_nan(probability)
-    key = pa.table({"missing": missing, "p": pc.if_else(missing, 0.0, probability), "i": posts[C.IMAGE_ID]})
+    key = pa.table({"missing": missing, "p": pc.if_else(missing, 0.0, probability), "i": table[C.IMAGE_ID]})
     order = pc.sort_indices(key, sort_keys=[("missing", "ascending"), ("p", "descending"), ("i", "ascending")])
-    return posts.take(order)
+    return _Posts(table.take(order), rows.take(order), manifest)
 
 
 def _list_dtype(kind: pa.DataType):
     return pd.ArrowDtype(kind) if pa.types.is_list(kind) or pa.types.is_large_list(kind) else None
 
 
-def _images(posts: pa.Table) -> pd.DataFrame:
+def _images(posts: _Posts) -> pd.DataFrame:
     """One row per image_id: its most probable post's values, and how many posts carry it."""
-    codes = combined(pc.dictionary_encode(posts[C.IMAGE_ID])).indices.to_numpy()
+    codes = combined(pc.dictionary_encode(posts.table[C.IMAGE_ID])).indices.to_numpy()
     _, first, counts = np.unique(codes, return_index=True, return_counts=True)
     order = np.argsort(first)
-    table = posts.take(pa.array(first[order])).drop_columns([C.PATH])
+    first = first[order]
+    table = posts.table.take(pa.array(first))
+    for column in METADATA_COLUMNS:
+        table = table.append_column(column, posts.meta(column, first))
     table = table.append_column(N_POSTS, pa.array(counts[order].astype(np.int64)))
     table = table.append_column(run_files.BAND, pa.array(np.full(table.num_rows, ""), pa.string()))
     return table.to_pandas(types_mapper=_list_dtype).set_index(C.IMAGE_ID)
 
 
-def _run_posts(posts: pa.Table) -> RunPosts:
+def _run_posts(posts: _Posts) -> RunPosts:
     """What the cluster summaries count, over every clustered post."""
-    n = posts.num_rows
-    tags = tag_lists(posts[C.HASHTAGS], n, tag_list)
-    return RunPosts(cluster=posts[C.CLUSTER].to_numpy(), account=text_column(posts[C.ACCOUNT]),
-                    tags=post_tags(tags, tag_lists(posts[C.HASHTAG_KEYS], n, tag_list)))
+    n = posts.table.num_rows
+    tags = tag_lists(posts.meta(C.HASHTAGS), n, tag_list)
+    return RunPosts(cluster=posts.table[C.CLUSTER].to_numpy(), account=text_column(posts.meta(C.ACCOUNT)),
+                    tags=post_tags(tags, tag_lists(posts.meta(C.HASHTAG_KEYS), n, tag_list)))
 
 
 def _apply_sheet(run_dir: Path, images: pd.DataFrame, sheet: pd.DataFrame, skipped: list[str],
@@ -254,11 +272,13 @@ def _apply_sheet(run_dir: Path, images: pd.DataFrame, sheet: pd.DataFrame, skipp
 def content_run_id(images: pd.DataFrame) -> str:
     """A run without MLflow is known by its images and clusters: `hash_strings` of the sorted
     'image_id:cluster' lines, so moving the directory keeps its codes."""
-    table = pa.table({"i": pa.array(images.index.astype(str), pa.string()),
-                      "c": pa.array(images[C.CLUSTER].astype("int64"))}).sort_by([("i", "ascending")])
-    lines = pc.binary_join_element_wise(table["i"], table["c"].cast(pa.string()), ":").to_pylist()
-    text = ("\n".join(lines) + "\n") if lines else ""
-    return "local-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    table = pa.table({"i": pa.array(images.index.array, pa.string()),
+                      "c": pa.array(images[C.CLUSTER].to_numpy(np.int64))}).sort_by([("i", "ascending")])
+    lines = pc.binary_join_element_wise(table["i"], table["c"].cast(pa.string()), ":")
+    lines = combined(pc.binary_join_element_wise(lines, "", "\n"))  # each line ends with a newline
+    offsets = np.frombuffer(lines.buffers()[1], np.int32)[lines.offset: lines.offset + len(lines) + 1]
+    text = memoryview(lines.buffers()[2])[offsets[0]: offsets[-1]] if len(lines) else b""
+    return "local-" + hashlib.sha256(text).hexdigest()[:16]
 
 
 def load_run(run_dir: str | Path, top_terms: int = 5, montage_size: int = 6) -> ReviewRun:
