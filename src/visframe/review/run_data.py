@@ -8,9 +8,10 @@ how many posts carry it. Hashtags are counted by `hashtag_key` and shown with `f
 
 Loading is column operations (pyarrow; run_columns.py), with no Python per post: `images` keeps the
 stored values and the records a page shows are cleaned for display when asked for (`record`,
-`records`); the OCR texts are read on first use. On this 2-core machine a synthetic run of 1,000,000
-posts (benchmarks/bench_map.py's generator) loads in about 4 s, where cleaning every row up front
-took 60-125 s.
+`records`); the OCR texts are read on first use, the search index is built on the first search.
+Start-up (load_run + create_app) of a synthetic run of 1,000,000 posts (benchmarks/bench_map.py's
+generator) on this shared 2-core machine: 4-5 s when it is quiet, 10-15 s at load average 5-6,
+where the per-row version took 72-124 s (95-106 s at load average 5, in the same minutes).
 """
 
 from __future__ import annotations
