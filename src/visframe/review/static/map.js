@@ -645,6 +645,7 @@
     document.querySelectorAll('.map-modes button').forEach((b) => b.addEventListener('click', () => setMode(b.dataset.mode)));
     $('map-search').addEventListener('submit', (e) => { e.preventDefault(); search(e.target.q.value.trim()); });
     $('map-search-mode').addEventListener('change', (e) => { setSearchMode(e.target.value).then(writeHash); });
+    window.addEventListener('resize', onView); // a bigger window shows more: re-choose the points drawn
     $('map-clear').addEventListener('click', clearSelection);
     $('map-code-button').addEventListener('click', codeSelection);
     if (wanted.c && wanted.c !== 'cluster' && meta.colourings.some((c) => c.key === wanted.c)) await setColouring(wanted.c, true);
