@@ -135,6 +135,42 @@ def _describe(run_dir: Path, rows: list[dict]) -> None:
     contracts.validate(contracts.TEXTS, pd.DataFrame(texts)).to_parquet(run_dir / "texts.parquet", index=False)
 
 
+def write_run_config(run_dir: Path, model: dict, cache_dir: Path, precision: str = "32") -> None:
+    """The parts of the pipeline's config.yaml the review app reads back: model, cache, trainer."""
+    from omegaconf import OmegaConf
+
+    config = {"model": model, "paths": {"cache_dir": str(cache_dir)},
+              "trainer": {"accelerator": "cpu", "precision": precision, "num_workers": 0}}
+    OmegaConf.save(OmegaConf.create(config), run_dir / contracts.CONFIG_FILE)
+
+
+def tiny_clip_dir(folder: Path) -> Path:
+    """A tiny randomly initialised CLIP (byte-level tokenizer, 24-d), saved like a downloaded model."""
+    import torch
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    symbols = list(bytes_to_unicode().values())
+    vocab = {s: i for i, s in enumerate(symbols)}
+    vocab.update({s + "</w>": len(symbols) + i for i, s in enumerate(symbols)})
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    eos, bos = vocab["<|endoftext|>"], vocab["<|startoftext|>"]
+    config = CLIPConfig(
+        text_config={"vocab_size": len(vocab), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+                     "num_attention_heads": 2, "max_position_embeddings": 40, "bos_token_id": bos,
+                     "eos_token_id": eos, "pad_token_id": eos},
+        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+                       "image_size": 32, "patch_size": 8},
+        projection_dim=24,
+    )
+    torch.manual_seed(0)
+    CLIPModel(config).eval().save_pretrained(folder)
+    CLIPProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}),
+                  tokenizer=CLIPTokenizer(vocab=vocab, merges=[])).save_pretrained(folder)
+    return folder
+
+
 CSRF_VALUE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
 

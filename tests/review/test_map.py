@@ -14,7 +14,10 @@ import pandas as pd
 import pytest
 from review_fixtures import XSS_CAPTION, Browser, make_run_dir
 
+from visframe.review.app import create_app
 from visframe.review.map_data import MapData
+from visframe.review.run_data import load_run
+from visframe.review.store import ReviewStore
 
 
 @pytest.fixture
@@ -111,6 +114,34 @@ def test_a_box_selects_exactly_the_points_inside_and_skips_hidden_categories(bro
     hidden = _select(browser, BOX_0_3, colouring="cluster", hidden=[0]).json()
     assert np.frombuffer(browser.get(f"/map/selection/{hidden['id']}.bin").content, "<u4").tolist() == [0, 1, 2, 30]
     assert _select(browser, [[0, 0], [1, 1]]).status_code == 400
+
+
+def test_a_selection_outlives_the_app_and_an_unknown_one_says_so(run_dir, review_run, store, browser, tmp_path):
+    """The review store keeps selections: a new app on the same store (a restart) serves the link."""
+    sid = _select(browser, BOX_0_3).json()["id"]
+    store.dispose()
+    again = ReviewStore(store.url, review_run.run_id)  # a fresh engine on the same database
+    restarted = Browser(create_app(load_run(run_dir), again))
+    assert np.frombuffer(restarted.get(f"/map/selection/{sid}.bin").content, "<u4").tolist() == [0, 1, 2, 3, 30]
+    summary = restarted.get(f"/map/selection/{sid}.json").json()
+    assert (summary["id"], summary["n_posts"], summary["n_images"]) == (sid, 5, 4)
+    assert restarted.get(f"/map/selection/{sid}.csv").text.count("\n") == 6  # header + 5 posts
+    # An id nobody drew, and a real id asked of another run's store: a 404 that says what to do.
+    for url, db in ((f"/map/selection/{'0' * 16}.json", again),
+                    (f"/map/selection/{sid}.json", ReviewStore(store.url, "another-run"))):
+        response = Browser(create_app(load_run(run_dir), db)).get(url)
+        assert response.status_code == 404
+        assert "no map selection" in response.text and "draw it again" in response.text
+    assert restarted.get("/map/selection/not-an-id.bin").status_code == 404
+    again.dispose()
+
+
+def test_a_selection_of_a_changed_run_is_refused_with_a_reason(run_dir, review_run, store, browser):
+    sid = _select(browser, BOX_0_3).json()["id"]
+    assignments = pd.read_parquet(run_dir / "assignments.parquet")
+    assignments.iloc[:20].to_parquet(run_dir / "assignments.parquet")  # the run's map now has 20 posts
+    response = Browser(create_app(review_run, store)).get(f"/map/selection/{sid}.json")
+    assert response.status_code == 409 and "31 posts" in response.text and "has 20" in response.text
 
 
 def test_a_selection_needs_the_csrf_token(browser):

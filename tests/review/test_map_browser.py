@@ -7,6 +7,7 @@ page's own projection (`window.__map.project`). Screenshots go to $VISFRAME_REVI
 from __future__ import annotations
 
 import io
+from urllib.parse import unquote
 
 import numpy as np
 import pandas as pd
@@ -177,3 +178,120 @@ def test_box_and_lasso_select_exactly_the_points_inside_and_coding_reaches_the_s
     assert all(u.startswith(base_url) for u in requests if not u.startswith("data:"))
     assert problems == []
     context.close()
+
+
+@pytest.fixture
+def big_live(tmp_path):
+    """60,000 posts spread evenly over a 1,000 x 1,000 square (no image files: points only)."""
+    n, rng = 60_000, np.random.default_rng(3)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    ids = [f"{k:016x}" for k in range(n)]
+    paths = [f"/nowhere/{i}.png" for i in ids]
+    xy = rng.uniform(0, 1000, size=(n, 2))
+    pd.DataFrame({"image_id": ids, "path": paths, "cluster": rng.integers(0, 5, n), "probability": 0.9,
+                  "outlier_score": 0.1, "x": xy[:, 0], "y": xy[:, 1]}).to_parquet(run_dir / "assignments.parquet")
+    pd.DataFrame({"image_id": ids, "path": paths, "status": "ok"}).to_parquet(run_dir / "manifest.parquet")
+    run = load_run(run_dir)
+    store = ReviewStore(sqlite_url(tmp_path / "review.db"), run.run_id)
+    with serve_in_background(create_app(run, store)) as base_url:
+        yield base_url, n
+    store.dispose()
+
+
+def _coloured(page) -> int:
+    pixels = np.asarray(Image.open(io.BytesIO(page.locator("#map-canvas").screenshot())).convert("RGB")).astype(int)
+    return int((np.abs(pixels - 255).sum(axis=2) > 60).sum())
+
+
+def test_zoomed_in_on_a_big_map_only_the_points_near_the_view_are_drawn(chromium, big_live):
+    base_url, n = big_live
+    problems, requests = [], []
+    context, page = _open_map(chromium, base_url, problems, requests)
+    page.goto("/map#v=500,500,5.5")  # about 20 x 14 units of the 1,000 x 1,000 square
+    _poll(page, "() => window.__map && window.__map.ready")
+    drawn = _poll(page, "() => window.__map.drawnPoints")
+    assert 0 < drawn < n / 20, drawn
+    assert _coloured(page) > 50  # the points in view are drawn
+
+    # Drag the map until the view lies wholly outside the points drawn first (a view's width each
+    # side of the first view): only if they were chosen again does the new view show any.
+    box = page.locator("#map-canvas").bounding_box()
+    width = box["width"] / 2 ** 5.5
+    y = box["y"] + box["height"] / 2
+    for _ in range(3):
+        page.mouse.move(box["x"] + 40, y)
+        _drag(page, [(box["x"] + box["width"] - 20, y), (box["x"] + 20, y)])
+        page.mouse.up()
+    page.wait_for_timeout(800)
+    view_x = float(unquote(page.evaluate("location.hash")).split("v=")[1].split(",")[0])
+    assert view_x - 500 > 2 * width, (view_x, width)
+    assert 0 < page.evaluate("window.__map.drawnPoints") < n / 20
+    assert _coloured(page) > 50
+
+    # Zoomed out to the whole square, every point is drawn again.
+    page.evaluate("window.__map.zoomBy(-6)")
+    _poll(page, f"() => window.__map.drawnPoints === {n}")
+    assert [p for p in problems if "status of 404" not in p] == []  # these posts have no image files
+    context.close()
+
+
+def test_search_by_meaning_says_why_it_cannot_and_words_still_work(chromium, live):
+    """The fixture run has no config.yaml (so no model): choosing "meaning" says so and falls back."""
+    base_url, _run, _store, assignments = live
+    problems, requests = [], []
+    context, page = _open_map(chromium, base_url, problems, requests)
+    _load(page)
+    page.select_option("#map-search-mode", "meaning")
+    _poll(page, "() => window.__map.similarStatus")
+    message = page.locator("#map-search-count").inner_text()
+    assert "not available" in message and "config.yaml not found" in message
+    assert page.locator("#map-search-mode").input_value() == "words"
+    page.fill("#map-search input[name=q]", "cuenta_3")
+    page.click("#map-search button")
+    assert _poll(page, "() => window.__map.searchHits") == int((assignments.index % 5 == 3).sum())
+    assert [p for p in problems if "status of 409" not in p] == []
+    context.close()
+
+
+def requests_json(base_url, url, page):
+    """GET `url` with the page's cookies (the app's session), as JSON."""
+    return page.context.request.get(base_url + url).json()
+
+
+def test_search_by_meaning_highlights_the_images_the_runs_clip_ranks_first(chromium, tmp_path):
+    from review_fixtures import tiny_clip_dir, write_run_config
+
+    from visframe.embed.embedding import embed_images
+    from visframe.embed.encoders.hf_clip import CLIPEncoder
+
+    weights = tiny_clip_dir(tmp_path / "clip")
+    run_dir = make_run_dir(tmp_path, describe=False)
+    write_run_config(run_dir, {"_target_": "visframe.embed.encoders.hf_clip.CLIPEncoder", "name": "tiny_clip",
+                               "weights": str(weights)}, tmp_path / "cache")
+    manifest = pd.read_parquet(run_dir / "manifest.parquet")
+    images = manifest[manifest.status == "ok"].drop_duplicates("image_id")
+    embed_images(list(images.image_id), list(images.path), CLIPEncoder(weights=str(weights), name="tiny_clip"),
+                 {"accelerator": "cpu", "precision": "32", "num_workers": 0}, tmp_path / "cache", show_progress=False)
+    run = load_run(run_dir)
+    store = ReviewStore(sqlite_url(tmp_path / "review.db"), run.run_id)
+    with serve_in_background(create_app(run, store)) as base_url:
+        problems, requests = [], []
+        context, page = _open_map(chromium, base_url, problems, requests)
+        _load(page)
+        page.select_option("#map-search-mode", "meaning")
+        assert _poll(page, "() => window.__map.similarStatus")["available"] is True
+        page.fill("#map-search input[name=q]", "a purple poster")
+        page.click("#map-search button")
+        _poll(page, "() => window.__map.searchHits")
+        # 31 posts: the 4 best images (a tenth), as the server ranks them; every post of each.
+        best = requests_json(base_url, "/map/similar.json?k=4&q=a+purple+poster", page)
+        top = [i["image_id"] for i in best["images"]]
+        assignments = pd.read_parquet(run_dir / "assignments.parquet")
+        assert sorted(page.evaluate("window.__map.searchPoints")) == np.flatnonzero(
+            assignments.image_id.isin(top)).tolist()
+        assert "the 4 most similar images" in page.locator("#map-search-count").inner_text()
+        assert "m=meaning" in page.url and "q=a+purple+poster" in page.url
+        assert problems == []
+        context.close()
+    store.dispose()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
+from sqlalchemy import func, select
 
 from conftest import store_url
 from visframe.review.store import ReviewStore, StoreError
+from visframe.review.store_schema import map_selections_table
 
 
 def test_save_replaces_the_coders_codes_and_keeps_a_no_code_review(store, review_run):
@@ -135,3 +138,16 @@ def test_a_locked_database_is_retried_not_lost(store):
     with pytest.raises(OperationalError):
         store._write(broken)  # not a lock: fails at once
     assert store.retries_used == 2
+
+
+def test_a_map_selection_is_stored_compactly_and_read_back_exactly(store):
+    rng = np.random.default_rng(5)
+    points = rng.choice(1_000_000, 25_000, replace=False)  # unsorted, as a caller may hand them
+    sid = store.save_selection(points, 1_000_000)
+    found, n_points = store.selection(sid)
+    np.testing.assert_array_equal(found, np.sort(points))
+    assert n_points == 1_000_000 and store.save_selection(np.sort(points), 1_000_000) == sid  # same points, same id
+    with store.engine.connect() as conn:
+        size = conn.execute(select(func.length(map_selections_table.c.points))).scalar()
+    assert size < 40_000  # 25,000 numbers in < 1.6 bytes each
+    assert store.selection("0" * 16) is None and store.selection("../../etc") is None

@@ -67,9 +67,9 @@ class ReviewContext:
 
     def __post_init__(self) -> None:
         self.media = Media(self.run)
-        self.all_ids = list(self.run.images.index)
-        self.clusters_of = {i: int(c) for i, c in self.run.images[C.CLUSTER].items()}
-        self.search = TextIndex(self.run)
+        self.all_ids = self.run.images.index  # a pandas Index: membership is a hash lookup
+        self.clusters_of = self.run.images[C.CLUSTER]  # image_id -> cluster (a Series: [], .get)
+        self.search = TextIndex(self.run)  # built on the first search
         self.has_map = False  # set by create_app once every router is included
 
     def render(self, request: Request, name: str, coder: str | None, status_code: int = 200,
@@ -93,10 +93,9 @@ class ReviewContext:
 
     def locate(self, image_id: str) -> tuple[int, int]:
         """(cluster, offset of the page that shows it)."""
-        images = self.run.images
-        cluster = int(images.at[image_id, C.CLUSTER])
-        members = list(images.index[images[C.CLUSTER] == cluster])
-        return cluster, (members.index(image_id) // self.page_size) * self.page_size
+        cluster = int(self.run.images.at[image_id, C.CLUSTER])
+        position = int(self.run.members(cluster).get_loc(image_id))
+        return cluster, (position // self.page_size) * self.page_size
 
     def panel(self, record: dict[str, Any], coder: str | None, codebook, saved: dict | None = None,
               message: str = "", error: str = "") -> dict[str, Any]:

@@ -48,7 +48,8 @@ def _data_uri(path) -> str | None:
 def labelstudio_tasks(run: ReviewRun, image_url: Callable[[str], str], embed: bool = False) -> list[dict]:
     """Label Studio tasks for every codeable image, with the cluster as a prediction."""
     tasks = []
-    for image_id, row in run.images.iterrows():
+    for row in run.records(run.images.index):
+        image_id = row[C.IMAGE_ID]
         source = image_url(image_id)
         if embed:
             path = run.path_for(image_id)

@@ -4,8 +4,9 @@ The page (templates/map.html + static/map.js) loads two things: `/map/meta.json`
 colourings, the cluster names and counts, the codebook) and `/map/points.bin` (typed arrays, see
 `MapData.points_bytes`). Everything else is asked for when needed: another colouring's codes, one
 point's tooltip, the image ids of the few hundred points drawn as thumbnails, search hits, a
-selection. Selections are made on the server (point-in-polygon over the float32 positions), kept
-under a content id that the page puts in its URL, and can be coded or exported.
+selection. Selections are made on the server (point-in-polygon over the float32 positions), saved
+in the review store under a content id that the page puts in its URL (so a link outlives the app;
+store_selections.py), and can be coded or exported.
 
 State comes from `request.app.state`: `run` (ReviewRun), `store` (ReviewStore), `media`, `csrf`,
 `render(request, template, **context)` and `current_coder(request)`, set by `create_app`.
@@ -13,13 +14,14 @@ State comes from `request.app.state`: `run` (ReviewRun), `store` (ReviewStore), 
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import threading
 from collections import OrderedDict
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -30,13 +32,14 @@ from visframe import contracts as C
 from visframe.review.map_data import MapData
 from visframe.review.run_data import is_image_id
 from visframe.review.store import StoreError
+from visframe.review.text_rank import MAX_K, Ranked, TextRanker, TextRankUnavailable
 from visframe.utils.csv_safe import safe_csv_bytes
 
 router = APIRouter()
 
 TILE = 96  # px of a zoomed-in point's square thumbnail
 THUMB_CAP = 300  # thumbnails drawn at once, at most (the page asks for ids of visible points only)
-MAX_SELECTIONS = 256  # selections kept in memory (content-addressed: the same points, the same id)
+SELECTION_CACHE = 16  # decoded selections kept in memory (the store holds them all)
 MAX_BULK_CODE = 20_000  # images one "code the selection" may touch
 PANEL_ITEMS = 120  # images listed in the selection panel
 BINARY = "application/octet-stream"
@@ -57,11 +60,33 @@ def map_data(request: Request) -> MapData:
 
 
 def _selection(request: Request, sid: str) -> np.ndarray:
-    map_data(request)
-    found = request.app.state.map_selections.get(sid)
+    """A saved selection's point numbers (from memory, else the review store), or a 404/409 that says why."""
+    data = map_data(request)
+    cache: OrderedDict = request.app.state.map_selections
+    with _lock:
+        found = cache.get(sid)
     if found is None:
-        raise HTTPException(status_code=404, detail="this selection is not on the server any more: draw it again")
+        stored = request.app.state.store.selection(sid)
+        if stored is None:
+            raise HTTPException(status_code=404, detail=(
+                f"no map selection {sid[:16]!r} in this run's review store: it was drawn on another run or "
+                "another store (--db), or the link is cut short; draw it again"))
+        found, n_points = stored
+        if n_points != data.n or (len(found) and int(found.max()) >= data.n):
+            raise HTTPException(status_code=409, detail=(
+                f"map selection {sid} was drawn on a map of {n_points:,} posts and this run's map has {data.n:,}: "
+                "the run's assignments changed since; draw it again"))
+        _remember(request, sid, found)
     return found
+
+
+def _remember(request: Request, sid: str, points: np.ndarray) -> None:
+    cache: OrderedDict = request.app.state.map_selections
+    with _lock:
+        cache[sid] = points
+        cache.move_to_end(sid)
+        while len(cache) > SELECTION_CACHE:
+            cache.popitem(last=False)
 
 
 def _verify(request: Request) -> None:
@@ -147,6 +172,61 @@ async def map_search(request: Request, q: str = Query("", max_length=200)) -> Re
     return Response(hits.astype("<u4").tobytes(), media_type=BINARY, headers={"x-count": str(len(hits))})
 
 
+# -- search by meaning: the run's image-text encoder ranks images by similarity to the query -------
+def text_ranker(request: Request) -> TextRanker:
+    """The run's TextRanker, made on the first such request (it loads nothing until asked)."""
+    state = request.app.state
+    data = map_data(request)
+    with _lock:
+        ranker = getattr(state, "text_ranker", None)
+        if ranker is None:
+            ids = pc.unique(data.assignments[C.IMAGE_ID]).to_pylist()
+            ranker = TextRanker(data.run_dir, [i for i in ids if is_image_id(str(i))])
+            state.text_ranker = ranker
+    return ranker
+
+
+@router.get("/map/similar/status.json")
+async def similar_status(request: Request) -> JSONResponse:
+    """Whether this run's encoder can embed a text query (builds the encoder on first call)."""
+    ranker = await run_in_threadpool(text_ranker, request)
+    return JSONResponse(await run_in_threadpool(ranker.status))
+
+
+async def _ranked(request: Request, q: str, k: int) -> Ranked:
+    if not q.strip():
+        raise HTTPException(status_code=400, detail="type what the images should show")
+    ranker = await run_in_threadpool(text_ranker, request)
+    try:
+        return await run_in_threadpool(ranker.rank, q.strip(), k)
+    except TextRankUnavailable as problem:
+        raise HTTPException(status_code=409, detail=str(problem)) from problem
+
+
+@router.get("/map/similar.json")
+async def similar_json(request: Request, q: str = Query("", max_length=200),
+                       k: int = Query(100, ge=1, le=MAX_K)) -> JSONResponse:
+    """The k images most similar to the query, best first, with their cosine similarity."""
+    ranked = await _ranked(request, q, k)
+    return JSONResponse({"query": q.strip(), "n_ranked": ranked.n_ranked, "n_missing": ranked.n_missing,
+                         "images": [{C.IMAGE_ID: i, "score": round(float(s), 5)}
+                                    for i, s in zip(ranked.image_ids, ranked.scores)]})
+
+
+@router.get("/map/similar.bin")
+async def similar_bin(request: Request, q: str = Query("", max_length=200),
+                      k: int = Query(100, ge=1, le=MAX_K)) -> Response:
+    """The posts of the k most similar images (uint32 point numbers, best image first), as search.bin."""
+    ranked = await _ranked(request, q, k)
+    data = map_data(request)
+    rank = pc.index_in(data.assignments[C.IMAGE_ID], value_set=pa.array(ranked.image_ids, pa.string()))
+    points = np.flatnonzero(rank.is_valid().to_numpy(zero_copy_only=False))
+    order = pc.fill_null(rank, 0).to_numpy()[points]
+    points = points[np.argsort(order, kind="stable")].astype(np.uint32)
+    return Response(points.astype("<u4").tobytes(), media_type=BINARY,
+                    headers={"x-count": str(len(points)), "x-images": str(len(ranked.image_ids))})
+
+
 # -- selections ---------------------------------------------------------------------------------
 @router.post("/map/selection")
 async def make_selection(request: Request) -> JSONResponse:
@@ -158,12 +238,11 @@ async def make_selection(request: Request) -> JSONResponse:
         indices = await run_in_threadpool(data.select, body["polygon"], str(body.get("colouring", C.CLUSTER)), hidden)
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise HTTPException(status_code=400, detail=f"unreadable selection: {error}") from error
-    sid = hashlib.sha256(indices.tobytes()).hexdigest()[:16]
-    selections: OrderedDict = request.app.state.map_selections
-    selections[sid] = indices
-    selections.move_to_end(sid)
-    while len(selections) > MAX_SELECTIONS:
-        selections.popitem(last=False)
+    try:
+        sid = await run_in_threadpool(request.app.state.store.save_selection, indices, data.n)
+    except StoreError as error:
+        raise HTTPException(status_code=400, detail=str(error)) from error
+    _remember(request, sid, indices)
     return JSONResponse(_summary(request, data, sid, indices))
 
 
@@ -181,7 +260,7 @@ def _summary(request: Request, data: MapData, sid: str, indices: np.ndarray, ite
 
 @router.get("/map/selection/{sid}.json")
 async def selection_json(request: Request, sid: str) -> JSONResponse:
-    indices = _selection(request, sid)
+    indices = await run_in_threadpool(_selection, request, sid)
     data = map_data(request)
     return JSONResponse(await run_in_threadpool(_summary, request, data, sid, indices, PANEL_ITEMS))
 
@@ -193,7 +272,7 @@ def selection_bin(request: Request, sid: str) -> Response:
 
 @router.get("/map/selection/{sid}.csv")
 async def selection_csv(request: Request, sid: str) -> Response:
-    indices = _selection(request, sid)
+    indices = await run_in_threadpool(_selection, request, sid)
     table = await run_in_threadpool(map_data(request).selection_table, indices)
     body = await run_in_threadpool(lambda: safe_csv_bytes(table.to_pandas()))
     return Response(body, media_type="text/csv; charset=utf-8",
@@ -202,7 +281,7 @@ async def selection_csv(request: Request, sid: str) -> Response:
 
 @router.get("/map/selection/{sid}.parquet")
 async def selection_parquet(request: Request, sid: str) -> Response:
-    indices = _selection(request, sid)
+    indices = await run_in_threadpool(_selection, request, sid)
     table = await run_in_threadpool(map_data(request).selection_table, indices)
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
@@ -215,7 +294,7 @@ async def code_selection(request: Request, sid: str) -> JSONResponse:
     """Add one code to every codeable image of the selection (their other codes and memos stay)."""
     _verify(request)
     state = request.app.state
-    indices = _selection(request, sid)
+    indices = await run_in_threadpool(_selection, request, sid)
     coder = state.current_coder(request)
     if coder is None:
         raise HTTPException(status_code=400, detail="say who you are first (Coder page)")

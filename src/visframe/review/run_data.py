@@ -5,10 +5,18 @@ sheet is present, the images to code are the sample's images (with their band an
 otherwise every clustered image is codeable. Reshared copies share an `image_id` (the hash of the
 bytes), so codes attach to the image_id; the page shows the metadata of its most probable post and
 how many posts carry it. Hashtags are counted by `hashtag_key` and shown with `format_hashtag`.
+
+Loading is column operations (pyarrow; run_columns.py), with no Python per post: `images` keeps the
+stored values and the records a page shows are cleaned for display when asked for (`record`,
+`records`); the OCR texts are read on first use, the search index is built on the first search.
+Start-up (load_run + create_app) of a synthetic run of 1,000,000 posts (benchmarks/bench_map.py's
+generator) on this shared 2-core machine: 4-5 s when it is quiet, 10-15 s at load average 5-6,
+where the per-row version took 72-124 s (95-106 s at load average 5, in the same minutes).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -17,11 +25,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from visframe import contracts as C
 from visframe.review import run_files
-from visframe.review.run_summary import ClusterSummary, summarise_clusters
-from visframe.utils.hashing import hash_strings
+from visframe.review.run_columns import combined, post_tags, tag_lists, text_column, valid_image_ids
+from visframe.review.run_summary import ClusterSummary, RunPosts, summarise_clusters
 from visframe.utils.hashtags import format_hashtag, hashtag_key, normalise_hashtags
 
 IMAGE_ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
@@ -85,35 +95,62 @@ def _clean_time(value: Any) -> str:
     return stamp.tz_convert("UTC").strftime("%Y-%m-%d %H:%M UTC")
 
 
+def tidy_record(image_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """One image's stored values as the pages show them: text, '#Tag' lists, likes, a UTC time."""
+    shown, computed = normalise_hashtags(tag_list(values.get(C.HASHTAGS)))
+    stored = tag_list(values.get(C.HASHTAG_KEYS))
+    values[C.HASHTAG_KEYS] = stored if len(stored) == len(shown) else computed
+    values[C.HASHTAGS] = [format_hashtag(t) for t in shown]
+    values[C.LIKES] = _clean_int(values.get(C.LIKES))
+    values[C.POSTED_AT] = _clean_time(values.get(C.POSTED_AT))
+    for column in (*TEXT_COLUMNS, run_files.BAND):
+        values[column] = _clean_text(values.get(column))
+    return {C.IMAGE_ID: image_id, **values}
+
+
 @dataclass
 class ReviewRun:
-    """Everything the app reads from one run directory, loaded once at start-up."""
+    """Everything the app reads from one run directory, loaded once at start-up (texts on first use)."""
 
     run_dir: Path
     run_id: str
     mlflow_run_id: str | None
-    images: pd.DataFrame  # one row per codeable image_id, indexed by image_id, probability desc
+    images: pd.DataFrame  # one row per codeable image_id, indexed by image_id; by cluster, then probability desc
     clusters: list[ClusterSummary]
-    image_paths: dict[str, Path]  # image_id -> file, from manifest rows with status ok
+    image_paths: pd.Series  # image_id -> file (str), from manifest rows with status ok
     sampled: bool  # True when the sampling sheet chose the images
     thumbnail_paths: dict[str, Path] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)  # why some sheet rows were not used
-    texts: dict[str, str] = field(default_factory=dict)  # image_id -> OCR text (texts.parquet)
+    _texts: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def n_images(self) -> int:
         return len(self.images)
 
+    @property
+    def texts(self) -> dict[str, str]:
+        """image_id -> OCR text (texts.parquet), read on first use."""
+        if self._texts is None:
+            self._texts = run_files.read_texts(self.run_dir)
+        return self._texts
+
     def has_image(self, image_id: str) -> bool:
         return is_image_id(image_id) and image_id in self.images.index
 
     def record(self, image_id: str) -> dict[str, Any]:
-        row = self.images.loc[image_id]
-        return {C.IMAGE_ID: image_id, **row.to_dict()}
+        return tidy_record(image_id, self.images.loc[image_id].to_dict())
 
-    def cluster_records(self, cluster: int) -> list[dict[str, Any]]:
-        rows = self.images[self.images[C.CLUSTER] == cluster]
-        return [{C.IMAGE_ID: image_id, **row.to_dict()} for image_id, row in rows.iterrows()]
+    def records(self, image_ids) -> list[dict[str, Any]]:
+        """The display records of `image_ids` (ids of this run), in that order."""
+        frame = self.images.loc[list(image_ids)]
+        return [tidy_record(i, values) for i, values in zip(frame.index, frame.to_dict("records"))]
+
+    def members(self, cluster: int) -> pd.Index:
+        """The cluster's image ids in page order (most probable first)."""
+        return self.images.index[self.images[C.CLUSTER].to_numpy() == cluster]
+
+    def cluster_records(self, cluster: int, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
+        return self.records(self.members(cluster)[start:stop])
 
     def cluster_ids(self) -> list[int]:
         return [c.cluster for c in self.clusters]
@@ -125,63 +162,94 @@ class ReviewRun:
         """The image's file from the manifest; None for anything that is not a manifest image_id."""
         if not is_image_id(image_id):
             return None
-        return self.image_paths.get(image_id)
+        found = self.image_paths.get(image_id)
+        return None if found is None else Path(found)
 
 
-def _image_paths(manifest: pd.DataFrame) -> dict[str, Path]:
-    ok = manifest
-    if C.STATUS in manifest.columns:
-        ok = manifest[manifest[C.STATUS].astype(str) == C.STATUS_OK]
-    return {str(i): Path(str(p)) for i, p in zip(ok[C.IMAGE_ID], ok[C.PATH]) if is_image_id(str(i))}
+def _image_paths(manifest: pa.Table) -> pd.Series:
+    """image_id -> path of the manifest's ok rows; a reshared image keeps its last row's file."""
+    ids = combined(manifest[C.IMAGE_ID]).cast(pa.string())
+    paths = combined(manifest[C.PATH]).cast(pa.string())
+    keep = valid_image_ids(ids) & paths.is_valid().to_numpy(zero_copy_only=False)
+    if C.STATUS in manifest.column_names:
+        status = combined(manifest[C.STATUS]).cast(pa.string())
+        keep &= pc.fill_null(pc.equal(status, C.STATUS_OK), False).to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(keep)[::-1]  # last rows first: the first of each id below is its last row
+    codes = combined(pc.dictionary_encode(ids.take(pa.array(rows)))).indices.to_numpy()
+    rows = np.sort(rows[np.unique(codes, return_index=True)[1]])
+    return pd.Series(paths.take(pa.array(rows)).to_numpy(zero_copy_only=False),
+                     index=pd.Index(ids.take(pa.array(rows)).to_pandas()))
 
 
-def _hashtag_columns(frame: pd.DataFrame) -> None:
-    """Display forms and keys per post, aligned; older manifests without keys get them computed."""
-    displays, keys = [], []
-    for tags, stored in zip(frame[C.HASHTAGS], frame[C.HASHTAG_KEYS]):
-        shown, computed = normalise_hashtags(tag_list(tags))
-        stored = tag_list(stored)
-        keys.append(stored if len(stored) == len(shown) else computed)
-        displays.append(shown)
-    frame[C.HASHTAGS], frame[C.HASHTAG_KEYS] = displays, keys
+@dataclass
+class _Posts:
+    """Every clustered post, most probable first (then by image_id): its assignments values, and its
+    manifest row (null without one), so a metadata column is read only for the rows that need it."""
+
+    table: pa.Table  # image_id, cluster, probability and the soft-noise columns present
+    rows: pa.Array  # int, the post's manifest row
+    manifest: pa.Table
+
+    def meta(self, column: str, positions: np.ndarray | None = None) -> pa.Array:
+        rows = self.rows if positions is None else self.rows.take(pa.array(positions))
+        if column not in self.manifest.column_names:
+            return pa.nulls(len(rows), pa.string())
+        return combined(self.manifest[column]).take(rows)
 
 
-def _posts(manifest: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
-    """Every clustered post with its metadata, most probable first."""
-    columns = [C.IMAGE_ID, C.PATH, C.CLUSTER, C.PROBABILITY, *[c for c in SOFT_COLUMNS if c in assignments]]
-    posts = assignments[columns].copy()
-    posts[C.IMAGE_ID] = posts[C.IMAGE_ID].astype(str)
-    posts[C.PATH] = posts[C.PATH].astype(str)
-    posts[C.CLUSTER] = posts[C.CLUSTER].astype("int64")
-    posts[C.PROBABILITY] = posts[C.PROBABILITY].astype("float64")
-    meta = [c for c in METADATA_COLUMNS if c in manifest.columns]
-    by_path = manifest[[C.PATH, *meta]].copy()
-    by_path[C.PATH] = by_path[C.PATH].astype(str)
-    posts = posts.merge(by_path.drop_duplicates(C.PATH), on=C.PATH, how="left")
-    for column in METADATA_COLUMNS:
-        if column not in posts.columns:
-            posts[column] = None
-    for column in (C.ACCOUNT, C.CAPTION, C.ALT_TEXT):
-        posts[column] = [_clean_text(v) for v in posts[column]]
-    _hashtag_columns(posts)
-    posts = posts[posts[C.IMAGE_ID].map(is_image_id)]
-    return posts.sort_values([C.PROBABILITY, C.IMAGE_ID], ascending=[False, True], kind="stable")
+def _posts(manifest: pa.Table, assignments: pa.Table) -> _Posts:
+    ids = combined(assignments[C.IMAGE_ID]).cast(pa.string())
+    cluster = combined(assignments[C.CLUSTER])
+    if cluster.null_count:
+        raise ValueError(f"{C.ASSIGNMENTS_FILE} has {cluster.null_count} row(s) without a {C.CLUSTER}; "
+                         "re-run the cluster stage")
+    columns = {C.IMAGE_ID: ids, C.CLUSTER: cluster.cast(pa.int64()),
+               C.PROBABILITY: combined(assignments[C.PROBABILITY]).cast(pa.float64())}
+    columns.update({c: combined(assignments[c]) for c in SOFT_COLUMNS if c in assignments.column_names})
+    # Each post's manifest row by path (the first row of a path, as a drop_duplicates would keep).
+    paths = combined(assignments[C.PATH]).cast(pa.string())
+    rows = pc.index_in(paths, value_set=combined(manifest[C.PATH]).cast(pa.string()))
+    keep = pa.array(valid_image_ids(ids))
+    table, rows = pa.table(columns).filter(keep), rows.filter(keep)
+    # Missing probabilities (NaN or null) last, as pandas sorts them.
+    probability = pc.fill_null(table[C.PROBABILITY], float("nan"))
+    missing = pc.is_nan(probability)
+    key = pa.table({"missing": missing, "p": pc.if_else(missing, 0.0, probability), "i": table[C.IMAGE_ID]})
+    order = pc.sort_indices(key, sort_keys=[("missing", "ascending"), ("p", "descending"), ("i", "ascending")])
+    return _Posts(table.take(order), rows.take(order), manifest)
 
 
-def _images(posts: pd.DataFrame) -> pd.DataFrame:
+def _list_dtype(kind: pa.DataType):
+    return pd.ArrowDtype(kind) if pa.types.is_list(kind) or pa.types.is_large_list(kind) else None
+
+
+def _images(posts: _Posts) -> pd.DataFrame:
     """One row per image_id: its most probable post's values, and how many posts carry it."""
-    first = posts.drop_duplicates(C.IMAGE_ID).set_index(C.IMAGE_ID)
-    images = first.drop(columns=[C.PATH]).copy()
-    images[N_POSTS] = posts.groupby(C.IMAGE_ID).size().reindex(first.index).astype("int64")
-    images[run_files.BAND] = ""
-    return images
+    codes = combined(pc.dictionary_encode(posts.table[C.IMAGE_ID])).indices.to_numpy()
+    _, first, counts = np.unique(codes, return_index=True, return_counts=True)
+    order = np.argsort(first)
+    first = first[order]
+    table = posts.table.take(pa.array(first))
+    for column in METADATA_COLUMNS:
+        table = table.append_column(column, posts.meta(column, first))
+    table = table.append_column(N_POSTS, pa.array(counts[order].astype(np.int64)))
+    table = table.append_column(run_files.BAND, pa.array(np.full(table.num_rows, ""), pa.string()))
+    return table.to_pandas(types_mapper=_list_dtype).set_index(C.IMAGE_ID)
+
+
+def _run_posts(posts: _Posts) -> RunPosts:
+    """What the cluster summaries count, over every clustered post."""
+    n = posts.table.num_rows
+    tags = tag_lists(posts.meta(C.HASHTAGS), n, tag_list)
+    return RunPosts(cluster=posts.table[C.CLUSTER].to_numpy(), account=text_column(posts.meta(C.ACCOUNT)),
+                    tags=post_tags(tags, tag_lists(posts.meta(C.HASHTAG_KEYS), n, tag_list)))
 
 
 def _apply_sheet(run_dir: Path, images: pd.DataFrame, sheet: pd.DataFrame, skipped: list[str],
                  thumbnails: dict[str, Path]) -> pd.DataFrame:
     """Keep the sampled images; the sheet names the sampled post, so its metadata wins where filled."""
     sheet = sheet[sheet[C.IMAGE_ID].map(is_image_id)]
-    unknown = sorted(set(sheet[C.IMAGE_ID]) - set(images.index))
+    unknown = sorted(set(sheet[C.IMAGE_ID][~sheet[C.IMAGE_ID].isin(images.index)]))
     if unknown:
         skipped.append(f"{run_files.sampling_sheet_path(run_dir)}: {len(unknown)} image_id(s) not in "
                        f"{C.ASSIGNMENTS_FILE}, e.g. {unknown[0]}")
@@ -190,7 +258,7 @@ def _apply_sheet(run_dir: Path, images: pd.DataFrame, sheet: pd.DataFrame, skipp
     for column in SHEET_COLUMNS:
         if column in sheet.columns:
             values = sheet[column].replace("", np.nan)
-            images[column] = values.where(values.notna(), images[column])
+            images[column] = values.where(values.notna(), images[column].astype(object))
     if C.HASHTAGS in sheet.columns:
         images[C.HASHTAG_KEYS] = [[hashtag_key(t) for t in tag_list(v)] for v in images[C.HASHTAGS]]
         images[C.HASHTAGS] = [normalise_hashtags(tag_list(v))[0] for v in images[C.HASHTAGS]]
@@ -202,13 +270,16 @@ def _apply_sheet(run_dir: Path, images: pd.DataFrame, sheet: pd.DataFrame, skipp
     return images
 
 
-def _tidy(images: pd.DataFrame) -> pd.DataFrame:
-    images[C.HASHTAGS] = [[format_hashtag(t) for t in tags] for tags in images[C.HASHTAGS]]
-    images[C.LIKES] = [_clean_int(v) for v in images[C.LIKES]]
-    images[C.POSTED_AT] = [_clean_time(v) for v in images[C.POSTED_AT]]
-    for column in (*TEXT_COLUMNS, run_files.BAND):
-        images[column] = [_clean_text(v) for v in images[column]]
-    return images.sort_values([C.CLUSTER, C.PROBABILITY], ascending=[True, False], kind="stable")
+def content_run_id(images: pd.DataFrame) -> str:
+    """A run without MLflow is known by its images and clusters: `hash_strings` of the sorted
+    'image_id:cluster' lines, so moving the directory keeps its codes."""
+    table = pa.table({"i": pa.array(images.index.array, pa.string()),
+                      "c": pa.array(images[C.CLUSTER].to_numpy(np.int64))}).sort_by([("i", "ascending")])
+    lines = pc.binary_join_element_wise(table["i"], table["c"].cast(pa.string()), ":")
+    lines = combined(pc.binary_join_element_wise(lines, "", "\n"))  # each line ends with a newline
+    offsets = np.frombuffer(lines.buffers()[1], np.int32)[lines.offset: lines.offset + len(lines) + 1]
+    text = memoryview(lines.buffers()[2])[offsets[0]: offsets[-1]] if len(lines) else b""
+    return "local-" + hashlib.sha256(text).hexdigest()[:16]
 
 
 def load_run(run_dir: str | Path, top_terms: int = 5, montage_size: int = 6) -> ReviewRun:
@@ -216,8 +287,9 @@ def load_run(run_dir: str | Path, top_terms: int = 5, montage_size: int = 6) -> 
     run_dir = Path(run_dir).expanduser().resolve()
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run directory {run_dir} does not exist")
-    manifest = run_files.read_required(run_dir, C.MANIFEST, (C.IMAGE_ID, C.PATH))
-    assignments = run_files.read_required(run_dir, C.ASSIGNMENTS, (C.IMAGE_ID, C.PATH, C.CLUSTER, C.PROBABILITY))
+    manifest = run_files.read_required(run_dir, C.MANIFEST, (C.IMAGE_ID, C.PATH), (C.STATUS, *METADATA_COLUMNS))
+    assignments = run_files.read_required(run_dir, C.ASSIGNMENTS, (C.IMAGE_ID, C.PATH, C.CLUSTER, C.PROBABILITY),
+                                          SOFT_COLUMNS)
     posts = _posts(manifest, assignments)
     images = _images(posts)
     skipped: list[str] = []
@@ -226,13 +298,10 @@ def load_run(run_dir: str | Path, top_terms: int = 5, montage_size: int = 6) -> 
     sampled = sheet_path.is_file()
     if sampled:
         images = _apply_sheet(run_dir, images, run_files.read_sampling_sheet(sheet_path), skipped, thumbnails)
-    images = _tidy(images)
-    clusters = summarise_clusters(images, posts, run_files.read_cluster_names(run_dir), top_terms, montage_size)
+    images = images.sort_values([C.CLUSTER, C.PROBABILITY], ascending=[True, False], kind="stable")
+    clusters = summarise_clusters(images, _run_posts(posts), run_files.read_cluster_names(run_dir), top_terms,
+                                  montage_size)
     mlflow_run_id = run_files.read_mlflow_run_id(run_dir)
-    # Without MLflow the run is known by its content, so moving the directory keeps its codes.
-    run_id = mlflow_run_id or "local-" + hash_strings(
-        [f"{i}:{c}" for i, c in sorted(zip(images.index, images[C.CLUSTER]))]
-    )
-    return ReviewRun(run_dir=run_dir, run_id=run_id, mlflow_run_id=mlflow_run_id, images=images,
-                     clusters=clusters, image_paths=_image_paths(manifest), sampled=sampled,
-                     thumbnail_paths=thumbnails, skipped=skipped, texts=run_files.read_texts(run_dir))
+    return ReviewRun(run_dir=run_dir, run_id=mlflow_run_id or content_run_id(images), mlflow_run_id=mlflow_run_id,
+                     images=images, clusters=clusters, image_paths=_image_paths(manifest), sampled=sampled,
+                     thumbnail_paths=thumbnails, skipped=skipped)

@@ -14,6 +14,9 @@ import logging
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from visframe import contracts as C
 
@@ -24,19 +27,20 @@ BAND = C.BAND
 THUMBNAIL_COLUMNS = ("thumbnail_path", "thumbnail")  # relative to report/ or the run directory
 
 
-def read_required(run_dir: Path, table: C.Table, needed: tuple[str, ...]) -> pd.DataFrame:
-    """A required Parquet table, with a clear error naming the file or the missing columns."""
+def read_required(run_dir: Path, table: C.Table, needed: tuple[str, ...], wanted: tuple[str, ...] = ()) -> pa.Table:
+    """The `needed` columns of a required Parquet table and those of `wanted` it has (only those are
+    read), with a clear error naming the file or the missing columns."""
     path = run_dir / table.file
     if not path.is_file():
         raise FileNotFoundError(
             f"{path} not found: the review app needs the run directory's {table.file} "
             "(run the pipeline first, or pass the run directory / MLflow run id that has it)"
         )
-    frame = pd.read_parquet(path)
-    missing = [c for c in needed if c not in frame.columns]
+    names = pq.read_schema(path).names
+    missing = [c for c in needed if c not in names]
     if missing:
         raise ValueError(f"{path} lacks column(s) {missing} (see visframe/contracts.py)")
-    return frame
+    return pq.read_table(path, columns=list(dict.fromkeys([*needed, *(c for c in wanted if c in names)])))
 
 
 def _read_optional(path: Path, what: str) -> pd.DataFrame | None:
@@ -72,11 +76,18 @@ def read_cluster_names(run_dir: Path) -> dict[int, str]:
 
 
 def read_texts(run_dir: Path) -> dict[str, str]:
-    """image_id -> the text stage's OCR text ({} without the file)."""
-    table = _read_optional(run_dir / C.TEXTS_FILE, "image text")
-    if table is None or C.IMAGE_ID not in table.columns or C.TEXT not in table.columns:
+    """image_id -> the text stage's OCR text, for images that have some ({} without the file)."""
+    path = run_dir / C.TEXTS_FILE
+    try:
+        table = pq.read_table(path, columns=[C.IMAGE_ID, C.TEXT]) if path.is_file() else None
+    except Exception as error:  # noqa: BLE001 - optional input: say why and go on without it
+        log.warning("review: cannot read %s (%s); going on without %s", path, error, "image text")
+        table = None
+    kind = table.schema.field(C.TEXT).type if table is not None else None
+    if kind is None or not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         return {}
-    return {str(i): str(t) for i, t in zip(table[C.IMAGE_ID], table[C.TEXT]) if isinstance(t, str) and t}
+    table = table.filter(pc.greater(pc.utf8_length(pc.fill_null(table[C.TEXT], "")), 0))
+    return dict(zip(table[C.IMAGE_ID].cast(pa.string()).to_pylist(), table[C.TEXT].to_pylist()))
 
 
 def read_mlflow_run_id(run_dir: Path) -> str | None:

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from visframe import contracts as C
+from visframe.review.run_columns import PostTags
 from visframe.utils.hashtags import format_hashtag
+
+
+@dataclass
+class RunPosts:
+    """Every clustered post, in the posts' order (probability descending): what the summaries count."""
+
+    cluster: np.ndarray  # int64 per post
+    account: pa.Array  # string per post, "" when none
+    tags: PostTags
 
 
 @dataclass
@@ -33,31 +45,53 @@ class ClusterSummary:
         return "noise" if self.cluster == C.NOISE else f"cluster {self.cluster}"
 
 
-def top_hashtags(tag_lists: pd.Series, key_lists: pd.Series, n: int) -> list[tuple[str, int]]:
-    """The `n` most used tags over posts: counted by key, shown in the first spelling seen."""
-    counts: Counter[str] = Counter()
-    shown: dict[str, str] = {}
-    for displays, keys in zip(tag_lists, key_lists):
-        for display, key in zip(displays, keys):
-            counts[key] += 1
-            shown.setdefault(key, display)
-    return [(format_hashtag(shown[k]), c) for k, c in counts.most_common(n)]
+def _top(cluster: np.ndarray, item: np.ndarray, n: int) -> dict[int, list[tuple[int, int, int]]]:
+    """cluster -> its `n` most frequent items as (item, count, first position), ties by first position
+    (as `Counter.most_common` ranks them when the items are counted in position order)."""
+    frame = pd.DataFrame({"group": cluster, "item": item, "pos": np.arange(len(item))})
+    counts = frame.groupby(["group", "item"], sort=False)["pos"].agg(["size", "min"]).reset_index()
+    counts = counts.sort_values(["group", "size", "min"], ascending=[True, False, True], kind="stable")
+    top: dict[int, list[tuple[int, int, int]]] = {}
+    for row in counts.groupby("group", sort=False).head(n).itertuples(index=False):  # clusters x n rows
+        top.setdefault(int(row.group), []).append((int(row.item), int(row.size), int(row.min)))
+    return top
 
 
-def summarise_clusters(images: pd.DataFrame, posts: pd.DataFrame, names: dict[int, str],
+def top_hashtags(cluster: np.ndarray, tags: PostTags, n: int) -> dict[int, list[tuple[str, int]]]:
+    """cluster -> its `n` most used tags over posts: counted by key, shown in the first spelling seen."""
+    top = _top(cluster[tags.post], tags.key, n)
+    return {c: [(format_hashtag(tags.display[first].as_py()), count) for _, count, first in found]
+            for c, found in top.items()}
+
+
+def top_accounts(cluster: np.ndarray, accounts: pa.Array, n: int) -> dict[int, list[tuple[str, int]]]:
+    """cluster -> its `n` most frequent non-empty accounts over posts."""
+    encoded = pc.dictionary_encode(accounts)
+    names = encoded.dictionary.to_pylist()
+    code = encoded.indices.to_numpy(zero_copy_only=False)
+    keep = code != (names.index("") if "" in names else -1)
+    top = _top(cluster[keep], code[keep], n)
+    return {c: [(names[item], count) for item, count, _ in found] for c, found in top.items()}
+
+
+def summarise_clusters(images: pd.DataFrame, posts: RunPosts, names: dict[int, str],
                        top_terms: int = 5, montage_size: int = 6) -> list[ClusterSummary]:
     """One summary per cluster of `images` (noise last); `posts` holds every clustered post."""
+    hashtags = top_hashtags(posts.cluster, posts.tags, top_terms)
+    accounts = top_accounts(posts.cluster, posts.account, top_terms)
+    in_cluster, n_posts = np.unique(posts.cluster, return_counts=True)
+    n_posts_of = dict(zip(in_cluster.tolist(), n_posts.tolist()))
+    order = np.argsort(images[C.CLUSTER].to_numpy(), kind="stable")  # each cluster's images in page order
+    clusters, first, n_images = np.unique(images[C.CLUSTER].to_numpy()[order], return_index=True, return_counts=True)
     summaries = []
-    for cluster, members in images.groupby(C.CLUSTER, sort=True):
-        in_cluster = posts[posts[C.CLUSTER] == cluster]
-        accounts = Counter(a for a in in_cluster[C.ACCOUNT] if a)
+    for cluster, start, size in zip(clusters.tolist(), first.tolist(), n_images.tolist()):
         summaries.append(ClusterSummary(
             cluster=int(cluster),
-            n_images=len(members),
-            n_posts=len(in_cluster),
-            top_hashtags=top_hashtags(in_cluster[C.HASHTAGS], in_cluster[C.HASHTAG_KEYS], top_terms),
-            top_accounts=accounts.most_common(top_terms),
-            top_image_ids=list(members.index[:montage_size]),
+            n_images=int(size),
+            n_posts=n_posts_of.get(cluster, 0),
+            top_hashtags=hashtags.get(cluster, []),
+            top_accounts=accounts.get(cluster, []),
+            top_image_ids=list(images.index[order[start: start + min(size, montage_size)]]),
             name=names.get(int(cluster), ""),
         ))
     # Noise last: it is the least interesting card.

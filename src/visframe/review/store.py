@@ -2,7 +2,7 @@
 
 The tables are described in store_schema.py, the engine and its retried write transactions in
 store_engine.py; the tables for agreement and export are read in store_frames.py, cluster names
-and hand-made cluster assignments in store_clusters.py.
+and hand-made cluster assignments in store_clusters.py, the map's saved selections in store_selections.py.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from visframe.review.store_schema import (
     reviews_table,
     utcnow,
 )
+from visframe.review.store_selections import MapSelections
 
 __all__ = [
     "MAX_CODER_CHARS", "MAX_CODE_NAME_CHARS", "MAX_MEMO_CHARS", "SQLITE_BUSY_TIMEOUT_MS", "Code",
@@ -45,7 +46,7 @@ def _clean_description(description: str | None) -> str:
     return description
 
 
-class ReviewStore(StoreFrames, ClusterEdits, StoreEngine):
+class ReviewStore(StoreFrames, ClusterEdits, MapSelections, StoreEngine):
     """The codebook and the codes of one run, in any SQLAlchemy database."""
 
     # -- codebook -------------------------------------------------------------------------------

@@ -15,8 +15,8 @@ class StoreFrames:
     """Read-only views over the store (mixed into `ReviewStore`: needs `engine` and `run_id`)."""
 
     def progress(self, image_ids: Iterable[str]) -> dict[str, int]:
-        """coder -> how many of `image_ids` they have coded."""
-        universe = set(image_ids)
+        """coder -> how many of `image_ids` they have coded (a set or pandas Index is used as it is)."""
+        universe = image_ids if isinstance(image_ids, (set, frozenset, pd.Index)) else set(image_ids)
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(reviews_table.c.coder, reviews_table.c.image_id).where(

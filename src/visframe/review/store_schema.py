@@ -10,6 +10,7 @@ Tables (every row carries `run_id`, so one database can hold several runs):
   kept beside the describe stage's automatic name, never replacing it.
 - `human_clusters`: a coder's own cluster for an image (e.g. a noise image placed by hand), one per
   (run, image, coder); the algorithm's `cluster` is never changed.
+- `map_selections`: a map selection's point numbers under its content id, per run (store_selections.py).
 
 Caps (documented in the README; the app answers 413 when a form field is longer):
 coder names 64 characters, code and cluster names 100, code descriptions 2,000, memos 10,000.
@@ -21,7 +22,18 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from visframe import contracts as C
 from visframe.errors import InputError
@@ -144,3 +156,21 @@ def clean_code_name(name: str) -> str:
 
 def clean_cluster_name(name: str) -> str:
     return _clean(name, "cluster names", MAX_CLUSTER_NAME_CHARS, "a cluster name cannot be empty")
+
+
+# A map selection (review/map_routes.py): the point numbers (rows of the run's assignments table)
+# inside a drawn box or lasso, under the content id the page puts in its URL, so a shared link
+# outlives the app. `points` holds the sorted numbers as zlib-compressed little-endian uint32
+# differences; `n_points` is how many posts the map had, to notice a changed run.
+map_selections_table = Table(
+    "map_selections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False),
+    Column("selection_id", String(16), nullable=False),
+    Column("points", LargeBinary, nullable=False),
+    Column("n_selected", Integer, nullable=False),
+    Column("n_points", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("run_id", "selection_id", name="uq_map_selections_run_selection"),
+)

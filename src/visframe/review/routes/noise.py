@@ -44,8 +44,7 @@ def _nearest(record: dict) -> int | None:
 @router.get("/noise", response_class=HTMLResponse)
 def noise_page(request: Request, ctx: Ctx, coder: Coder, offset: int = Query(0, ge=0, le=10**9)) -> Response:
     queue, order = noise_queue(ctx.run.images)
-    records = [{C.IMAGE_ID: i, **row.to_dict()} for i, row in queue.iloc[offset: offset + ctx.page_size].iterrows()]
-    panels = ctx.panels(records, coder)
+    panels = ctx.panels(ctx.run.records(queue.index[offset: offset + ctx.page_size]), coder)
     mine = {}
     if coder:
         frame = ctx.store.human_clusters(coder)

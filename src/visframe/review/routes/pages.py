@@ -32,10 +32,10 @@ def _summary(ctx, cluster: str):
 def cluster_page(request: Request, ctx: Ctx, coder: Coder, cluster: str,
                  offset: int = Query(0, ge=0, le=10**9)) -> Response:
     summary = _summary(ctx, cluster)
-    records = ctx.run.cluster_records(summary.cluster)
-    panels = ctx.panels(records[offset: offset + ctx.page_size], coder)
+    members = ctx.run.members(summary.cluster)
+    panels = ctx.panels(ctx.run.records(members[offset: offset + ctx.page_size]), coder)
     return ctx.render(request, "cluster.html", coder, active="clusters", summary=summary, panels=panels,
-                      offset=offset, page_size=ctx.page_size, n_records=len(records), error="")
+                      offset=offset, page_size=ctx.page_size, n_records=len(members), error="")
 
 
 @router.post("/cluster/{cluster}/name", response_class=HTMLResponse)

@@ -3,10 +3,11 @@
  * Data: /map/meta.json + /map/points.bin (float32 x,y | float32 probability | uint16 cluster code),
  * other colourings as /map/colour/KEY.bin (uint16 codes) + .json (categories). Hover and click find
  * the nearest point on the CPU (a uniform grid over the positions), so the GPU only draws. Zoomed in
- * until at most meta.thumb_cap points are visible, those points are drawn as thumbnails
- * (/map/tile/ID), fetched for the visible points only. Box and lasso selections are made on the
+ * on a big map, only the points near the view are handed to the GPU. Zoomed in until at most
+ * meta.thumb_cap points are visible, those points are drawn as thumbnails (/map/tile/ID, fetched
+ * for the visible points only, packed into one atlas per view). Box and lasso selections are made on the
  * server (POST /map/selection, CSRF header) and come back as point numbers.
- * The view lives in the URL fragment: #c=colouring&h=hidden,codes&s=selection&q=search&v=x,y,zoom.
+ * The view lives in the URL fragment: #c=colouring&h=hidden,codes&s=selection&q=search&m=meaning&v=x,y,zoom.
  * Every text from the data goes into the page with textContent, never as HTML.
  */
 (() => {
@@ -25,8 +26,11 @@
   const GREY = [175, 175, 175];
   const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
   const G = 256; // grid cells per side for hover, click and visible-point queries
+  const CULL_MIN = 50000; // maps with fewer points always draw every point
+  const TILE = 96; // px of a /map/tile image
+  const TILE_CACHE = 1500; // decoded tiles kept for panning back and forth
   const S = {n: 0, xy: null, prob: null, bounds: null, colouring: 'cluster', cats: {}, codes: {}, hidden: new Set(),
-    selection: null, selMask: null, selIdx: null, search: '', searchMask: null, mode: 'pan', view: null,
+    selection: null, selMask: null, selIdx: null, search: '', searchMode: 'words', searchMask: null, mode: 'pan', view: null,
     colours: null, thumbs: [], idCache: new Map(), pointCache: new Map(), meta: null, baseZoom: 0};
   const metrics = {ready: false};
   window.__map = metrics;
@@ -92,6 +96,23 @@
     }
     return found;
   }
+  function indicesIn(xa, ya, xb, yb, limit) { // every point in the box (hidden ones too); null past `limit`
+    const found = [];
+    const [cx0, cx1] = cellRange(xa, xb, grid.x0, grid.cw), [cy0, cy1] = cellRange(ya, yb, grid.y0, grid.ch);
+    for (let cy = cy0; cy <= cy1; cy++) {
+      for (let cx = cx0; cx <= cx1; cx++) {
+        const c = cy * G + cx;
+        for (let k = grid.start[c]; k < grid.start[c + 1]; k++) {
+          const i = grid.order[k], x = S.xy[2 * i], y = S.xy[2 * i + 1];
+          if (x >= xa && x <= xb && y >= ya && y <= yb) {
+            found.push(i);
+            if (found.length > limit) return null;
+          }
+        }
+      }
+    }
+    return found;
+  }
   function nearest(x, y, r) {
     let best = -1, bestD = r * r;
     const [cx0, cx1] = cellRange(x - r, x + r, grid.x0, grid.cw), [cy0, cy1] = cellRange(y - r, y + r, grid.y0, grid.ch);
@@ -145,11 +166,52 @@
     if (dim) {
       for (let i = 0; i < n; i++) if (!(S.selMask ? S.selMask[i] : 1) || !(S.searchMask ? S.searchMask[i] : 1)) out[4 * i + 3] = Math.min(out[4 * i + 3], 28);
     }
-    // A new data object makes deck.gl upload the colours; the same object on a pan or zoom does not.
-    S.pointData = {length: n, attributes: {getPosition: {value: S.xy, size: 2},
-      getFillColor: {value: out, size: 4, normalized: true}}};
+    setPointData();
     metrics.recolourMs = performance.now() - t0;
     redraw();
+  }
+
+  // -- what the points layer draws: every point, or (zoomed in on a big map) those near the view --
+  // Every drawn point costs vertex work each frame even off screen: at 1,000,000 points a frame took
+  // 16-25 s in software WebGL here, and each thumbnail arriving asked for one. Zoomed in, only the
+  // points within a view's width around the view are drawn, re-chosen when the view leaves them.
+  function viewBounds(margin) {
+    const rect = wrap.getBoundingClientRect(), scale = Math.pow(2, S.view.zoom);
+    const hx = (rect.width / 2 / scale) * (1 + 2 * margin), hy = (rect.height / 2 / scale) * (1 + 2 * margin);
+    const [x, y] = S.view.target;
+    return [x - hx, y - hy, x + hx, y + hy];
+  }
+  function updateCull() {
+    if (S.n < CULL_MIN || !grid) return false;
+    const view = viewBounds(0), box = S.drawnBox;
+    const inside = box && view[0] >= box[0] && view[1] >= box[1] && view[2] <= box[2] && view[3] <= box[3];
+    if (inside && S.view.zoom - S.drawnZoom < 1.5) return false;
+    const wanted = viewBounds(1), idx = indicesIn(...wanted, S.n / 4);
+    if (!idx && !S.drawnIdx) return false;
+    S.drawnIdx = idx ? Uint32Array.from(idx) : null;
+    S.drawnBox = idx ? wanted : null;
+    S.drawnZoom = S.view.zoom;
+    setPointData();
+    return true;
+  }
+  function setPointData() {
+    // A new data object makes deck.gl upload the arrays; the same object on a pan or zoom does not.
+    const sub = S.drawnIdx;
+    if (!sub) {
+      S.pointData = {length: S.n, attributes: {getPosition: {value: S.xy, size: 2},
+        getFillColor: {value: S.colours, size: 4, normalized: true}}};
+      metrics.drawnPoints = S.n;
+      return;
+    }
+    const m = sub.length, xy = new Float32Array(2 * m), col = new Uint8Array(4 * m), src = S.colours;
+    for (let k = 0; k < m; k++) {
+      const i = sub[k];
+      xy[2 * k] = S.xy[2 * i]; xy[2 * k + 1] = S.xy[2 * i + 1];
+      col[4 * k] = src[4 * i]; col[4 * k + 1] = src[4 * i + 1]; col[4 * k + 2] = src[4 * i + 2]; col[4 * k + 3] = src[4 * i + 3];
+    }
+    S.pointData = {length: m, attributes: {getPosition: {value: xy, size: 2},
+      getFillColor: {value: col, size: 4, normalized: true}}};
+    metrics.drawnPoints = m;
   }
 
   // -- layers ---------------------------------------------------------------------------------
@@ -166,9 +228,8 @@
     if (S.thumbs.length) {
       result.push(new IconLayer({
         id: 'thumbs', data: S.thumbs, pickable: false, sizeUnits: 'pixels', getSize: S.thumbSize,
-        getPosition: (d) => [S.xy[2 * d.i], S.xy[2 * d.i + 1]],
-        getIcon: (d) => ({url: `/map/tile/${d.id}`, id: d.id, width: 96, height: 96}),
-        onIconError: () => {}, parameters: {depthTest: false},
+        iconAtlas: S.thumbAtlas, iconMapping: S.thumbMapping, getIcon: (d) => d.id,
+        getPosition: (d) => [S.xy[2 * d.i], S.xy[2 * d.i + 1]], parameters: {depthTest: false},
       }));
     }
     return result;
@@ -177,16 +238,46 @@
     if (deckgl) deckgl.setProps({layers: layers()});
   }
   const nextRender = () => new Promise((resolve) => renderWaiters.push(resolve));
+  // Draw now and read one pixel back: that waits until the GPU has drawn the frame (gl.finish does
+  // not in Chromium, so a figure timed around it is only the time to queue the draw calls).
+  function syncDraw(reason) {
+    const t0 = performance.now();
+    deckgl.redraw(reason);
+    const gl = deckgl.device && deckgl.device.gl;
+    if (gl) gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4));
+    return performance.now() - t0;
+  }
 
-  // -- thumbnails of the visible points -------------------------------------------------------
-  let viewTimer = 0;
+  // -- thumbnails of the visible points: one atlas per settled view ---------------------------
+  // deck.gl's own icon loading packs each image into its atlas as it arrives (a texture copy, a
+  // mipmap pass and a frame per image); here the page fetches the visible points' tiles (cached as
+  // decoded bitmaps), draws them into one canvas and hands deck.gl that atlas: one upload, one frame.
+  const tiles = new Map(); // image_id -> Promise<ImageBitmap | null>, least recently used first
+  function tileBitmap(id) {
+    let found = tiles.get(id);
+    if (found) tiles.delete(id);
+    else {
+      found = fetch(`/map/tile/${id}`, {credentials: 'same-origin'})
+        .then((r) => (r.ok ? r.blob().then((b) => createImageBitmap(b)) : null)).catch(() => null);
+    }
+    tiles.set(id, found);
+    while (tiles.size > TILE_CACHE) {
+      const [old, bitmap] = tiles.entries().next().value;
+      tiles.delete(old);
+      bitmap.then((b) => b && b.close());
+    }
+    return found;
+  }
+  let viewTimer = 0, thumbToken = 0;
   function onView() {
     clearTimeout(viewTimer);
     tooltip.hidden = true; hovered = -1;
     viewTimer = setTimeout(async () => {
       writeHash();
+      if (updateCull()) redraw();
       const vp = deckgl.getViewports()[0];
       if (!vp) return;
+      const token = ++thumbToken, t0 = performance.now();
       const [xa, ya] = vp.unproject([0, vp.height]), [xb, yb] = vp.unproject([vp.width, 0]);
       const cap = S.meta.thumb_cap;
       // Thumbnails once zoomed in past the whole-map view, and only while few enough points show.
@@ -200,10 +291,28 @@
         const got = await getJSON(`/map/ids.json?idx=${missing.join(',')}`);
         missing.forEach((i, k) => S.idCache.set(i, got.ids[k]));
       }
-      S.thumbSize = Math.max(28, Math.min(110, Math.sqrt((vp.width * vp.height) / found.length) * 0.7));
-      S.thumbs = found.map((i) => ({i, id: S.idCache.get(i)}));
+      const items = found.map((i) => ({i, id: S.idCache.get(i)}));
+      const bitmaps = await Promise.all(items.map((d) => tileBitmap(d.id)));
+      if (token !== thumbToken) return; // the view moved on meanwhile
+      const size = Math.max(28, Math.min(110, Math.sqrt((vp.width * vp.height) / found.length) * 0.7));
+      const cell = Math.min(TILE, Math.ceil(size * (window.devicePixelRatio || 1)));
+      const unique = [...new Set(items.filter((d, k) => bitmaps[k]).map((d) => d.id))];
+      const byId = new Map(items.map((d, k) => [d.id, bitmaps[k]]));
+      const cols = Math.max(1, Math.ceil(Math.sqrt(unique.length)));
+      const atlas = document.createElement('canvas');
+      atlas.width = cols * cell; atlas.height = Math.max(1, Math.ceil(unique.length / cols)) * cell;
+      const ctx = atlas.getContext('2d'), mapping = {};
+      unique.forEach((id, k) => {
+        const x = (k % cols) * cell, y = Math.floor(k / cols) * cell;
+        ctx.drawImage(byId.get(id), x, y, cell, cell);
+        mapping[id] = {x, y, width: cell, height: cell, mask: false};
+      });
+      S.thumbs = items.filter((d) => d.id in mapping);
+      S.thumbSize = size; S.thumbAtlas = atlas; S.thumbMapping = mapping;
       metrics.thumbnails = S.thumbs.length;
       redraw();
+      await nextRender();
+      if (token === thumbToken) metrics.thumbsMs = performance.now() - t0; // view settled -> frame issued
     }, 150);
   }
 
@@ -221,12 +330,8 @@
     legend();
     const rendered = nextRender();
     recolour();
-    // Draw now and wait for the GPU (gl.finish), so the figure is the redraw, not the frame pacing.
-    const t1 = performance.now();
-    deckgl.redraw('colour');
-    const gl = deckgl.device && deckgl.device.gl;
-    if (gl) gl.finish();
-    metrics.drawMs = performance.now() - t1;
+    // Draw now and wait for the GPU, so the figure is the redraw, not the frame pacing.
+    metrics.drawMs = syncDraw('colour');
     metrics.redrawMs = performance.now() - t0;
     await rendered;
     metrics.presentedMs = performance.now() - t0;
@@ -359,13 +464,13 @@
 
   // -- selection panel ------------------------------------------------------------------------
   async function loadSelection(id) {
-    let summary;
-    try {
-      summary = await getJSON(`/map/selection/${id}.json`);
-    } catch (error) {
-      status.textContent = 'that selection is no longer on the server: draw it again';
+    const r = await fetch(`/map/selection/${encodeURIComponent(id)}.json`, {credentials: 'same-origin'});
+    if (!r.ok) { // the server says why (another run or store, a changed run): as text, never as HTML
+      status.textContent = new DOMParser().parseFromString(await r.text(), 'text/html').body.textContent;
+      metrics.selectionError = status.textContent;
       return;
     }
+    const summary = await r.json();
     const idx = new Uint32Array(await getBuffer(`/map/selection/${id}.bin`));
     S.selection = id; S.selIdx = idx;
     S.selMask = new Uint8Array(S.n);
@@ -406,17 +511,47 @@
     metrics.coded = done;
   }
 
-  // -- search ---------------------------------------------------------------------------------
+  // -- search: by words (captions, hashtags, accounts, OCR text) or by meaning ------------------
+  // "By meaning" asks the run's own image-text encoder (loaded by the server on first use) to rank
+  // the images by similarity to the query; the best images' posts are highlighted (a tenth of the
+  // map's posts, at most TOP_K images).
+  const TOP_K = 100;
+  const serverText = async (r) => new DOMParser().parseFromString(await r.text(), 'text/html').body.textContent;
+  async function setSearchMode(mode) {
+    const out = $('map-search-count'), select = $('map-search-mode');
+    S.searchMode = mode;
+    select.value = mode;
+    if (mode !== 'meaning') { out.textContent = ''; return true; }
+    out.textContent = 'loading the run\u2019s model\u2026';
+    const r = await fetch('/map/similar/status.json', {credentials: 'same-origin'});
+    const status = r.ok ? await r.json() : {available: false, message: await serverText(r)};
+    metrics.similarStatus = status;
+    if (!status.available) { // say why, and go back to words: plain search still works
+      out.textContent = `search by meaning is not available: ${status.message}`;
+      S.searchMode = 'words'; select.value = 'words';
+      return false;
+    }
+    out.textContent = `by meaning, with ${status.model}`;
+    return true;
+  }
   async function search(q) {
     S.search = q;
-    if (!q) { S.searchMask = null; $('map-search-count').textContent = ''; recolour(); writeHash(); return; }
-    const r = await fetch(`/map/search.bin?q=${encodeURIComponent(q)}`, {credentials: 'same-origin'});
-    if (!r.ok) { $('map-search-count').textContent = (await r.text()).slice(0, 120); return; }
+    const out = $('map-search-count');
+    if (!q) { S.searchMask = null; out.textContent = ''; recolour(); writeHash(); return; }
+    const meaning = S.searchMode === 'meaning';
+    const k = Math.min(TOP_K, Math.max(1, Math.ceil(S.n / 10)));
+    const url = meaning ? `/map/similar.bin?k=${k}&q=${encodeURIComponent(q)}` : `/map/search.bin?q=${encodeURIComponent(q)}`;
+    if (meaning) out.textContent = 'ranking\u2026';
+    const r = await fetch(url, {credentials: 'same-origin'});
+    if (!r.ok) { out.textContent = (await serverText(r)).slice(0, 300); return; }
     const hits = new Uint32Array(await r.arrayBuffer());
     S.searchMask = new Uint8Array(S.n);
     for (const i of hits) S.searchMask[i] = 1;
     metrics.searchHits = hits.length;
-    $('map-search-count').textContent = `${hits.length.toLocaleString()} match(es)`;
+    metrics.searchPoints = Array.from(hits);
+    out.textContent = meaning
+      ? `the ${r.headers.get('x-images')} most similar images (${hits.length.toLocaleString()} posts)`
+      : `${hits.length.toLocaleString()} match(es)`;
     recolour(); writeHash();
   }
 
@@ -425,7 +560,7 @@
     const p = new URLSearchParams(location.hash.slice(1));
     const v = (p.get('v') || '').split(',').map(Number);
     return {c: p.get('c'), h: (p.get('h') || '').split(',').filter(Boolean).map(Number), s: p.get('s'),
-      q: p.get('q') || '', v: v.length === 3 && v.every(Number.isFinite) ? v : null};
+      q: p.get('q') || '', m: p.get('m') || 'words', v: v.length === 3 && v.every(Number.isFinite) ? v : null};
   }
   function writeHash() {
     const p = new URLSearchParams();
@@ -433,6 +568,7 @@
     if (S.hidden.size) p.set('h', [...S.hidden].join(','));
     if (S.selection) p.set('s', S.selection);
     if (S.search) p.set('q', S.search);
+    if (S.searchMode === 'meaning') p.set('m', 'meaning');
     if (S.view) p.set('v', [S.view.target[0], S.view.target[1], S.view.zoom].map((x) => +x.toFixed(4)).join(','));
     history.replaceState(null, '', `#${p}`);
   }
@@ -467,7 +603,9 @@
       minZoom: S.baseZoom - 3, maxZoom: S.baseZoom + 16};
     if (wanted.v) Object.assign(initialViewState, {target: [wanted.v[0], wanted.v[1], 0], zoom: wanted.v[2]});
     S.view = initialViewState;
+    buildGrid();
     recolourQuietly();
+    updateCull(); // a link to a zoomed-in view draws only the points near it from the first frame
     let first = true;
     deckgl = new Deck({
       canvas: 'map-canvas', views: new OrthographicView({id: 'map', flipY: false}), initialViewState,
@@ -476,7 +614,7 @@
       onAfterRender: () => {
         if (first) {
           first = false;
-          metrics.firstPaintMs = performance.now();
+          metrics.firstPaintMs = performance.now(); // the first frame's draw calls are issued
           status.textContent = `${n.toLocaleString()} posts`;
         }
         const waiting = renderWaiters; renderWaiters = [];
@@ -486,7 +624,6 @@
       onLoad: () => { deckgl.redraw('loaded'); },
       onError: (error) => { status.textContent = `map error: ${error.message}`; },
     });
-    buildGrid();
     // Typed arrays live outside the JS heap: count them so the heap figure is not misread.
     metrics.arrayMB = [buf.byteLength, S.colours.byteLength, grid.start.byteLength, grid.order.byteLength]
       .reduce((a, b) => a + b, 0) / 1e6;
@@ -507,15 +644,19 @@
     select.addEventListener('change', () => setColouring(select.value));
     document.querySelectorAll('.map-modes button').forEach((b) => b.addEventListener('click', () => setMode(b.dataset.mode)));
     $('map-search').addEventListener('submit', (e) => { e.preventDefault(); search(e.target.q.value.trim()); });
+    $('map-search-mode').addEventListener('change', (e) => { setSearchMode(e.target.value).then(writeHash); });
+    window.addEventListener('resize', onView); // a bigger window shows more: re-choose the points drawn
     $('map-clear').addEventListener('click', clearSelection);
     $('map-code-button').addEventListener('click', codeSelection);
     if (wanted.c && wanted.c !== 'cluster' && meta.colourings.some((c) => c.key === wanted.c)) await setColouring(wanted.c, true);
     wanted.h.forEach((k) => S.hidden.add(k));
     if (wanted.h.length) { legend(); recolour(); } else legend();
+    if (wanted.m === 'meaning') await setSearchMode('meaning');
     if (wanted.q) { $('map-search').q.value = wanted.q; await search(wanted.q); }
     if (wanted.s) await loadSelection(wanted.s);
     onView();
     metrics.setColouring = setColouring;
+    metrics.syncDraw = () => syncDraw('measure');
     metrics.project = (x, y) => { // data -> page coordinates (used by the browser tests)
       const [px, py] = deckgl.getViewports()[0].project([x, y]), rect = wrap.getBoundingClientRect();
       return [rect.left + px, rect.top + py];
