@@ -21,8 +21,7 @@ import torch
 from torch import nn
 
 # Defined without torch (visframe.embed.errors) so that a job can name them before it loads a model.
-from visframe.embed.errors import MissingWeightsError as MissingWeightsError
-from visframe.embed.errors import TextNotSupportedError
+from visframe.embed.errors import MissingWeightsError, TextNotSupportedError  # noqa: F401 - re-exported
 from visframe.utils.hashing import stable_hash
 
 # Values sampled per tensor for the weights fingerprint (plus the tensor's exact sum): hashing
