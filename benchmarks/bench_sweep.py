@@ -39,6 +39,8 @@ from _vectors import synthetic_embeddings
 from omegaconf import OmegaConf
 from hydra.utils import instantiate
 from visframe import CONFIG_DIR
+from visframe.cli import _use_persistent_numba_cache
+_use_persistent_numba_cache({cache_dir!r})  # what every visframe process does first
 from visframe.reduce import reduce_cached
 from visframe.reduce.knn import forget
 cfg = OmegaConf.create({{"seed": 42, "reducer": OmegaConf.load(CONFIG_DIR + "/reducer/umap.yaml"),
@@ -57,7 +59,7 @@ print("PROBE", times[0], times[1])
 
 def numba_second_process(env: dict) -> tuple[float, float]:
     """(first fit s, second fit s) in a fresh process whose numba cache was filled by an earlier one."""
-    code = COMPILE_PROBE.format(benchmarks=str(REPO / "benchmarks"))
+    code = COMPILE_PROBE.format(benchmarks=str(REPO / "benchmarks"), cache_dir=env["VISFRAME_CACHE_DIR"])
     for _ in range(2):  # the first fills NUMBA_CACHE_DIR (if it was empty), the second is measured
         done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
     line = next((x for x in done.stdout.splitlines() if x.startswith("PROBE ")), None)
