@@ -12,6 +12,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # umap-learn / pynndescent compile numba code in every new process (~30 s); share one on-disk cache
 # between the test process and the CLI subprocesses it starts. Set before numba is imported.
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".pytest_cache" / "numba"))
+# …and cache umap-learn's and pynndescent's functions there as the `visframe` command does.
+from visframe.utils.numba_cache import cache_library_code
+
+cache_library_code()
 
 
 @pytest.fixture(autouse=True)

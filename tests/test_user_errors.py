@@ -76,6 +76,39 @@ def test_metadata_csv_without_a_file_column(tmp_path, image_folder, no_model):
     expect(InputError, "no file column", tmp_path, ["dataset=folder", f"dataset.root={image_folder}", f"dataset.metadata={csv}"])
 
 
+@pytest.mark.parametrize("remembered", [False, True], ids=["first-run", "after-a-run-with-them"])
+def test_missing_weights_stop_the_job_before_ingest(tmp_path, monkeypatch, remembered):
+    """The model may be loaded lazily (embed.deferred), but missing weights are still found first."""
+    from visframe.embed import MissingWeightsError, embed_images, load_encoder
+
+    weights = tmp_path / "lite0.pth"
+    overrides = ["model=efficientnet_lite0", f"model.weights={weights}", "trainer.accelerator=cpu"]
+    if remembered:  # a job with these weights recorded their key; then the file went away
+        import torch
+
+        from visframe.embed.encoders.efficientnet_lite import EfficientNetLite0Encoder
+
+        torch.save(EfficientNetLite0Encoder(weights=None).net.state_dict(), weights)
+        cfg = make_cfg(tmp_path, overrides)
+        image = tmp_path / "one.png"
+        Image.new("RGB", (64, 64), (1, 2, 3)).save(image)
+        encoder = load_encoder(cfg.model, cfg.trainer, cfg.paths.cache_dir)
+        embed_images(["one"], [str(image)], encoder, cfg.trainer, cfg.paths.cache_dir, show_progress=False)
+        assert not load_encoder(cfg.model, cfg.trainer, cfg.paths.cache_dir).loaded
+        weights.unlink()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("ingest ran before the missing weights were found")
+
+    monkeypatch.setattr(pipeline, "ingest_stage", refuse)
+    with pytest.raises(Exception) as caught:
+        pipeline.run(make_cfg(tmp_path, overrides), tmp_path / "run")
+    error = caught.value
+    while not isinstance(error, MissingWeightsError) and error.__cause__ is not None:
+        error = error.__cause__  # Hydra wraps the encoder's exception
+    assert isinstance(error, MissingWeightsError) and "nothing exists there" in str(error)
+
+
 @pytest.mark.parametrize(
     ("override", "match"),
     [

@@ -28,8 +28,13 @@ log = logging.getLogger("visframe")
 def _use_persistent_numba_cache(cache_dir: str) -> None:
     # umap-learn / pynndescent / fast_hdbscan compile numba code in every new process (10-35 s);
     # with a cache directory of ours the second process loads it from disk. Must be set before
-    # numba is first imported, which happens lazily when the reducer is built.
+    # numba is first imported, which happens lazily when the reducer is built; and most of
+    # umap-learn's and pynndescent's functions are cached only once utils.numba_cache says so (as
+    # they are imported: a job that fits no UMAP imports neither).
+    from visframe.utils.numba_cache import cache_library_code
+
     os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(cache_dir).expanduser() / "numba"))
+    cache_library_code()
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")

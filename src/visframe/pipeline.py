@@ -29,6 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 import visframe
 from visframe import contracts as C
 from visframe.cluster import ClusterResult, fit_clusterer
+from visframe.embed.deferred import load_encoder
 from visframe.errors import StageError, VisframeError
 from visframe.evaluate import evaluate_run
 from visframe.evaluate.registry import describe_metrics
@@ -398,9 +399,11 @@ def _run_stages(cfg: DictConfig, run_dir: Path, tracker) -> JobResult:
     resolved_yaml = OmegaConf.to_yaml(cfg, resolve=True)
     (run_dir / C.CONFIG_FILE).write_text(resolved_yaml)
 
-    # Build the encoder before anything else: missing weights must stop the job before any work.
+    # The encoder before anything else: missing weights must stop the job before any work. When its
+    # embedding key is remembered (embed.deferred), the model is loaded only if there are images to
+    # embed: a job that reads cached vectors never imports torch.
     with timer.stage("load_model"):
-        encoder = instantiate(cfg.model)
+        encoder = load_encoder(cfg.model, cfg.trainer, str(cfg.paths.cache_dir))
     with timer.stage("ingest"):
         ingest = ingest_stage(cfg, run_dir)
     fingerprint = hash_strings(sorted(ingest.manifest[C.IMAGE_ID].dropna().astype(str).tolist()))

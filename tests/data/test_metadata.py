@@ -340,3 +340,25 @@ def test_instaloader_bad_sidecar_is_a_warning(tmp_path):
     manifest = ingest(root, metadata=root, metadata_format="auto")  # a folder as metadata = Instaloader
     assert row_of(manifest, "p1.jpg").post_id == "A1" and pd.isna(row_of(manifest, "p2.jpg").post_id)
     assert any("p2.json: cannot read this Instaloader sidecar" in w for w in manifest.attrs["warnings"])
+
+
+def test_an_unchanged_table_is_parsed_once_per_process_and_each_caller_gets_its_own_copy(tmp_path, monkeypatch):
+    """Validation and ingest (and every job of a sweep) read the same file: parsed once."""
+    from visframe.data import metadata
+
+    table = tmp_path / "posts.csv"
+    table.write_text("file,account,hashtags\na.jpg,ana,#8M\nb.jpg,bea,#NiUnaMenos\n")
+    parses = []
+    real_parse = metadata._parse_metadata
+    monkeypatch.setattr(metadata, "_parse_metadata", lambda *args: parses.append(args) or real_parse(*args))
+    first = metadata.read_metadata(table)
+    first.rows[0]["account"] = "changed by a caller"
+    first.warnings.append("a caller's note")
+    second = metadata.read_metadata(table)
+    assert len(parses) == 1
+    assert second.rows[0]["account"] == "ana" and "a caller's note" not in second.warnings
+    table.write_text("file,account,hashtags\na.jpg,carla,#8M\n")
+    os.utime(table, ns=(1, 1))  # a new mtime even on a coarse clock
+    assert metadata.read_metadata(table).rows[0]["account"] == "carla" and len(parses) == 2
+    metadata.read_metadata(table, "csv")  # another format option: parsed again
+    assert len(parses) == 3

@@ -30,6 +30,7 @@ Instaloader's JSON sidecars are read by `visframe.data.instaloader.read_instaloa
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -127,9 +128,31 @@ def detect_format(path: Path, metadata_format: str = "auto") -> str:
     )
 
 
+# The last table parsed in this process, by (path, size, mtime_ns, format): validation reads the
+# metadata before any work, ingest reads it again, and a sweep's jobs in one process read it once
+# each. An unchanged file (same size and mtime, the ingest fingerprint's test) is parsed once per
+# process; every caller gets its own copy.
+_PARSED: dict[tuple, MetadataRecords] = {}
+
+
 def read_metadata(path: str | Path, metadata_format: str = "auto") -> MetadataRecords:
     """Read a CSV / JSONL / JSON metadata table (see the module docstring for what is accepted)."""
     path = Path(path)
+    try:
+        info = path.stat()
+        key: tuple | None = (str(path.resolve()), info.st_size, info.st_mtime_ns, metadata_format)
+    except OSError:
+        key = None  # missing or unreadable: _parse_metadata says so
+    if key is None or key not in _PARSED:
+        records = _parse_metadata(path, metadata_format)
+        if key is None:
+            return records
+        _PARSED.clear()
+        _PARSED[key] = records
+    return copy.deepcopy(_PARSED[key])
+
+
+def _parse_metadata(path: Path, metadata_format: str) -> MetadataRecords:
     if not path.exists():
         raise MetadataError(
             f"metadata file {path} does not exist: check dataset.metadata (or set it to null)"

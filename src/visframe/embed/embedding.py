@@ -15,16 +15,26 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from visframe.embed.cache import cached_image_ids, load_embeddings, remove_stale_tmp_files, write_metadata
-from visframe.embed.encoders.base import Encoder
+from visframe.embed.cache import (
+    METADATA_FILE,
+    EmbeddingCacheError,
+    cached_image_ids,
+    load_embeddings,
+    remove_stale_tmp_files,
+    write_metadata,
+)
+from visframe.embed.deferred import DeferredEncoder
 from visframe.embed.settings import resolve_settings
 from visframe.errors import StageError
 from visframe.utils.cache import cache_subdir
 from visframe.utils.hashing import stable_hash
+
+if TYPE_CHECKING:
+    from visframe.embed.encoders.base import Encoder
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +94,29 @@ def _failure_reasons(encoder: Encoder, image_ids: list[str], paths: dict[str, st
     return reasons
 
 
+def _all_cached(image_ids: list[str], recalled: dict, cache_dir: str | Path | None) -> EmbeddingResult | None:
+    """The vectors of `image_ids` under the remembered key, when the cache holds every one; else None."""
+    key = str(recalled["encoder_key"])
+    embeddings_dir = cache_subdir(cache_dir, "embeddings", key)
+    if not (embeddings_dir / METADATA_FILE).exists():
+        return None
+    cached = cached_image_ids(embeddings_dir)
+    if any(image_id not in cached for image_id in image_ids):
+        return None
+    try:
+        vectors = load_embeddings(embeddings_dir, image_ids, dim=int(recalled["dim"]))
+    except EmbeddingCacheError:  # a shard found damaged just now (set aside): embed those again
+        return None
+    log.info("Embedding with %s (%s): all %d images cached; the model was not loaded",
+             recalled["name"], key, len(image_ids))
+    return EmbeddingResult(image_ids=image_ids, vectors=vectors, encoder_key=key, images_embedded=0,
+                           images_from_cache=len(image_ids), embeddings_dir=embeddings_dir)
+
+
 def embed_images(
     image_ids: Sequence[str],
     paths: Sequence[str],
-    encoder: Encoder,
+    encoder: Encoder | DeferredEncoder,
     trainer_cfg: Any = None,
     cache_dir: str | Path | None = None,
     show_progress: bool = True,
@@ -97,6 +126,8 @@ def embed_images(
     `trainer_cfg` is `cfg.trainer` (see conf/trainer/default.yaml); `cache_dir` defaults to
     `$VISFRAME_CACHE_DIR` or ~/.cache/visframe. Raises `EmbeddingError` listing the files that could
     not be read; every other image is cached by then, so a rerun after fixing them embeds only those.
+    `encoder` may be a `DeferredEncoder` (`load_encoder`): when its key is remembered and every
+    image is cached, the vectors are read without loading the model.
     """
     image_ids = [str(i) for i in image_ids]
     paths = [str(p) for p in paths]
@@ -108,6 +139,13 @@ def embed_images(
     if len(path_of) != len(image_ids):
         raise ValueError("embed_images needs unique image_ids (one path per image); drop duplicate rows first")
 
+    deferred = encoder if isinstance(encoder, DeferredEncoder) else None
+    if deferred is not None:
+        if not deferred.loaded and deferred.recalled is not None:
+            recalled = _all_cached(image_ids, deferred.recalled, cache_dir)
+            if recalled is not None:
+                return recalled
+        encoder = deferred.load()
     settings = resolve_settings(_as_mapping(trainer_cfg), encoder.prefers_channels_last)
     key = encoder_key(encoder, settings.precision)
     embeddings_dir = cache_subdir(cache_dir, "embeddings", key)
@@ -116,6 +154,8 @@ def embed_images(
         embeddings_dir,
         {"encoder_key": key, "name": encoder.name, "dim": encoder.dim, "precision": settings.precision, "spec": encoder.cache_spec()},
     )
+    if deferred is not None:
+        deferred.remember(key)  # the next job with this identity may skip loading the model
 
     cached = cached_image_ids(embeddings_dir)
     todo = [image_id for image_id in image_ids if image_id not in cached]

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import torch
-
 PRECISIONS = {
     "32": "32-true", "32-true": "32-true", "fp32": "32-true",
     "bf16": "bf16-mixed", "bf16-mixed": "bf16-mixed", "bf16-true": "bf16-true",
@@ -71,14 +69,40 @@ def _is_auto(value: Any) -> bool:
 def _uses_gpu(accelerator: str) -> bool:
     if accelerator in ("gpu", "cuda"):
         return True
-    return accelerator == "auto" and torch.cuda.is_available()
+    if accelerator != "auto":
+        return False
+    import torch  # the loop's own dependency; imported here so the settings' callers need not load it
+
+    return torch.cuda.is_available()
+
+
+# Device files a GPU driver creates (NVIDIA, AMD ROCm, WSL): without any of them torch finds no GPU.
+_GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg")
+
+
+def known_precision(trainer_cfg: Mapping[str, Any] | None) -> str | None:
+    """The precision `resolve_settings` picks, when it can be told without importing torch (a CPU
+    run: `accelerator: cpu`, or `auto` on a machine with no GPU device file); else None."""
+    raw = dict(loop_defaults())
+    raw.update(dict(trainer_cfg or {}))
+    accelerator = str(raw.get("accelerator", "auto")).lower()
+    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and any(os.path.exists(f) for f in _GPU_DEVICE_FILES)):
+        return None
+    try:
+        return resolve_precision(raw.get("precision"), uses_gpu=False)
+    except ValueError:
+        return None
 
 
 def _device_count(devices: Any, uses_gpu: bool) -> int:
     if isinstance(devices, (list, tuple)) or (hasattr(devices, "__len__") and not isinstance(devices, str)):
         return len(devices)
     if _is_auto(devices) or str(devices) == "-1":
-        return torch.cuda.device_count() if uses_gpu else 1
+        if not uses_gpu:
+            return 1
+        import torch
+
+        return torch.cuda.device_count()
     text = str(devices)
     if "," in text:
         return len([d for d in text.split(",") if d.strip()])
@@ -88,6 +112,8 @@ def _device_count(devices: Any, uses_gpu: bool) -> int:
 def resolve_precision(value: Any, uses_gpu: bool) -> str:
     if _is_auto(value):
         if uses_gpu:
+            import torch
+
             return "bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "16-mixed"
         return "bf16-mixed" if cpu_has_native_bf16() else "32-true"
     key = str(value).lower()

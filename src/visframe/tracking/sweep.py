@@ -27,7 +27,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from visframe.tracking.mlflow_tracking import resolve_tracking_uri, setup_experiment
-from visframe.tracking.summary import find_job_dirs, swept_keys, write_summary
+
+# visframe.tracking.summary (pandas, scikit-learn, matplotlib) is imported when a sweep ends: Hydra
+# builds this callback for every run, single runs included, which never need it.
 
 log = logging.getLogger("visframe")
 
@@ -73,6 +75,8 @@ def summarise_sweep(sweep_dir: str | Path, tracking_cfg: DictConfig | Mapping | 
     `swept`: the keys the sweep varies (`sweep_parameters(config)`); the jobs' own overrides are
     read either way, so a summary made later from the directory alone finds them too.
     """
+    from visframe.tracking.summary import find_job_dirs, write_summary
+
     job_dirs = find_job_dirs(sweep_dir)
     files = write_summary(job_dirs, Path(sweep_dir) / "summary", confidence_threshold, swept)
     if run_id and tracking_cfg is not None and files:
@@ -87,6 +91,8 @@ def summarise_sweep(sweep_dir: str | Path, tracking_cfg: DictConfig | Mapping | 
 def sweep_parameters(config: DictConfig) -> list[str]:
     """The keys a multirun sweeps: its sweep overrides (`a=1,2`, `b=range(…)`, `c=choice(…)`) and the
     sweeper's own `params` (the Optuna sweeper's search space), in that order, without repeats."""
+    from visframe.tracking.summary import swept_keys
+
     task = OmegaConf.select(config, "hydra.overrides.task", default=None)
     keys = swept_keys([str(o) for o in OmegaConf.to_container(task, resolve=False)] if task is not None else [])
     params = OmegaConf.select(config, "hydra.sweeper.params", default=None)

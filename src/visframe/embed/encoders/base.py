@@ -20,20 +20,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from visframe.errors import VisframeError
+# Defined without torch (visframe.embed.errors) so that a job can name them before it loads a model.
+from visframe.embed.errors import MissingWeightsError, TextNotSupportedError  # noqa: F401 - re-exported
 from visframe.utils.hashing import stable_hash
 
 # Values sampled per tensor for the weights fingerprint (plus the tensor's exact sum): hashing
 # every byte of a 4 GB BLIP-2 checkpoint would cost seconds per run for no practical gain.
 _FINGERPRINT_SAMPLES = 4096
-
-
-class MissingWeightsError(VisframeError, RuntimeError):
-    """An encoder's weights are not available here; the message names them and how to provide them."""
-
-
-class TextNotSupportedError(NotImplementedError):
-    """`encode_text` was called on an image-only encoder."""
 
 
 def fingerprint_module(module: nn.Module) -> str:
