@@ -114,3 +114,23 @@ def test_damaged_knn_graph_heals_to_the_identical_graph(tmp_path, caplog):
     assert any("damaged" in r.getMessage() for r in caplog.records)
     forget()
     assert knn_cached(vectors, "emb:ids", 10, seed=3, cache_dir=tmp_path).cache_hit
+
+
+def test_small_collections_get_the_exact_graph_self_first():
+    """Below EXACT_BELOW points the shared graph is exact (umap-learn's own small-data rule), each
+    row led by the point itself even beside an exact duplicate."""
+    from sklearn.neighbors import NearestNeighbors
+
+    from visframe.reduce.knn import EXACT_BELOW, knn_cached
+
+    rng = np.random.default_rng(4)
+    vectors = rng.normal(size=(500, 12)).astype(np.float32)
+    vectors[7] = vectors[8]
+    graph = knn_cached(vectors, "exact-test", 10, metric="cosine", seed=1, use_cache=False)
+    assert len(vectors) < EXACT_BELOW and graph.key.endswith("-exact")
+    assert (graph.indices[:, 0] == np.arange(len(vectors))).all() and (graph.distances[:, 0] == 0).all()
+    assert graph.indices[7, 1] == 8 and graph.indices[8, 1] == 7
+    _, expected = NearestNeighbors(n_neighbors=10, metric="cosine", algorithm="brute").fit(vectors).kneighbors(vectors)
+    same = [len(set(a) & set(b)) / 10 for a, b in zip(graph.indices, expected)]
+    assert np.mean(same) > 0.99  # only ties may be ordered differently
+    assert (np.diff(graph.distances, axis=1) >= 0).all()

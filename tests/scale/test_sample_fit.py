@@ -82,3 +82,37 @@ def test_dask_path_with_the_default_clusterer():
     result = fit_sample_and_map(OmegaConf.create(REDUCER), OmegaConf.create(MAP), auto, cfg, vectors, seed=1)
     assert result.clusters.labels.shape == (len(vectors),)
     assert adjusted_rand_score(truth, result.clusters.labels) > 0.9
+
+
+def test_both_umaps_transform_with_one_query_per_chunk_and_the_same_result():
+    """The map and the reduction share the sample's index: one query per chunk, same coordinates."""
+    import umap
+
+    from visframe.scale.sample_fit import QueryOnce, _share_sample_knn, share_query
+
+    vectors, _ = themes(n=600, dim=16)
+    sample, chunk = vectors[:450], vectors[450:]
+
+    def fitted():
+        reducer, mapper = umap.UMAP(**_umap_params(REDUCER)), umap.UMAP(**_umap_params(MAP))
+        _share_sample_knn(reducer, mapper, sample, OmegaConf.create(REDUCER))
+        reducer.fit(sample)
+        mapper.fit(sample)
+        return reducer, mapper
+
+    reducer, mapper = fitted()
+    expected = reducer.transform(chunk), mapper.transform(chunk)
+    reducer, mapper = fitted()
+    share_query(reducer, mapper)
+    assert isinstance(reducer._knn_search_index, QueryOnce) and reducer._knn_search_index is mapper._knn_search_index
+    calls = []
+    index = reducer._knn_search_index.index
+    original = index.query
+    index.query = lambda *a, **k: calls.append(1) or original(*a, **k)
+    np.testing.assert_array_equal(reducer.transform(chunk), expected[0])
+    np.testing.assert_array_equal(mapper.transform(chunk), expected[1])
+    assert len(calls) == 1
+
+
+def _umap_params(cfg: dict) -> dict:
+    return {k: v for k, v in cfg.items() if k not in ("knn", "_target_")}
