@@ -88,8 +88,9 @@ class StageTimer:
 # ---------------------------------------------------------------------------------------- stages
 
 
-def prepare_manifest(dataset_cfg: DictConfig, cache_dir: str, show_progress: bool) -> pd.DataFrame:
-    """Generate the corpus if the dataset has a generator, then ingest its folder."""
+def prepare_manifest(dataset_cfg: DictConfig, cache_dir: str, show_progress: bool, inspector=None) -> pd.DataFrame:
+    """Generate the corpus if the dataset has a generator, then ingest its folder (`inspector`:
+    where the file checks run, see visframe.data.ingest.inspect_files)."""
     from visframe.data.ingest import ingest_folder
 
     root = Path(str(dataset_cfg.root)).expanduser()
@@ -105,6 +106,7 @@ def prepare_manifest(dataset_cfg: DictConfig, cache_dir: str, show_progress: boo
         label_from_dirs=bool(dataset_cfg.get("label_from_dirs", False)),
         cache_dir=cache_dir,
         show_progress=show_progress,
+        inspector=inspector,
         **ingest_options,
     )
 
@@ -112,8 +114,11 @@ def prepare_manifest(dataset_cfg: DictConfig, cache_dir: str, show_progress: boo
 def ingest_stage(cfg: DictConfig, run_dir: Path) -> IngestResult:
     from visframe.data.ingest import write_manifest
     from visframe.data.report import write_cleaning_report
+    from visframe.scale import dask_inspector
 
-    manifest = prepare_manifest(cfg.dataset, str(cfg.paths.cache_dir), bool(cfg.show_progress))
+    # scale=sample_fit: a large folder's file checks run on the same Dask cluster as the mapping.
+    inspector = dask_inspector(cfg.get("scale"))
+    manifest = prepare_manifest(cfg.dataset, str(cfg.paths.cache_dir), bool(cfg.show_progress), inspector)
     write_manifest(manifest, run_dir / C.MANIFEST_FILE)
     write_cleaning_report(manifest, run_dir / C.CLEANING_REPORT_FILE)
     clean = clean_rows(manifest)

@@ -36,7 +36,7 @@ import logging
 import multiprocessing
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -88,6 +88,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+# Runs file checks elsewhere: (paths, max_pixels) -> their FileFacts, in order.
+Inspector = Callable[[list[str], int], Iterable[FileFacts]]
 
 DEFAULT_MAX_PIXELS = 89_478_485  # PIL's own default decompression-bomb limit
 # Below this many files to check, worker processes cost more to start than they save.
@@ -222,8 +224,11 @@ def inspect_files(
     cache_dir: str | Path | None,
     show_progress: bool,
     workers: int | None = None,
+    inspector: Inspector | None = None,
 ) -> list[FileFacts]:
-    """FileFacts for each path: from the cache when the file is unchanged, else inspected now."""
+    """FileFacts for each path: from the cache when the file is unchanged, else inspected now.
+
+    `inspector` (paths, max_pixels) → FileFacts in order runs the checks elsewhere (scale=sample_fit: on the Dask cluster's workers); None = this machine's processes."""
     keys = [_stat_key(path) for path in paths]
     raw_paths = [os.fsencode(path) for path in paths]
     with FactsCache(cache_dir) as cache:
@@ -236,13 +241,14 @@ def inspect_files(
                 facts[index] = hit
             else:
                 todo.append(index)
-        workers = workers if workers is not None else min(8, os.cpu_count() or 1)
         progress = tqdm(
             total=len(todo), desc="Checking images", unit="file", disable=not show_progress or not todo
         )
         pending: list[tuple[bytes, int, int, FileFacts]] = []
         with progress:
-            for index, result in zip(todo, _run_inspections([paths[i] for i in todo], max_pixels, workers)):
+            todo_paths = [paths[i] for i in todo]
+            results = run_inspections(todo_paths, max_pixels, workers) if inspector is None else inspector(todo_paths, max_pixels)
+            for index, result in zip(todo, results):
                 facts[index] = result
                 progress.update(1)
                 if keys[index] is not None and result.cacheable_for(max_pixels):
@@ -257,7 +263,9 @@ def inspect_files(
     return facts  # type: ignore[return-value]
 
 
-def _run_inspections(paths: list[str], max_pixels: int, workers: int) -> Iterator[FileFacts]:
+def run_inspections(paths: list[str], max_pixels: int, workers: int | None = None) -> Iterator[FileFacts]:
+    """Check each file (`cleaning.inspect_file`) in this machine's processes, results in order."""
+    workers = workers if workers is not None else min(8, os.cpu_count() or 1)
     if workers <= 1 or len(paths) < PARALLEL_MIN_FILES:
         for path in paths:
             yield cleaning.inspect_file(path, max_pixels)
@@ -299,13 +307,15 @@ def ingest_folder(
     show_progress: bool = True,
     workers: int | None = None,
     use_snapshot: bool = True,
+    inspector: Inspector | None = None,
 ) -> pd.DataFrame:
     """The manifest of the images under `root` (one row per file, every bad file with a reason).
 
     `metadata`: a CSV / JSONL / JSON table, or a folder of Instaloader sidecars; with
     `metadata_format="instaloader"` and no `metadata`, sidecars are looked for in `root` itself.
     `placeholder_min_count=0` turns placeholder detection off; `near_duplicate_max_distance=-1` groups
-    exact copies only. `workers`: processes for checking files (default: the CPU count, at most 8).
+    exact copies only. `workers`: processes for checking files (default: the CPU count, at most 8);
+    `inspector`: check them elsewhere instead (see `inspect_files`).
     Warnings are logged, kept in `manifest.attrs["warnings"]`, and printed with the cleaning report
     when `show_progress` is on. `use_snapshot`: when the folder's listing fingerprint (every file's
     name, size and mtime, the metadata's, and these options) is unchanged, the manifest of the
@@ -342,7 +352,7 @@ def ingest_folder(
         return manifest
     # Metadata first: an unusable metadata file fails in a second, not after checking every image.
     records = _load_metadata(metadata, metadata_format, root_path, [c.relpath for c in candidates])
-    facts = inspect_files([c.path for c in candidates], max_pixels, cache_dir, show_progress, workers)
+    facts = inspect_files([c.path for c in candidates], max_pixels, cache_dir, show_progress, workers, inspector)
     warnings: list[str] = []
     rows = [_file_row(candidate, fact, min_side, max_pixels) for candidate, fact in zip(candidates, facts)]
     extra_columns: list[str] = []

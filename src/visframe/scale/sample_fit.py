@@ -27,6 +27,7 @@ from visframe.cluster import ClusterResult, fit_clusterer
 from visframe.reduce.cache import INIT_OPTION, KNN_OPTIONS, VISFRAME_OPTIONS, _initial_layout, _is_umap_learn
 from visframe.reduce.epochs import EPOCHS_OPTION, apply_epoch_budget
 from visframe.reduce.knn import compute_knn
+from visframe.scale.dask_jobs import dask_client
 
 log = logging.getLogger(__name__)
 # hdbscan.HDBSCAN parameters a fast_hdbscan / sklearn config shares (approximate_predict needs hdbscan's).
@@ -34,14 +35,6 @@ _SHARED_HDBSCAN_PARAMS = ("min_cluster_size", "min_samples", "cluster_selection_
                           "allow_single_cluster", "metric", "alpha")
 
 
-# Patient timeouts: on a busy machine a worker deep in a numba-compiled transform answers late, and
-# Dask's defaults (10 s connect, 30 s comm) dropped it mid-run here (1,000,000 points, 2 cores).
-_PATIENT = {
-    "distributed.comm.timeouts.connect": "300s",
-    "distributed.comm.timeouts.tcp": "900s",
-    "distributed.scheduler.allowed-failures": 6,
-    "distributed.scheduler.worker-ttl": None,
-}
 
 
 @dataclass
@@ -233,48 +226,29 @@ def map_chunk(models, chunk: np.ndarray) -> dict[str, np.ndarray]:
 
 def map_on_dask(models, vectors: np.ndarray, rows: np.ndarray, scale_cfg: DictConfig):
     """[(rows of the chunk, map_chunk's result)], the chunks run as tasks on a Dask cluster."""
-    import dask
-    import distributed  # noqa: F401  (its config defaults must be loaded before dask.config.set)
-
     if len(rows) == 0:
         return []
     chunk_size = int(scale_cfg["chunk_size"])
     chunks = [rows[start : start + chunk_size] for start in range(0, len(rows), chunk_size)]
-    dask_cfg = scale_cfg["dask"]
-    address = dask_cfg["address"]
-    with dask.config.set(_PATIENT):
-        return _run_chunks(models, vectors, chunks, dask_cfg, address)
+    with dask_client(scale_cfg["dask"]) as client:
+        return _run_chunks(client, models, vectors, chunks, int(scale_cfg["dask"]["n_workers"]))
 
 
-def _run_chunks(models, vectors, chunks, dask_cfg, address):
-    from dask.distributed import Client, LocalCluster, as_completed
+def _run_chunks(client, models, vectors, chunks, n_workers: int):
+    from dask.distributed import as_completed
 
-    cluster = None
-    if address is None:
-        cluster = LocalCluster(
-            n_workers=int(dask_cfg["n_workers"]),
-            threads_per_worker=int(dask_cfg["threads_per_worker"]),
-            memory_limit=dask_cfg["memory_limit"],
-            processes=True,
-            dashboard_address=None,
-        )
-    in_flight = 2 * int(dask_cfg["n_workers"])  # bounds the chunks held in memory at once
+    in_flight = 2 * n_workers  # bounds the chunks held in memory at once
     results: dict[int, dict] = {}
     token = uuid.uuid4().hex[:12]  # a shared scheduler must never hand back another run's chunk
-    try:
-        with Client(cluster if cluster is not None else address) as client:
-            (shared,) = client.scatter([models], broadcast=True)
-            pending = as_completed()
-            for index, chunk in enumerate(chunks):
-                future = client.submit(map_chunk, shared, vectors[chunk], key=f"visframe-map-{token}-{index}", retries=2)
-                pending.add(future)
-                while pending.count() >= in_flight:
-                    _collect(next(pending), results)
-            for future in pending:
-                _collect(future, results)
-    finally:
-        if cluster is not None:
-            cluster.close()
+    (shared,) = client.scatter([models], broadcast=True)
+    pending = as_completed()
+    for index, chunk in enumerate(chunks):
+        future = client.submit(map_chunk, shared, vectors[chunk], key=f"visframe-map-{token}-{index}", retries=2)
+        pending.add(future)
+        while pending.count() >= in_flight:
+            _collect(next(pending), results)
+    for future in pending:
+        _collect(future, results)
     return [(chunk, results[index]) for index, chunk in enumerate(chunks)]
 
 
