@@ -1,2 +1,2 @@
 export {Deck, OrthographicView, COORDINATE_SYSTEM} from '@deck.gl/core';
-export {ScatterplotLayer, IconLayer, PolygonLayer, PathLayer} from '@deck.gl/layers';
+export {ScatterplotLayer, IconLayer, PolygonLayer, PathLayer, BitmapLayer} from '@deck.gl/layers';
