@@ -5,8 +5,11 @@
  * the nearest point on the CPU (a uniform grid over the positions), so the GPU only draws. Zoomed in
  * on a big map, only the points near the view are handed to the GPU. Zoomed in until at most
  * meta.thumb_cap points are visible, those points are drawn as thumbnails (/map/tile/ID, fetched
- * for the visible points only, packed into one atlas per view). Box and lasso selections are made on the
- * server (POST /map/selection, CSRF header) and come back as point numbers.
+ * for the visible points only, packed into one atlas per view). Zoomed out on a big map (more than
+ * OVERVIEW_CAP points in view), the points are drawn as one image instead: the page rasterises its
+ * own arrays at the view's resolution and deck.gl shows it as a BitmapLayer (the overview). Box and
+ * lasso selections are made on the server (POST /map/selection, CSRF header) and come back as point
+ * numbers.
  * The view lives in the URL fragment: #c=colouring&h=hidden,codes&s=selection&q=search&m=meaning&v=x,y,zoom.
  * Every text from the data goes into the page with textContent, never as HTML.
  */
@@ -17,7 +20,7 @@
   const $ = (id) => document.getElementById(id);
   const status = $('map-status');
   if (!window.deck) { status.textContent = 'the map library did not load'; return; }
-  const {Deck, OrthographicView, ScatterplotLayer, IconLayer} = window.deck;
+  const {Deck, OrthographicView, ScatterplotLayer, IconLayer, BitmapLayer} = window.deck;
   const csrf = app.dataset.csrf;
   const PALETTE = [[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
     [140, 86, 75], [227, 119, 194], [188, 189, 34], [23, 190, 207], [174, 199, 232], [255, 187, 120],
@@ -29,9 +32,19 @@
   const CULL_MIN = 50000; // maps with fewer points always draw every point
   const TILE = 96; // px of a /map/tile image
   const TILE_CACHE = 1500; // decoded tiles kept for panning back and forth
+  // Past this many points in view, the points are drawn as one rasterised image (the overview). In
+  // software WebGL (SwiftShader, Chromium without a GPU) a frame costs about 20-45 us a point: 50,000
+  // points about 1-2 s; an image of the view 0.05 s, after 0.2 s to rasterise 1,000,000 points
+  // (benchmarks/bench_map.py). 50,000 is CULL_MIN: maps that were always drawn whole stay as they
+  // were, and a whole map of 100,000 shows in under 3 s. `?overview_cap=N` in the page's URL sets
+  // another cap (the tests, the benchmark).
+  const OVERVIEW_CAP = Number(new URLSearchParams(location.search).get('overview_cap')) || 50000;
+  const OVERVIEW_MARGIN = 0.25; // the overview image reaches this share of the view past each edge
+  const OVERVIEW_MAX_PX = 4096; // ... in at most this many pixels a side (a safe WebGL texture size)
   const S = {n: 0, xy: null, prob: null, bounds: null, colouring: 'cluster', cats: {}, codes: {}, hidden: new Set(),
     selection: null, selMask: null, selIdx: null, search: '', searchMode: 'words', searchMask: null, mode: 'pan', view: null,
-    colours: null, thumbs: [], idCache: new Map(), pointCache: new Map(), meta: null, baseZoom: 0};
+    colours: null, thumbs: [], idCache: new Map(), pointCache: new Map(), meta: null, baseZoom: 0,
+    overview: false, raster: null};
   const metrics = {ready: false};
   window.__map = metrics;
   let deckgl = null;
@@ -167,6 +180,7 @@
       for (let i = 0; i < n; i++) if (!(S.selMask ? S.selMask[i] : 1) || !(S.searchMask ? S.searchMask[i] : 1)) out[4 * i + 3] = Math.min(out[4 * i + 3], 28);
     }
     setPointData();
+    if (S.overview) rasterise();
     metrics.recolourMs = performance.now() - t0;
     redraw();
   }
@@ -182,12 +196,33 @@
     return [x - hx, y - hy, x + hx, y + hy];
   }
   function updateCull() {
-    if (S.n < CULL_MIN || !grid) return false;
-    const view = viewBounds(0), box = S.drawnBox;
+    if (!grid) return false;
+    const view = viewBounds(0);
+    // More than OVERVIEW_CAP points in view: one image of them, made again for every settled view.
+    if (S.n > OVERVIEW_CAP && !indicesIn(...view, OVERVIEW_CAP)) {
+      const entering = !S.overview;
+      S.overview = true; S.drawnIdx = null; S.drawnBox = null;
+      if (entering) setPointData();
+      if (!entering && S.rasterKey === rasterKey()) return false; // the same view, the same canvas
+      rasterise();
+      return true;
+    }
+    const left = S.overview;
+    S.overview = false; S.raster = null; metrics.overview = false;
+    if (left) setPointData(); // every point, until (below) those near the view are chosen
+    if (S.n < CULL_MIN) return left;
+    const box = S.drawnBox;
     const inside = box && view[0] >= box[0] && view[1] >= box[1] && view[2] <= box[2] && view[3] <= box[3];
-    if (inside && S.view.zoom - S.drawnZoom < 1.5) return false;
-    const wanted = viewBounds(1), idx = indicesIn(...wanted, S.n / 4);
-    if (!idx && !S.drawnIdx) return false;
+    if (inside && S.view.zoom - S.drawnZoom < 1.5) return left;
+    // A view's width around the view. On a map past the cap, at most twice the cap: a smaller margin
+    // where that holds more (the view itself holds at most OVERVIEW_CAP).
+    const big = S.n > OVERVIEW_CAP, limit = big ? 2 * OVERVIEW_CAP : S.n / 4;
+    let wanted = viewBounds(1), idx = indicesIn(...wanted, limit);
+    for (const margin of big ? [0.5, 0.25, 0] : []) {
+      if (idx) break;
+      wanted = viewBounds(margin); idx = indicesIn(...wanted, limit);
+    }
+    if (!idx && !S.drawnIdx) return left;
     S.drawnIdx = idx ? Uint32Array.from(idx) : null;
     S.drawnBox = idx ? wanted : null;
     S.drawnZoom = S.view.zoom;
@@ -200,7 +235,7 @@
     if (!sub) {
       S.pointData = {length: S.n, attributes: {getPosition: {value: S.xy, size: 2},
         getFillColor: {value: S.colours, size: 4, normalized: true}}};
-      metrics.drawnPoints = S.n;
+      metrics.drawnPoints = S.overview ? 0 : S.n; // the overview draws an image, no point
       return;
     }
     const m = sub.length, xy = new Float32Array(2 * m), col = new Uint8Array(4 * m), src = S.colours;
@@ -214,6 +249,92 @@
     metrics.drawnPoints = m;
   }
 
+  // -- the overview: the points as one image, for views that hold more than OVERVIEW_CAP ----------
+  // The image covers the view (plus OVERVIEW_MARGIN each side, cut to the data) at the canvas's own
+  // resolution, its pixels on the canvas's pixel grid. Each point is a small antialiased disc of
+  // the point layer's radius, blended in point order as the GPU blends the point layer (source
+  // alpha over, premultiplied, 8 bits), so the image looks like the points drawn; hidden points
+  // (alpha 0) are skipped. Hover, click, box and lasso never read pixels: they use the grid and the
+  // server, as for the point layer.
+  const SUB = 4; // a point's position within its pixel, in SUB x SUB steps
+  function stamps(r) { // per sub-pixel position: pixel offsets and coverage (0-1) of a disc of radius r px
+    const reach = Math.ceil(r + 0.5), found = [];
+    const smooth = (e0, e1, x) => { const u = Math.min(1, Math.max(0, (x - e0) / (e1 - e0))); return u * u * (3 - 2 * u); };
+    for (let q = 0; q < SUB * SUB; q++) {
+      const fx = ((q % SUB) + 0.5) / SUB, fy = (Math.floor(q / SUB) + 0.5) / SUB, dx = [], dy = [], cover = [];
+      for (let y = -reach; y <= reach; y++) {
+        for (let x = -reach; x <= reach; x++) { // the point layer's antialiased edge (deck.gl's smoothedge)
+          const w = 1 - smooth(r - 0.5, r + 0.5, Math.hypot(x + 0.5 - fx, y + 0.5 - fy));
+          if (w > 0.002) { dx.push(x); dy.push(y); cover.push(w); }
+        }
+      }
+      found.push({dx, dy, cover, m: dx.length});
+    }
+    return {found, reach};
+  }
+  function canvasPixels() { // deck.gl's viewport (the canvas's CSS size) and its drawing buffer
+    const canvas = $('map-canvas'), dpr = window.devicePixelRatio || 1, box = canvas.getBoundingClientRect();
+    const vw = canvas.clientWidth || 1, vh = canvas.clientHeight || 1;
+    if (metrics.firstPaintMs) return {vw, vh, bw: canvas.width, bh: canvas.height}; // as the last frame drew
+    // Before the first frame sizes it: the device-pixel box Chromium snaps the canvas to (what luma.gl reads).
+    return {vw, vh, bw: Math.max(1, Math.round((box.left + box.width) * dpr) - Math.round(box.left * dpr)),
+      bh: Math.max(1, Math.round((box.top + box.height) * dpr) - Math.round(box.top * dpr))};
+  }
+  function canvasKey() {
+    const {vw, vh, bw, bh} = canvasPixels();
+    return [vw, vh, bw, bh].join(',');
+  }
+  const rasterKey = () => [S.view.target[0], S.view.target[1], S.view.zoom, canvasKey()].join(',');
+  function rasterise() {
+    const t0 = performance.now(), {vw, vh, bw, bh} = canvasPixels();
+    const [tx, ty] = S.view.target, scale = Math.pow(2, S.view.zoom); // CSS px per data unit
+    // The image's pixels are the drawing buffer's, unless the image would pass OVERVIEW_MAX_PX a side.
+    const k = Math.min(1, OVERVIEW_MAX_PX / ((1 + 2 * OVERVIEW_MARGIN) * Math.max(bw, bh)));
+    const sx = scale * (bw / vw) * k, sy = scale * (bh / vh) * k, r = radius() * (bw / vw) * k;
+    const left = tx - vw / 2 / scale, top = ty + vh / 2 / scale; // data coordinates of the canvas's top-left corner
+    const [bx0, by0, bx1, by1] = S.bounds;
+    const c0 = Math.max(Math.floor(-OVERVIEW_MARGIN * bw * k), Math.floor((bx0 - left) * sx - r - 1));
+    const c1 = Math.min(Math.ceil((1 + OVERVIEW_MARGIN) * bw * k), Math.ceil((bx1 - left) * sx + r + 1));
+    const r0 = Math.max(Math.floor(-OVERVIEW_MARGIN * bh * k), Math.floor((top - by1) * sy - r - 1));
+    const r1 = Math.min(Math.ceil((1 + OVERVIEW_MARGIN) * bh * k), Math.ceil((top - by0) * sy + r + 1));
+    S.rasterKey = rasterKey(); S.rasterCanvas = canvasKey();
+    if (c1 <= c0 || r1 <= r0) { S.raster = null; return; }
+    const w = c1 - c0, h = r1 - r0, image = new ImageData(w, h), d = image.data;
+    const {found, reach} = stamps(r), INV = 1 / 255;
+    for (const st of found) st.off = Int32Array.from(st.dx, (x, j) => 4 * (st.dy[j] * w + x)); // byte offsets in this image
+    const xy = S.xy, col = S.colours, n = S.n;
+    const ox = left * sx + c0, oy = top * sy - r0; // column = x * sx - ox, row = oy - y * sy
+    for (let i = 0; i < n; i++) {
+      const a = col[4 * i + 3];
+      if (a === 0) continue;
+      const fx = xy[2 * i] * sx - ox, fy = oy - xy[2 * i + 1] * sy, px = Math.floor(fx), py = Math.floor(fy);
+      if (px < -reach || py < -reach || px >= w + reach || py >= h + reach) continue;
+      const {dx, dy, off, cover, m} = found[Math.floor((fy - py) * SUB) * SUB + Math.floor((fx - px) * SUB)];
+      const cr = col[4 * i], cg = col[4 * i + 1], cb = col[4 * i + 2], o0 = 4 * (py * w + px);
+      const inner = px >= reach && py >= reach && px < w - reach && py < h - reach;
+      for (let j = 0; j < m; j++) {
+        if (!inner) {
+          const x = px + dx[j], y = py + dy[j];
+          if (x < 0 || y < 0 || x >= w || y >= h) continue;
+        }
+        const o = o0 + off[j], aw = a * cover[j], keep = 255 - aw;
+        // Premultiplied "over", 8 bits a channel (Uint8ClampedArray rounds), as the GPU blends.
+        d[o] = (d[o] * keep + cr * aw) * INV;
+        d[o + 1] = (d[o + 1] * keep + cg * aw) * INV;
+        d[o + 2] = (d[o + 2] * keep + cb * aw) * INV;
+        d[o + 3] = d[o + 3] * keep * INV + aw;
+      }
+    }
+    for (let o = 0; o < d.length; o += 4) { // ImageData is not premultiplied
+      const a = d[o + 3];
+      if (a && a < 255) { d[o] = (d[o] * 255) / a; d[o + 1] = (d[o + 1] * 255) / a; d[o + 2] = (d[o + 2] * 255) / a; }
+    }
+    S.raster = {image, bounds: [left + c0 / sx, top - r1 / sy, left + c1 / sx, top - r0 / sy]};
+    metrics.overview = true;
+    metrics.rasterMs = performance.now() - t0;
+    metrics.rasterPx = [w, h];
+  }
+
   // -- layers ---------------------------------------------------------------------------------
   function radius() {
     const base = S.n > 300000 ? 1.2 : S.n > 30000 ? 2 : 4;
@@ -221,6 +342,13 @@
     return Math.min(10, base * Math.pow(2, Math.max(0, zoom - S.baseZoom) * 0.5));
   }
   function layers() {
+    if (S.overview) {
+      // Nearest texels: the canvas's drawing buffer may be a fraction of a pixel off its CSS box, and
+      // linear filtering would blur the 1:1 image; mipmaps still smooth it while zooming out.
+      return S.raster ? [new BitmapLayer({id: 'overview', image: S.raster.image, bounds: S.raster.bounds,
+        pickable: false, parameters: {depthTest: false},
+        textureParameters: {minFilter: 'nearest', magFilter: 'nearest', mipmapFilter: 'linear'}})] : [];
+    }
     const result = [new ScatterplotLayer({
       id: 'points', radiusUnits: 'pixels', getRadius: 1, radiusScale: radius(), stroked: false, data: S.pointData,
       parameters: {depthTest: false}, pickable: false,
@@ -272,9 +400,11 @@
   function onView() {
     clearTimeout(viewTimer);
     tooltip.hidden = true; hovered = -1;
+    metrics.settled = false;
     viewTimer = setTimeout(async () => {
       writeHash();
       if (updateCull()) redraw();
+      metrics.settled = true; // overview or points chosen for this view (the tests and the benchmark wait for it)
       const vp = deckgl.getViewports()[0];
       if (!vp) return;
       const token = ++thumbToken, t0 = performance.now();
@@ -617,6 +747,8 @@
           metrics.firstPaintMs = performance.now(); // the first frame's draw calls are issued
           status.textContent = `${n.toLocaleString()} posts`;
         }
+        // The drawing buffer came out another size than the overview image was made for: make it again.
+        if (S.overview && S.rasterCanvas !== canvasKey()) setTimeout(() => { if (updateCull()) redraw(); }, 0);
         const waiting = renderWaiters; renderWaiters = [];
         waiting.forEach((resolve) => resolve());
       },
