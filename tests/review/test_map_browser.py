@@ -1,7 +1,9 @@
 """/map in real headless Chromium (Debian `chromium` + Playwright, software WebGL2 via SwiftShader).
 
 The fixture run lays post k at (k, -k): a diagonal whose points we can find on screen through the
-page's own projection (`window.__map.project`). Screenshots go to $VISFRAME_REVIEW_SCREENS.
+page's own projection (`window.__map.project`). The overview tests lay 3,000 posts on a lattice and
+open the page with a small cap (`/map?overview_cap=1000`), so a few thousand points stand for the
+million that make the page draw them as one image. Screenshots go to $VISFRAME_REVIEW_SCREENS.
 """
 
 from __future__ import annotations
@@ -229,9 +231,12 @@ def test_zoomed_in_on_a_big_map_only_the_points_near_the_view_are_drawn(chromium
     assert 0 < page.evaluate("window.__map.drawnPoints") < n / 20
     assert _coloured(page) > 50
 
-    # Zoomed out to the whole square, every point is drawn again.
+    # Zoomed out to the whole square: more points in view than the page's cap (50,000), so no point
+    # is drawn as a point; the overview image shows them all.
     page.evaluate("window.__map.zoomBy(-6)")
-    _poll(page, f"() => window.__map.drawnPoints === {n}")
+    _poll(page, "() => window.__map.settled && window.__map.overview")
+    assert page.evaluate("window.__map.drawnPoints") == 0
+    assert _coloured(page) > 10_000
     assert [p for p in problems if "status of 404" not in p] == []  # these posts have no image files
     context.close()
 
@@ -295,3 +300,138 @@ def test_search_by_meaning_highlights_the_images_the_runs_clip_ranks_first(chrom
         assert problems == []
         context.close()
     store.dispose()
+
+
+# -- the overview: past the cap, the points are one image the page rasterises ---------------------
+COLS, ROWS, CAP = 60, 50, 1000
+
+
+@pytest.fixture
+def lattice_live(tmp_path):
+    """3,000 posts on a 60 x 50 unit lattice (post k at (k % 60, k // 60)), 5 clusters of 12 columns each."""
+    k = np.arange(COLS * ROWS)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    ids = [f"{i:016x}" for i in k]
+    paths = [f"/nowhere/{i}.png" for i in ids]
+    assignments = pd.DataFrame({"image_id": ids, "path": paths, "cluster": (k % COLS) // 12, "probability": 0.9,
+                                "outlier_score": 0.1, "x": (k % COLS).astype(float), "y": (k // COLS).astype(float)})
+    assignments.to_parquet(run_dir / "assignments.parquet")
+    pd.DataFrame({"image_id": ids, "path": paths, "status": "ok",
+                  "caption": [f"caption of post {i}" for i in k]}).to_parquet(run_dir / "manifest.parquet")
+    run = load_run(run_dir)
+    store = ReviewStore(sqlite_url(tmp_path / "review.db"), run.run_id)
+    with serve_in_background(create_app(run, store)) as base_url:
+        yield base_url, assignments
+    store.dispose()
+
+
+def _settled(page, url):
+    page.goto(url)
+    _poll(page, "() => window.__map && (window.__map.ready || window.__map.error)")
+    assert page.evaluate("window.__map.error || ''") == ""
+    _poll(page, "() => window.__map.settled")
+    page.wait_for_timeout(300)
+
+
+def _canvas(page) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(page.locator("#map-canvas").screenshot())).convert("RGB")).astype(int)
+
+
+def _ink(page, x, y) -> int:
+    """How far from white the 3 x 3 pixels around data point (x, y) are, at most (0: white)."""
+    px, py = _at(page, x, y)
+    shot = page.screenshot(clip={"x": round(px) - 1, "y": round(py) - 1, "width": 3, "height": 3})
+    return int(np.abs(np.asarray(Image.open(io.BytesIO(shot)).convert("RGB")).astype(int) - 255).sum(axis=2).max())
+
+
+def test_past_the_cap_the_map_is_one_image_that_looks_like_its_points(chromium, lattice_live):
+    base_url, _assignments = lattice_live
+    problems, requests = [], []
+    context, page = _open_map(chromium, base_url, problems, requests)
+    _settled(page, f"/map?overview_cap={CAP}")
+    assert page.evaluate("window.__map.overview") is True
+    assert page.evaluate("window.__map.drawnPoints") == 0  # no point layer: one image
+    image = _canvas(page)
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / "map_overview.png"))
+
+    # The same view drawn as points (a cap above the map's size): the same picture.
+    _settled(page, "/map?overview_cap=100000")
+    assert page.evaluate("window.__map.overview") is False
+    assert page.evaluate("window.__map.drawnPoints") == COLS * ROWS
+    points = _canvas(page)
+    ink_image, ink_points = np.abs(image - 255).sum(axis=2) > 60, np.abs(points - 255).sum(axis=2) > 60
+    assert ink_points.sum() > 100_000, "the point layer did not draw"
+    both = (ink_image & ink_points).sum()
+    assert both > 0.9 * ink_points.sum() and both > 0.85 * ink_image.sum(), (ink_image.sum(), ink_points.sum(), both)
+    assert np.abs(image - points).mean() < 8
+
+    # Zoomed in below the cap, the point layer takes over (the page's cap: a URL parameter).
+    _settled(page, f"/map?overview_cap={CAP}")
+    page.evaluate("window.__map.zoomBy(2)")  # a sixteenth of the area: about 190 points in view
+    _poll(page, "() => window.__map.settled && window.__map.overview === false")
+    assert 0 < page.evaluate("window.__map.drawnPoints") <= COLS * ROWS
+    assert _ink(page, 30, 25) > 100  # a point near the centre, drawn as a point
+    assert "overview_cap=1000" in page.url
+    assert [p for p in problems if "status of 404" not in p] == []  # these posts have no image files
+    context.close()
+
+
+def test_in_the_overview_hover_lasso_legend_search_and_selection_work_as_with_points(chromium, lattice_live):
+    base_url, assignments = lattice_live
+    problems, requests = [], []
+    context, page = _open_map(chromium, base_url, problems, requests)
+    _settled(page, f"/map?overview_cap={CAP}")
+    assert page.evaluate("window.__map.overview") is True
+
+    # Hover reads the positions, not pixels: the caption of exactly the post under the mouse.
+    post = 1234
+    page.mouse.move(*_at(page, post % COLS, post // COLS))
+    tooltip = page.locator("#map-tooltip")
+    tooltip.locator(".caption").wait_for()
+    assert tooltip.locator(".caption").inner_text() == f"caption of post {post}"
+    assert tooltip.get_attribute("data-image-id") == assignments.image_id.iloc[post]
+
+    # Hiding a legend entry takes its points out of the image: one cluster's band turns white.
+    bands = [(12 * b + 6, 25) for b in range(5)]
+    before = [_ink(page, x, y) for x, y in bands]
+    assert min(before) > 100
+    page.locator("#map-legend li").first.click()
+    _poll(page, "() => location.hash.includes('h=')")
+    page.wait_for_timeout(300)
+    after = [_ink(page, x, y) for x, y in bands]
+    assert sorted(a < 20 for a in after) == [False] * 4 + [True], (before, after)
+    page.locator("#map-legend li").first.click()
+    _poll(page, "() => !location.hash.includes('h=')")
+
+    # A search highlights its match in the image: the others fade.
+    page.fill("#map-search input[name=q]", f"caption of post {post}")
+    page.click("#map-search button")
+    assert _poll(page, "() => window.__map.searchHits") == 1
+    page.wait_for_timeout(300)
+    assert _ink(page, post % COLS, post // COLS) > 100 and _ink(page, 5, 5) < 100
+    page.fill("#map-search input[name=q]", "")
+    page.click("#map-search button")
+
+    # A lasso (a diamond around (30, 25), drawn free-hand) selects exactly the posts inside it,
+    # and the selection shows in the image.
+    page.click("button[data-mode=lasso]")
+    corners = [(30, 21.5), (33.5, 25), (30, 28.5), (26.5, 25)]
+    path = []
+    for (ax, ay), (bx, by) in zip(corners, corners[1:] + corners[:1]):
+        path += [_at(page, ax + (bx - ax) * t / 8, ay + (by - ay) * t / 8) for t in range(8)]
+    _drag(page, path)
+    summary = _poll(page, "() => window.__map.selection")
+    inside = np.flatnonzero(np.abs(assignments.x - 30) + np.abs(assignments.y - 25) <= 3)
+    assert summary["n_posts"] == len(inside) == 25
+    selected = np.frombuffer(page.context.request.get(f"{base_url}/map/selection/{summary['id']}.bin").body(), "<u4")
+    assert sorted(selected.tolist()) == inside.tolist()
+    assert sorted(page.locator("#map-grid figure").evaluate_all("els => els.map(e => e.dataset.imageId)")) == \
+        _ids_at(assignments, inside)
+    assert page.evaluate("window.__map.overview") is True
+    page.wait_for_timeout(300)
+    assert _ink(page, 30, 25) > 100 and _ink(page, 5, 5) < 100
+    page.screenshot(path=str(SCREENS / "map_overview_selection.png"))
+    assert [p for p in problems if "status of 404" not in p] == []
+    context.close()
