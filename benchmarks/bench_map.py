@@ -10,17 +10,26 @@ the points request (`/map/points.bin`, first request of a fresh app, so it inclu
 assignments.parquet, and a warm repeat), first paint (performance.now() at deck.gl's first
 onAfterRender, from navigation start: the frame's draw calls are issued) and first pixels (from
 navigation start until a screenshot of the canvas, taken then, comes back: the GPU has drawn the
-frame; under software WebGL the two differ by the frame's cost, about 20 s at 1,000,000 points
-here; a WebGL fence signals long before), the JS heap after load (CDP Performance.getMetrics), and the redraw time after a
-colour change (fetch of the colouring's codes if new + recolour + a forced deck.gl redraw + a
+frame; under software WebGL a frame of points costs about 20-45 us a point here, so the two differ
+by seconds when the points are drawn as points; a WebGL fence signals long before), whether that
+whole-map view is the overview (`overview`: more than the page's OVERVIEW_CAP points in view, drawn
+as one image the page rasterises; `raster_ms` the last rasterisation, in the page), the JS heap
+after load (CDP Performance.getMetrics), and the redraw time after a colour change (fetch of the
+colouring's codes if new + recolour (+ rasterise, in the overview) + a forced deck.gl redraw + a
 one-pixel readPixels, which waits for the GPU): to `noise`, to `account` (first use: the manifest
 join on the server), and back to `cluster` (no fetch); `draw_*` is the redraw + readPixels alone.
+If the whole map was the overview, the same page then zooms in about its centre a quarter step at
+a time until the points are drawn as points (`cap_zoom`: how far in), and `cap_pixels_s` is from
+that last zoom until a screenshot comes back (the view settling, the points near it chosen, their
+frame): the dearest frame of points the page will draw, `cap_drawn_points` its points.
 Then a fresh page opened zoomed in on cluster 0 (the URL holds the view): `thumbs_s` from the view
 settling to the frame with its thumbnails issued (ids, tiles, atlas), `thumbs_pixels_s` from then
-until a screenshot comes back, `drawn_points` how many points the zoomed view draws. That
-screenshot of the zoomed-in map with thumbnails goes to --screens.
+until a screenshot comes back, `drawn_points` how many points the zoomed view draws. Screenshots
+go to --screens: the whole map (`map_N_whole.png`), the first view drawn as points
+(`map_N_cap.png`), the zoomed-in map with thumbnails (`map_N_zoomed.png`). `--overview-cap N` opens
+the page with `?overview_cap=N` (a huge N: every view drawn as points, as before the overview).
 
-    python benchmarks/bench_map.py [--sizes 100000 1000000] [--screens /tmp/map_bench]
+    python benchmarks/bench_map.py [--sizes 100000 1000000] [--screens /tmp/map_bench] [--overview-cap N]
 
 Ends with one line `RESULT first_paint_s_100000=… first_paint_s_1000000=… points_request_s_1000000=… …`.
 """
@@ -124,7 +133,7 @@ def poll(page, expression: str, timeout_s: float = PAGE_TIMEOUT_S):
     raise TimeoutError(expression)
 
 
-def bench_size(browser, n: int, screens: Path) -> dict:
+def bench_size(browser, n: int, screens: Path, query: str = "") -> dict:
     root = Path(tempfile.mkdtemp(prefix=f"bench_map_{n}_"))
     try:
         start = time.perf_counter()
@@ -147,11 +156,13 @@ def bench_size(browser, n: int, screens: Path) -> dict:
             cdp = context.new_cdp_session(page)
             cdp.send("Performance.enable")
             opened = time.perf_counter()
-            page.goto(f"{base}/map", timeout=PAGE_TIMEOUT_S * 1000, wait_until="domcontentloaded")
+            page.goto(f"{base}/map{query}", timeout=PAGE_TIMEOUT_S * 1000, wait_until="domcontentloaded")
             poll(page, "() => window.__map && (window.__map.ready || window.__map.error || window.__map.firstPaintMs)")
             shot = page.locator("#map-canvas").screenshot(timeout=PAGE_TIMEOUT_S * 1000)
             figures["first_pixels_s"] = time.perf_counter() - opened
             figures["coloured_pixels"] = int((np.asarray(Image.open(io.BytesIO(shot)).convert("L")) < 235).sum())
+            screens.mkdir(parents=True, exist_ok=True)
+            (screens / f"map_{n}_whole.png").write_bytes(shot)
             poll(page, "() => window.__map && (window.__map.ready || window.__map.error)")
             error = page.evaluate("window.__map.error || ''")
             if error:
@@ -161,10 +172,23 @@ def bench_size(browser, n: int, screens: Path) -> dict:
             heap = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
             figures["js_heap_mb"] = heap["JSHeapUsedSize"] / 1e6
             figures["typed_arrays_mb"] = page.evaluate("window.__map.arrayMB")
+            figures["overview"] = int(bool(page.evaluate("window.__map.overview")))
             for key in ("noise", "account", "cluster"):
                 figures[f"redraw_{key}_s"] = page.evaluate(f"window.__map.setColouring('{key}')") / 1000
                 figures[f"fetch_{key}_s"] = page.evaluate("window.__map.colourFetchMs") / 1000
                 figures[f"draw_{key}_s"] = page.evaluate("window.__map.drawMs") / 1000
+            figures["raster_ms"] = float(page.evaluate("window.__map.rasterMs || 0"))
+            figures["cap_zoom"], figures["cap_pixels_s"], figures["cap_drawn_points"] = 0.0, 0.0, 0
+            while page.evaluate("window.__map.overview") and figures["cap_zoom"] < 8:
+                figures["cap_zoom"] += 0.25
+                start = time.perf_counter()
+                page.evaluate("window.__map.zoomBy(0.25)")
+                poll(page, "() => window.__map.settled")  # the page chose overview or points for the view
+                if not page.evaluate("window.__map.overview"):
+                    page.locator("#map-canvas").screenshot(path=str(screens / f"map_{n}_cap.png"),
+                                                           timeout=PAGE_TIMEOUT_S * 1000)
+                    figures["cap_pixels_s"] = time.perf_counter() - start
+                    figures["cap_drawn_points"] = page.evaluate("window.__map.drawnPoints")
             page.close()
             print(f"n={n:,} (before zoom): {figures}", flush=True)
             # A fresh page at cluster 0's centre (the URL holds the view): its thumbnails.
@@ -172,13 +196,12 @@ def bench_size(browser, n: int, screens: Path) -> dict:
             zoom = float(np.log2(880 / (2 * radius)))
             page = context.new_page()
             page.on("crash", lambda *_: crashed.append(True))
-            page.goto(f"{base}/map#c=cluster&v={cx},{cy},{zoom}", timeout=PAGE_TIMEOUT_S * 1000,
+            page.goto(f"{base}/map{query}#c=cluster&v={cx},{cy},{zoom}", timeout=PAGE_TIMEOUT_S * 1000,
                       wait_until="domcontentloaded")
             poll(page, "() => window.__map && window.__map.ready")
             figures["thumbs_s"] = poll(page, "() => window.__map.thumbsMs") / 1000
             figures["thumbnails"] = page.evaluate("window.__map.thumbnails")
             figures["drawn_points"] = page.evaluate("window.__map.drawnPoints")
-            screens.mkdir(parents=True, exist_ok=True)
             start = time.perf_counter()
             page.screenshot(path=str(screens / f"map_{n}_zoomed.png"), timeout=PAGE_TIMEOUT_S * 1000)
             figures["thumbs_pixels_s"] = time.perf_counter() - start
@@ -194,14 +217,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--screens", type=Path, default=Path("/tmp/map_bench"))
+    parser.add_argument("--overview-cap", type=int, default=None,
+                        help="open /map?overview_cap=N (default: the page's own cap)")
     args = parser.parse_args(argv)
+    query = f"?overview_cap={args.overview_cap}" if args.overview_cap else ""
     from playwright.sync_api import sync_playwright
 
     results: dict[int, dict] = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for n in args.sizes:
-            figures = bench_size(browser, n, args.screens)
+            figures = bench_size(browser, n, args.screens, query)
             results[n] = figures
             print(f"n={n:,}: " + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
                                            for k, v in figures.items()), flush=True)
@@ -210,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     for n, figures in results.items():
         for key in ("first_paint_s", "first_pixels_s", "points_request_s", "points_request_warm_s", "js_heap_mb",
                     "typed_arrays_mb", "redraw_cluster_s", "redraw_account_s", "app_load_s", "thumbs_s", "thumbs_pixels_s",
-                    "thumbnails", "drawn_points", "crashed"):
+                    "thumbnails", "drawn_points", "crashed", "redraw_noise_s", "overview", "raster_ms", "cap_zoom",
+                    "cap_pixels_s", "cap_drawn_points"):
             value = figures[key]
             fields.append(f"{key}_{n}={value:.3f}" if isinstance(value, float) else f"{key}_{n}={value}")
     print("RESULT " + " ".join(fields))
