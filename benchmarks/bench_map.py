@@ -18,10 +18,13 @@ after load (CDP Performance.getMetrics), and the redraw time after a colour chan
 colouring's codes if new + recolour (+ rasterise, in the overview) + a forced deck.gl redraw + a
 one-pixel readPixels, which waits for the GPU): to `noise`, to `account` (first use: the manifest
 join on the server), and back to `cluster` (no fetch); `draw_*` is the redraw + readPixels alone.
-If the whole map was the overview, the same page then zooms in about its centre a quarter step at
+`pan_pixels_s`: a mouse drag of a quarter of the view, until the view settled (in the overview: the
+image made again) and a screenshot came back.
+If that view is the overview, the same page then zooms in about its centre a quarter step at
 a time until the points are drawn as points (`cap_zoom`: how far in), and `cap_pixels_s` is from
 that last zoom until a screenshot comes back (the view settling, the points near it chosen, their
-frame): the dearest frame of points the page will draw, `cap_drawn_points` its points.
+frame): a frame of points at the cap, the dearest kind the page draws (`cap_drawn_points` its points:
+the view's and some around it, at most twice the cap).
 Then a fresh page opened zoomed in on cluster 0 (the URL holds the view): `thumbs_s` from the view
 settling to the frame with its thumbnails issued (ids, tiles, atlas), `thumbs_pixels_s` from then
 until a screenshot comes back, `drawn_points` how many points the zoomed view draws. Screenshots
@@ -178,6 +181,18 @@ def bench_size(browser, n: int, screens: Path, query: str = "") -> dict:
                 figures[f"fetch_{key}_s"] = page.evaluate("window.__map.colourFetchMs") / 1000
                 figures[f"draw_{key}_s"] = page.evaluate("window.__map.drawMs") / 1000
             figures["raster_ms"] = float(page.evaluate("window.__map.rasterMs || 0"))
+            # A pan of a quarter of the view (a mouse drag): until the view settled and a screenshot came back.
+            box = page.locator("#map-canvas").bounding_box()
+            cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            start = time.perf_counter()
+            page.mouse.move(cx, cy)
+            page.mouse.down()
+            page.mouse.move(cx - box["width"] / 4, cy, steps=5)
+            page.mouse.up()
+            page.wait_for_timeout(50)
+            poll(page, "() => window.__map.settled")
+            page.locator("#map-canvas").screenshot(timeout=PAGE_TIMEOUT_S * 1000)
+            figures["pan_pixels_s"] = time.perf_counter() - start
             figures["cap_zoom"], figures["cap_pixels_s"], figures["cap_drawn_points"] = 0.0, 0.0, 0
             while page.evaluate("window.__map.overview") and figures["cap_zoom"] < 8:
                 figures["cap_zoom"] += 0.25
@@ -236,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     for n, figures in results.items():
         for key in ("first_paint_s", "first_pixels_s", "points_request_s", "points_request_warm_s", "js_heap_mb",
                     "typed_arrays_mb", "redraw_cluster_s", "redraw_account_s", "app_load_s", "thumbs_s", "thumbs_pixels_s",
-                    "thumbnails", "drawn_points", "crashed", "redraw_noise_s", "overview", "raster_ms", "cap_zoom",
+                    "thumbnails", "drawn_points", "crashed", "redraw_noise_s", "overview", "raster_ms", "pan_pixels_s", "cap_zoom",
                     "cap_pixels_s", "cap_drawn_points"):
             value = figures[key]
             fields.append(f"{key}_{n}={value:.3f}" if isinstance(value, float) else f"{key}_{n}={value}")
