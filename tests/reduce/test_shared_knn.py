@@ -134,3 +134,16 @@ def test_small_collections_get_the_exact_graph_self_first():
     same = [len(set(a) & set(b)) / 10 for a, b in zip(graph.indices, expected)]
     assert np.mean(same) > 0.99  # only ties may be ordered differently
     assert (np.diff(graph.distances, axis=1) >= 0).all()
+
+
+def test_the_reduction_cache_key_names_how_the_graph_was_searched(monkeypatch):
+    """A reduction fitted on the approximate graph is never read back for the exact one (or back)."""
+    from omegaconf import OmegaConf
+
+    from visframe.reduce import cache as reduction_cache
+    from visframe.reduce import knn
+
+    cfg = OmegaConf.create({"_target_": "umap.UMAP", "n_neighbors": 10, "knn": {"shared": True}})
+    exact = reduction_cache.reduction_key(cfg, "input", knn_method=knn.knn_method(100))
+    approximate = reduction_cache.reduction_key(cfg, "input", knn_method=knn.knn_method(knn.EXACT_BELOW))
+    assert exact != approximate

@@ -29,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from visframe.reduce.epochs import EPOCHS_OPTION, apply_epoch_budget
 from visframe.reduce.integrity import load_arrays, save_arrays
-from visframe.reduce.knn import knn_cached
+from visframe.reduce.knn import knn_cached, knn_method
 from visframe.utils.cache import cache_subdir
 from visframe.utils.hashing import stable_hash
 
@@ -54,11 +54,16 @@ def _as_dict(reducer_cfg: DictConfig | dict) -> dict:
     return dict(reducer_cfg)
 
 
-def reduction_key(reducer_cfg: DictConfig | dict, input_key: str, init_from: np.ndarray | None = None) -> str:
-    """The cache key: the input's identity, the fully resolved reducer config (and the init, if any)."""
+def reduction_key(
+    reducer_cfg: DictConfig | dict, input_key: str, init_from: np.ndarray | None = None, knn_method: str | None = None
+) -> str:
+    """The cache key: the input's identity, the fully resolved reducer config (and the init, if any,
+    and how the shared kNN graph is searched: exact below knn.EXACT_BELOW points, approximate above)."""
     spec = {"input": input_key, "reducer": _as_dict(reducer_cfg)}
     if init_from is not None:
         spec["init_from"] = _array_digest(init_from)
+    if knn_method is not None:
+        spec["knn_method"] = knn_method
     return stable_hash(spec, digits=24)
 
 
@@ -88,7 +93,8 @@ def reduce_cached(
     epoch_budget = options.pop(EPOCHS_OPTION, None)
     if not options.pop(INIT_OPTION, False):
         init_from = None
-    key = reduction_key(reducer_cfg, input_key, init_from)
+    shared = bool(knn_options.get("shared", False))
+    key = reduction_key(reducer_cfg, input_key, init_from, knn_method(len(vectors)) if shared else None)
     path = cache_subdir(cache_dir, "reductions") / f"{key}.npz"
     if use_cache:
         stored = load_arrays(path, "cached reduction")

@@ -94,6 +94,11 @@ EXACT_BELOW = 20_000
 _EXACT_BLOCK = 2048
 
 
+def knn_method(n_points: int) -> str:
+    """How the shared graph of n points is searched: "exact" or "pynndescent" (part of cache keys)."""
+    return "exact" if n_points < EXACT_BELOW else "pynndescent"
+
+
 def exact_knn(vectors: np.ndarray, n_neighbors: int, metric: str):
     """Exact neighbours (indices, distances, None): every row starts with the point itself, then
     the nearest others by distance, ties in index order. None when scikit-learn lacks the metric."""
@@ -129,7 +134,7 @@ def knn_cached(
     use_cache: bool = True,
 ) -> KnnGraph:
     """The kNN graph of `vectors`, from this process, the disk cache, or computed (and stored)."""
-    exact = len(vectors) < EXACT_BELOW
+    exact = knn_method(len(vectors)) == "exact"
     key = knn_key(input_key, n_neighbors, metric, pca_components, seed) + ("-exact" if exact else "")
     if key in _MEMO:
         indices, distances = _MEMO[key]
