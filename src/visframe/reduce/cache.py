@@ -9,7 +9,7 @@ reducer config's `knn` block (visframe's, not passed to the estimator) says whet
       pca_components: null  # e.g. 50: search neighbours on the leading principal components
     epoch_budget:           # epochs × points bounded at large n (visframe.reduce.epochs)
       point_epochs: 4000000
-      min_epochs: 40
+      min_epochs: 80
 
 Entries heal: written atomically with a checksum; a damaged one is set aside (`corrupt-…`) with
 one warning and computed again, giving the same coordinates (same seed).
