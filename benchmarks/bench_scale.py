@@ -153,6 +153,11 @@ def one_run(n: int, mode: str, overrides: list[str], out: Path) -> None:
         warm_vectors, warm_themes = synthetic_embeddings(5000, seed=1)
         warm_cfg = job_config("full", overrides)
         stages(warm_cfg, warm_vectors, warm_themes, Path(tmp) / "warm-cache", Path(tmp))
+        # Below knn.EXACT_BELOW points the graph is exact: compile pynndescent's search here too, as a
+        # large collection's first job in a process would (printed in warm-up, not in pipeline).
+        from visframe.reduce.knn import compute_knn
+
+        compute_knn(warm_vectors[:3000], 25, "cosine", 42, threads=int(cfg.reducer.knn.get("n_jobs") or 1))
         if mode == "sample_fit":  # transform + approximate_predict compile too (in this process)
             from visframe.scale.sample_fit import fit_sample_and_map
 

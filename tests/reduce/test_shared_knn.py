@@ -147,3 +147,16 @@ def test_the_reduction_cache_key_names_how_the_graph_was_searched(monkeypatch):
     exact = reduction_cache.reduction_key(cfg, "input", knn_method=knn.knn_method(100))
     approximate = reduction_cache.reduction_key(cfg, "input", knn_method=knn.knn_method(knn.EXACT_BELOW))
     assert exact != approximate
+
+
+def test_a_threaded_search_is_cached_under_its_thread_count_and_repeats(monkeypatch):
+    from visframe.reduce import knn
+
+    monkeypatch.setattr(knn, "EXACT_BELOW", 0)  # the approximate search, on a small input
+    vectors = np.random.default_rng(5).normal(size=(600, 16)).astype(np.float32)
+    serial = knn.knn_cached(vectors, "threads-test", 10, seed=3, use_cache=False)
+    first = knn.knn_cached(vectors, "threads-test", 10, seed=3, use_cache=False, threads=2)
+    knn.forget()
+    again = knn.knn_cached(vectors, "threads-test", 10, seed=3, use_cache=False, threads=2)
+    assert first.key.endswith("-threads2") and serial.key != first.key
+    np.testing.assert_array_equal(first.indices, again.indices)

@@ -144,6 +144,7 @@ def _share_knn(reducer, knn_options: dict, vectors, input_key, cache_dir, use_ca
         pca_components=knn_options.get("pca_components"),
         cache_dir=cache_dir,
         use_cache=use_cache,
+        threads=int(knn_options.get("n_jobs") or 1),
     )
     reducer.set_params(precomputed_knn=graph.as_precomputed())
     return graph.seconds

@@ -71,7 +71,8 @@ def _share_sample_knn(reducer, mapper, sample: np.ndarray, reducer_cfg) -> None:
     params = [(int(m.get_params()["n_neighbors"]), m.get_params()["metric"]) for m in umaps]
     if len(set(params)) != 1 or len(sample) <= params[0][0] + 1:
         return
-    indices, distances, index = compute_knn(sample, params[0][0], params[0][1], reducer.get_params()["random_state"])
+    indices, distances, index = compute_knn(sample, params[0][0], params[0][1], reducer.get_params()["random_state"],
+                                            threads=int(knn_options.get("n_jobs") or 1))
     for model in umaps:
         model.set_params(precomputed_knn=(indices, distances, index))
 
