@@ -162,3 +162,29 @@ def test_config_typos_are_errors_naming_the_key():
         describe_clusters(
             pd.DataFrame(columns=[C.IMAGE_ID, C.PATH, C.CLUSTER, C.PROBABILITY]), None, {"top_nn": 3}
         )
+
+
+def test_a_sweeps_second_job_reuses_the_term_matrices_and_describes_the_same(run, monkeypatch):
+    """Same posts, other clusters (a sweep's next job): no second tokenising, same tables as fresh."""
+    from visframe.describe import stage
+    from visframe.describe import terms as T
+
+    posts = join_posts(run["manifest"], run["assignments"])
+    stage._TERMS_MEMO.clear()
+    describe_clusters(posts, run["texts"])
+    built = []
+    original = T.word_matrix
+    monkeypatch.setattr(T, "word_matrix", lambda *a, **k: built.append(1) or original(*a, **k))
+    merged = np.where(posts[C.CLUSTER] == 2, 1, posts[C.CLUSTER])
+    other = posts.assign(**{C.CLUSTER: merged, "cluster_layer_0": merged})
+    reused = describe_clusters(other, run["texts"])
+    assert built == []
+    stage._TERMS_MEMO.clear()
+    fresh = describe_clusters(other, run["texts"])
+    assert built == [1]
+    pd.testing.assert_frame_equal(reused.clusters, fresh.clusters)
+    pd.testing.assert_frame_equal(reused.terms, fresh.terms)
+    changed = run["texts"].assign(**{C.TEXT: "otra cosa distinta"}) if run["texts"] is not None else None
+    if changed is not None:
+        describe_clusters(other, changed)
+        assert built == [1, 1]  # other texts: the matrices are built again
