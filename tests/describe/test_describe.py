@@ -188,3 +188,19 @@ def test_a_sweeps_second_job_reuses_the_term_matrices_and_describes_the_same(run
     if changed is not None:
         describe_clusters(other, changed)
         assert built == [1, 1]  # other texts: the matrices are built again
+
+
+def test_posts_missing_an_account_or_hashtags_are_described(run):
+    """A folder where some posts lack an account or hashtags (NaN under pandas 3's string dtype)."""
+    posts = join_posts(run["manifest"], run["assignments"])
+    gaps = posts.copy()
+    if C.ACCOUNT in gaps:
+        gaps[C.ACCOUNT] = gaps[C.ACCOUNT].astype("string")
+        gaps.loc[gaps.index[::2], C.ACCOUNT] = pd.NA
+    for column in (C.HASHTAGS, C.HASHTAG_KEYS):
+        if column in gaps:
+            gaps[column] = gaps[column].astype(object)
+            gaps.loc[gaps.index[1::3], column] = np.nan
+    result = describe_clusters(gaps, run["texts"])
+    assert set(result.names()) == set(posts[C.CLUSTER])
+    C.validate(C.CLUSTERS, result.clusters)

@@ -183,11 +183,19 @@ def _term_matrices(posts, texts, config, notes) -> dict[str, tuple]:
 
 
 def _terms_key(posts, documents, stop, min_posts: int) -> str:
-    columns = [[repr(list(v)) if v is not None else "" for v in posts[c]] if c in posts else [] for c in
-               (C.HASHTAG_KEYS, C.HASHTAGS)]
-    accounts = posts[C.ACCOUNT].astype(str).tolist() if C.ACCOUNT in posts else []
+    columns = [[_as_text(v) for v in posts[c]] if c in posts else [] for c in
+               (C.HASHTAG_KEYS, C.HASHTAGS, C.ACCOUNT)]
     return hash_strings([hash_strings(documents), hash_strings(sorted(stop)), str(min_posts),
-                         *(hash_strings(values) for values in columns), hash_strings(accounts)])
+                         *(hash_strings(values) for values in columns)])
+
+
+def _as_text(value) -> str:
+    """A cell as key text; a missing one (None, or NaN, which pandas 3 keeps through astype(str)) as NUL."""
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "__len__"):
+        return repr(list(value))
+    return "\x00"
 
 
 def _build_term_matrices(posts, documents, stop, config, notes) -> dict[str, tuple]:
