@@ -117,6 +117,10 @@ def test_missing_weights_stop_the_job_before_ingest(tmp_path, monkeypatch, remem
         ("clusterer.min_cluster_size=abc", "whole number"),
         ("reducer.n_components=0", "at least 1"),
         ("cluster_unit=images", "cluster_unit"),
+        ("reducer.knn.n_jobs=0", "every core"),
+        ("map_reducer.knn.n_jobs=two", "every core"),
+        ("reducer.epoch_budget.min_epochs=0", "at least 1"),
+        ("reducer.epoch_budget.point_epochs=many", "whole number"),
     ],
 )
 def test_parameters_out_of_range(tmp_path, override, match, no_model):

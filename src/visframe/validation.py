@@ -51,12 +51,33 @@ def check_parameters(cfg: DictConfig | Mapping) -> None:
         for key, minimum in bounds.items():
             if key in section_cfg:
                 check_integer(section, key, section_cfg.get(key), minimum)
+    for section in ("reducer", "map_reducer"):
+        check_reducer_options(section, cfg.get(section))
     unit = cfg.get("cluster_unit", "post")
     if unit not in CLUSTER_UNITS:
         raise ConfigError(
             f"cluster_unit must be one of {', '.join(CLUSTER_UNITS)}, not {unit!r}",
             fix="cluster_unit=post (one point per post) or cluster_unit=unique_image",
         )
+
+
+def check_reducer_options(section: str, reducer_cfg: DictConfig | Mapping | None) -> None:
+    """visframe's own reducer blocks (`knn`, `epoch_budget`): checked here, not after the embedding."""
+    if not reducer_cfg:
+        return
+    knn = reducer_cfg.get("knn") or {}
+    threads = knn.get("n_jobs")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads == 0
+                                or threads < -1):
+        raise ConfigError(f"{section}.knn.n_jobs must be -1 (every core) or a whole number of at least 1, "
+                          f"not {threads!r}", fix=f"{section}.knn.n_jobs=1 (the same graph everywhere) or -1")
+    if knn.get("pca_components") is not None:
+        check_integer(f"{section}.knn", "pca_components", knn.get("pca_components"), 2)
+    budget = reducer_cfg.get("epoch_budget")
+    if budget and budget.get("point_epochs") is not None:
+        for key in ("point_epochs", "min_epochs"):
+            if budget.get(key) is not None:
+                check_integer(f"{section}.epoch_budget", key, budget.get(key), 1)
 
 
 def check_input_folder(dataset_cfg: DictConfig | Mapping) -> None:
