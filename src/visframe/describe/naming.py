@@ -19,6 +19,7 @@ from collections import Counter
 
 import pandas as pd
 
+from visframe import contracts as C
 from visframe.contracts import NOISE
 
 SEPARATOR = " · "
@@ -32,18 +33,17 @@ def cluster_name(
     cluster: int,
     text_share: float,
     terms: list[str],
-    hashtags: pd.DataFrame,
+    tag: str | None,
     zero_shot: list[str],
     cfg,
 ) -> str:
-    """The name of one cluster. `hashtags`: its rows of the hashtag term table (term, share, lift)."""
+    """The name of one cluster. `tag`: its naming hashtag (`named_hashtags`), or None."""
     parts = []
     if text_share is not None and not math.isnan(text_share) and text_share >= float(cfg.text_heavy_share):
         parts.append("text-heavy")
     words = [t for t in terms if t[:1] not in "#@"][: int(cfg.n_terms)]
     if words:
         parts.append(", ".join(words))
-    tag = _named_hashtag(hashtags, float(cfg.hashtag_min_share))
     if tag:
         parts.append(tag)
     if not words and not tag and zero_shot:
@@ -55,12 +55,17 @@ def cluster_name(
     return SEPARATOR.join(parts)
 
 
-def _named_hashtag(hashtags: pd.DataFrame, min_share: float) -> str | None:
-    common = hashtags[(hashtags["share"] >= min_share) & (hashtags["lift"] > 1.0 + 1e-9)]
-    if common.empty:
-        return None
-    best = common.sort_values(["lift", "count", "term"], ascending=[False, False, True]).iloc[0]
-    return str(best["term"])
+def named_hashtags(hashtags: pd.DataFrame | None, min_share: float) -> dict[int, str]:
+    """cluster → the hashtag that names it, from a layer's hashtag term rows (cluster, term, count,
+    share, lift): of those on at least `min_share` of its posts with lift > 1, the highest lift (then
+    count, then the term). One pass for the whole layer: a filter and sort per cluster cost 1.6 ms
+    each, a third of describe at 250 clusters."""
+    if hashtags is None or hashtags.empty:
+        return {}
+    common = hashtags[(hashtags[C.SHARE] >= min_share) & (hashtags[C.LIFT] > 1.0 + 1e-9)]
+    best = common.sort_values([C.CLUSTER, C.LIFT, C.COUNT, C.TERM], ascending=[True, False, False, True])
+    best = best.drop_duplicates(C.CLUSTER)
+    return dict(zip(best[C.CLUSTER].astype(int), best[C.TERM].astype(str), strict=True))
 
 
 def unique_names(names: list[str], clusters: list[int]) -> list[str]:

@@ -56,12 +56,14 @@ def join_posts(manifest: pd.DataFrame | None, assignments: pd.DataFrame) -> pd.D
             )
         posts = merge_on_path(posts, manifest[[C.PATH, *meta]], how="left", validate="many_to_one")
     if C.HASHTAGS in posts:
-        pairs = [normalise_hashtags(_tag_list(v)) for v in posts[C.HASHTAGS]]
-        posts[C.HASHTAGS] = [display for display, _ in pairs]
-        if C.HASHTAG_KEYS not in posts or posts[C.HASHTAG_KEYS].isna().any():
-            posts[C.HASHTAG_KEYS] = [keys for _, keys in pairs]
-        else:
+        if C.HASHTAG_KEYS in posts and not posts[C.HASHTAG_KEYS].isna().any():
+            # Ingest normalised them (display forms aligned with keys): lists, not a second pass.
+            posts[C.HASHTAGS] = [_tag_list(v) for v in posts[C.HASHTAGS]]
             posts[C.HASHTAG_KEYS] = [list(keys) for keys in posts[C.HASHTAG_KEYS]]
+        else:  # a manifest older than hashtag_keys
+            pairs = [normalise_hashtags(_tag_list(v)) for v in posts[C.HASHTAGS]]
+            posts[C.HASHTAGS] = [display for display, _ in pairs]
+            posts[C.HASHTAG_KEYS] = [keys for _, keys in pairs]
     return posts.reset_index(drop=True)
 
 
