@@ -36,3 +36,30 @@ def test_job_run_logs_params_metrics_artifacts_and_parent(tmp_path):
     artifacts = {a.path for a in client.list_artifacts(run_id)} | {a.path for a in client.list_artifacts(run_id, "report")}
     assert {"metrics.json", "report/map.png"} <= artifacts
     assert (tmp_path / "mlruns" / "artifacts").is_dir()
+
+
+def test_every_job_of_a_sweep_logs_the_image_set_with_its_schema_and_row_count(tmp_path):
+    """The second job reuses the first's inferred schema/profile; MLflow shows both runs alike."""
+    import pandas as pd
+
+    from visframe import contracts as C
+    from visframe.tracking import job as job_module
+
+    tracking = {"tracking_uri": None, "store_dir": str(tmp_path / "mlruns"), "experiment_name": "t"}
+    manifest = pd.DataFrame({C.IMAGE_ID: [f"id{i}" for i in range(7)], C.STATUS: ["ok"] * 6 + ["corrupt"],
+                             C.PATH: [f"p{i}.jpg" for i in range(7)]})
+    job_module._DATASET_FACTS.clear()
+    logged = []
+    for number in range(2):
+        tracker = job_module.JobTracker(tracking, f"job{number}", {}, {})
+        tracker.start()
+        tracker.log_dataset(manifest, tmp_path / f"job{number}" / "manifest.parquet", "corpus", "d" * 64)
+        tracker.finish({}, [], tmp_path)
+        logged.append(tracker._client_obj.get_run(tracker.run_id).inputs.dataset_inputs[0].dataset)
+    assert len(job_module._DATASET_FACTS) == 1
+    first, second = logged
+    assert json.loads(first.profile)["num_rows"] == 7 and first.profile == second.profile
+    assert first.schema == second.schema and "image_id" in first.schema
+    assert first.digest == second.digest == "d" * 36
+    # MLflow keeps one dataset per (name, digest) in an experiment: the second run links the first's.
+    assert "job0" in first.source
