@@ -131,3 +131,25 @@ def test_the_deferred_encoder_loads_for_anything_beyond_its_key(image_folder, is
     assert isinstance(deferred, DeferredEncoder) and not deferred.loaded
     assert deferred.cache_key  # not remembered: the model is loaded to answer
     assert deferred.loaded
+
+
+def test_a_sweeps_later_jobs_reuse_the_loaded_vectors_until_a_shard_changes(image_folder, isolated_cache,
+                                                                             monkeypatch):
+    from visframe.embed import embedding as E
+
+    ids, paths = image_folder
+    first = embed(ids, paths, load_encoder(tiny_cfg(), TRAINER, isolated_cache), isolated_cache)
+    E._LAST_LOAD.clear()
+    reads = []
+    original = E.load_embeddings
+    monkeypatch.setattr(E, "load_embeddings", lambda *a, **k: reads.append(1) or original(*a, **k))
+    for _ in range(3):  # three jobs of a sweep: one read
+        again = embed(ids, paths, load_encoder(tiny_cfg(), TRAINER, isolated_cache), isolated_cache)
+        np.testing.assert_array_equal(again.vectors, first.vectors)
+    assert reads == [1]
+    shard = min(Path(first.embeddings_dir).glob("*.parquet"))
+    os.utime(shard, ns=(shard.stat().st_atime_ns, shard.stat().st_mtime_ns + 1_000_000))  # replaced
+    embed(ids, paths, load_encoder(tiny_cfg(), TRAINER, isolated_cache), isolated_cache)
+    assert reads == [1, 1]
+    assert (embed(ids[:2], paths[:2], load_encoder(tiny_cfg(), TRAINER, isolated_cache), isolated_cache)
+            .vectors.shape[0] == 2) and reads == [1, 1, 1]  # other images: read again
