@@ -191,16 +191,17 @@ def test_a_sweeps_second_job_reuses_the_term_matrices_and_describes_the_same(run
 
 
 def test_posts_missing_an_account_or_hashtags_are_described(run):
-    """A folder where some posts lack an account or hashtags (NaN under pandas 3's string dtype)."""
-    posts = join_posts(run["manifest"], run["assignments"])
-    gaps = posts.copy()
-    if C.ACCOUNT in gaps:
-        gaps[C.ACCOUNT] = gaps[C.ACCOUNT].astype("string")
-        gaps.loc[gaps.index[::2], C.ACCOUNT] = pd.NA
+    """A manifest where some posts lack an account or hashtags (NaN under pandas 3's string dtype)."""
+    manifest = run["manifest"].copy()
+    assert C.ACCOUNT in manifest and C.HASHTAGS in manifest
+    manifest[C.ACCOUNT] = manifest[C.ACCOUNT].astype("string")
+    manifest.loc[manifest.index[::2], C.ACCOUNT] = pd.NA
     for column in (C.HASHTAGS, C.HASHTAG_KEYS):
-        if column in gaps:
-            gaps[column] = gaps[column].astype(object)
-            gaps.loc[gaps.index[1::3], column] = np.nan
-    result = describe_clusters(gaps, run["texts"])
+        if column in manifest:
+            manifest[column] = manifest[column].astype(object)
+            manifest.loc[manifest.index[1::3], column] = np.nan
+    posts = join_posts(manifest, run["assignments"])
+    result = describe_clusters(posts, run["texts"])
     assert set(result.names()) == set(posts[C.CLUSTER])
     C.validate(C.CLUSTERS, result.clusters)
+    assert posts[C.ACCOUNT].isna().sum() > 0  # the gaps reached describe

@@ -154,7 +154,7 @@ def list_image_files(
                 continue
             extension = os.path.splitext(entry.name)[1].lower()
             if extension in IMAGE_EXTENSIONS or _sniffs_as_image(entry):
-                # entry.path is `prefix` + the relative path (scandir joins; os.path.relpath is 10 µs a file)
+                # entry.path is `prefix` + the relative path (scandir joins); os.path.relpath cost ~12 µs a file
                 relpath = entry.path[len(prefix):].replace(os.sep, "/")
                 candidates.append(_Candidate(path=entry.path, relpath=relpath))
             else:

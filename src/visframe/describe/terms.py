@@ -105,7 +105,7 @@ def hashtag_matrix(posts: pd.DataFrame):
     """Posts × hashtag keys (binary), and each key's display form ('#' + its most used spelling)."""
     if C.HASHTAG_KEYS not in posts:
         return None
-    made = _matrix(list(posts[C.HASHTAG_KEYS]), _listed, binary=True)
+    made = _matrix(list(posts[C.HASHTAG_KEYS]), lambda keys: list(keys), binary=True)
     if made is None:
         return None
     matrix, keys = made
@@ -113,17 +113,12 @@ def hashtag_matrix(posts: pd.DataFrame):
         [
             (k, d)
             for keys_, displays in zip(posts[C.HASHTAG_KEYS], posts[C.HASHTAGS])
-            for k, d in zip(_listed(keys_), _listed(displays))
+            for k, d in zip(keys_, displays)
         ],
         columns=["key", "display"],
     )
     spelling = pairs.groupby("key")["display"].agg(lambda d: d.value_counts().index[0])
     return matrix, np.array([format_hashtag(spelling[k]) for k in keys], dtype=object)
-
-
-def _listed(value) -> list:
-    """A post's hashtag cell as a list; a missing one (None, or NaN from a merge) as no hashtags."""
-    return list(value) if hasattr(value, "__len__") and not isinstance(value, str) else []
 
 
 def account_matrix(posts: pd.DataFrame):

@@ -96,7 +96,7 @@ def _failure_reasons(encoder: Encoder, image_ids: list[str], paths: dict[str, st
 
 
 # The last load that found every image cached, by the shards it read (name, size, mtime) and the ids:
-# every job of a sweep reads the same vectors (19,903 × 1,280 from 208 shards: 0.3 s a job). Shards
+# every job of a sweep reads the same vectors (19,903 × 1,280 from 208 shards: 0.4-0.5 s a job). Shards
 # are written once and replaced only whole, so an unchanged listing means unchanged vectors.
 _LAST_LOAD: dict[tuple, np.ndarray] = {}
 

@@ -85,7 +85,7 @@ class DaskInspector:
 
     def _batches(self, client, paths: list[str], max_pixels: int) -> Iterator[list[dict]]:
         token = uuid.uuid4().hex[:12]
-        in_flight = 4 * max(1, len(client.scheduler_info().get("workers", {})) or 1)
+        in_flight = 4 * max(1, len(client.scheduler_info().get("workers", {})))
         pending: deque = deque()
         for start in range(0, len(paths), self.batch_size):
             batch = paths[start : start + self.batch_size]

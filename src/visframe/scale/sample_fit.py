@@ -35,8 +35,6 @@ _SHARED_HDBSCAN_PARAMS = ("min_cluster_size", "min_samples", "cluster_selection_
                           "allow_single_cluster", "metric", "alpha")
 
 
-
-
 @dataclass
 class SampleFitResult:
     reduced: np.ndarray  # (N, n_components) float32

@@ -92,7 +92,9 @@
     const codes = S.codes[S.colouring];
     return !(codes && S.hidden.has(codes[i]));
   }
-  function pointsIn(xa, ya, xb, yb, limit) {
+  // The points in the box, from the grid; null past `limit`. `keep`: which of them count (default all,
+  // hidden categories too: what the GPU draws); pointsIn counts the visible ones only (thumbnails).
+  function indicesIn(xa, ya, xb, yb, limit, keep = null) {
     const found = [];
     const [cx0, cx1] = cellRange(xa, xb, grid.x0, grid.cw), [cy0, cy1] = cellRange(ya, yb, grid.y0, grid.ch);
     for (let cy = cy0; cy <= cy1; cy++) {
@@ -100,7 +102,7 @@
         const c = cy * G + cx;
         for (let k = grid.start[c]; k < grid.start[c + 1]; k++) {
           const i = grid.order[k], x = S.xy[2 * i], y = S.xy[2 * i + 1];
-          if (x >= xa && x <= xb && y >= ya && y <= yb && visible(i)) {
+          if (x >= xa && x <= xb && y >= ya && y <= yb && (keep === null || keep(i))) {
             found.push(i);
             if (found.length > limit) return null;
           }
@@ -109,23 +111,7 @@
     }
     return found;
   }
-  function indicesIn(xa, ya, xb, yb, limit) { // every point in the box (hidden ones too); null past `limit`
-    const found = [];
-    const [cx0, cx1] = cellRange(xa, xb, grid.x0, grid.cw), [cy0, cy1] = cellRange(ya, yb, grid.y0, grid.ch);
-    for (let cy = cy0; cy <= cy1; cy++) {
-      for (let cx = cx0; cx <= cx1; cx++) {
-        const c = cy * G + cx;
-        for (let k = grid.start[c]; k < grid.start[c + 1]; k++) {
-          const i = grid.order[k], x = S.xy[2 * i], y = S.xy[2 * i + 1];
-          if (x >= xa && x <= xb && y >= ya && y <= yb) {
-            found.push(i);
-            if (found.length > limit) return null;
-          }
-        }
-      }
-    }
-    return found;
-  }
+  const pointsIn = (xa, ya, xb, yb, limit) => indicesIn(xa, ya, xb, yb, limit, visible);
   function nearest(x, y, r) {
     let best = -1, bestD = r * r;
     const [cx0, cx1] = cellRange(x - r, x + r, grid.x0, grid.cw), [cy0, cy1] = cellRange(y - r, y + r, grid.y0, grid.ch);
