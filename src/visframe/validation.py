@@ -70,7 +70,7 @@ def check_reducer_options(section: str, reducer_cfg: DictConfig | Mapping | None
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads == 0
                                 or threads < -1):
         raise ConfigError(f"{section}.knn.n_jobs must be -1 (every core) or a whole number of at least 1, "
-                          f"not {threads!r}", fix=f"{section}.knn.n_jobs=1 (the same graph everywhere) or -1")
+                          f"not {threads!r}", fix=f"{section}.knn.n_jobs=2 (the default), 1 or -1 (every core)")
     if knn.get("pca_components") is not None:
         check_integer(f"{section}.knn", "pca_components", knn.get("pca_components"), 2)
     budget = reducer_cfg.get("epoch_budget")

@@ -9,7 +9,14 @@ on its own (numba `prange`: same result with any thread count). The definition i
 to the letter (tests/evaluate/test_silhouette.py checks equality on the same inputs): a(i) the mean
 distance to the other members of i's cluster, b(i) the smallest mean distance to another cluster,
 s(i) = (b - a) / max(a, b), 0 for a point alone in its cluster; the score is the mean of s(i).
-Above `MAX_DIMENSIONS` (raw embeddings) scikit-learn's GEMM is the faster one and is used instead.
+Above `MAX_DIMENSIONS` the euclidean silhouette is scikit-learn's.
+
+The cosine silhouette (the raw embeddings, `silhouette_samples_cosine`) needs no pairwise distances
+at all: the cosine distance is linear in the unit vectors, 1 - u·v, so i's summed distance to
+cluster c is |c| - u_i·S_c with S_c the sum of c's unit vectors. That is O(n·d·k) instead of O(n²·d):
+scikit-learn took 2.4 of evaluate's 3.3 s a sweep job on 5,000 of the paper corpus's 1,280-d vectors
+(its cosine distances are clipped through array-api-compat's masked assignment since 1.9, 0.65 s a
+2,048 × 16,567 block); this is exact on every point in a fraction of that (tested against scikit-learn).
 """
 
 from __future__ import annotations
@@ -40,8 +47,31 @@ def _cluster_distance_sums(points: np.ndarray, labels: np.ndarray, n_labels: int
 def silhouette_samples_euclidean(points: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """s(i) for every point, as `sklearn.metrics.silhouette_samples(points, labels)` gives it."""
     codes, dense = np.unique(np.asarray(labels), return_inverse=True)
-    sizes = np.bincount(dense, minlength=len(codes)).astype(np.float64)
     sums = _cluster_distance_sums(np.ascontiguousarray(points, dtype=np.float64), dense.astype(np.int64), len(codes))
+    return _scores(sums, dense)
+
+
+def silhouette_samples_cosine(points: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """s(i) for every point, as `silhouette_samples(points, labels, metric="cosine")` gives it. A zero
+    vector is at distance 1 from every other point and 0 from itself, as there (where the distances
+    fit one chunk: on larger input scikit-learn leaves its self-distance at 1)."""
+    from scipy import sparse
+
+    codes, dense = np.unique(np.asarray(labels), return_inverse=True)
+    unit = np.asarray(points, dtype=np.float64)
+    norms = np.sqrt(np.einsum("ij,ij->i", unit, unit))[:, None]
+    unit = unit / np.where(norms > 0, norms, 1.0)
+    members = sparse.csr_matrix((np.ones(len(dense)), (dense, np.arange(len(dense)))), shape=(len(codes), len(dense)))
+    cluster_sums = np.asarray(members @ unit)  # (k, d): each cluster's unit vectors summed
+    sizes = np.bincount(dense, minlength=len(codes)).astype(np.float64)
+    sums = sizes - unit @ cluster_sums.T  # Σ_j∈c (1 - u_i·u_j)
+    sums[np.arange(len(dense)), dense] -= 1.0 - np.einsum("ij,ij->i", unit, unit)  # d(i, i) = 0
+    return _scores(np.maximum(sums, 0.0), dense)  # distances are >= 0 (scikit-learn clips each at 0)
+
+
+def _scores(sums: np.ndarray, dense: np.ndarray) -> np.ndarray:
+    """s(i) from each point's summed distance to every cluster (its own including itself, at 0)."""
+    sizes = np.bincount(dense, minlength=sums.shape[1]).astype(np.float64)
     rows = np.arange(len(dense))
     with np.errstate(divide="ignore", invalid="ignore"):
         intra = sums[rows, dense] / (sizes[dense] - 1)
@@ -49,9 +79,15 @@ def silhouette_samples_euclidean(points: np.ndarray, labels: np.ndarray) -> np.n
         means[rows, dense] = np.inf
         inter = means.min(axis=1)
         scores = (inter - intra) / np.maximum(intra, inter)
-    return np.nan_to_num(scores)  # a point alone in its cluster: 0, as in scikit-learn
+    scores[sizes[dense] == 1] = 0.0  # a point alone in its cluster: 0, as in scikit-learn
+    return np.nan_to_num(scores)
 
 
 def silhouette_score_euclidean(points: np.ndarray, labels: np.ndarray) -> float:
     """The mean silhouette (scikit-learn's `silhouette_score`, metric="euclidean")."""
     return float(np.mean(silhouette_samples_euclidean(points, labels)))
+
+
+def silhouette_score_cosine(points: np.ndarray, labels: np.ndarray) -> float:
+    """The mean silhouette (scikit-learn's `silhouette_score`, metric="cosine")."""
+    return float(np.mean(silhouette_samples_cosine(points, labels)))

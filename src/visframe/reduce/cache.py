@@ -116,7 +116,7 @@ def reduce_cached(
         # and that a precomputed graph has no search index (the pipeline never calls transform).
         warnings.filterwarnings("ignore", message="n_jobs value .* overridden", category=UserWarning)
         warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]", category=UserWarning)
-        coordinates = np.asarray(reducer.fit_transform(vectors), dtype=np.float32)
+        coordinates = np.asarray(reducer.fit_transform(_fit_input(reducer, vectors, init_from)), dtype=np.float32)
     seconds = time.perf_counter() - started
     if use_cache:
         save_arrays(path, coordinates=coordinates)
@@ -125,6 +125,20 @@ def reduce_cached(
 
 def _is_umap_learn(reducer) -> bool:
     return type(reducer).__module__.split(".")[0] == "umap" and "precomputed_knn" in reducer.get_params()
+
+
+def _fit_input(reducer, vectors: np.ndarray, init_from: np.ndarray | None) -> np.ndarray:
+    """What a UMAP is fitted on. Given the shared kNN graph and a starting layout, umap-learn reads
+    its data only for the number of rows, yet copies it (`X[index]` with a list of every row, three
+    times) and hashes it: 2.6 s of a 9.1 s map at 100,000 × 512. The starting coordinates (same rows,
+    5 columns) then stand in for the vectors: the same map (tested), without the copies."""
+    if init_from is None or not _is_umap_learn(reducer):
+        return vectors
+    params = reducer.get_params()
+    graph = params.get("precomputed_knn")
+    if graph is None or graph[0] is None or not isinstance(params.get("init"), np.ndarray):
+        return vectors
+    return np.ascontiguousarray(init_from, dtype=np.float32)
 
 
 def _share_knn(reducer, knn_options: dict, vectors, input_key, cache_dir, use_cache) -> float:

@@ -12,9 +12,10 @@ Optionally the vectors are first projected on their leading principal components
 
 Below 20,000 points (`EXACT_BELOW`) the graph is exact (umap-learn's own fit: below 4,096).
 
-Determinism: with a `seed` the graph is computed single-threaded with that seed (pynndescent's
-parallel path is reproducible run to run too, but gives a different graph than the serial one, and
-on 2 busy cores it was slower: 7.4 s vs 3.5 s for 20,000 × 512). The cache entry heals: written
+Determinism: with a `seed` the graph is computed with that seed on `knn.n_jobs` threads (2 by
+default). pynndescent splits its work in as many blocks as threads, so the graph depends on that
+count and not on the machine: 2 threads give the same graph from numba pools of 2, 4 or 8 threads
+(checked at 30,000 × 512), and another graph than 1 thread does. The cache entry heals: written
 atomically with a checksum, a damaged one is set aside and recomputed (see `integrity`).
 """
 
@@ -70,9 +71,9 @@ def compute_knn(vectors: np.ndarray, n_neighbors: int, metric: str, seed: int | 
                 threads: int = 1):
     """umap-learn's own kNN: (indices, distances, search index), as UMAP would compute it.
 
-    Seeded, the search runs on `threads` threads (-1 = every core): the same graph on every run with
-    the same thread count, but another graph with another count (30,000 × 512 here: 3.8 s on one
-    thread, 2.0 s on two). Unseeded it always uses every core."""
+    Seeded, the search runs on `threads` threads (-1 = every core; see `resolved_threads`): the same
+    graph on every run and machine with the same thread count, another graph with another count
+    (30,000 × 512 here: 3.8 s on one thread, 2.0 s on two). Unseeded it always uses every core."""
     from sklearn.utils import check_random_state
     from umap.umap_ import nearest_neighbors
 
@@ -85,7 +86,7 @@ def compute_knn(vectors: np.ndarray, n_neighbors: int, metric: str, seed: int | 
         check_random_state(seed),
         low_memory=low_memory,
         use_pynndescent=True,
-        n_jobs=int(threads) if seed is not None else -1,
+        n_jobs=resolved_threads(threads) if seed is not None else -1,
         verbose=False,
     )
 
@@ -96,16 +97,30 @@ def compute_knn(vectors: np.ndarray, n_neighbors: int, metric: str, seed: int | 
 # (pynndescent once compiled: 1.0 s at 10,000, 1.8 s at 16,567), computed in row blocks (memory: a
 # block × n distances, not n × n). So the study's 16,567 posts get the exact graph.
 EXACT_BELOW = 20_000
-_EXACT_BLOCK = 2048
+# Rows per block. argpartition allocates a fresh block × n int64 array each block: at 2,048 rows
+# (271 MB at 16,567 points) that cost 5.0 of 6.4 s on this VM, whose fresh memory is slow to touch;
+# at 256 rows (34 MB) the whole graph takes 1.8 s, the same graph.
+_EXACT_BLOCK = 256
 
 
 def resolved_threads(threads: int) -> int:
-    """The thread count a kNN search runs on (-1 = numba's, i.e. every core)."""
-    if int(threads) > 0:
-        return int(threads)
+    """The thread count a kNN search runs on: `threads`, at most numba's pool (-1 = the whole pool,
+    i.e. every core). pynndescent splits its work in that many blocks, so the count, not the machine,
+    decides the graph; a machine with fewer cores than asked gets another graph, and is told so."""
     import numba
 
-    return int(numba.config.NUMBA_NUM_THREADS)
+    available = int(numba.config.NUMBA_NUM_THREADS)
+    if int(threads) <= 0:
+        return available
+    if int(threads) > available and int(threads) not in _TOLD_FEWER:
+        _TOLD_FEWER.add(int(threads))
+        log.warning("The kNN search asked for %d threads (reducer.knn.n_jobs) but numba has %d here: it runs on %d, "
+                    "which gives another neighbour graph than %d threads elsewhere. For the same graph on every "
+                    "machine set reducer.knn.n_jobs=1.", int(threads), available, available, int(threads))
+    return min(int(threads), available)
+
+
+_TOLD_FEWER: set[int] = set()
 
 
 def knn_method(n_points: int) -> str:
@@ -124,9 +139,14 @@ def exact_knn(vectors: np.ndarray, n_neighbors: int, metric: str):
     points = np.asarray(vectors, dtype=np.float32)
     n, k = len(points), min(int(n_neighbors), len(points))
     indices, found = np.empty((n, k), dtype=np.int32), np.empty((n, k), dtype=np.float32)
+    unit = _unit_rows(points) if metric == "cosine" else None
+    buffer = np.empty((min(n, _EXACT_BLOCK), n), dtype=np.float32) if unit is not None else None
     for start in range(0, n, _EXACT_BLOCK):
         rows = np.arange(start, min(n, start + _EXACT_BLOCK))
-        block = pairwise_distances(points[rows], points, metric=metric).astype(np.float32)
+        if unit is not None:
+            block = _cosine_block(unit, rows, buffer[: len(rows)])
+        else:
+            block = pairwise_distances(points[rows], points, metric=metric).astype(np.float32)
         np.maximum(block, 0.0, out=block)  # float rounding can give -1e-7 for identical vectors
         block[np.arange(len(rows)), rows] = -1.0  # the point itself first, even beside exact duplicates
         nearest = np.argpartition(block, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (len(rows), 1))
@@ -135,6 +155,22 @@ def exact_knn(vectors: np.ndarray, n_neighbors: int, metric: str):
         found[rows] = np.take_along_axis(block, indices[rows], axis=1)
     found[:, 0] = 0.0
     return indices, found, None
+
+
+def _unit_rows(points: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 (a zero row stays zero), as scikit-learn's `normalize` does."""
+    norms = np.sqrt(np.einsum("ij,ij->i", points, points))[:, None]
+    return points / np.where(norms > 0, norms, 1).astype(points.dtype)
+
+
+def _cosine_block(unit: np.ndarray, rows: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Cosine distances of `rows` to every point, into `out` (one buffer for every block): what
+    scikit-learn's `cosine_distances` computes, without normalising every point again per block and
+    without the fresh arrays of its array-api clip (16,567 × 512 here, 256-row blocks: 1.8-1.9 s
+    instead of 3.1-3.6 s)."""
+    np.matmul(unit[rows], unit.T, out=out)
+    np.subtract(1.0, out, out=out)
+    return np.minimum(out, 2.0, out=out)
 
 
 def knn_cached(
