@@ -34,6 +34,7 @@ from visframe.errors import StageError, VisframeError
 from visframe.evaluate import evaluate_run
 from visframe.evaluate.registry import describe_metrics
 from visframe.reduce import reduce_cached
+from visframe.utils.arrays import rows_of
 from visframe.utils.hashing import hash_strings, stable_hash
 from visframe.validation import validate_job_config
 
@@ -190,9 +191,7 @@ def reduce_stage(cfg: DictConfig, clean: pd.DataFrame, embedding) -> tuple[Reduc
     cache_dir = str(cfg.paths.cache_dir)
     points, point_of_row = cluster_points(clean, str(cfg.cluster_unit))
     rows = pd.Index(embedding.image_ids).get_indexer(points[C.IMAGE_ID])
-    # Usually the points are the embedding's rows in order: no copy (1,000,000 × 1,280 would be 5 GB more).
-    in_order = len(rows) == len(embedding.vectors) and bool((rows == np.arange(len(rows))).all())
-    point_vectors = embedding.vectors if in_order else embedding.vectors[rows]
+    point_vectors = rows_of(embedding.vectors, rows)  # usually the embedding's rows in order: no copy
     if uses_sample_fit(cfg.get("scale"), len(point_vectors)):
         fitted = fit_sample_and_map(cfg.reducer, cfg.map_reducer, cfg.clusterer, cfg.scale, point_vectors, seed=int(cfg.seed))
         log.info("Fitted on %d of %d points, mapped the rest on Dask", len(fitted.sample_rows), len(point_vectors))
@@ -275,7 +274,7 @@ def evaluate_stage(cfg: DictConfig, ingest: IngestResult, reduced: ReduceResult,
     run_metrics, warnings = evaluate_run(
         cfg.evaluation,
         reduced=reduced.coordinates[rows],
-        vectors=reduced.point_vectors[rows],
+        vectors=rows_of(reduced.point_vectors, rows),  # one point per post: no copy
         labels=clusters.labels[rows],
         probabilities=clusters.probabilities[rows],
         truth=truth,

@@ -55,12 +55,22 @@ def silhouette_samples_cosine(points: np.ndarray, labels: np.ndarray) -> np.ndar
     """s(i) for every point, as `silhouette_samples(points, labels, metric="cosine")` gives it. A zero
     vector is at distance 1 from every other point and 0 from itself, as there (where the distances
     fit one chunk: on larger input scikit-learn leaves its self-distance at 1)."""
+    return silhouette_samples_of_unit_rows(unit_rows(points), labels)
+
+
+def unit_rows(points: np.ndarray) -> np.ndarray:
+    """The rows as float64 scaled to length 1 (a zero row stays zero), as scikit-learn's `normalize`."""
+    unit = np.array(points, dtype=np.float64)  # a copy, normalised in place: no n × d temporaries
+    norms = np.sqrt(np.einsum("ij,ij->i", unit, unit))[:, None]
+    unit /= np.where(norms > 0, norms, 1.0)
+    return unit
+
+
+def silhouette_samples_of_unit_rows(unit: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """`silhouette_samples_cosine` of rows already scaled to length 1 (`unit_rows`), without a copy."""
     from scipy import sparse
 
     codes, dense = np.unique(np.asarray(labels), return_inverse=True)
-    unit = np.asarray(points, dtype=np.float64)
-    norms = np.sqrt(np.einsum("ij,ij->i", unit, unit))[:, None]
-    unit = unit / np.where(norms > 0, norms, 1.0)
     members = sparse.csr_matrix((np.ones(len(dense)), (dense, np.arange(len(dense)))), shape=(len(codes), len(dense)))
     cluster_sums = np.asarray(members @ unit)  # (k, d): each cluster's unit vectors summed
     sizes = np.bincount(dense, minlength=len(codes)).astype(np.float64)
