@@ -14,9 +14,8 @@ Above `MAX_DIMENSIONS` the euclidean silhouette is scikit-learn's.
 The cosine silhouette (the raw embeddings, `silhouette_samples_cosine`) needs no pairwise distances
 at all: the cosine distance is linear in the unit vectors, 1 - u·v, so i's summed distance to
 cluster c is |c| - u_i·S_c with S_c the sum of c's unit vectors. That is O(n·d·k) instead of O(n²·d):
-scikit-learn took 2.4 of evaluate's 3.3 s a sweep job on 5,000 of the paper corpus's 1,280-d vectors
-(its cosine distances are clipped through array-api-compat's masked assignment since 1.9, 0.65 s a
-2,048 × 16,567 block); this is exact on every point in a fraction of that (tested against scikit-learn).
+5,000 × 1,280 with 30 clusters took scikit-learn 3.2 s here and this 0.05 s, the same value (tested
+against scikit-learn, zero vectors and points alone in their cluster included).
 """
 
 from __future__ import annotations
@@ -25,6 +24,8 @@ import math
 
 import numba
 import numpy as np
+
+from visframe.utils.arrays import unit_rows
 
 MAX_DIMENSIONS = 32
 
@@ -58,14 +59,6 @@ def silhouette_samples_cosine(points: np.ndarray, labels: np.ndarray) -> np.ndar
     return silhouette_samples_of_unit_rows(unit_rows(points), labels)
 
 
-def unit_rows(points: np.ndarray) -> np.ndarray:
-    """The rows as float64 scaled to length 1 (a zero row stays zero), as scikit-learn's `normalize`."""
-    unit = np.array(points, dtype=np.float64)  # a copy, normalised in place: no n × d temporaries
-    norms = np.sqrt(np.einsum("ij,ij->i", unit, unit))[:, None]
-    unit /= np.where(norms > 0, norms, 1.0)
-    return unit
-
-
 def silhouette_samples_of_unit_rows(unit: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """`silhouette_samples_cosine` of rows already scaled to length 1 (`unit_rows`), without a copy."""
     from scipy import sparse
@@ -97,7 +90,3 @@ def silhouette_score_euclidean(points: np.ndarray, labels: np.ndarray) -> float:
     """The mean silhouette (scikit-learn's `silhouette_score`, metric="euclidean")."""
     return float(np.mean(silhouette_samples_euclidean(points, labels)))
 
-
-def silhouette_score_cosine(points: np.ndarray, labels: np.ndarray) -> float:
-    """The mean silhouette (scikit-learn's `silhouette_score`, metric="cosine")."""
-    return float(np.mean(silhouette_samples_cosine(points, labels)))

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from visframe.reduce.integrity import load_arrays, save_arrays
+from visframe.utils.arrays import unit_rows
 from visframe.utils.cache import cache_subdir
 from visframe.utils.hashing import stable_hash
 
@@ -98,7 +99,8 @@ def compute_knn(vectors: np.ndarray, n_neighbors: int, metric: str, seed: int | 
 # block × n distances, not n × n). So the study's 16,567 posts get the exact graph.
 EXACT_BELOW = 20_000
 # Rows per block. argpartition allocates a fresh block × n int64 array each block: at 2,048 rows
-# (271 MB at 16,567 points) that cost 5.0 of 6.4 s on this VM, whose fresh memory is slow to touch;
+# (271 MB at 16,567 points) it took 5.0 of 6.1 s under the profiler on this VM, whose fresh memory is
+# slow to touch;
 # at 256 rows (34 MB) the whole graph takes 1.8 s, the same graph.
 _EXACT_BLOCK = 256
 
@@ -139,7 +141,7 @@ def exact_knn(vectors: np.ndarray, n_neighbors: int, metric: str):
     points = np.asarray(vectors, dtype=np.float32)
     n, k = len(points), min(int(n_neighbors), len(points))
     indices, found = np.empty((n, k), dtype=np.int32), np.empty((n, k), dtype=np.float32)
-    unit = _unit_rows(points) if metric == "cosine" else None
+    unit = unit_rows(points, np.float32) if metric == "cosine" else None
     buffer = np.empty((min(n, _EXACT_BLOCK), n), dtype=np.float32) if unit is not None else None
     for start in range(0, n, _EXACT_BLOCK):
         rows = np.arange(start, min(n, start + _EXACT_BLOCK))
@@ -155,12 +157,6 @@ def exact_knn(vectors: np.ndarray, n_neighbors: int, metric: str):
         found[rows] = np.take_along_axis(block, indices[rows], axis=1)
     found[:, 0] = 0.0
     return indices, found, None
-
-
-def _unit_rows(points: np.ndarray) -> np.ndarray:
-    """Rows scaled to length 1 (a zero row stays zero), as scikit-learn's `normalize` does."""
-    norms = np.sqrt(np.einsum("ij,ij->i", points, points))[:, None]
-    return points / np.where(norms > 0, norms, 1).astype(points.dtype)
 
 
 def _cosine_block(unit: np.ndarray, rows: np.ndarray, out: np.ndarray) -> np.ndarray:
