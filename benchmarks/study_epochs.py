@@ -2,6 +2,7 @@
 
     python benchmarks/study_epochs.py                         # tuxpaint digits openclipart paper, 3 seeds
     python benchmarks/study_epochs.py --sets digits --epochs 200 80 40 --seeds 42
+    python benchmarks/study_epochs.py --sets paper --epochs 80 --set init=pca   # reducer overrides
 
 `reducer.epoch_budget` (src/visframe/conf/reducer/umap.yaml) lowers UMAP's epochs above 20,000
 points, never below its floor (`min_epochs`). Synthetic vectors settle in 30 epochs (ARI 1.000), but
@@ -34,7 +35,7 @@ warnings.filterwarnings("ignore", category=UserWarning)
 REAL = ("tuxpaint", "digits", "openclipart")
 
 
-def study_set(name: str, epoch_counts: list[int | None], seeds: list[int]) -> dict:
+def study_set(name: str, epoch_counts: list[int | None], seeds: list[int], overrides: list[str] = ()) -> dict:
     import numpy as np
     from _real_sets import load_set
     from hydra.utils import instantiate
@@ -50,6 +51,7 @@ def study_set(name: str, epoch_counts: list[int | None], seeds: list[int]) -> di
     n = len(loaded.vectors)
     rows = np.random.default_rng(0).choice(n, size=min(2000, n), replace=False)
     base = OmegaConf.create(OmegaConf.to_container(loaded.cfg.reducer, resolve=True))  # not struct: n_epochs may be absent
+    base = OmegaConf.merge(base, OmegaConf.from_dotlist(list(overrides)))
     mean_nmi = {}
     for epochs in epoch_counts:
         count = library_epochs(n) if epochs is None else epochs
@@ -85,6 +87,7 @@ def main() -> None:
     parser.add_argument("--epochs", nargs="+", type=int, default=[120, 100, 60, 40],
                         help="counts besides umap-learn's own (the reference) and the budget's floor")
     parser.add_argument("--seeds", nargs="+", type=int, default=[42, 7, 11])
+    parser.add_argument("--set", nargs="*", default=[], dest="overrides", help="reducer overrides, e.g. init=pca")
     args = parser.parse_args()
     floor = configured_floor()
     counts = [None, *sorted({*args.epochs, floor}, reverse=True)]
@@ -92,7 +95,7 @@ def main() -> None:
     print(f"{'set':<12}{'n':>7}{'epochs':>8}{'seed':>6}{'clusters':>9}{'noise':>7}{'ARI':>7}{'NMI':>7}{'trust':>8}{'umap s':>8}")
     fields, real_ratios = [], []
     for name in args.sets:
-        nmi = study_set(name, counts, args.seeds)
+        nmi = study_set(name, counts, args.seeds, args.overrides)
         ratio = nmi[floor] / nmi[None] if nmi[None] > 0 else float("nan")
         fields.append(f"nmi_ratio_{name}={ratio:.3f}")
         if name in REAL:
