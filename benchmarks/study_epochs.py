@@ -35,7 +35,7 @@ warnings.filterwarnings("ignore", category=UserWarning)
 REAL = ("tuxpaint", "digits", "openclipart")
 
 
-def study_set(name: str, epoch_counts: list[int | None], seeds: list[int], overrides: list[str] = ()) -> dict:
+def study_set(name: str, epoch_counts: list[int | None], seeds: list[int], overrides: tuple[str, ...] | list[str] = ()) -> dict:
     import numpy as np
     from _real_sets import load_set
     from hydra.utils import instantiate
