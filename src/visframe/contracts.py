@@ -39,6 +39,9 @@ REVIEW_DB_FILE = "review.db"
 SAMPLING_SHEET_FILE = "sampling_sheet.csv"  # under REPORT_DIR: the report's sample for human coding
 # A run that could not reach its MLflow store leaves this beside the outputs (how to log it later).
 TRACKING_PENDING_FILE = "mlflow_pending.txt"
+# The overrides that made a job: Hydra keeps them in HYDRA_DIR, a visframe-tune trial in its own folder.
+HYDRA_DIR = ".hydra"
+OVERRIDES_FILE = "overrides.yaml"
 
 # ------------------------------------------------------------------------------------ column names
 # Identities
@@ -340,7 +343,23 @@ SAMPLING_SHEET = Table(
     ),
 )
 
-TABLES = {t.name: t for t in (MANIFEST, ASSIGNMENTS, TEXTS, CLUSTERS, CLUSTER_TREE, CLUSTER_TIMELINE, CODES, SAMPLING_SHEET, CLUSTER_TERMS)}
+ZERO_SHOT = Table(
+    "zero_shot_labels",
+    ZERO_SHOT_LABELS_FILE,
+    (
+        Column(IMAGE_ID, "str"),
+        Column(TOP_LABEL, "str", description="the prompt with the highest score"),
+        Column(TOP_SCORE, "float", description="its cosine similarity to the image"),
+        Column(PROMPT_SET_VERSION, "str"),
+        # then one float column per prompt (named by the prompt): its score for the image
+    ),
+)
+
+TABLES = {
+    t.name: t
+    for t in (MANIFEST, ASSIGNMENTS, TEXTS, CLUSTERS, CLUSTER_TREE, CLUSTER_TIMELINE, CODES, SAMPLING_SHEET,
+              CLUSTER_TERMS, ZERO_SHOT)
+}
 
 
 class ContractError(ValueError):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,34 +27,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from visframe import contracts as C
-from visframe.data.metadata import MANIFEST_COLUMNS
 
-STRING_COLUMNS = (
-    C.IMAGE_ID,
-    "path",
-    "status",
-    "reason",
-    "label",
-    "post_id",
-    "account",
-    "caption",
-    C.ALT_TEXT,
-    C.RESHARE_GROUP,
-    "phash",
-)
-INT_COLUMNS = ("width", "height", "likes", C.CAROUSEL_INDEX, "file_size")
-MANIFEST_SCHEMA = pa.schema(
-    [
-        pa.field(name, pa.string())
-        if name in STRING_COLUMNS
-        else pa.field(name, pa.int64())
-        if name in INT_COLUMNS
-        else pa.field(name, pa.list_(pa.string()))
-        if name in (C.HASHTAGS, C.HASHTAG_KEYS)
-        else pa.field(name, pa.timestamp("us", tz="UTC"))
-        for name in MANIFEST_COLUMNS
-    ]
-)
+# The Parquet type of each kind of column contracts.MANIFEST declares (the one place they are named).
+_ARROW_TYPE = {
+    "str": pa.string(),
+    "int": pa.int64(),
+    "list": pa.list_(pa.string()),
+    "time": pa.timestamp("us", tz="UTC"),
+}
+MANIFEST_SCHEMA = pa.schema([pa.field(column.name, _ARROW_TYPE[column.kind]) for column in C.MANIFEST.columns])
+STRING_COLUMNS = tuple(column.name for column in C.MANIFEST.columns if column.kind == "str")
+INT_COLUMNS = tuple(column.name for column in C.MANIFEST.columns if column.kind == "int")
+MANIFEST_COLUMNS = tuple(C.MANIFEST.names)
 _RAW_PATHS_KEY = b"visframe.raw_paths"
 _WARNINGS_KEY = b"visframe.warnings"
 
@@ -73,17 +58,18 @@ def storable_path(path: str) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def write_manifest(manifest: pd.DataFrame, path: str | Path) -> Path:
-    """Write the manifest as Parquet with `MANIFEST_SCHEMA` (+ extra metadata columns), atomically."""
+def write_manifest(manifest: pd.DataFrame, path: str | Path, warnings: Sequence[str] | None = None) -> Path:
+    """Write the manifest as Parquet with `MANIFEST_SCHEMA` (+ extra metadata columns), atomically;
+    ingest's `warnings` are kept in the file's metadata (`read_manifest_warnings` reads them)."""
     path = Path(path)
     frame = manifest.copy()
     raw_paths: dict[str, str] = {}
     shown = []
-    for value in frame["path"]:
+    for value in frame[C.PATH]:
         if isinstance(value, str) and storable_path(value) != value:
             raw_paths[storable_path(value)] = base64.b64encode(os.fsencode(value)).decode("ascii")
         shown.append(storable_path(value) if isinstance(value, str) else None)
-    frame["path"] = pd.Series(shown, dtype="str", index=frame.index)
+    frame[C.PATH] = pd.Series(shown, dtype="str", index=frame.index)
     arrays, fields = [], []
     for name in frame.columns:
         field = MANIFEST_SCHEMA.field(name) if name in MANIFEST_SCHEMA.names else None
@@ -91,7 +77,8 @@ def write_manifest(manifest: pd.DataFrame, path: str | Path) -> Path:
         fields.append(field if field else pa.field(name, arrays[-1].type))
     metadata = {
         _RAW_PATHS_KEY: json.dumps(raw_paths).encode(),
-        _WARNINGS_KEY: json.dumps(list(manifest.attrs.get("warnings", [])), ensure_ascii=False).encode(),
+        _WARNINGS_KEY: json.dumps(list(manifest.attrs.get("warnings", []) if warnings is None else warnings),
+                                   ensure_ascii=False).encode(),
     }
     table = pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=metadata))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -147,16 +134,22 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     frame = table.to_pandas(types_mapper=lambda t: pd.Int64Dtype() if pa.types.is_integer(t) else None)
     raw_paths = json.loads(metadata.get(_RAW_PATHS_KEY, b"{}"))
     if raw_paths:
-        frame["path"] = path_series(
-            [os.fsdecode(base64.b64decode(raw_paths[p])) if p in raw_paths else p for p in frame["path"]],
+        frame[C.PATH] = path_series(
+            [os.fsdecode(base64.b64decode(raw_paths[p])) if p in raw_paths else p for p in frame[C.PATH]],
             index=frame.index,
         )
-    if "hashtags" in frame:
-        frame["hashtags"] = pd.Series(
-            [list(v) if v is not None else None for v in frame["hashtags"]], dtype=object, index=frame.index
+    if C.HASHTAGS in frame:
+        frame[C.HASHTAGS] = pd.Series(
+            [list(v) if v is not None else None for v in frame[C.HASHTAGS]], dtype=object, index=frame.index
         )
     frame.attrs["warnings"] = json.loads(metadata.get(_WARNINGS_KEY, b"[]"))
     return frame
+
+
+def read_manifest_warnings(path: str | Path) -> list[str]:
+    """The warnings ingest kept in a manifest file's metadata."""
+    metadata = pq.read_schema(path).metadata or {}
+    return list(json.loads(metadata.get(_WARNINGS_KEY, b"[]")))
 
 
 def merge_on_path(left: pd.DataFrame, right: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
