@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 
 from visframe.session import Session
 
-# In the order data flows; a stage may import an earlier one, never a later one.
-STAGES = ("data", "embed", "text", "reduce", "cluster", "evaluate", "describe", "report")
+# The stage packages in the order data flows; a stage may import an earlier one, never a later one.
+STAGES = ("visframe.data", "visframe.embed", "visframe.text", "visframe.reduce", "visframe.cluster",
+          "visframe.evaluate", "visframe.describe", "visframe.report")
 
 
 @dataclass(frozen=True)
