@@ -34,6 +34,7 @@ from visframe.errors import StageError, VisframeError
 from visframe.evaluate import evaluate_run
 from visframe.evaluate.registry import describe_metrics
 from visframe.reduce import reduce_cached
+from visframe.session import Session
 from visframe.utils.arrays import rows_of
 from visframe.utils.hashing import hash_strings, stable_hash
 from visframe.validation import validate_job_config
@@ -366,7 +367,7 @@ def default_run_name(cfg: DictConfig) -> str:
     return f"{cfg.dataset.name}-{cfg.model.get('name', 'model')}-{clusterer_label(cfg.clusterer)}"
 
 
-def _tracker(cfg: DictConfig, run_dir: Path):
+def _tracker(cfg: DictConfig, run_dir: Path, session: Session):
     if not cfg.tracking.get("enabled", True):
         return None
     from visframe.tracking import flatten_config
@@ -375,17 +376,21 @@ def _tracker(cfg: DictConfig, run_dir: Path):
     tags = {str(k): str(v) for k, v in (cfg.tracking.get("tags") or {}).items()}
     tags["visframe.run_dir"] = str(run_dir.resolve())
     run_name = cfg.tracking.get("run_name") or default_run_name(cfg)
-    return JobTracker(cfg.tracking, run_name, params=flatten_config(cfg), tags=tags)
+    return JobTracker(cfg.tracking, run_name, params=flatten_config(cfg), tags=tags, parent_run_id=session.parent_run_id)
 
 
 # -------------------------------------------------------------------------------------- the job
 
 
-def run(cfg: DictConfig, run_dir: str | Path) -> JobResult:
-    """Run one job and write the output contract into `run_dir` (see visframe.contracts)."""
+def run(cfg: DictConfig, run_dir: str | Path, session: Session | None = None) -> JobResult:
+    """Run one job and write the output contract into `run_dir` (see visframe.contracts).
+
+    `session`: what this process remembers between jobs (memos, a sweep's parent MLflow run); a
+    fresh one when None."""
     run_dir = Path(run_dir)
+    session = session if session is not None else Session()
     validate_job_config(cfg, run_dir)  # cheap checks first: a bad value fails before any work
-    tracker = _tracker(cfg, run_dir)
+    tracker = _tracker(cfg, run_dir, session)
     if tracker is not None:
         (run_dir / C.MLFLOW_RUN_ID_FILE).write_text(tracker.start() + "\n")
     try:

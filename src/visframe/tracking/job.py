@@ -72,8 +72,10 @@ _DATASET_FACTS: dict[tuple, tuple[str | None, str | None]] = {}
 class JobTracker:
     """The MLflow run of one job. `start()` before any work; `finish()` or `fail()` at the end."""
 
-    def __init__(self, tracking_cfg: Mapping, run_name: str, params: Mapping[str, Any], tags: Mapping[str, str]):
+    def __init__(self, tracking_cfg: Mapping, run_name: str, params: Mapping[str, Any], tags: Mapping[str, str],
+                 parent_run_id: str | None = None):
         self.tracking_cfg = tracking_cfg
+        self.parent_run_id = parent_run_id  # a sweep's or study's parent run (Session.parent_run_id)
         self.run_name = run_name
         self.params = dict(params)
         self.tags = dict(tags)
@@ -91,7 +93,7 @@ class JobTracker:
             client = self._client_obj = _client(self.tracking_cfg)
             client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
             tags = {**self.tags}
-            parent = os.environ.get("VISFRAME_PARENT_RUN_ID")
+            parent = self.parent_run_id or os.environ.get("VISFRAME_PARENT_RUN_ID")
             if parent:
                 tags["mlflow.parentRunId"] = parent
             run = _retry(lambda: client.create_run(experiment_id, run_name=self.run_name, tags=tags), "creating the run")
