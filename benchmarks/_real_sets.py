@@ -115,32 +115,30 @@ def load_set(name: str, extra: list[str] = (), reducer_overrides: dict | None = 
     """Ingest → embed → reduce exactly as the pipeline does (its own functions), through the caches."""
     from omegaconf import OmegaConf
 
+    from visframe.data import stage as data_stage
     from visframe.embed import embed_images
-    from visframe.pipeline import clean_rows, cluster_points, prepare_manifest
+    from visframe.pipeline import points_of
     from visframe.reduce import reduce_cached
-    from visframe.utils.hashing import hash_strings
+    from visframe.stages import StageContext
 
     cfg = compose_job(name, list(extra))
     cache_dir = str(cfg.paths.cache_dir)
-    manifest = prepare_manifest(cfg.dataset, cache_dir, False)
-    clean = clean_rows(manifest)
+    clean = data_stage.run(data_stage.IngestInputs(), cfg.dataset, StageContext(cache_dir)).clean
     unique = clean.drop_duplicates("image_id")
     from hydra.utils import instantiate
 
     encoder = instantiate(cfg.model)
     embedding = embed_images(unique["image_id"].tolist(), unique["path"].tolist(), encoder, cfg.trainer, cache_dir, show_progress=False)
-    points, _ = cluster_points(clean, str(cfg.get("cluster_unit", "post")))
-    index = {image_id: i for i, image_id in enumerate(embedding.image_ids)}
-    point_vectors = embedding.vectors[[index[i] for i in points["image_id"]]]
-    input_key = f"{embedding.encoder_key}:{hash_strings(points['image_id'].tolist())}"
+    points = points_of(clean, embedding, str(cfg.get("cluster_unit", "post")))
+    point_vectors, input_key = points.vectors, points.input_key
     reducer_cfg = cfg.reducer
     if reducer_overrides:
         reducer_cfg = OmegaConf.merge(reducer_cfg, reducer_overrides)
     reduction = reduce_cached(reducer_cfg, point_vectors, input_key, cache_dir)
-    truth = points["label"].astype(str).to_numpy() if "label" in points.columns else clean["label"].astype(str).to_numpy()
+    truth = clean["label"].astype(str).to_numpy()
     result = LoadedSet(name, point_vectors, reduction.coordinates, truth, cfg, input_key)
     path_of = dict(zip(unique["image_id"], unique["path"]))
-    result.paths = [str(path_of[i]) for i in points["image_id"]]
+    result.paths = [str(path_of[i]) for i in points.image_ids["image_id"]]
     return result
 
 

@@ -1,4 +1,4 @@
-"""Benchmark: describe_run + build_report on a paper-sized fake run (16,567 posts, ~100 clusters, 20% noise).
+"""Benchmark: the describe stage + build_report on a paper-sized fake run (16,567 posts, ~100 clusters, 20% noise).
 
 Run: make bench-report (or .venv/bin/python benchmarks/bench_report.py) [--rows 16567] [--clusters 100]
 Every row is its own post and image_id, but the files are symlinks to 200 generated 640×480 JPEGs,
@@ -85,8 +85,10 @@ def main() -> None:
     parser.add_argument("--clusters", type=int, default=100)
     parser.add_argument("--keep", type=Path, default=None, help="write the run here (to look at it)")
     args = parser.parse_args()
-    from visframe.describe import describe_run
+    from visframe.describe import stage as describe_stage
     from visframe.report import build_report
+    from visframe.run_dir import RunDir
+    from visframe.stages import StageContext
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -103,13 +105,14 @@ def main() -> None:
             run_dir = args.keep if args.keep and label.startswith("warm") else tmp / f"run_{label[:4]}"
             run_dir.mkdir(parents=True, exist_ok=True)
             start = time.perf_counter()
-            described = describe_run(
-                run_dir, None, manifest, assignments, None, _Encoder(), vectors, list(assignments["image_id"])
-            )
+            inputs = describe_stage.DescribeInputs(manifest, assignments, None, _Encoder(), vectors,
+                                                   list(assignments["image_id"]))
+            described = describe_stage.run(inputs, None, StageContext())
+            RunDir(run_dir).write_descriptions(described)
             seconds["describe_s"] = time.perf_counter() - start
-            print(f"describe_run {seconds['describe_s']:.1f} s: {len(described.clusters)} clusters described")
+            print(f"describe {seconds['describe_s']:.1f} s: {len(described.clusters)} clusters described")
             start = time.perf_counter()
-            files = build_report(
+            report = build_report(
                 run_dir,
                 {"seed": 1},
                 manifest,
@@ -121,10 +124,10 @@ def main() -> None:
             )
             total = time.perf_counter() - start
             seconds[f"report_{label[:4]}_s"] = total
-            steps = ", ".join(f"{k} {v:.1f}" for k, v in files.timings.items())
+            steps = ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items())
             html_mb = (run_dir / "report" / "report.html").stat().st_size / 1e6
             print(
-                f"{label}: build_report {total:.1f} s for {len(files)} files "
+                f"{label}: build_report {total:.1f} s for {len(report.files)} files "
                 f"(report.html {html_mb:.1f} MB); {steps}"
             )
         print("RESULT " + " ".join(f"{k}={v:.1f}" for k, v in seconds.items()) + f" posts={len(assignments)}")

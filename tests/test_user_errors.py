@@ -100,7 +100,7 @@ def test_missing_weights_stop_the_job_before_ingest(tmp_path, monkeypatch, remem
     def refuse(*args, **kwargs):
         raise AssertionError("ingest ran before the missing weights were found")
 
-    monkeypatch.setattr(pipeline, "ingest_stage", refuse)
+    monkeypatch.setattr(pipeline.data_stage, "run", refuse)
     with pytest.raises(Exception) as caught:
         pipeline.run(make_cfg(tmp_path, overrides), tmp_path / "run")
     error = caught.value
@@ -168,8 +168,8 @@ def test_mlflow_store_locked_at_the_end_keeps_outputs_and_says_how_to_log_them(t
     locked, release = threading.Event(), threading.Event()
     real_stages = pipeline._run_stages
 
-    def stages_then_lock(cfg, run_dir, tracker):
-        result = real_stages(cfg, run_dir, tracker)
+    def stages_then_lock(cfg, run_dir, tracker, session):
+        result = real_stages(cfg, run_dir, tracker, session)
         db = Path(tmp_path / "mlruns" / "mlflow.db")
         threading.Thread(target=_hold_exclusive_lock, args=(db, locked, release), daemon=True).start()
         assert locked.wait(10)
@@ -193,7 +193,7 @@ def test_failed_job_leaves_a_failed_mlflow_run(tmp_path, monkeypatch):
     """The run opens at the start: a job that breaks midway is FAILED in MLflow, not missing."""
     import mlflow
 
-    def broken(cfg, run_dir, tracker):
+    def broken(cfg, run_dir, tracker, session):
         raise RuntimeError("a stage broke")
 
     monkeypatch.setattr(pipeline, "_run_stages", broken)
@@ -234,10 +234,13 @@ def test_cli_bad_parameter_exits_2(tmp_path):
 def test_every_user_error_class_derives_from_visframe_error():
     from visframe.data.ingest import IngestError
     from visframe.data.metadata import MetadataError
+    from visframe.data.stage import NoUsableImages
     from visframe.embed.embedding import EmbeddingError
     from visframe.embed.encoders.base import MissingWeightsError
+    from visframe.run_dir import RunFileMissing
 
-    for error_type in (IngestError, MetadataError, EmbeddingError, MissingWeightsError, pipeline.PipelineError):
+    for error_type in (IngestError, MetadataError, EmbeddingError, MissingWeightsError, pipeline.PipelineError,
+                       NoUsableImages, RunFileMissing):
         assert issubclass(error_type, VisframeError), error_type
 
 

@@ -21,8 +21,13 @@ from omegaconf import DictConfig
 
 from visframe import CONFIG_DIR
 from visframe.errors import exit_on_user_error
+from visframe.session import Session
 
 log = logging.getLogger("visframe")
+# What this process remembers between jobs: Hydra's basic launcher runs every job of a multirun in
+# this process, and each reads the same metadata, vectors and kNN graph. The entry point owns the
+# one Session; everything below takes it as a parameter.
+_PROCESS_SESSION = Session()
 
 
 def _use_persistent_numba_cache(cache_dir: str) -> None:
@@ -51,7 +56,7 @@ def _job(cfg: DictConfig) -> float | None:
     objective_name = str(cfg.optimized_metric)
     get_metric(objective_name)  # an unknown name fails now, not after the job
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    result = run(cfg, run_dir)
+    result = run(cfg, run_dir, _PROCESS_SESSION)
     metrics = result.metrics
     summary = ", ".join(f"{name}={metrics[name]:.3f}" for name in SUMMARY_METRICS if metrics.get(name) is not None)
     log.info("Done: %s", summary)

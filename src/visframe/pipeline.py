@@ -1,18 +1,17 @@
-"""One visframe job: validate → ingest → embed → reduce → cluster → evaluate → describe → report,
-tracked as one MLflow run that opens when the job starts and ends FINISHED or FAILED.
+"""One visframe job: validate → ingest → embed → text → reduce → cluster → evaluate → describe →
+report, tracked as one MLflow run that opens when the job starts and ends FINISHED or FAILED.
 
-Each stage is a function of its inputs and its config section returning a typed result; the
-expensive ones (corpus generation, embedding, reduction) are cached under keys derived from exactly
-those inputs, so a sweep over clusterer parameters costs only the clustering. This module is the
-only one that calls every stage; stages never import a later one. File and column names come from
-visframe.contracts.
+Every stage has the same shape (visframe.stages): `<stage>.stage.run(inputs, settings, context)`
+returns a frozen result and writes no run file; this module hands each stage what earlier ones made
+and writes every table through the job's `RunDir`. The expensive stages (corpus generation,
+embedding, text, reduction) are cached under keys derived from exactly their inputs, so a sweep over
+clusterer parameters costs only the clustering. This module is the only one that calls every stage;
+stages never import a later one. File and column names come from visframe.contracts.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import subprocess
 import time
 from collections.abc import Iterator
@@ -29,12 +28,19 @@ from omegaconf import DictConfig, OmegaConf
 import visframe
 from visframe import contracts as C
 from visframe.cluster import ClusterResult, fit_clusterer
+from visframe.data import stage as data_stage
+from visframe.describe import stage as describe_stage
+from visframe.embed import stage as embed_stage
 from visframe.embed.deferred import load_encoder
 from visframe.errors import StageError, VisframeError
-from visframe.evaluate import evaluate_run
+from visframe.evaluate import stage as evaluate_stage
 from visframe.evaluate.registry import describe_metrics
 from visframe.reduce import reduce_cached
+from visframe.report import stage as report_stage
+from visframe.run_dir import RunDir
 from visframe.session import Session
+from visframe.stages import StageContext
+from visframe.text import stage as text_stage
 from visframe.utils.arrays import rows_of
 from visframe.utils.hashing import hash_strings, stable_hash
 from visframe.validation import validate_job_config
@@ -55,21 +61,25 @@ class JobResult:
     artifacts: list[Path] = field(default_factory=list)
 
 
-@dataclass
-class IngestResult:
-    manifest: pd.DataFrame
-    clean: pd.DataFrame  # status == ok rows, one per post image
+@dataclass(frozen=True)
+class Points:
+    """What the clusterer sees: one point per post or per unique image (`cluster_unit`)."""
 
-
-@dataclass
-class ReduceResult:
-    points: pd.DataFrame  # the points clustered (one per post, or per unique image)
+    image_ids: pd.DataFrame  # one row per point: its image_id
     point_of_row: np.ndarray  # for every clean row, the index of its point
-    point_vectors: np.ndarray
+    vectors: np.ndarray  # (n_points, d): each point's embedding
+    input_key: str  # the vectors' identity: encoder key + hash of the ordered image ids
+
+
+@dataclass(frozen=True)
+class Reduced:
     coordinates: np.ndarray  # the reduced space the clusterer sees
     map_coordinates: np.ndarray  # 2-D, for the map
     cache_hit: bool
-    n_components: int
+
+    @property
+    def n_components(self) -> int:
+        return int(self.coordinates.shape[1])
 
 
 class StageTimer:
@@ -87,159 +97,179 @@ class StageTimer:
             self.seconds[name] = time.perf_counter() - started
 
 
-# ---------------------------------------------------------------------------------------- stages
+# -------------------------------------------------------------------------------------- the job
 
 
-def prepare_manifest(dataset_cfg: DictConfig, cache_dir: str, show_progress: bool, inspector=None) -> pd.DataFrame:
-    """Generate the corpus if the dataset has a generator, then ingest its folder (`inspector`:
-    where the file checks run, see visframe.data.ingest.inspect_files)."""
-    from visframe.data.ingest import ingest_folder
+def run(cfg: DictConfig, run_dir: str | Path, session: Session | None = None) -> JobResult:
+    """Run one job and write the output contract into `run_dir` (see visframe.contracts).
 
-    root = Path(str(dataset_cfg.root)).expanduser()
-    metadata = dataset_cfg.get("metadata")
-    if dataset_cfg.get("generator"):
-        log.info("Preparing the %s corpus in %s", dataset_cfg.name, root)
-        metadata = instantiate(dataset_cfg.generator, out_dir=root)
-    ingest_options = OmegaConf.to_container(dataset_cfg.get("ingest") or {}, resolve=True)
-    return ingest_folder(
-        root,
-        metadata=metadata,
-        metadata_format=dataset_cfg.get("metadata_format", "auto"),
-        label_from_dirs=bool(dataset_cfg.get("label_from_dirs", False)),
-        cache_dir=cache_dir,
-        show_progress=show_progress,
-        inspector=inspector,
-        **ingest_options,
-    )
-
-
-def ingest_stage(cfg: DictConfig, run_dir: Path) -> IngestResult:
-    from visframe.data.ingest import write_manifest
-    from visframe.data.report import write_cleaning_report
-    from visframe.scale import dask_inspector
-
-    # scale=sample_fit: a large folder's file checks run on the same Dask cluster as the mapping.
-    inspector = dask_inspector(cfg.get("scale"))
-    manifest = prepare_manifest(cfg.dataset, str(cfg.paths.cache_dir), bool(cfg.show_progress), inspector)
-    write_manifest(manifest, run_dir / C.MANIFEST_FILE)
-    write_cleaning_report(manifest, run_dir / C.CLEANING_REPORT_FILE)
-    clean = clean_rows(manifest)
-    log.info("Ingested %d files: %d usable rows, %d distinct images", len(manifest), len(clean), clean[C.IMAGE_ID].nunique())
-    return IngestResult(manifest, clean)
+    `session`: what this process remembers between jobs (memos, a sweep's parent MLflow run); a
+    fresh one when None."""
+    run_files = RunDir(run_dir)
+    session = session if session is not None else Session()
+    validate_job_config(cfg, run_files.path, session)  # cheap checks first: a bad value fails before any work
+    tracker = _tracker(cfg, run_files.path, session)
+    if tracker is not None:
+        run_files.write_mlflow_run_id(tracker.start())
+    try:
+        result = _run_stages(cfg, run_files, tracker, session)
+    except BaseException:
+        if tracker is not None:
+            tracker.fail()
+        raise
+    if tracker is not None:
+        tracker.finish(result.metrics, result.artifacts, run_files.path)
+        result.mlflow_run_id = tracker.run_id
+    return result
 
 
-def clean_rows(manifest: pd.DataFrame) -> pd.DataFrame:
-    clean = manifest[manifest[C.STATUS] == C.STATUS_OK].reset_index(drop=True)
-    if clean.empty:
-        counts = manifest[C.STATUS].value_counts().to_dict()
-        raise PipelineError(
-            f"No usable images: all {len(manifest)} files were rejected at ingest ({counts}).",
-            fix=f"see the `{C.REASON}` column of {C.MANIFEST_FILE} (or {C.CLEANING_REPORT_FILE}) for each file",
-        )
-    return clean
+def _run_stages(cfg: DictConfig, run_files: RunDir, tracker, session: Session) -> JobResult:
+    started, timer = time.perf_counter(), StageTimer()
+    context = StageContext(str(cfg.paths.cache_dir), bool(cfg.show_progress), int(cfg.seed), session)
+    resolved_yaml = OmegaConf.to_yaml(cfg, resolve=True)
+    artifacts = [run_files.write_config(resolved_yaml)]
+
+    # The encoder before anything else: missing weights must stop the job before any work. When its
+    # embedding key is remembered (embed.deferred), the model is loaded only if there are images to
+    # embed: a job that reads cached vectors never imports torch.
+    with timer.stage("load_model"):
+        encoder = load_encoder(cfg.model, cfg.trainer, context.cache_dir)
+    with timer.stage("ingest"):
+        ingest = data_stage.run(data_stage.IngestInputs(_inspector(cfg)), cfg.dataset, context)
+    artifacts += [run_files.write_manifest(ingest.manifest, ingest.warnings),
+                  run_files.write_cleaning_report(ingest.report)]
+    if tracker is not None:
+        tracker.log_dataset(ingest.manifest, run_files.file(C.MANIFEST_FILE), str(cfg.dataset.name), ingest.fingerprint)
+    unique = ingest.clean.drop_duplicates(C.IMAGE_ID)
+    ids, paths = unique[C.IMAGE_ID].tolist(), unique[C.PATH].tolist()
+    with timer.stage("embed"):
+        embedding = embed_stage.run(embed_stage.EmbedInputs(ids, paths, encoder), cfg.trainer, context)
+    if embedding.global_rank != 0:
+        # Launched by torchrun/srun with strategy=ddp, every rank runs the job: the other ranks
+        # have written their embedding shards; rank 0 alone reduces, clusters, reports and tracks.
+        return JobResult(run_files.path, {})
+    with timer.stage("text"):
+        texts = text_stage.run(text_stage.TextInputs(ids, paths), cfg.text, context)
+    if texts.table is not None:
+        artifacts.append(run_files.write(C.TEXTS, texts.table))
+
+    points = points_of(ingest.clean, embedding, str(cfg.cluster_unit))
+    with timer.stage("reduce"):
+        reduced, sample_fit_clusters = reduce_stage(cfg, points, context)
+    with timer.stage("clustering"):
+        clusters = sample_fit_clusters if sample_fit_clusters is not None else cluster_stage(cfg, points, reduced)
+    post_clusters = clusters.take(points.point_of_row)
+    assignments = assignments_table(ingest.clean, points, reduced, post_clusters)
+    artifacts += [run_files.write_assignments(assignments), run_files.write(C.CLUSTER_TREE, post_clusters.tree())]
+
+    with timer.stage("evaluate"):
+        evaluation = evaluate_stage.run(_evaluate_inputs(ingest.clean, points, reduced, clusters), cfg.evaluation,
+                                        context)
+    giant = post_clusters.giant_cluster_warnings(float(cfg.evaluation.warn_largest_cluster_share))
+    warnings = [*evaluation.warnings, *giant]
+    for warning in warnings:
+        log.warning("%s", warning)
+    metrics = {
+        "n_images": float((ingest.manifest[C.STATUS] != C.STATUS_METADATA_ONLY).sum()),
+        "n_clean": float(len(ingest.clean)),
+        **evaluation.metrics,
+        **clusters.metrics(),
+        "images_embedded": float(embedding.images_embedded),
+        "images_from_cache": float(embedding.images_from_cache),
+        "reduce_cache_hit": float(reduced.cache_hit),
+        "cluster_seconds": clusters.seconds,
+        **texts.metrics(),
+    }
+
+    with timer.stage("describe"):
+        descriptions = describe_stage.run(
+            describe_stage.DescribeInputs(ingest.manifest, assignments, texts.table, encoder, embedding.vectors,
+                                          embedding.image_ids),
+            cfg.describe, context)
+    if descriptions.described:
+        artifacts += run_files.write_descriptions(descriptions)
+        if tracker is not None:
+            names = "; ".join(f"{c}: {n}" for c, n in sorted(descriptions.names().items()))
+            tracker.set_tags({"visframe.cluster_names": names})
+    if cfg.report.get("enabled", True):
+        with timer.stage("report"):
+            report = report_stage.run(
+                report_stage.ReportInputs(run_files, ingest.manifest, assignments, metrics, warnings,
+                                          _run_info(cfg, ingest, embedding, reduced, resolved_yaml),
+                                          [*([texts.skipped] if texts.skipped else []), *descriptions.notes]),
+                cfg.report, context)
+        for note in report.notes:
+            log.info("Report: %s", note)
+        artifacts.append(run_files.report_dir)  # one directory: a report of 100 clusters holds ~1,700 files
+    metrics.update({f"stage_seconds_{name}": seconds for name, seconds in timer.seconds.items()})
+    metrics["total_seconds"] = time.perf_counter() - started
+    artifacts.append(run_files.write_metrics(metrics))
+    return JobResult(run_files.path, metrics, warnings, artifacts=artifacts)
 
 
-def cluster_points(clean: pd.DataFrame, cluster_unit: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """The points the clusterer sees, and for every clean row the index of its point.
+# ------------------------------------------------------------------------------ between the stages
+
+
+def points_of(clean: pd.DataFrame, embedding, cluster_unit: str) -> Points:
+    """The points the clusterer sees, their vectors, and for every clean row the index of its point.
 
     `post`: one point per clean row. `unique_image`: one point per image_id (first row wins).
     """
     if cluster_unit == "post":
-        return clean[[C.IMAGE_ID]], np.arange(len(clean))
-    if cluster_unit == "unique_image":
-        points = clean[[C.IMAGE_ID]].drop_duplicates(C.IMAGE_ID).reset_index(drop=True)
-        index = pd.Index(points[C.IMAGE_ID]).get_indexer(clean[C.IMAGE_ID])
-        return points, index
-    raise PipelineError(f"cluster_unit must be 'post' or 'unique_image', not {cluster_unit!r}", fix="cluster_unit=post")
+        image_ids, point_of_row = clean[[C.IMAGE_ID]], np.arange(len(clean))
+    elif cluster_unit == "unique_image":
+        image_ids = clean[[C.IMAGE_ID]].drop_duplicates(C.IMAGE_ID).reset_index(drop=True)
+        point_of_row = pd.Index(image_ids[C.IMAGE_ID]).get_indexer(clean[C.IMAGE_ID])
+    else:
+        raise PipelineError(f"cluster_unit must be 'post' or 'unique_image', not {cluster_unit!r}",
+                            fix="cluster_unit=post")
+    rows = pd.Index(embedding.image_ids).get_indexer(image_ids[C.IMAGE_ID])
+    vectors = rows_of(embedding.vectors, rows)  # usually the embedding's rows in order: no copy
+    input_key = f"{embedding.encoder_key}:{hash_strings(image_ids[C.IMAGE_ID].tolist())}"
+    return Points(image_ids, point_of_row, vectors, input_key)
 
 
-def embed_stage(cfg: DictConfig, clean: pd.DataFrame, encoder):
-    from visframe.embed import embed_images
-
-    unique = clean.drop_duplicates(C.IMAGE_ID)
-    return embed_images(
-        unique[C.IMAGE_ID].tolist(),
-        unique[C.PATH].tolist(),
-        encoder,
-        cfg.trainer,
-        str(cfg.paths.cache_dir),
-        show_progress=bool(cfg.show_progress),
-    )
-
-
-def text_stage(cfg: DictConfig, clean: pd.DataFrame, run_dir: Path):
-    """OCR every unique image (cached per image and backend); None when `text=none`."""
-    from visframe.text import extract_texts, text_enabled
-
-    if not text_enabled(cfg.text):
-        return None
-    unique = clean.drop_duplicates(C.IMAGE_ID)
-    result = extract_texts(
-        unique[C.IMAGE_ID].tolist(), unique[C.PATH].tolist(), cfg.text, str(cfg.paths.cache_dir), bool(cfg.show_progress)
-    )
-    result.write(run_dir)
-    log.info("Read the text of %d images (%d from cache, %d failed)", len(result.table), result.texts_from_cache,
-             result.texts_failed)
-    return result
-
-
-def reduce_stage(cfg: DictConfig, clean: pd.DataFrame, embedding) -> tuple[ReduceResult, ClusterResult | None]:
+def reduce_stage(cfg: DictConfig, points: Points, context: StageContext) -> tuple[Reduced, ClusterResult | None]:
     """The reduced space and the 2-D map (one kNN graph shared by both UMAPs, the map started from
     the reduction). With `scale=sample_fit` above its sample size, the reducer, map and clusterer are
     fitted on a sample and the rest mapped as a Dask job: the clusters come back too."""
     from visframe.scale import fit_sample_and_map, uses_sample_fit
 
-    cache_dir = str(cfg.paths.cache_dir)
-    points, point_of_row = cluster_points(clean, str(cfg.cluster_unit))
-    rows = pd.Index(embedding.image_ids).get_indexer(points[C.IMAGE_ID])
-    point_vectors = rows_of(embedding.vectors, rows)  # usually the embedding's rows in order: no copy
-    if uses_sample_fit(cfg.get("scale"), len(point_vectors)):
-        fitted = fit_sample_and_map(cfg.reducer, cfg.map_reducer, cfg.clusterer, cfg.scale, point_vectors, seed=int(cfg.seed))
-        log.info("Fitted on %d of %d points, mapped the rest on Dask", len(fitted.sample_rows), len(point_vectors))
-        reduced = ReduceResult(points, point_of_row, point_vectors, fitted.reduced, fitted.map_coordinates, False,
-                               int(fitted.reduced.shape[1]))
-        return reduced, fitted.clusters
-    input_key = f"{embedding.encoder_key}:{hash_strings(points[C.IMAGE_ID].tolist())}"
-    reduction = reduce_cached(cfg.reducer, point_vectors, input_key, cache_dir)
+    if uses_sample_fit(cfg.get("scale"), len(points.vectors)):
+        fitted = fit_sample_and_map(cfg.reducer, cfg.map_reducer, cfg.clusterer, cfg.scale, points.vectors,
+                                    seed=context.seed)
+        log.info("Fitted on %d of %d points, mapped the rest on Dask", len(fitted.sample_rows), len(points.vectors))
+        return Reduced(fitted.reduced, fitted.map_coordinates, False), fitted.clusters
+    reduction = reduce_cached(cfg.reducer, points.vectors, points.input_key, context.cache_dir)
     where = "cache" if reduction.cache_hit else f"{reduction.seconds:.1f}s"
-    log.info("Reduced %s → %s (%s)", point_vectors.shape, reduction.coordinates.shape, where)
+    log.info("Reduced %s → %s (%s)", points.vectors.shape, reduction.coordinates.shape, where)
     if reduction.coordinates.shape[1] == 2:
         map_coordinates = reduction.coordinates
     else:
-        map_coordinates = reduce_cached(
-            cfg.map_reducer, point_vectors, input_key, cache_dir, init_from=reduction.coordinates
-        ).coordinates
-    reduced = ReduceResult(
-        points,
-        point_of_row,
-        point_vectors,
-        reduction.coordinates,
-        map_coordinates,
-        reduction.cache_hit,
-        int(reduction.coordinates.shape[1]),
-    )
-    return reduced, None
+        map_coordinates = reduce_cached(cfg.map_reducer, points.vectors, points.input_key, context.cache_dir,
+                                        init_from=reduction.coordinates).coordinates
+    return Reduced(reduction.coordinates, map_coordinates, reduction.cache_hit), None
 
 
-def cluster_stage(cfg: DictConfig, reduced: ReduceResult) -> ClusterResult:
+def cluster_stage(cfg: DictConfig, points: Points, reduced: Reduced) -> ClusterResult:
     """Fit the clusterer on the reduced space (or on the raw vectors, for an estimator that asks);
     the result has labels, layers coarse to fine, and the nearest cluster of every noise point."""
     from visframe.cluster import input_space
 
     estimator = instantiate(cfg.clusterer)
-    space = reduced.point_vectors if input_space(estimator) == "raw" else reduced.coordinates
+    space = points.vectors if input_space(estimator) == "raw" else reduced.coordinates
     clusters = fit_clusterer(estimator, space)
     noise = 100 * (clusters.labels == C.NOISE).mean()
-    log.info("Clustered %d points: %d clusters, %.1f%% noise", len(reduced.points), clusters.n_clusters, noise)
+    log.info("Clustered %d points: %d clusters, %.1f%% noise", len(points.vectors), clusters.n_clusters, noise)
     return clusters
 
 
-def assignments_table(clean: pd.DataFrame, reduced: ReduceResult, posts: ClusterResult) -> pd.DataFrame:
+def assignments_table(clean: pd.DataFrame, points: Points, reduced: Reduced, posts: ClusterResult) -> pd.DataFrame:
     """One row per clean post (contracts.ASSIGNMENTS + the layer and soft-noise columns), in memory
     with the original (openable) paths. `posts` is the clustering taken at every post's point."""
     from visframe.data.manifest_io import path_series
 
-    rows = reduced.point_of_row
+    rows = points.point_of_row
     table = pd.DataFrame(
         {
             C.IMAGE_ID: clean[C.IMAGE_ID].astype("string"),
@@ -256,76 +286,39 @@ def assignments_table(clean: pd.DataFrame, reduced: ReduceResult, posts: Cluster
     return C.validate(C.ASSIGNMENTS, table)
 
 
-def write_assignments(assignments: pd.DataFrame, path: Path) -> None:
-    """Parquet strings are UTF-8: a non-UTF-8 file name is stored escaped (as in manifest.parquet)."""
-    from visframe.data.manifest_io import storable_path
-
-    stored = assignments.assign(**{C.PATH: pd.array([storable_path(p) for p in assignments[C.PATH]], dtype="string")})
-    stored.to_parquet(path, index=False)
-
-
-def evaluate_stage(cfg: DictConfig, ingest: IngestResult, reduced: ReduceResult, clusters: ClusterResult):
-    clean = ingest.clean
-    rows = reduced.point_of_row
+def _evaluate_inputs(clean: pd.DataFrame, points: Points, reduced: Reduced, clusters: ClusterResult):
+    """One row per post: metrics count posts, whichever unit was clustered."""
+    rows = points.point_of_row
     truth = clean[C.LABEL].to_numpy(dtype=object) if C.LABEL in clean.columns and clean[C.LABEL].notna().any() else None
-    metrics = {
-        "n_images": float((ingest.manifest[C.STATUS] != C.STATUS_METADATA_ONLY).sum()),
-        "n_clean": float(len(clean)),
-    }
-    run_metrics, warnings = evaluate_run(
-        cfg.evaluation,
+    return evaluate_stage.EvaluateInputs(
         reduced=reduced.coordinates[rows],
-        vectors=rows_of(reduced.point_vectors, rows),  # one point per post: no copy
+        vectors=rows_of(points.vectors, rows),  # one point per post: no copy
         labels=clusters.labels[rows],
         probabilities=clusters.probabilities[rows],
         truth=truth,
-        seed=int(cfg.seed),
-    )
-    metrics.update(run_metrics)
-    for warning in warnings:
-        log.warning("%s", warning)
-    return metrics, warnings
-
-
-def describe_stage(cfg, run_dir, ingest, assignments, texts, embedding, encoder):
-    """Name and describe every cluster (clusters.parquet …); the describe stage holds the encoder."""
-    from visframe.describe import describe_run
-
-    return describe_run(
-        run_dir,
-        cfg.describe,
-        ingest.manifest,
-        assignments,
-        texts=texts,
-        encoder=encoder,
-        vectors=embedding.vectors,
-        vector_ids=embedding.image_ids,
     )
 
 
-def report_stage(cfg, run_dir, ingest, assignments, metrics, warnings, run_info, notes) -> list[Path]:
-    """Plots, montages, tables and report.html, from the files the earlier stages wrote."""
-    from visframe.report import build_report
+def _inspector(cfg: DictConfig):
+    """Where ingest's file checks run: with scale=sample_fit, on the same Dask cluster as the mapping."""
+    from visframe.scale import dask_inspector
 
-    report_files = build_report(
-        run_dir,
-        cfg.report,
-        manifest=ingest.manifest,
-        assignments=assignments,
-        metrics=metrics,
-        warnings=warnings,
-        run_info=run_info,
-        cache_dir=str(cfg.paths.cache_dir),
-        show_progress=bool(cfg.show_progress),
-        notes=notes,
+    return dask_inspector(cfg.get("scale"))
+
+
+# ----------------------------------------------------------------------------------- tracking
+
+
+def _run_info(cfg: DictConfig, ingest, embedding, reduced: Reduced, resolved_yaml: str) -> report_stage.RunInfo:
+    return report_stage.RunInfo(
+        model=str(cfg.model.get("name", "")),
+        config_hash=stable_hash(OmegaConf.to_container(cfg, resolve=True)),
+        dataset_fingerprint=ingest.fingerprint,
+        code_version=_code_version(),
+        encoder_key=embedding.encoder_key,
+        config_yaml=resolved_yaml,
+        metric_spaces=describe_metrics(reduced.n_components),
     )
-    for note in getattr(report_files, "notes", []):
-        log.info("Report: %s", note)
-    # Logged as one directory: a report with 100 clusters holds ~1,700 files.
-    return [run_dir / C.REPORT_DIR]
-
-
-# ----------------------------------------------------------------------------------- helpers
 
 
 def _code_version() -> str:
@@ -341,12 +334,6 @@ def _code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         commit = ""
     return f"visframe {visframe.__version__}" + (f" ({commit})" if commit else "")
-
-
-def _write_json(path: Path, values: dict) -> None:
-    # JSON has no NaN: undefined metrics (e.g. silhouette with one cluster) are written as null.
-    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in values.items()}
-    path.write_text(json.dumps(clean, indent=2, sort_keys=True) + "\n")
 
 
 # Clusterer keys that are settings of the estimator's machinery, not of the clustering itself.
@@ -367,7 +354,7 @@ def default_run_name(cfg: DictConfig) -> str:
     return f"{cfg.dataset.name}-{cfg.model.get('name', 'model')}-{clusterer_label(cfg.clusterer)}"
 
 
-def _tracker(cfg: DictConfig, run_dir: Path, session: Session):
+def _tracker(cfg: DictConfig, run_dir: Path, session: Session) -> Any:
     if not cfg.tracking.get("enabled", True):
         return None
     from visframe.tracking import flatten_config
@@ -376,112 +363,8 @@ def _tracker(cfg: DictConfig, run_dir: Path, session: Session):
     tags = {str(k): str(v) for k, v in (cfg.tracking.get("tags") or {}).items()}
     tags["visframe.run_dir"] = str(run_dir.resolve())
     run_name = cfg.tracking.get("run_name") or default_run_name(cfg)
-    return JobTracker(cfg.tracking, run_name, params=flatten_config(cfg), tags=tags, parent_run_id=session.parent_run_id)
+    return JobTracker(cfg.tracking, run_name, params=flatten_config(cfg), tags=tags,
+                      parent_run_id=session.parent_run_id, dataset_profiles=session.dataset_profiles)
 
 
-# -------------------------------------------------------------------------------------- the job
-
-
-def run(cfg: DictConfig, run_dir: str | Path, session: Session | None = None) -> JobResult:
-    """Run one job and write the output contract into `run_dir` (see visframe.contracts).
-
-    `session`: what this process remembers between jobs (memos, a sweep's parent MLflow run); a
-    fresh one when None."""
-    run_dir = Path(run_dir)
-    session = session if session is not None else Session()
-    validate_job_config(cfg, run_dir)  # cheap checks first: a bad value fails before any work
-    tracker = _tracker(cfg, run_dir, session)
-    if tracker is not None:
-        (run_dir / C.MLFLOW_RUN_ID_FILE).write_text(tracker.start() + "\n")
-    try:
-        result = _run_stages(cfg, run_dir, tracker)
-    except BaseException:
-        if tracker is not None:
-            tracker.fail()
-        raise
-    if tracker is not None:
-        tracker.finish(result.metrics, result.artifacts, run_dir)
-        result.mlflow_run_id = tracker.run_id
-    return result
-
-
-def _run_stages(cfg: DictConfig, run_dir: Path, tracker) -> JobResult:
-    started = time.perf_counter()
-    timer = StageTimer()
-    resolved_yaml = OmegaConf.to_yaml(cfg, resolve=True)
-    (run_dir / C.CONFIG_FILE).write_text(resolved_yaml)
-
-    # The encoder before anything else: missing weights must stop the job before any work. When its
-    # embedding key is remembered (embed.deferred), the model is loaded only if there are images to
-    # embed: a job that reads cached vectors never imports torch.
-    with timer.stage("load_model"):
-        encoder = load_encoder(cfg.model, cfg.trainer, str(cfg.paths.cache_dir))
-    with timer.stage("ingest"):
-        ingest = ingest_stage(cfg, run_dir)
-    fingerprint = hash_strings(sorted(ingest.manifest[C.IMAGE_ID].dropna().astype(str).tolist()))
-    if tracker is not None:
-        tracker.log_dataset(ingest.manifest, run_dir / C.MANIFEST_FILE, str(cfg.dataset.name), fingerprint)
-    with timer.stage("embed"):
-        embedding = embed_stage(cfg, ingest.clean, encoder)
-    if getattr(embedding, "global_rank", 0) != 0:
-        # Launched by torchrun/srun with strategy=ddp, every rank runs the job: the other ranks
-        # have written their embedding shards; rank 0 alone reduces, clusters, reports and tracks.
-        return JobResult(run_dir, {})
-    with timer.stage("text"):
-        text_result = text_stage(cfg, ingest.clean, run_dir)
-    texts = None if text_result is None else text_result.table
-    with timer.stage("reduce"):
-        reduced, sample_fit_clusters = reduce_stage(cfg, ingest.clean, embedding)
-    with timer.stage("clustering"):
-        clusters = sample_fit_clusters if sample_fit_clusters is not None else cluster_stage(cfg, reduced)
-    post_clusters = clusters.take(reduced.point_of_row)
-    assignments = assignments_table(ingest.clean, reduced, post_clusters)
-    write_assignments(assignments, run_dir / C.ASSIGNMENTS_FILE)
-    C.validate(C.CLUSTER_TREE, post_clusters.tree()).to_parquet(run_dir / C.CLUSTER_TREE_FILE, index=False)
-    with timer.stage("evaluate"):
-        metrics, warnings = evaluate_stage(cfg, ingest, reduced, clusters)
-    metrics.update(clusters.metrics())
-    giant = post_clusters.giant_cluster_warnings(float(cfg.evaluation.warn_largest_cluster_share))
-    for warning in giant:
-        log.warning("%s", warning)
-    warnings += giant
-    metrics.update(
-        {
-            "images_embedded": float(embedding.images_embedded),
-            "images_from_cache": float(embedding.images_from_cache),
-            "reduce_cache_hit": float(reduced.cache_hit),
-            "cluster_seconds": clusters.seconds,
-        }
-    )
-    if text_result is not None:
-        metrics.update(text_result.metrics())
-    artifacts = [run_dir / name for name in
-                 (C.CONFIG_FILE, C.MANIFEST_FILE, C.CLEANING_REPORT_FILE, C.ASSIGNMENTS_FILE, C.CLUSTER_TREE_FILE)]
-    if text_result is not None:
-        artifacts.append(run_dir / C.TEXTS_FILE)
-    run_info: dict[str, Any] = {
-        "config_hash": stable_hash(OmegaConf.to_container(cfg, resolve=True)),
-        "dataset_fingerprint": fingerprint,
-        "code_version": _code_version(),
-        "model": str(cfg.model.get("name", "")),
-        "encoder_key": embedding.encoder_key,
-        "config_yaml": resolved_yaml,
-        "metric_spaces": describe_metrics(reduced.n_components),
-    }
-    with timer.stage("describe"):
-        descriptions = describe_stage(cfg, run_dir, ingest, assignments, texts, embedding, encoder)
-    artifacts += descriptions.files
-    if tracker is not None and descriptions.files:
-        names = descriptions.names()
-        tracker.set_tags({"visframe.cluster_names": "; ".join(f"{c}: {n}" for c, n in sorted(names.items()))})
-    if cfg.report.get("enabled", True):
-        with timer.stage("report"):
-            artifacts += report_stage(cfg, run_dir, ingest, assignments, metrics, warnings, run_info, descriptions.notes)
-    metrics.update({f"stage_seconds_{name}": seconds for name, seconds in timer.seconds.items()})
-    metrics["total_seconds"] = time.perf_counter() - started
-    _write_json(run_dir / C.METRICS_FILE, metrics)
-    artifacts.append(run_dir / C.METRICS_FILE)
-    return JobResult(run_dir, metrics, warnings, artifacts=artifacts)
-
-
-__all__ = ["JobResult", "PipelineError", "VisframeError", "run"]
+__all__ = ["JobResult", "PipelineError", "Points", "VisframeError", "points_of", "run"]

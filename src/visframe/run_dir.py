@@ -191,6 +191,18 @@ class RunDir:
         return _atomic_parquet(storable_frame(assignments), self.file(C.ASSIGNMENTS_FILE))
 
     # ------------------------------------------------------------------------------ describe's tables
+    def write_descriptions(self, descriptions: Any) -> list[Path]:
+        """The describe stage's tables (a `visframe.describe.Descriptions`): clusters, cluster_terms,
+        cluster_timeline and, when made, zero_shot_labels; each validated against its contract."""
+        written = [
+            self.write(C.CLUSTERS, descriptions.clusters),
+            self.write(C.CLUSTER_TERMS, descriptions.terms),
+            self.write(C.CLUSTER_TIMELINE, descriptions.timeline),
+        ]
+        if descriptions.zero_shot is not None:
+            written.append(self.write(C.ZERO_SHOT, descriptions.zero_shot))
+        return written
+
     def cluster_names(self, layer: int | None = None) -> dict[int, str]:
         """cluster → the describe stage's name, for `layer` (None: the chosen layer); {} without names."""
         return self.cluster_names_by_layer().get(-1 if layer is None else int(layer), {})

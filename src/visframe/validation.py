@@ -18,6 +18,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from visframe.errors import ConfigError, InputError
+from visframe.session import Memo, Session
 
 CLUSTER_UNITS = ("post", "unique_image")
 # (config section, key) → smallest allowed value; `None` values mean "library default" and pass.
@@ -105,7 +106,7 @@ def _has_any_file(root: Path) -> bool:
     return False
 
 
-def check_metadata_file(dataset_cfg: DictConfig | Mapping) -> None:
+def check_metadata_file(dataset_cfg: DictConfig | Mapping, memo: Memo | None = None) -> None:
     raw = dataset_cfg.get("metadata")
     if not raw or dataset_cfg.get("generator"):
         return
@@ -118,7 +119,7 @@ def check_metadata_file(dataset_cfg: DictConfig | Mapping) -> None:
         # Parsing a table is cheap next to ingest: a missing file column fails now, with its fix.
         from visframe.data.metadata import read_metadata
 
-        read_metadata(path, str(dataset_cfg.get("metadata_format", "auto")))
+        read_metadata(path, str(dataset_cfg.get("metadata_format", "auto")), memo=memo)
 
 
 def check_writable(run_dir: Path) -> None:
@@ -146,9 +147,9 @@ def describe_os_error(error: OSError) -> str:
     return names.get(error.errno, error.strerror or str(error))
 
 
-def validate_job_config(cfg: DictConfig, run_dir: Path) -> None:
+def validate_job_config(cfg: DictConfig, run_dir: Path, session: Session | None = None) -> None:
     """All cheap checks, in the order a user would fix them."""
     check_parameters(cfg)
     check_input_folder(cfg.dataset)
-    check_metadata_file(cfg.dataset)
+    check_metadata_file(cfg.dataset, session.metadata_tables if session is not None else None)
     check_writable(run_dir)

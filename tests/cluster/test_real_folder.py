@@ -25,9 +25,10 @@ pytestmark = [
 
 
 def test_default_clusterer_on_a_real_folder(tmp_path):
+    from visframe.data import stage as data_stage
     from visframe.embed import embed_images
-    from visframe.pipeline import clean_rows, prepare_manifest
     from visframe.reduce import reduce_cached
+    from visframe.stages import StageContext
 
     root = tmp_path / "stamps"
     for name in CLASSES:
@@ -40,7 +41,7 @@ def test_default_clusterer_on_a_real_folder(tmp_path):
             "clusterer=auto_hdbscan", "show_progress=false",
         ])
     cache = str(cfg.paths.cache_dir)
-    clean = clean_rows(prepare_manifest(cfg.dataset, cache, False)).drop_duplicates(C.IMAGE_ID)
+    clean = data_stage.run(data_stage.IngestInputs(), cfg.dataset, StageContext(cache)).clean.drop_duplicates(C.IMAGE_ID)
     embedding = embed_images(clean[C.IMAGE_ID].tolist(), clean[C.PATH].tolist(), instantiate(cfg.model), cfg.trainer, cache, show_progress=False)
     reduced = reduce_cached(cfg.reducer, embedding.vectors, "tuxpaint-subset", cache).coordinates
     result = fit_clusterer(instantiate(cfg.clusterer), reduced)

@@ -75,23 +75,23 @@ def main() -> None:
         timed(f"make {args.n} JPEGs of {args.side}px", lambda: make_folder(root, args.n, args.side))
         _, serial = timed(
             "cold ingest, 1 process",
-            lambda: ingest_folder(root, cache_dir=Path(tmp) / "c1", show_progress=False, workers=1),
+            lambda: ingest_folder(root, cache_dir=Path(tmp) / "c1", show_progress=False, workers=1).manifest,
         )
         manifest, parallel = timed(
             f"cold ingest, {args.workers} processes",
             lambda: ingest_folder(
                 root, cache_dir=Path(tmp) / "c2", show_progress=False, workers=args.workers
-            ),
+            ).manifest,
         )
         _, warm = timed(
             "rerun, files re-checked against the facts cache",
             lambda: ingest_folder(
                 root, cache_dir=Path(tmp) / "c2", show_progress=False, workers=args.workers, use_snapshot=False
-            ),
+            ).manifest,
         )
         _, unchanged = timed(
             "rerun, unchanged folder (listing fingerprint)",
-            lambda: ingest_folder(root, cache_dir=Path(tmp) / "c2", show_progress=False, workers=args.workers),
+            lambda: ingest_folder(root, cache_dir=Path(tmp) / "c2", show_progress=False, workers=args.workers).manifest,
         )
         print(
             f"  per image cold (1 process): {1000 * serial / args.n:.2f} ms; speed-up with {args.workers} "

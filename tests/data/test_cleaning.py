@@ -19,7 +19,7 @@ from visframe.utils.hashing import image_id_from_bytes
 def messy(tmp_path_factory) -> tuple[Path, dict[str, Expected], list[str], pd.DataFrame]:
     root = tmp_path_factory.mktemp("messy")
     expected, no_row = build_messy_corpus(root)
-    manifest = ingest_folder(root, cache_dir=tmp_path_factory.mktemp("cache"), show_progress=False)
+    manifest = ingest_folder(root, cache_dir=tmp_path_factory.mktemp("cache"), show_progress=False).manifest
     return root, expected, no_row, manifest
 
 
@@ -124,24 +124,24 @@ def test_placeholders_are_told_apart_from_a_popular_reshared_photo(messy):
 
 def test_placeholder_rule_can_be_turned_off_and_needs_the_minimum_count(messy, tmp_path):
     root, _, _, _ = messy
-    off = ingest_folder(root / "blocked", placeholder_min_count=0, cache_dir=tmp_path, show_progress=False)
+    off = ingest_folder(root / "blocked", placeholder_min_count=0, cache_dir=tmp_path, show_progress=False).manifest
     assert set(off.status) == {"ok"}
-    high = ingest_folder(root / "blocked", placeholder_min_count=6, cache_dir=tmp_path, show_progress=False)
+    high = ingest_folder(root / "blocked", placeholder_min_count=6, cache_dir=tmp_path, show_progress=False).manifest
     assert set(high.status) == {"ok"}
-    exact = ingest_folder(root / "blocked", placeholder_min_count=5, cache_dir=tmp_path, show_progress=False)
+    exact = ingest_folder(root / "blocked", placeholder_min_count=5, cache_dir=tmp_path, show_progress=False).manifest
     assert set(exact.status) == {"placeholder"}
 
 
 def test_thresholds_reclassify_from_the_cache(messy, tmp_path, monkeypatch):
     root, _, _, _ = messy
-    first = ingest_folder(root / "broken", cache_dir=tmp_path, show_progress=False)
+    first = ingest_folder(root / "broken", cache_dir=tmp_path, show_progress=False).manifest
     assert first.set_index(first.path.map(os.path.basename)).loc["tiny.png", "status"] == "too_small"
     checked = []
     real_inspect = cleaning.inspect_file
     monkeypatch.setattr(
         cleaning, "inspect_file", lambda path, *a: checked.append(path) or real_inspect(path, *a)
     )
-    second = ingest_folder(root / "broken", min_side=16, cache_dir=tmp_path, show_progress=False)
+    second = ingest_folder(root / "broken", min_side=16, cache_dir=tmp_path, show_progress=False).manifest
     # Only the unreadable entries are looked at again (never cached: a fixed permission must show).
     assert sorted(map(os.path.basename, checked)) == ["dangling.jpg", "pipe.jpg"]
     statuses = second.set_index(second.path.map(os.path.basename))["status"]
@@ -153,10 +153,10 @@ def test_pixel_limit_refuses_before_decoding_and_a_raised_limit_decodes(tmp_path
     write(tmp_path / "imgs", "big.png", encode(rich_photo(1, 160, 120), "PNG"))
     refused = ingest_folder(
         tmp_path / "imgs", max_pixels=10_000, cache_dir=tmp_path / "c", show_progress=False
-    )
+    ).manifest
     assert refused.status.tolist() == ["too_many_pixels"]
     assert "160×120 = 19,200 pixels, above the limit of 10,000" in refused.reason[0]
-    allowed = ingest_folder(tmp_path / "imgs", cache_dir=tmp_path / "c", show_progress=False)
+    allowed = ingest_folder(tmp_path / "imgs", cache_dir=tmp_path / "c", show_progress=False).manifest
     assert allowed.status.tolist() == ["ok"] and allowed.width[0] == 160
 
 
@@ -173,14 +173,14 @@ def test_permission_and_io_errors_are_unreadable(tmp_path, monkeypatch):
         return real_read(path)
 
     monkeypatch.setattr(cleaning, "read_file_bytes", flaky_read)
-    manifest = ingest_folder(tmp_path / "imgs", cache_dir=tmp_path / "c", show_progress=False)
+    manifest = ingest_folder(tmp_path / "imgs", cache_dir=tmp_path / "c", show_progress=False).manifest
     statuses = dict(zip(manifest.path.map(os.path.basename), zip(manifest.status, manifest.reason)))
     assert statuses["a.jpg"] == ("ok", "")
     assert statuses["locked.jpg"][0] == "unreadable" and "permission denied" in statuses["locked.jpg"][1]
     assert statuses["failing.jpg"][0] == "unreadable" and "Input/output error" in statuses["failing.jpg"][1]
     # Unreadable results are never cached: fixed permissions are seen by the next run.
     monkeypatch.setattr(cleaning, "read_file_bytes", real_read)
-    again = ingest_folder(tmp_path / "imgs", cache_dir=tmp_path / "c", show_progress=False)
+    again = ingest_folder(tmp_path / "imgs", cache_dir=tmp_path / "c", show_progress=False).manifest
     assert set(again.status) == {"ok"}
 
 
@@ -190,7 +190,7 @@ def test_permission_and_io_errors_are_unreadable(tmp_path, monkeypatch):
 def test_chmod_000_is_unreadable(tmp_path):
     write(tmp_path / "imgs", "locked.jpg", encode(rich_photo(1), "JPEG"))
     os.chmod(tmp_path / "imgs" / "locked.jpg", 0)
-    manifest = ingest_folder(tmp_path / "imgs", cache_dir=tmp_path / "c", show_progress=False)
+    manifest = ingest_folder(tmp_path / "imgs", cache_dir=tmp_path / "c", show_progress=False).manifest
     assert manifest.status.tolist() == ["unreadable"] and "permission denied" in manifest.reason[0]
 
 
@@ -199,7 +199,7 @@ def test_one_corrupt_file_among_good_ones(tmp_path):
         write(tmp_path / "imgs", f"good_{i}.jpg", encode(rich_photo(20 + i), "JPEG"))
     good = encode(rich_photo(30), "JPEG")
     write(tmp_path / "imgs", "corrupt.jpg", good[:300] + b"\x00" * 50)
-    manifest = ingest_folder(tmp_path / "imgs", cache_dir=tmp_path / "c", show_progress=False)
+    manifest = ingest_folder(tmp_path / "imgs", cache_dir=tmp_path / "c", show_progress=False).manifest
     statuses = dict(zip(manifest.path.map(os.path.basename), manifest.status))
     assert statuses.pop("corrupt.jpg") == "truncated"
     assert statuses == {f"good_{i}.jpg": "ok" for i in range(4)}
@@ -217,9 +217,9 @@ def test_missing_or_empty_folder_is_a_clear_error(tmp_path):
         ingest_folder(tmp_path / "texts", cache_dir=tmp_path / "c", show_progress=False)
 
 
-def test_skipped_files_are_counted(messy):
-    _, _, _, manifest = messy
-    skipped = manifest.attrs["skipped_files"]
+def test_skipped_files_are_counted(messy, tmp_path):
+    root = messy[0]
+    skipped = ingest_folder(root, cache_dir=tmp_path, show_progress=False).skipped_files
     assert skipped[".json"] == 1 and skipped[".mp4"] == 1 and skipped[".txt"] == 1 and skipped["hidden"] == 1
 
 

@@ -10,14 +10,20 @@ from data_corpus import build_messy_corpus
 from rich.console import Console
 
 from visframe.data.ingest import ingest_folder
-from visframe.data.report import REPORT_COLUMNS, cleaning_report, print_cleaning_report, write_cleaning_report
+from visframe.data.report import REPORT_COLUMNS, cleaning_report, print_cleaning_report
+from visframe.run_dir import RunDir
 
 
 @pytest.fixture(scope="module")
-def manifest(tmp_path_factory) -> pd.DataFrame:
+def ingested(tmp_path_factory):
     root = tmp_path_factory.mktemp("messy")
     build_messy_corpus(root)
     return ingest_folder(root, cache_dir=tmp_path_factory.mktemp("cache"), show_progress=False)
+
+
+@pytest.fixture(scope="module")
+def manifest(ingested) -> pd.DataFrame:
+    return ingested.manifest
 
 
 def test_counts_add_up_per_status(manifest):
@@ -27,8 +33,8 @@ def test_counts_add_up_per_status(manifest):
     assert report.iloc[0].status == "ok" and report.iloc[0].reason == "usable"
 
 
-def test_reasons_that_differ_only_in_details_are_counted_together(manifest):
-    report = cleaning_report(manifest).set_index(["status", "reason"])
+def test_reasons_that_differ_only_in_details_are_counted_together(ingested):
+    report = cleaning_report(ingested.manifest, ingested.root).set_index(["status", "reason"])
     # Both unreadable kinds, and the two truncated formats, each form their own kind of reason.
     unreadable = report.loc["unreadable"]
     assert set(unreadable.index) == {"broken symbolic link", "not a regular file"}
@@ -43,13 +49,14 @@ def test_reasons_that_differ_only_in_details_are_counted_together(manifest):
     assert len(examples) == 3 and all(name.startswith("blocked/unavailable_") for name in examples)
 
 
-def test_printed_and_written(manifest, tmp_path):
+def test_printed_and_written(ingested, tmp_path):
+    manifest = ingested.manifest
     console = Console(file=io.StringIO(), width=200)
-    print_cleaning_report(manifest, console=console)
+    print_cleaning_report(manifest, ingested.warnings, ingested.skipped_files, ingested.root, console=console)
     text = console.file.getvalue()
     assert "Cleaning report" in text and "not_an_image" in text and "file is HTML" in text
     assert "Skipped non-image files" in text
-    path = write_cleaning_report(manifest, tmp_path / "cleaning_report.csv")
+    path = RunDir(tmp_path).write_cleaning_report(cleaning_report(manifest, ingested.root))
     back = pd.read_csv(path)
     assert back["count"].sum() == len(manifest)
     assert set(back.status) == set(manifest.status)

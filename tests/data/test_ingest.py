@@ -13,6 +13,7 @@ from data_corpus import NON_UTF8_NAME, build_messy_corpus, encode, rich_photo, w
 
 from visframe.data import cleaning, ingest
 from visframe.data.ingest import MANIFEST_COLUMNS, ingest_folder, read_manifest, write_manifest
+from visframe.data.manifest_io import read_manifest_warnings
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def test_manifest_columns_follow_the_contract(corpus, tmp_path):
-    manifest = ingest_folder(corpus, metadata=corpus / "meta.csv", cache_dir=tmp_path, show_progress=False)
+    manifest = ingest_folder(corpus, metadata=corpus / "meta.csv", cache_dir=tmp_path, show_progress=False).manifest
     assert tuple(manifest.columns) == (*MANIFEST_COLUMNS, "source")
     assert MANIFEST_COLUMNS[:7] == ("image_id", "path", "status", "reason", "label", "width", "height")
     assert all(os.path.isabs(path) for path in manifest.path)
@@ -40,8 +41,9 @@ def test_manifest_columns_follow_the_contract(corpus, tmp_path):
 
 
 def test_parquet_round_trip_with_fixed_schema(corpus, tmp_path):
-    manifest = ingest_folder(corpus, metadata=corpus / "meta.csv", cache_dir=tmp_path, show_progress=False)
-    path = write_manifest(manifest, tmp_path / "run" / "manifest.parquet")
+    ingested = ingest_folder(corpus, metadata=corpus / "meta.csv", cache_dir=tmp_path, show_progress=False)
+    manifest = ingested.manifest
+    path = write_manifest(manifest, tmp_path / "run" / "manifest.parquet", warnings=ingested.warnings)
     schema = pq.read_schema(path)
     expected_types = {
         "image_id": pa.string(),
@@ -77,7 +79,7 @@ def test_parquet_round_trip_with_fixed_schema(corpus, tmp_path):
     )
     photo = back[back.path.str.endswith("good/photo.jpg")].iloc[0]
     assert photo.hashtags == ["8M", "25N"] and photo.source == "scraper 💜"
-    assert back.attrs["warnings"] == manifest.attrs["warnings"]
+    assert read_manifest_warnings(path) == list(ingested.warnings) and ingested.warnings
     assert str(back.likes.dtype) == "Int64" and str(back.posted_at.dtype) == "datetime64[us, UTC]"
 
 
@@ -85,20 +87,20 @@ def test_unchanged_files_come_from_the_cache(tmp_path, monkeypatch):
     root = tmp_path / "imgs"
     for i in range(5):
         write(root, f"{i}.jpg", encode(rich_photo(i), "JPEG"))
-    first = ingest_folder(root, cache_dir=tmp_path / "cache", show_progress=False)
+    first = ingest_folder(root, cache_dir=tmp_path / "cache", show_progress=False).manifest
     assert (tmp_path / "cache" / "ingest" / "file_facts.sqlite").exists()
     checked = []
     real_inspect = cleaning.inspect_file
     monkeypatch.setattr(
         cleaning, "inspect_file", lambda path, *a: checked.append(path) or real_inspect(path, *a)
     )
-    again = ingest_folder(root, cache_dir=tmp_path / "cache", show_progress=False)
+    again = ingest_folder(root, cache_dir=tmp_path / "cache", show_progress=False).manifest
     assert checked == []
     pd.testing.assert_frame_equal(first, again)
     # A changed file (new bytes, new mtime) is checked again, and only that one.
     write(root, "3.jpg", encode(rich_photo(99), "JPEG"))
     os.utime(root / "3.jpg", ns=(1, 1))
-    changed = ingest_folder(root, cache_dir=tmp_path / "cache", show_progress=False)
+    changed = ingest_folder(root, cache_dir=tmp_path / "cache", show_progress=False).manifest
     assert checked == [str(root / "3.jpg")]
     assert (
         changed.image_id[3] != first.image_id[3]
@@ -107,9 +109,9 @@ def test_unchanged_files_come_from_the_cache(tmp_path, monkeypatch):
 
 
 def test_worker_processes_give_the_same_manifest(corpus, tmp_path, monkeypatch):
-    serial = ingest_folder(corpus, cache_dir=tmp_path / "serial", show_progress=False, workers=1)
+    serial = ingest_folder(corpus, cache_dir=tmp_path / "serial", show_progress=False, workers=1).manifest
     monkeypatch.setattr(ingest, "PARALLEL_MIN_FILES", 1)
-    parallel = ingest_folder(corpus, cache_dir=tmp_path / "parallel", show_progress=False, workers=2)
+    parallel = ingest_folder(corpus, cache_dir=tmp_path / "parallel", show_progress=False, workers=2).manifest
     pd.testing.assert_frame_equal(serial, parallel)
 
 
@@ -124,5 +126,5 @@ def test_a_cache_inside_the_image_folder_is_not_ingested(tmp_path):
     root = tmp_path / "imgs"
     write(root, "a.jpg", encode(rich_photo(1), "JPEG"))
     write(root, "cache/thumbnails/0123_256.jpg", encode(rich_photo(2), "JPEG"))
-    manifest = ingest_folder(root, cache_dir=root / "cache", show_progress=False)
+    manifest = ingest_folder(root, cache_dir=root / "cache", show_progress=False).manifest
     assert [os.path.basename(p) for p in manifest.path] == ["a.jpg"]

@@ -35,9 +35,10 @@ def forbid_checks(monkeypatch):
     monkeypatch.setattr(ingest, "inspect_files", fail)
 
 
-def assert_same(a: pd.DataFrame, b: pd.DataFrame):
-    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True), check_dtype=False)
-    assert a.attrs["warnings"] == b.attrs["warnings"] and a.attrs["skipped_files"] == b.attrs["skipped_files"]
+def assert_same(a, b):
+    """Two Ingested: the same manifest, warnings and skipped files."""
+    pd.testing.assert_frame_equal(a.manifest.reset_index(drop=True), b.manifest.reset_index(drop=True), check_dtype=False)
+    assert a.warnings == b.warnings and a.skipped_files == b.skipped_files and a.root == b.root
 
 
 def test_an_unchanged_folder_is_not_checked_again(folder, tmp_path, monkeypatch):
@@ -57,10 +58,10 @@ def test_a_changed_file_metadata_or_option_is_checked_again(folder, tmp_path, mo
     os.utime(photo, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # touched: same bytes, new mtime
     assert_same(first, run_ingest(folder, cache))
     (folder / "meta.csv").write_text("file,likes\ngood/photo.jpg,11\n", encoding="utf-8")
-    assert run_ingest(folder, cache).set_index("path").loc[str(photo), "likes"] == 11
+    assert run_ingest(folder, cache).manifest.set_index("path").loc[str(photo), "likes"] == 11
     run_ingest(folder, cache, min_side=64)
     write(folder, "new/extra.png", encode(rich_photo(9), "PNG"))
-    assert len(run_ingest(folder, cache)) == len(first) + 1
+    assert len(run_ingest(folder, cache).manifest) == len(first.manifest) + 1
     assert len(calls) == 4
 
 

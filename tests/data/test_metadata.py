@@ -21,6 +21,11 @@ def make_images(root: Path, names: list[str]) -> None:
 
 
 def ingest(root: Path, **kwargs) -> pd.DataFrame:
+    return ingested(root, **kwargs).manifest
+
+
+def ingested(root: Path, **kwargs):
+    """The manifest with ingest's warnings (visframe.data.ingest.Ingested)."""
     return ingest_folder(root, cache_dir=root.parent / "cache", show_progress=False, **kwargs)
 
 
@@ -102,7 +107,8 @@ def test_csv_edge_cases(tmp_path):
     make_images(root, ["a.jpg", "b.jpg", "sub/c.png", "d.jpg"])
     (root / "notes.txt").write_text("scraper notes")
     (tmp_path / "posts.csv").write_text(CSV_TEXT, encoding="utf-8")
-    manifest = ingest(root, metadata=tmp_path / "posts.csv")
+    result = ingested(root, metadata=tmp_path / "posts.csv")
+    manifest = result.manifest
     a, b, c, d = (row_of(manifest, name) for name in ("a.jpg", "b.jpg", "sub/c.png", "d.jpg"))
     # Hashtags from a string with '#', a comma list and a JSON list; emoji and accents kept.
     assert (
@@ -123,7 +129,7 @@ def test_csv_edge_cases(tmp_path):
     assert "that file is not an image" in not_image.reason
     assert missing.path == str(root / "missing.jpg") and pd.isna(missing.image_id)
     assert missing.account == "nadie" and missing.likes == 5 and "posts.csv line 7" in missing.reason
-    warnings = manifest.attrs["warnings"]
+    warnings = result.warnings
     assert any("posts.csv line 3, column 'posted_at'" in w and "'2020-02-31'" in w for w in warnings)
     # The quoted caption spans lines 4-5: the row is reported by its first line.
     assert any("posts.csv line 4, column 'likes'" in w and "'muchos'" in w for w in warnings)
@@ -136,12 +142,12 @@ def test_excel_style_csv_semicolons_bom_and_windows_1252(tmp_path):
     text = "Filename;Username;Tags;Likes\r\na.jpg;señora;#8M;3\r\nb.jpg;Ñandú;#NiUnaMenos;4\r\n"
     (tmp_path / "utf8.csv").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
     (tmp_path / "cp1252.csv").write_bytes(text.encode("cp1252"))
-    utf8 = ingest(root, metadata=tmp_path / "utf8.csv")
-    assert list(utf8.account) == ["señora", "Ñandú"] and list(utf8.likes) == [3, 4]
-    assert not utf8.attrs["warnings"]
-    legacy = ingest(root, metadata=tmp_path / "cp1252.csv")
-    assert list(legacy.account) == ["señora", "Ñandú"]
-    assert any("not UTF-8" in w and "Windows-1252" in w for w in legacy.attrs["warnings"])
+    utf8 = ingested(root, metadata=tmp_path / "utf8.csv")
+    assert list(utf8.manifest.account) == ["señora", "Ñandú"] and list(utf8.manifest.likes) == [3, 4]
+    assert not utf8.warnings
+    legacy = ingested(root, metadata=tmp_path / "cp1252.csv")
+    assert list(legacy.manifest.account) == ["señora", "Ñandú"]
+    assert any("not UTF-8" in w and "Windows-1252" in w for w in legacy.warnings)
 
 
 def test_file_references_relative_bare_suffix_absolute_and_ambiguous(tmp_path):
@@ -183,12 +189,13 @@ def test_jsonl_lists_bad_lines_and_nested_extras(tmp_path):
         json.dumps({"filename": "b.jpg", "hashtags": "#8M", "likes": "7.5", "label": "photo", "extra": None}),
     ]
     (tmp_path / "m.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    manifest = ingest(root, metadata=tmp_path / "m.jsonl")
+    result = ingested(root, metadata=tmp_path / "m.jsonl")
+    manifest = result.manifest
     a, b = row_of(manifest, "a.jpg"), row_of(manifest, "b.jpg")
     assert a.hashtags == ["8M", "25N"] and a.label == "statement" and b.label == "photo"
     assert a.alt_text == "Texto morado 💜" and a.extra == {"source": "scraper", "depth": 2}
     assert pd.isna(b.likes)
-    warnings = manifest.attrs["warnings"]
+    warnings = result.warnings
     assert any("m.jsonl line 2 is not valid JSON" in w for w in warnings)
     assert any("m.jsonl line 3, column 'likes'" in w for w in warnings)
 
@@ -197,11 +204,12 @@ def test_label_from_dirs_wins_over_a_label_column(tmp_path):
     root = tmp_path / "imgs"
     make_images(root, ["animals/birds/owl.png", "food/pear.png", "loose.png"])
     (tmp_path / "m.csv").write_text("file,label\nowl.png,bird\npear.png,fruit\n")
-    manifest = ingest(root, metadata=tmp_path / "m.csv", label_from_dirs=True)
+    result = ingested(root, metadata=tmp_path / "m.csv", label_from_dirs=True)
+    manifest = result.manifest
     owl, pear, loose = (row_of(manifest, n) for n in ("owl.png", "pear.png", "loose.png"))
     assert (owl.label, pear.label) == ("animals", "food") and pd.isna(loose.label)
     assert (owl.meta_label, pear.meta_label) == ("bird", "fruit")
-    assert any("directly in the root folder" in w for w in manifest.attrs["warnings"])
+    assert any("directly in the root folder" in w for w in result.warnings)
 
 
 @pytest.mark.parametrize(
@@ -337,28 +345,34 @@ def test_instaloader_bad_sidecar_is_a_warning(tmp_path):
         json.dumps(sidecar("A1", "hola #8M", "edge_media_preview_like", 1, 1583683200, {"username": "x"}))
     )
     (root / "p2.json").write_text("{broken")
-    manifest = ingest(root, metadata=root, metadata_format="auto")  # a folder as metadata = Instaloader
+    result = ingested(root, metadata=root, metadata_format="auto")
+    manifest = result.manifest  # a folder as metadata = Instaloader
     assert row_of(manifest, "p1.jpg").post_id == "A1" and pd.isna(row_of(manifest, "p2.jpg").post_id)
-    assert any("p2.json: cannot read this Instaloader sidecar" in w for w in manifest.attrs["warnings"])
+    assert any("p2.json: cannot read this Instaloader sidecar" in w for w in result.warnings)
 
 
-def test_an_unchanged_table_is_parsed_once_per_process_and_each_caller_gets_its_own_copy(tmp_path, monkeypatch):
-    """Validation and ingest (and every job of a sweep) read the same file: parsed once."""
+def test_an_unchanged_table_is_parsed_once_per_session_and_each_caller_gets_its_own_copy(tmp_path, monkeypatch):
+    """Validation and ingest (and every job of a sweep) read the same file: parsed once per session."""
     from visframe.data import metadata
+    from visframe.session import Session
+
+    memo = Session().metadata_tables
 
     table = tmp_path / "posts.csv"
     table.write_text("file,account,hashtags\na.jpg,ana,#8M\nb.jpg,bea,#NiUnaMenos\n")
     parses = []
     real_parse = metadata._parse_metadata
     monkeypatch.setattr(metadata, "_parse_metadata", lambda *args: parses.append(args) or real_parse(*args))
-    first = metadata.read_metadata(table)
+    first = metadata.read_metadata(table, memo=memo)
     first.rows[0]["account"] = "changed by a caller"
     first.warnings.append("a caller's note")
-    second = metadata.read_metadata(table)
+    second = metadata.read_metadata(table, memo=memo)
     assert len(parses) == 1
     assert second.rows[0]["account"] == "ana" and "a caller's note" not in second.warnings
     table.write_text("file,account,hashtags\na.jpg,carla,#8M\n")
     os.utime(table, ns=(1, 1))  # a new mtime even on a coarse clock
-    assert metadata.read_metadata(table).rows[0]["account"] == "carla" and len(parses) == 2
-    metadata.read_metadata(table, "csv")  # another format option: parsed again
+    assert metadata.read_metadata(table, memo=memo).rows[0]["account"] == "carla" and len(parses) == 2
+    metadata.read_metadata(table, "csv", memo=memo)  # another format option: parsed again
     assert len(parses) == 3
+    metadata.read_metadata(table, "csv")  # no session: nothing remembered
+    assert len(parses) == 4

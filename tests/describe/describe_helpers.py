@@ -78,7 +78,7 @@ def make_run(root: Path) -> dict:
         writer.writerows(rows)
     manifest = ingest_folder(
         images, metadata=root / "posts.csv", show_progress=False, workers=1, cache_dir=root / "cache"
-    )
+    ).manifest
     by_name = {Path(p).name: i for i, p in enumerate(manifest[C.PATH])}
     assignments = pd.DataFrame(
         {

@@ -8,15 +8,21 @@ import pandas as pd
 import pytest
 
 from visframe import contracts as C
-from visframe.describe import describe_clusters, describe_run, join_posts
+from visframe.describe import describe_clusters, join_posts
+from visframe.describe import stage as describe_stage
 from visframe.describe.timeline import cluster_timeline
 from visframe.errors import ConfigError, StageError
+from visframe.run_dir import RunDir
+from visframe.session import Memo
+from visframe.stages import StageContext
 
 
 @pytest.fixture(scope="module")
 def described(run, tmp_path_factory):
     out = tmp_path_factory.mktemp("described")
-    result = describe_run(out, None, run["manifest"], run["assignments"], run["texts"])
+    inputs = describe_stage.DescribeInputs(run["manifest"], run["assignments"], run["texts"])
+    result = describe_stage.run(inputs, None, StageContext())
+    RunDir(out).write_descriptions(result)
     return {"dir": out, "result": result}
 
 
@@ -166,27 +172,25 @@ def test_config_typos_are_errors_naming_the_key():
 
 def test_a_sweeps_second_job_reuses_the_term_matrices_and_describes_the_same(run, monkeypatch):
     """Same posts, other clusters (a sweep's next job): no second tokenising, same tables as fresh."""
-    from visframe.describe import stage
     from visframe.describe import terms as T
 
     posts = join_posts(run["manifest"], run["assignments"])
-    stage._TERMS_MEMO.clear()
-    describe_clusters(posts, run["texts"])
+    memo = Memo(1)  # a Session's term_matrices
+    describe_clusters(posts, run["texts"], memo=memo)
     built = []
     original = T.word_matrix
     monkeypatch.setattr(T, "word_matrix", lambda *a, **k: built.append(1) or original(*a, **k))
     merged = np.where(posts[C.CLUSTER] == 2, 1, posts[C.CLUSTER])
     other = posts.assign(**{C.CLUSTER: merged, "cluster_layer_0": merged})
-    reused = describe_clusters(other, run["texts"])
+    reused = describe_clusters(other, run["texts"], memo=memo)
     assert built == []
-    stage._TERMS_MEMO.clear()
-    fresh = describe_clusters(other, run["texts"])
+    fresh = describe_clusters(other, run["texts"])  # no memo: built again
     assert built == [1]
     pd.testing.assert_frame_equal(reused.clusters, fresh.clusters)
     pd.testing.assert_frame_equal(reused.terms, fresh.terms)
     changed = run["texts"].assign(**{C.TEXT: "otra cosa distinta"}) if run["texts"] is not None else None
     if changed is not None:
-        describe_clusters(other, changed)
+        describe_clusters(other, changed, memo=memo)
         assert built == [1, 1]  # other texts: the matrices are built again
 
 

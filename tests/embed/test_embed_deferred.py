@@ -136,20 +136,27 @@ def test_the_deferred_encoder_loads_for_anything_beyond_its_key(image_folder, is
 def test_a_sweeps_later_jobs_reuse_the_loaded_vectors_until_a_shard_changes(image_folder, isolated_cache,
                                                                              monkeypatch):
     from visframe.embed import embedding as E
+    from visframe.session import Session
 
     ids, paths = image_folder
     first = embed(ids, paths, load_encoder(tiny_cfg(), TRAINER, isolated_cache), isolated_cache)
-    E._LAST_LOAD.clear()
+    session = Session()  # one process's sweep
     reads = []
     original = E.load_embeddings
     monkeypatch.setattr(E, "load_embeddings", lambda *a, **k: reads.append(1) or original(*a, **k))
+
+    def job(image_ids, image_paths, session=session):
+        encoder = load_encoder(tiny_cfg(), TRAINER, isolated_cache)
+        return embed_images(image_ids, image_paths, encoder, TRAINER, isolated_cache, show_progress=False,
+                            session=session)
+
     for _ in range(3):  # three jobs of a sweep: one read
-        again = embed(ids, paths, load_encoder(tiny_cfg(), TRAINER, isolated_cache), isolated_cache)
-        np.testing.assert_array_equal(again.vectors, first.vectors)
+        np.testing.assert_array_equal(job(ids, paths).vectors, first.vectors)
     assert reads == [1]
     shard = min(Path(first.embeddings_dir).glob("*.parquet"))
     os.utime(shard, ns=(shard.stat().st_atime_ns, shard.stat().st_mtime_ns + 1_000_000))  # replaced
-    embed(ids, paths, load_encoder(tiny_cfg(), TRAINER, isolated_cache), isolated_cache)
+    job(ids, paths)
     assert reads == [1, 1]
-    assert (embed(ids[:2], paths[:2], load_encoder(tiny_cfg(), TRAINER, isolated_cache), isolated_cache)
-            .vectors.shape[0] == 2) and reads == [1, 1, 1]  # other images: read again
+    assert job(ids[:2], paths[:2]).vectors.shape[0] == 2 and reads == [1, 1, 1]  # other images: read again
+    job(ids, paths, session=None)  # without a session nothing is remembered
+    assert reads == [1, 1, 1, 1]

@@ -106,7 +106,7 @@ def corpus(tmp_path_factory) -> dict:
     metadata.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
     manifest = ingest_folder(
         images, metadata=metadata, show_progress=False, workers=1, cache_dir=root / "cache"
-    )
+    ).manifest
     ids = dict(zip(manifest["path"], manifest["image_id"]))
     assignments = pd.DataFrame(assignment_rows)
     assignments.insert(0, "image_id", assignments["path"].map(ids))

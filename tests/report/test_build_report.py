@@ -20,23 +20,24 @@ from report_helpers import (
     SCRIPT_CAPTION,
     SCRIPT_TAG,
     FakeTextEncoder,
+    describe_into,
     fake_vectors,
 )
 
 from visframe import CONFIG_DIR
-from visframe.describe import describe_run
 from visframe.errors import ConfigError
 from visframe.report import build_report, plot_cluster_map, resolve_report_config
+from visframe.report.html import RunInfo
 
 REPO = Path(__file__).resolve().parents[2]
-RUN_INFO = {
-    "config_hash": "cfg0123456789abc",
-    "dataset_fingerprint": "data0123456789ab",
-    "code_version": "0.1.0+gdeadbee",
-    "model": "fake-clip",
-    "metric_spaces": {"silhouette": "reduced (euclidean)", "noise_fraction": "labels"},
-    "config_text": "seed: 1\nreport:\n  top_k: 10\n",
-}
+RUN_INFO = RunInfo(
+    config_hash="cfg0123456789abc",
+    dataset_fingerprint="data0123456789ab",
+    code_version="0.1.0+gdeadbee",
+    model="fake-clip",
+    metric_spaces={"silhouette": "reduced (euclidean)", "noise_fraction": "labels"},
+    config_yaml="seed: 1\nreport:\n  top_k: 10\n",
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ def report(corpus, tmp_path_factory):
             "report": {"seed": "${seed}", "sampling": {"top": 3, "middle": 2, "bottom": 3}},
         }
     )
-    described = describe_run(
+    described = describe_into(
         run_dir,
         cfg.describe,
         corpus["manifest"],
@@ -105,9 +106,9 @@ def test_every_artefact_is_written_and_returned(report):
     names += [f"medoids/cluster_{k}.jpg" for k in (0, 1, 2, -1)]
     for name in names:
         assert (out / name).is_file(), name
-        assert out / name in report["files"], name
-    assert all(Path(p).is_file() for p in report["files"])
-    assert report["files"].notes == []
+        assert out / name in report["files"].files, name
+    assert all(Path(p).is_file() for p in report["files"].files)
+    assert report["files"].notes == ()
 
 
 def test_samples_table_puts_the_most_probable_image_first(report, corpus):
@@ -280,8 +281,8 @@ def test_run_without_describe_and_bare_manifest(corpus, tmp_path):
 
 
 def test_disabled_report_writes_nothing(corpus, tmp_path):
-    files = build_report(tmp_path, {"enabled": False}, corpus["manifest"], corpus["assignments"], {})
-    assert list(files) == [] and not (tmp_path / "report").exists()
+    result = build_report(tmp_path, {"enabled": False}, corpus["manifest"], corpus["assignments"], {})
+    assert list(result.files) == [] and not (tmp_path / "report").exists()
 
 
 def test_defaults_come_from_the_yaml_alone():
@@ -328,7 +329,7 @@ def test_a_layered_run_gets_the_cluster_tree_figure(corpus, tmp_path):
     assignments = corpus["assignments"].assign(
         cluster=coarse, cluster_layer_0=corpus["assignments"]["cluster"], cluster_layer_1=coarse
     )
-    describe_run(tmp_path, {"zero_shot": {"enabled": False}}, corpus["manifest"], assignments)
+    describe_into(tmp_path, {"zero_shot": {"enabled": False}}, corpus["manifest"], assignments)
     sizes = corpus["assignments"]["cluster"].value_counts()
     tree = pd.DataFrame(
         {"layer": [0, 0, 0], "cluster": [0, 1, 2], "parent_layer": [1, 1, 1], "parent_cluster": [0, 0, 2],
@@ -340,7 +341,7 @@ def test_a_layered_run_gets_the_cluster_tree_figure(corpus, tmp_path):
         tmp_path, config, corpus["manifest"], assignments, {}, cache_dir=tmp_path / "c", show_progress=False
     )
     figure = tmp_path / "report" / "cluster_tree.png"
-    assert figure in files and Image.open(figure).width > 200
+    assert figure in files.files and Image.open(figure).width > 200
     if (coarse == 0).mean() > 0.5:
         opened = pd.read_csv(tmp_path / "report" / "giant_clusters_opened.csv")
         assert set(opened["sub_cluster"]) >= {0, 1}

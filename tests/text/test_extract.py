@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from visframe.contracts import TEXTS, validate
+from visframe.run_dir import RunDir
 from visframe.text import TextBackend, TextLine, extract_texts, reading_order
 from visframe.text.base import area_share
 from visframe.text.extract import FLUSH_EVERY
@@ -179,7 +180,7 @@ def test_kill_9_leaves_whole_shards_and_the_rerun_reads_only_what_is_missing(tmp
 def test_the_table_round_trips_through_texts_parquet(tmp_path):
     ids, paths = make_images(tmp_path / "img", 3)
     result = extract_texts(ids, paths, FakeBackend(fail_on={2}), tmp_path / "cache", show_progress=False)
-    written = result.write(tmp_path)
+    written = RunDir(tmp_path).write(TEXTS, result.table)
     assert written.name == TEXTS.file
     back = validate(TEXTS, pd.read_parquet(written))
     assert list(back["text"]) == list(result.table["text"]) and back["language"].isna().all()

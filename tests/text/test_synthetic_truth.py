@@ -15,7 +15,7 @@ from visframe.text import extract_texts, text_config
 def manifest(tmp_path_factory):
     root = tmp_path_factory.mktemp("corpus")
     metadata = generate_corpus(root, preset="tiny", n_posts=30, seed=0, show_progress=False)
-    return ingest_folder(root, metadata=metadata, cache_dir=root / "cache", show_progress=False)
+    return ingest_folder(root, metadata=metadata, cache_dir=root / "cache", show_progress=False).manifest
 
 
 def test_ingest_keeps_rendered_text_as_a_metadata_column(manifest):
@@ -31,7 +31,7 @@ def test_ingest_keeps_rendered_text_as_a_metadata_column(manifest):
 def manifest_512(tmp_path_factory):
     root = tmp_path_factory.mktemp("corpus512")
     metadata = generate_corpus(root, preset="tiny", n_posts=30, seed=0, image_size=512, show_progress=False)
-    return ingest_folder(root, metadata=metadata, cache_dir=root / "cache", show_progress=False)
+    return ingest_folder(root, metadata=metadata, cache_dir=root / "cache", show_progress=False).manifest
 
 
 @pytest.mark.slow

@@ -43,20 +43,21 @@ def test_every_job_of_a_sweep_logs_the_image_set_with_its_schema_and_row_count(t
     import pandas as pd
 
     from visframe import contracts as C
+    from visframe.session import Session
     from visframe.tracking import job as job_module
 
     tracking = {"tracking_uri": None, "store_dir": str(tmp_path / "mlruns"), "experiment_name": "t"}
     manifest = pd.DataFrame({C.IMAGE_ID: [f"id{i}" for i in range(7)], C.STATUS: ["ok"] * 6 + ["corrupt"],
                              C.PATH: [f"p{i}.jpg" for i in range(7)]})
-    job_module._DATASET_FACTS.clear()
+    profiles = Session().dataset_profiles  # one process's sweep
     logged = []
     for number in range(2):
-        tracker = job_module.JobTracker(tracking, f"job{number}", {}, {})
+        tracker = job_module.JobTracker(tracking, f"job{number}", {}, {}, dataset_profiles=profiles)
         tracker.start()
         tracker.log_dataset(manifest, tmp_path / f"job{number}" / "manifest.parquet", "corpus", "d" * 64)
         tracker.finish({}, [], tmp_path)
         logged.append(tracker._client_obj.get_run(tracker.run_id).inputs.dataset_inputs[0].dataset)
-    assert len(job_module._DATASET_FACTS) == 1
+    assert len(profiles) == 1
     first, second = logged
     assert json.loads(first.profile)["num_rows"] == 7 and first.profile == second.profile
     assert first.schema == second.schema and "image_id" in first.schema

@@ -24,13 +24,14 @@ import os
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Self
-
-import pandas as pd
+from typing import TYPE_CHECKING, Self
 
 from visframe.data.cleaning import FileFacts
 from visframe.utils.cache import cache_subdir
 from visframe.utils.integrity import set_aside
+
+if TYPE_CHECKING:
+    from visframe.data.ingest import Ingested
 
 log = logging.getLogger(__name__)
 _TABLE = "facts_checked"  # v2: with a checksum per row (the v1 table `facts` had none)
@@ -144,8 +145,9 @@ class ManifestSnapshots:
         base = self.folder / key
         return base.with_suffix(".parquet"), base.with_suffix(".attrs.json"), base.with_suffix(".sha256")
 
-    def get(self, key: str) -> pd.DataFrame | None:
-        from visframe.data.manifest_io import read_manifest
+    def get(self, key: str) -> Ingested | None:
+        from visframe.data.ingest import Ingested
+        from visframe.data.manifest_io import read_manifest, read_manifest_warnings
 
         data, attrs, checksum = self._paths(key)
         if not data.exists():
@@ -154,22 +156,22 @@ class ManifestSnapshots:
             expected = json.loads(checksum.read_text())
             if _file_digest(data) != expected["data"] or _file_digest(attrs) != expected["attrs"]:
                 raise ValueError("its content does not match its checksum")
-            manifest = read_manifest(data)
-            manifest.attrs.update(json.loads(attrs.read_text()))
-            return manifest
+            extras = json.loads(attrs.read_text())
+            return Ingested(read_manifest(data), tuple(read_manifest_warnings(data)),
+                            dict(extras.get("skipped_files") or {}), extras.get("root"))
         except (OSError, ValueError, KeyError) as error:
             for path in (data, attrs, checksum):
                 if path.exists():
                     _set_aside(path, f"cached manifest {path.name} is damaged ({error})")
             return None
 
-    def put(self, key: str, manifest: pd.DataFrame) -> None:
+    def put(self, key: str, ingested: Ingested) -> None:
         from visframe.data.manifest_io import write_manifest
 
         data, attrs, checksum = self._paths(key)
         try:
-            write_manifest(manifest, data)  # atomic (written as .part, then renamed)
-            _atomic_text(attrs, json.dumps({k: manifest.attrs[k] for k in ("skipped_files", "root") if k in manifest.attrs}))
+            write_manifest(ingested.manifest, data, warnings=ingested.warnings)  # atomic (.part, then renamed)
+            _atomic_text(attrs, json.dumps({"skipped_files": dict(ingested.skipped_files), "root": ingested.root}))
             _atomic_text(checksum, json.dumps({"data": _file_digest(data), "attrs": _file_digest(attrs)}))
         except OSError as error:
             log.warning("ingest: could not cache the manifest in %s (%s)", self.folder, error)

@@ -8,7 +8,7 @@ placeholders, prints the warnings and the cleaning report, and returns the manif
 Which files get a row. A file gets a row when its extension is an image extension
 (`images.IMAGE_EXTENSIONS`) or its content sniffs as an image (a JPEG saved as `.txt` is an image).
 Other files — the metadata itself, Instaloader's `.json.xz`/`.txt` sidecars, videos — are skipped
-silently and counted in `manifest.attrs["skipped_files"]`. Hidden entries (names starting with '.',
+silently and counted in `Ingested.skipped_files`. Hidden entries (names starting with '.',
 e.g. macOS `._IMG_1.jpg` resource forks, `.git`) are skipped too. Directory symlinks are followed
 (each real directory once, so loops end); file symlinks get their own row under the symlink's path,
 with the target's bytes (so the same image_id as the target).
@@ -36,10 +36,10 @@ import logging
 import multiprocessing
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,7 @@ from visframe.data.metadata import (
 )
 from visframe.data.reshares import reshare_groups
 from visframe.errors import InputError
+from visframe.session import Memo
 from visframe.utils.cache import default_cache_dir
 from visframe.utils.hashtags import normalise_hashtags
 
@@ -81,6 +82,7 @@ __all__ = [
     "MANIFEST_COLUMNS",
     "MANIFEST_SCHEMA",
     "IngestError",
+    "Ingested",
     "ingest_folder",
     "read_manifest",
     "storable_path",
@@ -99,6 +101,16 @@ MAX_PRINTED_WARNINGS = 25
 
 class IngestError(InputError):
     """The folder cannot be ingested at all (no such folder, no image files)."""
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """What `ingest_folder` found: the manifest, and what it has to say about the folder."""
+
+    manifest: pd.DataFrame
+    warnings: tuple[str, ...] = ()  # logged, printed with the cleaning report, kept in the manifest file
+    skipped_files: Mapping[str, int] = field(default_factory=dict)  # non-image files by extension
+    root: str | None = None  # the folder, absolute
 
 
 @dataclass
@@ -310,7 +322,8 @@ def ingest_folder(
     workers: int | None = None,
     use_snapshot: bool = True,
     inspector: Inspector | None = None,
-) -> pd.DataFrame:
+    metadata_memo: Memo | None = None,
+) -> Ingested:
     """The manifest of the images under `root` (one row per file, every bad file with a reason).
 
     `metadata`: a CSV / JSONL / JSON table, or a folder of Instaloader sidecars; with
@@ -318,8 +331,9 @@ def ingest_folder(
     `placeholder_min_count=0` turns placeholder detection off; `near_duplicate_max_distance=-1` groups
     exact copies only. `workers`: processes for checking files (default: the CPU count, at most 8);
     `inspector`: check them elsewhere instead (see `inspect_files`).
-    Warnings are logged, kept in `manifest.attrs["warnings"]`, and printed with the cleaning report
-    when `show_progress` is on. `use_snapshot`: when the folder's listing fingerprint (every file's
+    Warnings are logged, returned in `Ingested.warnings`, and printed with the cleaning report
+    when `show_progress` is on. `metadata_memo`: where the parsed metadata table is remembered
+    between calls (a `Session.metadata_tables`); None parses it every time. `use_snapshot`: when the folder's listing fingerprint (every file's
     name, size and mtime, the metadata's, and these options) is unchanged, the manifest of the
     last ingest is read back from the cache instead of re-checking every file (see `facts_cache`).
     """
@@ -348,12 +362,12 @@ def ingest_folder(
         root_path, candidates, skipped, _metadata_listing(metadata, metadata_format, root_path),
         [metadata_format, label_from_dirs, min_side, max_pixels, placeholder_min_count, near_duplicate_max_distance],
     )
-    if snapshots is not None and (manifest := snapshots.get(fingerprint)) is not None:
+    if snapshots is not None and (ingested := snapshots.get(fingerprint)) is not None:
         log.info("ingest: folder unchanged (listing fingerprint %s): manifest read from the cache", fingerprint)
-        _report(manifest, show_progress)
-        return manifest
+        _report(ingested, show_progress)
+        return ingested
     # Metadata first: an unusable metadata file fails in a second, not after checking every image.
-    records = _load_metadata(metadata, metadata_format, root_path, [c.relpath for c in candidates])
+    records = _load_metadata(metadata, metadata_format, root_path, [c.relpath for c in candidates], metadata_memo)
     facts = inspect_files([c.path for c in candidates], max_pixels, cache_dir, show_progress, workers, inspector)
     warnings: list[str] = []
     rows = [_file_row(candidate, fact, min_side, max_pixels) for candidate, fact in zip(candidates, facts)]
@@ -367,30 +381,30 @@ def ingest_folder(
         _labels_from_dirs(rows, candidates, warnings)
     _mark_reshares_and_placeholders(rows, facts, placeholder_min_count, near_duplicate_max_distance)
     manifest = _to_frame(rows, extra_columns)
-    manifest.attrs.update(warnings=warnings, skipped_files=dict(skipped), root=str(root_path))
+    ingested = Ingested(manifest, tuple(warnings), dict(skipped), str(root_path))
     # A file that could not be read (permissions, an I/O error) may be readable next time without
     # its name, size or mtime changing: such a manifest is never reused whole. (A broken link or a
     # FIFO is in the listing itself, so it may stay.)
     transient = (manifest[C.STATUS] == cleaning.UNREADABLE) & manifest[C.REASON].str.startswith("cannot read the file")
     if snapshots is not None and not transient.any():
-        snapshots.put(fingerprint, manifest)
-    _report(manifest, show_progress)
-    return manifest
+        snapshots.put(fingerprint, ingested)
+    _report(ingested, show_progress)
+    return ingested
 
 
-def _report(manifest: pd.DataFrame, show_progress: bool) -> None:
-    warnings = manifest.attrs.get("warnings", [])
+def _report(ingested: Ingested, show_progress: bool) -> None:
+    warnings = ingested.warnings
     for message in warnings[:MAX_PRINTED_WARNINGS]:
         log.warning("ingest: %s", message)
     if len(warnings) > MAX_PRINTED_WARNINGS:
         log.warning(
-            "ingest: … and %d more warnings (manifest.attrs['warnings'])",
+            "ingest: … and %d more warnings (the cleaning report lists them; the manifest file keeps them)",
             len(warnings) - MAX_PRINTED_WARNINGS,
         )
     if show_progress:
         from visframe.data.report import print_cleaning_report
 
-        print_cleaning_report(manifest)
+        print_cleaning_report(ingested.manifest, warnings, ingested.skipped_files, ingested.root)
 
 
 def _file_row(candidate: _Candidate, facts: FileFacts, min_side: int, max_pixels: int) -> dict[str, Any]:
@@ -410,7 +424,7 @@ def _file_row(candidate: _Candidate, facts: FileFacts, min_side: int, max_pixels
 
 
 def _load_metadata(
-    metadata: str | Path | None, metadata_format: str, root: Path, relpaths: list[str]
+    metadata: str | Path | None, metadata_format: str, root: Path, relpaths: list[str], memo: Memo | None = None
 ) -> MetadataRecords | None:
     if metadata is None and metadata_format != "instaloader":
         return None
@@ -422,7 +436,7 @@ def _load_metadata(
         raise MetadataError(
             f"metadata file {source} does not exist: check dataset.metadata (or set it to null)"
         )
-    return read_metadata(source, fmt)
+    return read_metadata(source, fmt, memo=memo)
 
 
 def _attach_metadata(

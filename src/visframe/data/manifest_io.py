@@ -58,7 +58,7 @@ def storable_path(path: str) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def write_manifest(manifest: pd.DataFrame, path: str | Path, warnings: Sequence[str] | None = None) -> Path:
+def write_manifest(manifest: pd.DataFrame, path: str | Path, warnings: Sequence[str] = ()) -> Path:
     """Write the manifest as Parquet with `MANIFEST_SCHEMA` (+ extra metadata columns), atomically;
     ingest's `warnings` are kept in the file's metadata (`read_manifest_warnings` reads them)."""
     path = Path(path)
@@ -77,8 +77,7 @@ def write_manifest(manifest: pd.DataFrame, path: str | Path, warnings: Sequence[
         fields.append(field if field else pa.field(name, arrays[-1].type))
     metadata = {
         _RAW_PATHS_KEY: json.dumps(raw_paths).encode(),
-        _WARNINGS_KEY: json.dumps(list(manifest.attrs.get("warnings", []) if warnings is None else warnings),
-                                   ensure_ascii=False).encode(),
+        _WARNINGS_KEY: json.dumps(list(warnings), ensure_ascii=False).encode(),
     }
     table = pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=metadata))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,7 +141,6 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
         frame[C.HASHTAGS] = pd.Series(
             [list(v) if v is not None else None for v in frame[C.HASHTAGS]], dtype=object, index=frame.index
         )
-    frame.attrs["warnings"] = json.loads(metadata.get(_WARNINGS_KEY, b"[]"))
     return frame
 
 

@@ -49,6 +49,7 @@ from visframe.data.metadata_values import (  # noqa: F401 - re-exported: the rea
     parse_value,
 )
 from visframe.errors import InputError
+from visframe.session import Memo
 
 STANDARD_COLUMNS = (
     C.POST_ID,
@@ -128,28 +129,22 @@ def detect_format(path: Path, metadata_format: str = "auto") -> str:
     )
 
 
-# The last table parsed in this process, by (path, size, mtime_ns, format): validation reads the
-# metadata before any work, ingest reads it again, and a sweep's jobs in one process read it once
-# each. An unchanged file (same size and mtime, the ingest fingerprint's test) is parsed once per
-# process; every caller gets its own copy.
-_PARSED: dict[tuple, MetadataRecords] = {}
+def read_metadata(path: str | Path, metadata_format: str = "auto", memo: Memo | None = None) -> MetadataRecords:
+    """Read a CSV / JSONL / JSON metadata table (see the module docstring for what is accepted).
 
-
-def read_metadata(path: str | Path, metadata_format: str = "auto") -> MetadataRecords:
-    """Read a CSV / JSONL / JSON metadata table (see the module docstring for what is accepted)."""
+    `memo` (a `Session.metadata_tables`) remembers the table by (path, size, mtime_ns, format):
+    validation reads the metadata before any work, ingest reads it again, and a sweep's jobs in one
+    process read it once each. An unchanged file (same size and mtime, the ingest fingerprint's
+    test) is then parsed once per process; every caller gets its own copy."""
     path = Path(path)
     try:
         info = path.stat()
         key: tuple | None = (str(path.resolve()), info.st_size, info.st_mtime_ns, metadata_format)
     except OSError:
         key = None  # missing or unreadable: _parse_metadata says so
-    if key is None or key not in _PARSED:
-        records = _parse_metadata(path, metadata_format)
-        if key is None:
-            return records
-        _PARSED.clear()
-        _PARSED[key] = records
-    return copy.deepcopy(_PARSED[key])
+    if memo is None or key is None:
+        return _parse_metadata(path, metadata_format)
+    return copy.deepcopy(memo.get_or_make(key, lambda: _parse_metadata(path, metadata_format)))
 
 
 def _parse_metadata(path: Path, metadata_format: str) -> MetadataRecords:

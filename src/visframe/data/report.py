@@ -1,17 +1,17 @@
 """The cleaning report: how many files ended in each status, why, with example file names.
 
-`cleaning_report(manifest)` returns one row per (status, kind of reason) — reasons that differ only in
+`cleaning_report(manifest, root)` returns one row per (status, kind of reason) — reasons that differ only in
 numbers or file names (image sizes, decoder byte counts, symlink targets) are counted together — with
 columns `status`, `reason`, `count`, `examples` (up to three file names, relative to the ingested
-folder). `print_cleaning_report` prints it with rich; `write_cleaning_report` saves it as CSV for
-MLflow or a spreadsheet.
+folder). `print_cleaning_report` prints it with rich, with ingest's warnings and skipped files; the
+pipeline writes it as cleaning_report.csv through `RunDir.write_cleaning_report`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 from rich.console import Console
@@ -19,7 +19,6 @@ from rich.table import Table
 
 from visframe import contracts as C
 from visframe.data import cleaning
-from visframe.utils.csv_safe import to_csv_safe
 
 _GENERAL_REASONS = {
     cleaning.OK: "usable",
@@ -51,9 +50,9 @@ def _example_name(path: str, root: str | None) -> str:
     return shown
 
 
-def cleaning_report(manifest: pd.DataFrame, max_examples: int = 3) -> pd.DataFrame:
-    """Counts by status and reason with example file names; usable files first, then by count."""
-    root = manifest.attrs.get("root")
+def cleaning_report(manifest: pd.DataFrame, root: str | None = None, max_examples: int = 3) -> pd.DataFrame:
+    """Counts by status and reason with example file names (relative to `root`, the ingested folder);
+    usable files first, then by count."""
     kinds = [
         reason_kind(status, reason)
         for status, reason in zip(manifest["status"], manifest["reason"].fillna(""))
@@ -86,11 +85,16 @@ def reshare_summary(manifest: pd.DataFrame) -> dict[str, int]:
 
 
 def print_cleaning_report(
-    manifest: pd.DataFrame, console: Console | None = None, max_examples: int = 3
+    manifest: pd.DataFrame,
+    warnings: Sequence[str] = (),
+    skipped_files: Mapping[str, int] | None = None,
+    root: str | None = None,
+    console: Console | None = None,
+    max_examples: int = 3,
 ) -> pd.DataFrame:
-    """Print the report (and the metadata warnings) as rich tables; returns the report DataFrame."""
+    """Print the report (and ingest's warnings and skipped files) as rich tables; returns the report."""
     console = console or Console(stderr=True)
-    report = cleaning_report(manifest, max_examples=max_examples)
+    report = cleaning_report(manifest, root, max_examples=max_examples)
     summary = reshare_summary(manifest)
     table = Table(
         title=f"Cleaning report: {len(manifest)} rows, {summary['usable_posts']} usable "
@@ -105,25 +109,16 @@ def print_cleaning_report(
     for row in report.itertuples(index=False):
         table.add_row(row.status, row.reason, str(row.count), row.examples)
     console.print(table)
-    warnings = manifest.attrs.get("warnings") or []
     if warnings:
         console.print(f"[yellow]{len(warnings)} ingest warning(s):[/yellow]")
         for message in warnings[:10]:
             console.print(f"  • {message}", markup=False, highlight=False)
         if len(warnings) > 10:
-            console.print(f"  … and {len(warnings) - 10} more (manifest.attrs['warnings'])")
-    skipped = manifest.attrs.get("skipped_files") or {}
+            console.print(f"  … and {len(warnings) - 10} more (kept in the manifest file's metadata)")
+    skipped = skipped_files or {}
     if skipped:
         shown = ", ".join(
             f"{count} {kind}" for kind, count in sorted(skipped.items(), key=lambda kv: -kv[1])[:6]
         )
         console.print(f"Skipped non-image files: {shown}", highlight=False)
     return report
-
-
-def write_cleaning_report(manifest: pd.DataFrame, path: str | Path) -> Path:
-    """The report as CSV (UTF-8), e.g. `cleaning_report.csv` for the run's MLflow artifacts."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    to_csv_safe(cleaning_report(manifest), path)
-    return path

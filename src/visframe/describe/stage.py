@@ -1,7 +1,8 @@
 """describe: every cluster of every layer (noise included) as a description a reader can scan.
 
 Runs after clustering and evaluation, before the report; it is the only later stage handed the
-encoder (for zero-shot labels). Writes into the run directory:
+encoder (for zero-shot labels). `run` returns the tables; the pipeline writes them into the run
+directory (`RunDir.write_descriptions`):
 
 - clusters.parquet (contracts.CLUSTERS): layer, cluster, is_chosen_layer, name, size (posts),
   n_unique_images, text_share, top_terms, top_hashtags, top_accounts, zero_shot_labels,
@@ -26,9 +27,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -44,26 +44,27 @@ from visframe.describe.posts import Layer, cluster_layers, cluster_order, join_p
 from visframe.describe.stopwords import stop_words
 from visframe.describe.timeline import cluster_timeline, empty_timeline
 from visframe.describe.zero_shot import (
-    ZERO_SHOT_LABELS_FILE,
     ZeroShotSkipped,
     top_label_matrix,
     zero_shot_labels,
 )
+from visframe.session import Memo
+from visframe.stages import StageContext
 from visframe.utils.hashing import hash_strings
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Descriptions:
-    """What describe made: the tables (also written to the run directory by `describe_run`)."""
+    """What describe made: the tables, and what it skipped and why (`notes`, shown in the report)."""
 
     clusters: pd.DataFrame
     terms: pd.DataFrame
     timeline: pd.DataFrame
     zero_shot: pd.DataFrame | None = None
-    notes: list[str] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
+    described: bool = True  # False with describe.enabled=false: nothing to write
 
     def names(self, layer: int | None = None) -> dict[int, str]:
         """cluster → name for `layer` (default: the chosen layer)."""
@@ -75,37 +76,28 @@ class Descriptions:
         return dict(zip(rows[C.CLUSTER].astype(int), rows[C.NAME]))
 
 
-def describe_run(
-    run_dir: str | Path,
-    cfg: DictConfig | Mapping[str, Any] | None,
-    manifest: pd.DataFrame | None,
-    assignments: pd.DataFrame,
-    texts: pd.DataFrame | None = None,
-    encoder: object | None = None,
-    vectors: np.ndarray | None = None,
-    vector_ids: list[str] | None = None,
-    chosen_layer: int | None = None,
-) -> Descriptions:
-    """The pipeline's call: join posts, describe them, validate and write the tables into `run_dir`.
+@dataclass(frozen=True)
+class DescribeInputs:
+    manifest: pd.DataFrame | None  # the posts' metadata (None: clusters described by their images only)
+    assignments: pd.DataFrame  # contracts.ASSIGNMENTS: one row per clustered post, with its layers
+    texts: pd.DataFrame | None = None  # contracts.TEXTS (OCR), when the text stage ran
+    encoder: object | None = None  # for zero-shot labels (an image-text encoder)
+    vectors: np.ndarray | None = None  # the run's embeddings: medoids and zero-shot scores
+    vector_ids: Sequence[str] | None = None  # the image id of each row of `vectors`
+    chosen_layer: int | None = None  # None: the layer the clusterer chose
 
-    With `describe.enabled: false` nothing is written and the report names clusters "cluster 3"."""
-    if not stage_config("describe", cfg).enabled:
+
+def run(inputs: DescribeInputs, settings: Any, context: StageContext) -> Descriptions:
+    """Describe every cluster of every layer (`settings`: the `describe` config section).
+
+    With `describe.enabled: false` the tables are empty and the report names clusters "cluster 3"."""
+    if not stage_config("describe", settings).enabled:
         note = "describe.enabled is false: clusters were not described (no names, terms or medoids)"
-        return Descriptions(_empty_clusters(), T.empty_term_table(), empty_timeline(), None, [note])
-    posts = join_posts(manifest, assignments)
-    result = describe_clusters(posts, texts, cfg, encoder, vectors, vector_ids, chosen_layer)
-    run_dir = Path(run_dir)
-    tables = [
-        (C.CLUSTERS_FILE, C.validate(C.CLUSTERS, result.clusters)),
-        (C.CLUSTER_TIMELINE_FILE, C.validate(C.CLUSTER_TIMELINE, result.timeline)),
-        (T.CLUSTER_TERMS_FILE, result.terms),
-    ]
-    if result.zero_shot is not None:
-        tables.append((ZERO_SHOT_LABELS_FILE, result.zero_shot))
-    for name, frame in tables:
-        frame.to_parquet(run_dir / name, index=False)
-        result.files.append(run_dir / name)
-    return result
+        return Descriptions(_empty_clusters(), T.empty_term_table(), empty_timeline(), None, (note,), described=False)
+    posts = join_posts(inputs.manifest, inputs.assignments)
+    vector_ids = list(inputs.vector_ids) if inputs.vector_ids is not None else None
+    return describe_clusters(posts, inputs.texts, settings, inputs.encoder, inputs.vectors, vector_ids,
+                             inputs.chosen_layer, memo=context.session.term_matrices)
 
 
 def describe_clusters(
@@ -116,19 +108,21 @@ def describe_clusters(
     vectors: np.ndarray | None = None,
     vector_ids: list[str] | None = None,
     chosen_layer: int | None = None,
+    memo: Memo | None = None,
 ) -> Descriptions:
     """Describe every cluster of every layer of `posts` (`join_posts(manifest, assignments)`).
 
     `texts`: texts.parquet (OCR), or None; `cfg`: describe settings over conf/describe/default.yaml;
-    `encoder` + `vectors`/`vector_ids` (the run's embeddings): for zero-shot labels and medoids.
+    `encoder` + `vectors`/`vector_ids` (the run's embeddings): for zero-shot labels and medoids;
+    `memo` (a `Session.term_matrices`): remembers the term matrices between calls on the same posts.
     """
     config = stage_config("describe", cfg)
     notes: list[str] = []
     layers = cluster_layers(posts, chosen_layer)
     if posts.empty:
         notes.append("no clustered posts: no clusters to describe")
-        return Descriptions(_empty_clusters(), T.empty_term_table(), empty_timeline(), None, notes)
-    kinds = _term_matrices(posts, texts, config, notes)
+        return Descriptions(_empty_clusters(), T.empty_term_table(), empty_timeline(), None, tuple(notes))
+    kinds = _term_matrices(posts, texts, config, notes, memo)
     labels = _zero_shot(posts, config, encoder, vectors, vector_ids, notes)
     if labels is not None:
         kinds[T.KIND_ZERO_SHOT] = top_label_matrix(posts, labels, list(config.zero_shot.prompts))
@@ -157,27 +151,27 @@ def describe_clusters(
         log.info("describe: %s", note)
     frame = _clusters_frame(rows)
     term_table = pd.concat(term_frames, ignore_index=True) if term_frames else T.empty_term_table()
-    return Descriptions(frame, term_table, pd.concat(timelines, ignore_index=True), labels, notes)
+    return Descriptions(frame, term_table, pd.concat(timelines, ignore_index=True), labels, tuple(notes))
 
 
 # --- the parts -------------------------------------------------------------------------------------
 
 
-# The last run's term matrices, by the content they were built from: every job of a sweep describes the
-# same posts with other clusters, and tokenising them again was half of describe (19,903 posts: 1 s).
-_TERMS_MEMO: dict[str, tuple[dict, list[str]]] = {}
-
-
-def _term_matrices(posts, texts, config, notes) -> dict[str, tuple]:
+def _term_matrices(posts, texts, config, notes, memo: Memo | None) -> dict[str, tuple]:
+    """The term, hashtag and account matrices of the posts. With a memo they are remembered by the
+    content they were built from: every job of a sweep describes the same posts with other clusters,
+    and tokenising them again was half of describe (19,903 posts: 1 s)."""
     stop = stop_words(list(config.terms.stop_words), list(config.terms.extra_stop_words))
     documents = T.post_documents(posts, texts, list(config.terms.sources))
-    key = _terms_key(posts, documents, stop, int(config.terms.min_posts))
-    if key not in _TERMS_MEMO:
+
+    def build() -> tuple[dict, list[str]]:
         made: list[str] = []
-        kinds = _build_term_matrices(posts, documents, stop, config, made)
-        _TERMS_MEMO.clear()
-        _TERMS_MEMO[key] = (kinds, made)
-    kinds, made = _TERMS_MEMO[key]
+        return _build_term_matrices(posts, documents, stop, config, made), made
+
+    if memo is None:
+        kinds, made = build()
+    else:
+        kinds, made = memo.get_or_make(_terms_key(posts, documents, stop, int(config.terms.min_posts)), build)
     notes.extend(made)
     return dict(kinds)
 

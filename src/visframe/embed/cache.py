@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from visframe.contracts import IMAGE_ID
+from visframe.session import Memo
 from visframe.utils.integrity import (
     TMP_PREFIX,
     CorruptEntry,
@@ -104,15 +105,14 @@ def remove_stale_tmp_files(embeddings_dir: str | Path, older_than_s: float = _ST
     return removed
 
 
-# Shards this process has verified, by path → (size, mtime_ns): embed_images lists the cached ids
-# and then loads the vectors, and a sweep's jobs in one process read the same shards again, so each
-# shard is hashed once per process (0.41 s for the 90 MB of 16,567 × 1280 vectors), not every read.
-_VERIFIED: dict[str, tuple[int, int]] = {}
-
-
-def read_shard(shard: Path, columns: Sequence[str] | None = None) -> pa.Table | None:
+def read_shard(shard: Path, columns: Sequence[str] | None = None, verified: Memo | None = None) -> pa.Table | None:
     """The shard's table (or `columns` of it) after its checksum is verified; None if it is damaged
-    (then set aside, one warning) or gone. A shard without a checksum is decoded whole."""
+    (then set aside, one warning) or gone. A shard without a checksum is decoded whole.
+
+    `verified` (a `Session.verified_shards`) remembers the shards whose checksum passed, by path →
+    (size, mtime_ns): embed_images lists the cached ids and then loads the vectors, and a sweep's
+    jobs in one process read the same shards again, so each shard is hashed once per session
+    (0.41 s for the 90 MB of 16,567 × 1280 vectors), not at every read."""
     try:
         stat = shard.stat()
     except FileNotFoundError:
@@ -120,7 +120,7 @@ def read_shard(shard: Path, columns: Sequence[str] | None = None) -> pa.Table | 
     stamp = (stat.st_size, stat.st_mtime_ns)
     checked = sidecar_path(shard).exists()
     try:
-        if checked and _VERIFIED.get(str(shard)) == stamp:
+        if checked and verified is not None and verified.get(str(shard)) == stamp:
             table = pq.read_table(shard, columns=list(columns) if columns else None)
         else:
             data = read_verified(shard)
@@ -130,22 +130,23 @@ def read_shard(shard: Path, columns: Sequence[str] | None = None) -> pa.Table | 
                 raise CorruptEntry(shard, f"columns {table.column_names}, not image_id + embedding")
             if not checked:  # no checksum: decoding and validating every column is the next best check
                 table.validate(full=True)
-            else:
-                _VERIFIED[str(shard)] = stamp
+            elif verified is not None:
+                verified.put(str(shard), stamp)
     except FileNotFoundError:
         return None
     except (pa.ArrowException, OSError, ValueError) as error:  # CorruptEntry is an OSError
-        _VERIFIED.pop(str(shard), None)
+        if verified is not None:
+            verified.put(str(shard), None)
         set_aside(shard, error)
         return None
     return table.select(list(columns)) if columns else table
 
 
-def cached_image_ids(embeddings_dir: str | Path) -> set[str]:
+def cached_image_ids(embeddings_dir: str | Path, verified: Memo | None = None) -> set[str]:
     """The image_ids with a vector in the cache; damaged shards are set aside and not counted."""
     found: set[str] = set()
     for shard in shard_paths(embeddings_dir):
-        table = read_shard(shard, columns=[IMAGE_ID])
+        table = read_shard(shard, columns=[IMAGE_ID], verified=verified)
         if table is not None:
             found.update(table.column(IMAGE_ID).to_pylist())
     return found
@@ -159,7 +160,9 @@ def _shard_vectors(table: pa.Table, dim: int | None, shard: Path) -> np.ndarray:
     return column.values.to_numpy(zero_copy_only=False).reshape(-1, size)
 
 
-def load_embeddings(embeddings_dir: str | Path, image_ids: Sequence[str], dim: int | None = None) -> np.ndarray:
+def load_embeddings(
+    embeddings_dir: str | Path, image_ids: Sequence[str], dim: int | None = None, verified: Memo | None = None
+) -> np.ndarray:
     """The cached vectors of `image_ids`, float32 (N, D), row i for image_ids[i].
 
     Reads shard by shard into one preallocated array (memory: the result plus one shard and its
@@ -173,7 +176,7 @@ def load_embeddings(embeddings_dir: str | Path, image_ids: Sequence[str], dim: i
     out: np.ndarray | None = np.empty((len(image_ids), dim), dtype=np.float32) if dim is not None else None
     filled: set[str] = set()
     for shard in shard_paths(embeddings_dir):
-        table = read_shard(shard)
+        table = read_shard(shard, verified=verified)
         if table is None:
             continue
         ids = table.column(IMAGE_ID).to_pylist()

@@ -31,6 +31,7 @@ from visframe.embed.cache import (
 from visframe.embed.deferred import DeferredEncoder
 from visframe.embed.settings import resolve_settings
 from visframe.errors import StageError
+from visframe.session import Session
 from visframe.utils.cache import cache_subdir
 from visframe.utils.hashing import hash_strings, stable_hash
 
@@ -48,7 +49,7 @@ class EmbeddingError(StageError):
         self.failures = failures
 
 
-@dataclass
+@dataclass(frozen=True)
 class EmbeddingResult:
     image_ids: list[str]  # the input ids, in input order
     vectors: np.ndarray  # float32 (N, D), row i belongs to image_ids[i]
@@ -95,35 +96,36 @@ def _failure_reasons(encoder: Encoder, image_ids: list[str], paths: dict[str, st
     return reasons
 
 
-# The last load that found every image cached, by the shards it read (name, size, mtime) and the ids:
-# every job of a sweep reads the same vectors (19,903 × 1,280 from 208 shards: 0.4-0.5 s a job). Shards
-# are written once and replaced only whole, so an unchanged listing means unchanged vectors.
-_LAST_LOAD: dict[tuple, np.ndarray] = {}
-
-
 def _shard_listing(embeddings_dir: Path) -> tuple:
     return tuple((path.name, stat.st_size, stat.st_mtime_ns)
                  for path in shard_paths(embeddings_dir) for stat in [path.stat()])
 
 
-def _all_cached(image_ids: list[str], recalled: dict, cache_dir: str | Path | None) -> EmbeddingResult | None:
-    """The vectors of `image_ids` under the remembered key, when the cache holds every one; else None."""
+def _all_cached(image_ids: list[str], recalled: dict, cache_dir: str | Path | None,
+                session: Session | None) -> EmbeddingResult | None:
+    """The vectors of `image_ids` under the remembered key, when the cache holds every one; else None.
+
+    With a session, the last such load is remembered by the shards it read (name, size, mtime) and
+    the ids: every job of a sweep reads the same vectors (19,903 × 1,280 from 208 shards: 0.4-0.5 s
+    a job). Shards are written once and replaced only whole, so an unchanged listing means
+    unchanged vectors."""
     key = str(recalled["encoder_key"])
     embeddings_dir = cache_subdir(cache_dir, "embeddings", key)
     if not (embeddings_dir / METADATA_FILE).exists():
         return None
     memo_key = (str(embeddings_dir), _shard_listing(embeddings_dir), hash_strings(image_ids))
-    vectors = _LAST_LOAD.get(memo_key)
+    vectors = session.cached_vectors.get(memo_key) if session is not None else None
     if vectors is None:
-        cached = cached_image_ids(embeddings_dir)
+        verified = session.verified_shards if session is not None else None
+        cached = cached_image_ids(embeddings_dir, verified)
         if any(image_id not in cached for image_id in image_ids):
             return None
         try:
-            vectors = load_embeddings(embeddings_dir, image_ids, dim=int(recalled["dim"]))
+            vectors = load_embeddings(embeddings_dir, image_ids, dim=int(recalled["dim"]), verified=verified)
         except EmbeddingCacheError:  # a shard found damaged just now (set aside): embed those again
             return None
-        _LAST_LOAD.clear()
-        _LAST_LOAD[memo_key] = vectors
+        if session is not None:
+            session.cached_vectors.put(memo_key, vectors)
     log.info("Embedding with %s (%s): all %d images cached; the model was not loaded",
              recalled["name"], key, len(image_ids))
     return EmbeddingResult(image_ids=image_ids, vectors=vectors, encoder_key=key, images_embedded=0,
@@ -137,6 +139,7 @@ def embed_images(
     trainer_cfg: Any = None,
     cache_dir: str | Path | None = None,
     show_progress: bool = True,
+    session: Session | None = None,
 ) -> EmbeddingResult:
     """Vectors for `image_ids` (one file path each), from the cache or computed by the Lightning loop.
 
@@ -144,7 +147,8 @@ def embed_images(
     `$VISFRAME_CACHE_DIR` or ~/.cache/visframe. Raises `EmbeddingError` listing the files that could
     not be read; every other image is cached by then, so a rerun after fixing them embeds only those.
     `encoder` may be a `DeferredEncoder` (`load_encoder`): when its key is remembered and every
-    image is cached, the vectors are read without loading the model.
+    image is cached, the vectors are read without loading the model. `session`: what the process
+    remembers between jobs (verified shards, the last complete load); None remembers nothing.
     """
     image_ids = [str(i) for i in image_ids]
     paths = [str(p) for p in paths]
@@ -159,7 +163,7 @@ def embed_images(
     deferred = encoder if isinstance(encoder, DeferredEncoder) else None
     if deferred is not None:
         if not deferred.loaded and deferred.recalled is not None:
-            recalled = _all_cached(image_ids, deferred.recalled, cache_dir)
+            recalled = _all_cached(image_ids, deferred.recalled, cache_dir, session)
             if recalled is not None:
                 return recalled
         encoder = deferred.load()
@@ -174,7 +178,8 @@ def embed_images(
     if deferred is not None:
         deferred.remember(key)  # the next job with this identity may skip loading the model
 
-    cached = cached_image_ids(embeddings_dir)
+    verified = session.verified_shards if session is not None else None
+    cached = cached_image_ids(embeddings_dir, verified)
     todo = [image_id for image_id in image_ids if image_id not in cached]
     from_cache = len(image_ids) - len(todo)
     log.info(
@@ -189,7 +194,10 @@ def embed_images(
         rank, failures = run_predict_loop(
             encoder, todo, [path_of[i] for i in todo], settings, embeddings_dir, show_progress=show_progress
         )
-    still_missing = [i for i in todo if i not in cached_image_ids(embeddings_dir)] if todo else []
+    # The cache listed once after the loop, not once per image (that was O(images × shards): 5.7 min
+    # at 19,075 images).
+    cached_now = cached_image_ids(embeddings_dir, verified) if todo else set()
+    still_missing = [i for i in todo if i not in cached_now]
     if still_missing:
         reasons = _failure_reasons(encoder, still_missing, path_of, failures)
         listing = "\n".join(f"  {path_of[i]}: {reasons[i]}" for i in still_missing[:20])
@@ -200,7 +208,7 @@ def embed_images(
             "files (re-ingesting marks unreadable ones) and run again: only the missing images will be embedded.",
             reasons,
         )
-    vectors = load_embeddings(embeddings_dir, image_ids, dim=encoder.dim)
+    vectors = load_embeddings(embeddings_dir, image_ids, dim=encoder.dim, verified=verified)
     return EmbeddingResult(
         image_ids=image_ids,
         vectors=vectors,

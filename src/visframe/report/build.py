@@ -14,9 +14,10 @@ import json
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -30,7 +31,7 @@ from visframe.describe.timeline import FREQUENCY
 from visframe.report import plots
 from visframe.report.config import resolve_report_config
 from visframe.report.gallery import gallery_cards, zero_shot_summary
-from visframe.report.html import ReportPage, render_report
+from visframe.report.html import ReportPage, RunInfo, render_report
 from visframe.report.inputs import Described, read_described
 from visframe.report.montages import montage_filename, render_montage, select_montage_samples
 from visframe.report.posts import NOISE, cluster_order, has_column, join_posts
@@ -43,62 +44,54 @@ from visframe.report.tables import (
     write_table,
 )
 from visframe.report.thumbnails import ThumbnailCache
+from visframe.run_dir import RunDir
 from visframe.utils.hashtags import format_hashtag
 
 log = logging.getLogger(__name__)
 
 
-class ReportFiles(list):
-    """The files written (a plain list of Paths for callers that log them), plus what the report
-    skipped and why (`notes`) and seconds per step (`timings`)."""
+@dataclass(frozen=True)
+class ReportResult:
+    """The files written, what the report skipped and why (`notes`), and seconds per step (`timings`)."""
 
-    notes: list[str]
-    timings: dict[str, float]
+    files: tuple[Path, ...] = ()
+    notes: tuple[str, ...] = ()
+    timings: Mapping[str, float] = field(default_factory=dict)
 
 
 def build_report(
-    run_dir: str | Path,
+    run_dir: str | Path | RunDir,
     cfg: DictConfig | dict | None,
     manifest: pd.DataFrame | None,
     assignments: pd.DataFrame,
     metrics: dict[str, float],
     warnings: Sequence[str] = (),
-    run_info: dict | None = None,
+    run_info: RunInfo | None = None,
     cache_dir: str | Path | None = None,
     show_progress: bool = True,
     notes: Sequence[str] = (),
-) -> ReportFiles:
-    """Write plots, montages, tables, the sampling sheet and report.html under `run_dir/report/`,
-    reading describe's tables from `run_dir`; return the files written, with `.notes` and `.timings`.
+) -> ReportResult:
+    """Write plots, montages, tables, the sampling sheet and report.html under the run's `report/`,
+    reading describe's tables from the run directory; return the files written, notes and timings.
 
     `notes`: what earlier stages skipped and why (e.g. describe's `Descriptions.notes`: "zero-shot
     labels skipped: encoder 'resnet50' is image-only"), shown on the page with the report's own."""
     config = resolve_report_config(cfg)
-    files = ReportFiles()
-    files.notes, files.timings = list(notes), {}
     if not config.enabled:
-        files.notes.append("report.enabled is false: no report was made")
-        return files
-    run_dir = Path(run_dir)
-    builder = _ReportBuilder(run_dir / C.REPORT_DIR, config, files, show_progress)
-    builder.run(
-        read_described(run_dir),
-        manifest,
-        assignments,
-        metrics,
-        list(warnings),
-        dict(run_info or {}),
-        cache_dir,
-    )
-    return files
+        return ReportResult((), (*notes, "report.enabled is false: no report was made"))
+    run = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
+    builder = _ReportBuilder(run.report_dir, config, list(notes), show_progress)
+    builder.run(read_described(run), manifest, assignments, metrics, list(warnings), run_info or RunInfo(), cache_dir)
+    return ReportResult(tuple(builder.files), tuple(builder.notes), dict(builder.timings))
 
 
 class _ReportBuilder:
-    def __init__(self, out: Path, config: DictConfig, files: ReportFiles, show_progress: bool):
+    def __init__(self, out: Path, config: DictConfig, notes: list[str], show_progress: bool):
         self.out = out
         self.cfg = config
-        self.files = files
-        self.notes = files.notes
+        self.files: list[Path] = []
+        self.notes = notes
+        self.timings: dict[str, float] = {}
         self.show_progress = show_progress
         out.mkdir(parents=True, exist_ok=True)
 
@@ -106,8 +99,8 @@ class _ReportBuilder:
     def step(self, name: str):
         start = time.perf_counter()
         yield
-        self.files.timings[name] = round(time.perf_counter() - start, 3)
-        log.info("report: %s took %.1f s", name, self.files.timings[name])
+        self.timings[name] = round(time.perf_counter() - start, 3)
+        log.info("report: %s took %.1f s", name, self.timings[name])
 
     def note(self, text: str) -> None:
         self.notes.append(text)
@@ -116,13 +109,12 @@ class _ReportBuilder:
     def table(self, frame: pd.DataFrame, name: str) -> None:
         self.files.extend(write_table(frame, self.out / name, list(self.cfg.formats)))
 
-    def run(self, described: Described, manifest, assignments, metrics, warnings, run_info, cache_dir):
+    def run(self, described: Described, manifest, assignments, metrics, warnings, run_info: RunInfo, cache_dir):
         cfg = self.cfg
         for text in described.notes:
             self.note(text)
         posts = join_posts(manifest, assignments)
-        model = str(run_info.get("model") or run_info.get("model_name") or "")
-        run_info.setdefault("model", model)
+        model = run_info.model
         plot_list: list[tuple[Path, str]] = []
         cards = []
         confidence = metadata = pd.DataFrame()

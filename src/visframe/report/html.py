@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import io
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,7 +31,27 @@ RUN_KEYS = {
 }
 TERM_COLUMNS = {C.TOP_HASHTAGS, C.TOP_ACCOUNTS, "top hashtags (posts, lift)", "top accounts (posts, lift)"}
 GALLERY_ANCHOR = "gallery"
-CONFIG_TEXT_KEYS = ("config_text", "config_yaml", "resolved_config")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the report says about the run that made it (the pipeline fills it; every field optional)."""
+
+    model: str = ""
+    config_hash: str = ""
+    dataset_fingerprint: str = ""
+    code_version: str = ""
+    encoder_key: str = ""
+    config_yaml: str | None = None  # the resolved config, shown folded on the page
+    metric_spaces: Mapping[str, str] = field(default_factory=dict)  # metric name → the space it is computed in
+    extra: Mapping[str, str | int | float | bool] = field(default_factory=dict)  # more rows for the run table
+
+    def rows(self) -> list[tuple[str, str | int | float | bool]]:
+        """(label, value) rows of the page's run table: the known fields first, then `extra`."""
+        known = [(label, getattr(self, key)) for key, label in RUN_KEYS.items() if getattr(self, key) not in (None, "")]
+        if self.encoder_key:
+            known.append(("encoder_key", self.encoder_key))
+        return known + list(self.extra.items())
 
 
 @dataclass
@@ -45,7 +66,7 @@ class HtmlTable:
 class ReportPage:
     """Everything the page shows; built by `build_report`, rendered by `render_report`."""
 
-    run_info: dict
+    run_info: RunInfo
     metrics: dict[str, float]
     warnings: list[str]
     notes: list[str]
@@ -154,16 +175,11 @@ def render_report(page: ReportPage, path: Path, image_quality: int) -> Path:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    info = dict(page.run_info or {})
-    spaces = info.pop("metric_spaces", None) or {}
-    config_text = next((info.pop(k) for k in CONFIG_TEXT_KEYS if k in info), None)
-    model = info.get("model") or info.get("model_name")
-    run_rows = [(label, info[key]) for key, label in RUN_KEYS.items() if info.get(key) not in (None, "")]
-    run_rows += [
-        (key, value)
-        for key, value in info.items()
-        if key not in RUN_KEYS and key != "model_name" and isinstance(value, str | int | float | bool)
-    ]
+    info = page.run_info
+    spaces = dict(info.metric_spaces)
+    config_text = info.config_yaml
+    model = info.model or None
+    run_rows = info.rows()
     metrics = [
         {"name": name, "value": _metric_value(value), "space": spaces.get(name, "—")}
         for name, value in page.metrics.items()

@@ -7,14 +7,14 @@ and a note says which tables were missing and how to make them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
 from visframe import contracts as C
 from visframe.describe import terms as T
 from visframe.describe.timeline import empty_timeline
-from visframe.describe.zero_shot import PROMPT_SET_VERSION, ZERO_SHOT_LABELS_FILE
+from visframe.describe.zero_shot import PROMPT_SET_VERSION
+from visframe.run_dir import RunDir
 
 
 @dataclass
@@ -40,25 +40,21 @@ class Described:
         return str(self.zero_shot[PROMPT_SET_VERSION].iloc[0])
 
 
-def _read(path: Path) -> pd.DataFrame | None:
-    return pd.read_parquet(path) if path.is_file() else None
-
-
-def read_described(run_dir: Path) -> Described:
-    """The describe tables of `run_dir`, restricted to the chosen layer (empty frames when absent)."""
+def read_described(run: RunDir) -> Described:
+    """The describe tables of the run, restricted to the chosen layer (empty frames when absent)."""
     notes = []
-    clusters = _read(run_dir / C.CLUSTERS_FILE)
+    clusters = run.read_optional(C.CLUSTERS)
     if clusters is None:
         notes.append(
             f"no {C.CLUSTERS_FILE} in the run directory (the describe stage did not run): clusters "
-            "have no names, top terms or medoids; run visframe.describe.describe_run first"
+            "have no names, top terms or medoids; run the pipeline with describe.enabled=true"
         )
         clusters = pd.DataFrame(columns=C.CLUSTERS.names)
     chosen = clusters[clusters[C.IS_CHOSEN_LAYER].astype(bool)] if len(clusters) else clusters
     layer = int(chosen[C.LAYER].iloc[0]) if len(chosen) else 0
-    terms = _read(run_dir / T.CLUSTER_TERMS_FILE)
+    terms = run.read_optional(C.CLUSTER_TERMS)
     terms = T.empty_term_table() if terms is None else terms[terms[C.LAYER] == layer]
-    timeline = _read(run_dir / C.CLUSTER_TIMELINE_FILE)
+    timeline = run.read_optional(C.CLUSTER_TIMELINE)
     if timeline is None:
         timeline = empty_timeline()
     elif C.LAYER in timeline:
@@ -68,7 +64,7 @@ def read_described(run_dir: Path) -> Described:
         clusters=chosen.reset_index(drop=True),
         terms=terms.reset_index(drop=True),
         timeline=timeline.reset_index(drop=True),
-        zero_shot=_read(run_dir / ZERO_SHOT_LABELS_FILE),
-        tree=_read(run_dir / C.CLUSTER_TREE_FILE),
+        zero_shot=run.read_optional(C.ZERO_SHOT),
+        tree=run.read_optional(C.CLUSTER_TREE),
         notes=notes,
     )

@@ -51,26 +51,21 @@ FLUSH_EVERY = 32  # images per shard: a kill -9 loses at most this many reads
 MAX_PIXELS = 40_000_000  # larger images are refused (recorded as failed), as ingest does
 
 
-@dataclass
+@dataclass(frozen=True)
 class TextResult:
-    """texts.parquet's table plus the counts the pipeline logs as metrics."""
+    """texts.parquet's table (None when the stage is off) plus the counts the pipeline logs as metrics."""
 
-    table: pd.DataFrame
+    table: pd.DataFrame | None
     backend_key: str
     texts_computed: int
     texts_from_cache: int
     texts_failed: int
     seconds: float
-
-    def write(self, run_dir: str | Path) -> Path:
-        """Write `texts.parquet` into the run directory (temporary name, then renamed)."""
-        target = Path(run_dir) / TEXTS.file
-        tmp = target.with_name(f".{target.name}.tmp")
-        self.table.to_parquet(tmp, index=False)
-        tmp.replace(target)
-        return target
+    skipped: str | None = None  # why there is no table (text=none), said in the log and the report
 
     def metrics(self) -> dict[str, float]:
+        if self.table is None:
+            return {}
         return {"texts_computed": self.texts_computed, "texts_from_cache": self.texts_from_cache,
                 "texts_failed": self.texts_failed, "text_seconds": round(self.seconds, 3)}
 

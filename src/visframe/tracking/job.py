@@ -25,6 +25,7 @@ import pandas as pd
 
 from visframe import contracts as C
 from visframe.errors import TrackingError
+from visframe.session import Memo
 from visframe.tracking.mlflow_tracking import resolve_tracking_uri, setup_experiment
 
 log = logging.getLogger("visframe")
@@ -64,18 +65,16 @@ def _retry(action, what: str):
     raise AssertionError("unreachable")
 
 
-# (digest, columns, rows) → the (schema, profile) MLflow inferred for that image set: every job of a
-# sweep logs the same manifest, and inferring them again took 0.1 s a job at 20,000 posts.
-_DATASET_FACTS: dict[tuple, tuple[str | None, str | None]] = {}
-
-
 class JobTracker:
     """The MLflow run of one job. `start()` before any work; `finish()` or `fail()` at the end."""
 
     def __init__(self, tracking_cfg: Mapping, run_name: str, params: Mapping[str, Any], tags: Mapping[str, str],
-                 parent_run_id: str | None = None):
+                 parent_run_id: str | None = None, dataset_profiles: Memo | None = None):
         self.tracking_cfg = tracking_cfg
         self.parent_run_id = parent_run_id  # a sweep's or study's parent run (Session.parent_run_id)
+        # (digest, columns, rows) → the (schema, profile) MLflow inferred for that image set: every job
+        # of a sweep logs the same manifest, and inferring them again took 0.1 s a job at 20,000 posts.
+        self.dataset_profiles = dataset_profiles if dataset_profiles is not None else Memo(1)
         self.run_name = run_name
         self.params = dict(params)
         self.tags = dict(tags)
@@ -93,7 +92,7 @@ class JobTracker:
             client = self._client_obj = _client(self.tracking_cfg)
             client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
             tags = {**self.tags}
-            parent = self.parent_run_id or os.environ.get("VISFRAME_PARENT_RUN_ID")
+            parent = self.parent_run_id or os.environ.get("VISFRAME_PARENT_RUN_ID")  # TODO(lead): drop env
             if parent:
                 tags["mlflow.parentRunId"] = parent
             run = _retry(lambda: client.create_run(experiment_id, run_name=self.run_name, tags=tags), "creating the run")
@@ -144,7 +143,7 @@ class JobTracker:
         # The schema and profile MLflow records come from the frame: a few light columns suffice.
         light = manifest[[c for c in (C.IMAGE_ID, C.STATUS, C.LABEL) if c in manifest.columns]].astype("string")
         key = (digest[:36], tuple(light.columns), len(light))
-        facts = _DATASET_FACTS.get(key)
+        facts = self.dataset_profiles.get(key)
         with warnings.catch_warnings():
             # A local path matches two of MLflow's equivalent local sources; it picks one and says so.
             warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
@@ -152,7 +151,8 @@ class JobTracker:
                                               source=str(manifest_path.resolve()), name=name, digest=digest[:36])
         described = dataset.to_dict()
         if facts is None:
-            facts = _DATASET_FACTS[key] = (described.get("schema"), described.get("profile"))
+            facts = (described.get("schema"), described.get("profile"))
+            self.dataset_profiles.put(key, facts)
         entity = DatasetInput(
             Dataset(name=described["name"], digest=described["digest"], source_type=described["source_type"],
                     source=described["source"], schema=facts[0], profile=facts[1]),
