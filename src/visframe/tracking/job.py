@@ -25,6 +25,7 @@ import pandas as pd
 
 from visframe import contracts as C
 from visframe.errors import TrackingError
+from visframe.run_dir import RunDir
 from visframe.session import Memo
 from visframe.tracking.mlflow_tracking import resolve_tracking_uri, setup_experiment
 
@@ -168,8 +169,8 @@ class JobTracker:
                 self._log_artifact(Path(path), run_dir)
             _retry(lambda: self._client_obj.set_terminated(self.run_id, "FINISHED"), "ending the run")
         except Exception as error:
-            pending = run_dir / C.TRACKING_PENDING_FILE
-            pending.write_text(
+            pending = RunDir(run_dir).write_text(
+                C.TRACKING_PENDING_FILE,
                 f"MLflow run {self.run_id} in {self.uri} could not be completed: {str(error).splitlines()[0]}\n"
                 f"All outputs are in {run_dir.resolve()}. To log them later, run:\n"
                 f"  mlflow artifacts log-artifacts --local-dir {run_dir.resolve()} --run-id {self.run_id}\n"
