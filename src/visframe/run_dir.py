@@ -129,6 +129,16 @@ class RunDir:
         """The table as Arrow (`columns` only, if given); raises RunFileMissing when absent."""
         return pq.read_table(self._existing(table), columns=list(columns) if columns is not None else None)
 
+    def read_arrow_optional(self, table: C.Table, columns: Sequence[str] | None = None) -> pa.Table | None:
+        """The table as Arrow, or None when it is absent or cannot be read (logged once, with the reason)."""
+        if not self.has(table):
+            return None
+        try:
+            return self.read_arrow(table, columns)
+        except (OSError, ValueError, pa.ArrowException, KeyError) as error:
+            log.warning("cannot read %s (%s); going on without it", self.file(table.file), error)
+            return None
+
     def schema(self, table: C.Table) -> pa.Schema:
         return pq.read_schema(self._existing(table))
 
@@ -140,6 +150,12 @@ class RunDir:
         """The `needed` columns of a table and those of `wanted` it has (only those are read); an error
         naming the file when it is absent or lacks a needed column."""
         needed, wanted = list(needed), list(wanted)
+        names = self.require_columns(table, needed)
+        return self.read_arrow(table, list(dict.fromkeys([*needed, *(c for c in wanted if c in names)])))
+
+    def require_columns(self, table: C.Table, needed: Iterable[str]) -> list[str]:
+        """The table's column names, read from its schema alone (no data); RunFileMissing when the file
+        is absent, an InputError naming the file and the stage to re-run when a `needed` one is not there."""
         names = self.schema(table).names
         missing = [c for c in needed if c not in names]
         if missing:
@@ -147,7 +163,7 @@ class RunDir:
                 f"{self.file(table.file)} lacks column(s) {missing}",
                 fix=f"re-run the {_WRITTEN_BY.get(table.file, 'pipeline')} stage (visframe/contracts.py lists the columns)",
             )
-        return self.read_arrow(table, list(dict.fromkeys([*needed, *(c for c in wanted if c in names)])))
+        return names
 
     def _existing(self, table: C.Table | str) -> Path:
         name = _file_name(table)
@@ -172,6 +188,19 @@ class RunDir:
         from visframe.data.manifest_io import read_manifest
 
         return read_manifest(self._existing(C.MANIFEST))
+
+    def read_sampling_sheet(self) -> pd.DataFrame | None:
+        """The report's sampling sheet (report/sampling_sheet.csv) with every cell as text, or None when
+        the report made none. Text, because a hex image_id such as "1234567890123456" must not become a
+        number; an InputError when the sheet has no image_id column."""
+        path = self.sampling_sheet_file
+        if not path.is_file():
+            return None
+        sheet = pd.read_csv(path, dtype=str, keep_default_na=False)
+        if C.IMAGE_ID not in sheet.columns:
+            raise InputError(f"{path} has no {C.IMAGE_ID} column",
+                             fix="re-run the report stage to rebuild it")
+        return sheet
 
     def write_cleaning_report(self, report: pd.DataFrame) -> Path:
         """cleaning_report.csv (data.report.cleaning_report's table), safe to open in a spreadsheet."""

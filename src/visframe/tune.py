@@ -11,7 +11,10 @@ search space (Optuna distributions); the rest fix a parameter for every trial.
   study name, the search resumes: trials left RUNNING by the killed process are marked FAIL and
   their parameters re-queued, and only the missing trials run, up to `tune.n_trials` finished.
 - MLflow: one parent run per study (its id is kept in the study's user attributes, so a resumed
-  study logs under the same parent); every trial's job is a child run (VISFRAME_PARENT_RUN_ID).
+  study logs under the same parent); every trial's job is a child run of it. The study runs its
+  trials with one `visframe.session.Session(parent_run_id=parent)`: the parent reaches each job
+  through it, not an environment variable, and the trials share its memos (metadata, cached
+  vectors, the kNN graph, term matrices), as the jobs of a multirun in one process do.
   The parent gets the objective per trial (step = trial number), trials.csv, the optimisation
   history, the best trial, and the same summary tables as a multirun.
 - Objective: `tune.objective`, a metrics.json name or a list of names (multi-objective).
@@ -35,9 +38,12 @@ log = logging.getLogger("visframe.tune")
 from visframe import CONFIG_DIR
 from visframe.errors import ConfigError, exit_on_user_error
 from visframe.evaluate.registry import REGISTRY, direction_of, optimizable_metrics, worst_value
+from visframe.run_dir import RunDir
+from visframe.session import Session
 from visframe.utils.csv_safe import to_csv_safe
 
-RunTrial = Callable[[DictConfig, Path], Mapping[str, float]]
+# A trial's job: (config, run directory, the study's session) → its metrics. The pipeline by default.
+RunTrial = Callable[[DictConfig, Path, Session], Mapping[str, float]]
 
 
 # ------------------------------------------------------------------------------ search space
@@ -194,10 +200,10 @@ def parent_run_for_study(study, tracking_cfg: DictConfig | None, tags: Mapping[s
     return run_id
 
 
-def pipeline_trial(cfg: DictConfig, run_dir: Path) -> Mapping[str, float]:
+def pipeline_trial(cfg: DictConfig, run_dir: Path, session: Session) -> Mapping[str, float]:
     from visframe.pipeline import run
 
-    return run(cfg, run_dir).metrics
+    return run(cfg, run_dir, session=session).metrics
 
 
 def run_study(
@@ -208,14 +214,15 @@ def run_study(
 ) -> Any:
     """Run (or resume) the study `base_cfg.tune` describes; return the Optuna study.
 
-    `compose_trial(overrides)` gives a trial's config; `run_trial(cfg, run_dir)` runs the job and
-    returns its metrics (the pipeline by default; tests pass a stand-in).
+    `compose_trial(overrides)` gives a trial's config; `run_trial(cfg, run_dir, session)` runs the
+    job and returns its metrics (the pipeline by default; tests pass a stand-in). Every trial gets
+    the same Session, which carries the study's MLflow parent run.
     """
     import optuna
     from hydra.utils import instantiate
     from optuna.trial import TrialState
 
-    from visframe.tracking.sweep import PARENT_ENV, end_parent_run, log_parent_summary
+    from visframe.tracking.sweep import end_parent_run, log_parent_summary
 
     tune_cfg = base_cfg.tune
     if not space:
@@ -232,6 +239,7 @@ def run_study(
     tracking_cfg = base_cfg.get("tracking")
     tracking_cfg = tracking_cfg if tracking_cfg is not None and tracking_cfg.get("enabled", True) else None
     parent = parent_run_for_study(study, tracking_cfg, {"visframe.tune_dir": str(output_dir)})
+    session = Session(parent_run_id=parent)
     finished_states = (TrialState.COMPLETE, TrialState.PRUNED)
     done = len(study.get_trials(deepcopy=False, states=finished_states))
     remaining = max(0, int(tune_cfg.n_trials) - done)
@@ -248,10 +256,9 @@ def run_study(
             f"tracking.run_name={study.study_name}-trial{trial.number}",
         ]
         cfg = compose_trial(overrides)
-        run_dir.mkdir(parents=True, exist_ok=True)
         # The summary tables key rows by the overrides that differ between jobs (as in a multirun).
-        (run_dir / "overrides.yaml").write_text(OmegaConf.to_yaml([f"{k}={v}" for k, v in params.items()]))
-        metrics = run_trial(cfg, run_dir)
+        RunDir(run_dir).write_overrides([f"{k}={v}" for k, v in params.items()])
+        metrics = run_trial(cfg, run_dir, session)
         values = objective_values(metrics, names, directions)
         for name in ("n_clusters", "noise_fraction", "silhouette", "dbcv"):
             if metrics.get(name) is not None and math.isfinite(float(metrics[name])):
@@ -268,19 +275,12 @@ def run_study(
                 client.log_metric(parent, f"trial_{name}", value, step=trial.number)
         return values if len(values) > 1 else values[0]
 
-    previous_env = os.environ.get(PARENT_ENV)
-    if parent:
-        os.environ[PARENT_ENV] = parent
     status = "FAILED"
     try:
         if remaining:
             study.optimize(objective, n_trials=remaining, catch=(Exception,), gc_after_trial=False)
         status = "FINISHED"
     finally:
-        if previous_env is None:
-            os.environ.pop(PARENT_ENV, None)
-        else:
-            os.environ[PARENT_ENV] = previous_env
         files = write_study_summary(study, output_dir, names)
         threshold = float(OmegaConf.select(base_cfg, "evaluation.confidence_threshold", default=0.85))
         job_files = summarise_sweep_dirs(output_dir, threshold)

@@ -13,6 +13,7 @@ from sklearn.metrics import cohen_kappa_score
 from visframe.review.app import create_app
 from visframe.review.run_data import load_run
 from visframe.review.store import ReviewStore, sqlite_url
+from visframe.run_dir import RunFileMissing
 
 PAGES = ["/", "/cluster/0", "/cluster/1", "/cluster/2", "/cluster/-1", "/codebook", "/coder", "/agreement",
          "/disagreements", "/export"]
@@ -170,8 +171,9 @@ def test_images_and_thumbnails_are_served_by_id(app, review_run):
 def test_missing_run_files_give_a_clear_error(tmp_path):
     run_dir = make_run_dir(tmp_path)
     (run_dir / "assignments.parquet").unlink()
-    with pytest.raises(FileNotFoundError, match="assignments.parquet"):
+    with pytest.raises(RunFileMissing, match="assignments.parquet") as raised:
         load_run(run_dir)
+    assert "clustering stage writes assignments.parquet" in raised.value.fix
 
 
 def test_long_grids_page_on_their_own_url(review_run, store):

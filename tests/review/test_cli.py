@@ -69,12 +69,12 @@ def test_an_mlflow_run_id_is_downloaded_served_and_codes_logged_back(tmp_path, s
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
     assert cli.main([run_id]) == 0
     app = served["app"]
-    run = app.state.run
+    run = app.state.review.run
     assert run.mlflow_run_id == run_id and run.run_id == run_id and run.sampled and run.n_images == 20
     assert (run.run_dir / "review.db").is_file() and run.run_dir != run_dir
     assert TestClient(app, base_url="http://127.0.0.1").get("/").status_code == 200
     # Code two images, then log the codes back to the same MLflow run through the app (POST + CSRF).
-    store = app.state.store
+    store = app.state.review.store
     code = store.add_code("protest")
     for image_id in run.images.index[:2]:
         store.save_coding(image_id, "ana", [code.id], "memo")

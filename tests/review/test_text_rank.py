@@ -52,7 +52,7 @@ def test_a_text_query_ranks_the_runs_images_by_cosine_similarity(clip_run, tmp_p
     app, store = _app(run_dir, tmp_path)
     browser = Browser(app)
     browser.get("/map/meta.json")
-    assert getattr(app.state, "text_ranker", None) is None  # nothing of the model at start or first paint
+    assert not app.state.review.map.has_ranker  # nothing of the model at start or first paint
     assert browser.get("/map/similar/status.json").json() == {"available": True, "model": "tiny_clip", "message": ""}
 
     found = browser.get("/map/similar.json", params={"q": QUERY, "k": 5}).json()

@@ -56,27 +56,61 @@ def test_objectives_know_their_direction_and_undefined_metrics_count_as_worst():
     assert directions == ["minimize"]
 
 
+def test_every_trial_gets_the_studys_one_session_carrying_its_parent_run(tmp_path, monkeypatch):
+    """The parent run reaches the jobs through one Session (memos shared by the trials), not os.environ."""
+    from visframe.run_dir import RunDir
+    from visframe.tune import compose_config, run_study
+
+    PARENT_ENV = "VISFRAME_PARENT_RUN_ID"  # where the parent run travelled before the Session
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv(PARENT_ENV, raising=False)
+    fixed = ["tune.n_trials=3", "tune.study_name=session", f"tune.output_dir={tmp_path / 'tune'}",
+             f"tracking.store_dir={tmp_path / 'mlruns'}"]
+    _, space = parse_overrides(["clusterer.min_cluster_size=int(interval(10,200))"])
+    seen = []
+
+    def stand_in(cfg, run_dir, session):
+        seen.append((session, os.environ.get(PARENT_ENV), RunDir(run_dir).read_overrides()))
+        return {"dbcv": cfg.clusterer.min_cluster_size / 200}
+
+    study = run_study(compose_config(fixed), space, lambda extra: compose_config([*fixed, *extra]), stand_in)
+    parent = study.user_attrs["mlflow_parent_run_id"]
+    assert len(seen) == 3 and len({id(session) for session, _, _ in seen}) == 1
+    assert seen[0][0].parent_run_id == parent
+    assert {env for _, env, _ in seen} == {None} and PARENT_ENV not in os.environ
+    # Each trial's parameters are written beside its job, where the summary reads a job's overrides.
+    key = "clusterer.min_cluster_size"
+    assert [o for _, _, o in seen] == [[f"{key}={t.params[key]}"] for t in study.trials]
+
+
 # A study whose trials stand in for the pipeline (sleep + a metric + an MLflow child run, as the
 # pipeline's track() makes), so kill-and-resume is tested in seconds. The slow test below runs the
 # real pipeline.
 FAKE_STUDY = textwrap.dedent(
     """
-    import json, sys, time
-    from visframe.tracking import job_run, log_job_outputs
+    import json, os, sys, time
+    from visframe.run_dir import RunDir
+    from visframe.tracking.job import JobTracker
     from visframe.tune import compose_config, parse_overrides, run_study
 
     overrides = sys.argv[1:]
     fixed, space = parse_overrides(overrides)
     base = compose_config(fixed)
 
-    def fake_trial(cfg, run_dir):
+    def fake_trial(cfg, run_dir, session):
+        # The study's parent run reaches the job through the session, never the environment.
+        assert session.parent_run_id and "VISFRAME_PARENT_RUN_ID" not in os.environ
         time.sleep(0.3)
         mcs = cfg.clusterer.min_cluster_size
         metrics = {"dbcv": 1 - abs(mcs - 60) / 100, "n_clusters": 3.0}
-        (run_dir / "metrics.json").write_text(json.dumps(metrics))
-        (run_dir / "config.yaml").write_text(json.dumps({"clusterer": {"min_cluster_size": mcs}}))
-        with job_run(cfg.tracking, cfg.tracking.run_name, tags=dict(cfg.tracking.tags)):
-            log_job_outputs(metrics, [run_dir / "metrics.json"], run_dir)
+        files = RunDir(run_dir)
+        files.write_metrics(metrics)
+        files.write_config(json.dumps({"clusterer": {"min_cluster_size": mcs}}))
+        tracker = JobTracker(cfg.tracking, cfg.tracking.run_name, params={}, tags=dict(cfg.tracking.tags),
+                             parent_run_id=session.parent_run_id)
+        tracker.start()
+        tracker.finish(metrics, [files.file("metrics.json")], run_dir)
         return metrics
 
     run_study(base, space, lambda extra: compose_config([*fixed, *extra]), run_trial=fake_trial)

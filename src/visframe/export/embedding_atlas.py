@@ -26,13 +26,14 @@ import pyarrow.parquet as pq
 from PIL import Image, ImageOps
 
 from visframe import contracts as C
-from visframe.export import EXPORT_DIR
 from visframe.review.map_data import MapData
+from visframe.run_dir import RunDir
 
 IMAGE_STRUCT = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 CLUSTER_NAME = "cluster_name"
 IMAGE = "image"
 BATCH = 4096
+ATLAS_FILE = "embedding_atlas.parquet"  # under the run's export/ unless --out says otherwise
 
 
 def image_bytes(path: str, max_px: int) -> bytes | None:
@@ -61,12 +62,13 @@ def _texts(data: MapData) -> pa.Array:
     return pc.if_else(both, joined, pc.binary_join_element_wise(captions, ocr, ""))
 
 
-def export_embedding_atlas(run_dir: str | Path, out: str | Path | None = None, max_px: int = 256) -> Path:
+def export_embedding_atlas(run_dir: str | Path | RunDir, out: str | Path | None = None,
+                           max_px: int = 256) -> Path:
     """Write the Embedding Atlas Parquet for the run in `run_dir`; return its path."""
-    run_dir = Path(run_dir)
-    out = Path(out) if out else run_dir / EXPORT_DIR / "embedding_atlas.parquet"
+    files = RunDir(run_dir)
+    data = MapData.load(files)  # first: a run without assignments stops before anything is written
+    out = Path(out) if out else files.export_dir / ATLAS_FILE
     out.parent.mkdir(parents=True, exist_ok=True)
-    data = MapData.load(run_dir)
     meta = data.meta()
     names = pa.array(np.asarray(data.cluster.labels, dtype=object)[data.cluster.codes], pa.string())
     hashtags = pc.binary_join(pc.fill_null(meta[C.HASHTAGS], pa.scalar([], pa.list_(pa.string()))), " ")

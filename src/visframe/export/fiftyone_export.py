@@ -22,20 +22,21 @@ from pathlib import Path
 import numpy as np
 
 from visframe import contracts as C
-from visframe.export import EXPORT_DIR
 from visframe.review.map_data import MapData
+from visframe.run_dir import RunDir
 
 LABELS_FILE = "labels.json"
 DATA_FILE = "data.json"
 EXTRA_FILE = "visframe.json"
+FIFTYONE_DIR = "fiftyone"  # under the run's export/ unless --out says otherwise
 
 
-def export_fiftyone(run_dir: str | Path, out: str | Path | None = None) -> Path:
+def export_fiftyone(run_dir: str | Path | RunDir, out: str | Path | None = None) -> Path:
     """Write labels.json + data.json (+ visframe.json) for the run in `run_dir`; return the folder."""
-    run_dir = Path(run_dir)
-    out = Path(out) if out else run_dir / EXPORT_DIR / "fiftyone"
+    files = RunDir(run_dir)
+    data = MapData.load(files)  # first: a run without assignments stops before anything is written
+    out = Path(out) if out else files.export_dir / FIFTYONE_DIR
     out.mkdir(parents=True, exist_ok=True)
-    data = MapData.load(run_dir)
     ids = data.assignments[C.IMAGE_ID].to_pylist()
     paths = [str(Path(p).resolve()) for p in data.assignments[C.PATH].to_pylist()]
     uuids = [f"{image_id}_{row}" for row, image_id in enumerate(ids)]

@@ -1,6 +1,6 @@
 """The browser coding app (`visframe-review`): code a finished run's images, check agreement, export.
 
-Reads a run directory (the files named in visframe.contracts: manifest, assignments and, when
+Reads a run directory through visframe.run_dir.RunDir (manifest, assignments and, when
 present, the report's sampling sheet, clusters.parquet for names and texts.parquet for search) and
 keeps the codes in a SQLAlchemy store (SQLite WAL by default, PostgreSQL by URL).
 """

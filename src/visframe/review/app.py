@@ -18,7 +18,6 @@ from fastapi.staticfiles import StaticFiles
 from visframe.errors import ConfigError
 from visframe.review import map_routes
 from visframe.review.context import HERE, PAGE_SIZE, ReviewContext
-from visframe.review.deps import current_coder
 from visframe.review.limits import BodyLimit, Limits
 from visframe.review.routes import ROUTERS
 from visframe.review.run_data import ReviewRun
@@ -91,19 +90,15 @@ def create_app(
         allowed_hosts = LOOPBACK_HOSTS
     limits = limits or Limits()
     app = FastAPI(title="visframe review", docs_url=None, redoc_url=None, openapi_url=None)
+    # The one thing on app.state: the typed context every route (the map's too) gets through Depends.
     app.state.review = ReviewContext(run=run, store=store, csrf=Csrf(secret), limits=limits,
                                      tracking_uri=tracking_uri, page_size=page_size)
-    app.state.run, app.state.store = run, store
     _add_guard(app, access, allowed_hosts)
     app.add_middleware(BodyLimit, limits=limits)
     app.add_exception_handler(HTTPException, _http_error)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in ROUTERS:
         app.include_router(router)
-    # The map's routes (review/map_routes.py) read the shared pieces from app.state.
-    review = app.state.review
-    app.state.media, app.state.csrf, app.state.current_coder = review.media, review.csrf, current_coder
-    app.state.render = lambda request, name, **context: review.render(request, name, current_coder(request), **context)
     app.include_router(map_routes.router)
     # The header links to /map only when a router serves it.
     app.state.review.has_map = any(getattr(route, "path", "") == "/map" for route in map_routes.router.routes)

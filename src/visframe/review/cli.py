@@ -28,14 +28,15 @@ from pathlib import Path
 
 from visframe import contracts as C
 from visframe.errors import VisframeError
-from visframe.review.run_files import SAMPLING_SHEET_FILE
+from visframe.run_dir import RunDir
 from visframe.utils.cache import cache_subdir
 
 log = logging.getLogger("visframe.review")
 
 MLFLOW_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 REQUIRED_ARTIFACTS = (C.MANIFEST_FILE, C.ASSIGNMENTS_FILE)
-OPTIONAL_ARTIFACTS = (f"{C.REPORT_DIR}/{SAMPLING_SHEET_FILE}", C.CLUSTERS_FILE, C.TEXTS_FILE, C.METRICS_FILE)
+OPTIONAL_ARTIFACTS = (f"{C.REPORT_DIR}/{C.SAMPLING_SHEET_FILE}", C.CLUSTERS_FILE, C.TEXTS_FILE,
+                      C.METRICS_FILE)
 TOKEN_ENV = "VISFRAME_REVIEW_TOKEN"
 DEFAULT_PORT = 8765
 
@@ -80,10 +81,10 @@ def download_run(run_id: str, tracking_uri: str | None, dest: Path | None = None
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    dest = dest or cache_subdir(None, "review", run_id)
-    dest.mkdir(parents=True, exist_ok=True)
+    files = RunDir(dest or cache_subdir(None, "review", run_id))
+    files.path.mkdir(parents=True, exist_ok=True)
     for name in (*REQUIRED_ARTIFACTS, *OPTIONAL_ARTIFACTS):
-        target_dir = dest / Path(name).parent
+        target_dir = files.file(name).parent
         target_dir.mkdir(parents=True, exist_ok=True)
         try:
             mlflow.artifacts.download_artifacts(
@@ -96,8 +97,8 @@ def download_run(run_id: str, tracking_uri: str | None, dest: Path | None = None
                     "visframe pipeline, and is --tracking-uri / MLFLOW_TRACKING_URI the right store?"
                 ) from error
             log.info("MLflow run %s has no %s; going on without it", run_id, name)
-    (dest / C.MLFLOW_RUN_ID_FILE).write_text(run_id + "\n", encoding="utf-8")
-    return dest
+    files.write_mlflow_run_id(run_id)
+    return files.path
 
 
 def resolve_run_dir(run: str, tracking_uri: str | None) -> Path:
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"visframe-review: {error}", file=sys.stderr)
         return 1
-    store = ReviewStore(args.db or sqlite_url(run_dir / C.REVIEW_DB_FILE), run.run_id)
+    store = ReviewStore(args.db or sqlite_url(run.files.review_db), run.run_id)
     app = create_app(run, store, host=args.host, tracking_uri=tracking_uri, access=access)
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"visframe-review: {run.n_images} images in {len(run.clusters)} clusters from {run_dir}")

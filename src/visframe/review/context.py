@@ -18,6 +18,7 @@ from starlette.templating import Jinja2Templates
 from visframe import contracts as C
 from visframe.review import agreement as agree
 from visframe.review.limits import Limits
+from visframe.review.map_state import MapState
 from visframe.review.media import Media
 from visframe.review.run_data import ReviewRun
 from visframe.review.search import TextIndex
@@ -70,6 +71,7 @@ class ReviewContext:
         self.all_ids = self.run.images.index  # a pandas Index: membership is a hash lookup
         self.clusters_of = self.run.images[C.CLUSTER]  # image_id -> cluster (a Series: [], .get)
         self.search = TextIndex(self.run)  # built on the first search
+        self.map = MapState(self.run.files)  # /map's data, selections and ranker, made on first need
         self.has_map = False  # set by create_app once every router is included
 
     def render(self, request: Request, name: str, coder: str | None, status_code: int = 200,

@@ -22,7 +22,6 @@ import numpy as np
 from PIL import Image
 
 from visframe import contracts as C
-from visframe.review import run_files
 from visframe.review.run_data import ReviewRun, is_image_id
 from visframe.review.store import ReviewStore, StoreError
 
@@ -62,7 +61,7 @@ def labelstudio_tasks(run: ReviewRun, image_url: Callable[[str], str], embed: bo
                 C.RUN_ID: run.run_id,
                 C.CLUSTER: int(row[C.CLUSTER]),
                 C.PROBABILITY: float(row[C.PROBABILITY]),
-                run_files.BAND: row[run_files.BAND],
+                C.BAND: row[C.BAND],
                 C.CAPTION: row[C.CAPTION],
                 C.HASHTAGS: " ".join(row[C.HASHTAGS]),
                 C.ACCOUNT: row[C.ACCOUNT],

@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from matplotlib.path import Path as PolygonPath
 
 from visframe import contracts as C
 from visframe.errors import InputError
+from visframe.run_dir import RunDir
 from visframe.utils.hashtags import format_hashtag, hashtag_key
 
 # How many categories a categorical colouring shows before the rest become "other".
@@ -89,31 +89,6 @@ def _categorical(values: pa.Array, top: int = TOP_CATEGORIES, ordered: bool = Fa
     return Categorical(codes=codes, labels=labels, counts=tallies, ordered=ordered)
 
 
-def _read(path: Path, what: str) -> pa.Table:
-    if not path.is_file():
-        raise InputError(f"{path} not found: the map needs the run's {what}",
-                         fix="run the pipeline first, or point visframe-review at the run directory that has it")
-    return pq.read_table(path)
-
-
-def cluster_names(run_dir: Path) -> dict[int, dict[int, str]]:
-    """layer -> cluster -> name from clusters.parquet; layer -1 holds the chosen layer's names."""
-    path = run_dir / C.CLUSTERS_FILE
-    if not path.is_file():
-        return {}
-    table = pq.read_table(path).to_pandas()
-    names: dict[int, dict[int, str]] = {}
-    if C.NAME not in table.columns:
-        return names
-    for row in table.itertuples(index=False):  # one row per cluster: hundreds, not millions
-        layer, cluster, name = int(getattr(row, C.LAYER)), int(getattr(row, C.CLUSTER)), getattr(row, C.NAME)
-        if isinstance(name, str) and name.strip():
-            names.setdefault(layer, {})[cluster] = name.strip()
-            if bool(getattr(row, C.IS_CHOSEN_LAYER, False)):
-                names.setdefault(-1, {})[cluster] = name.strip()
-    return names
-
-
 def _label_clusters(values: np.ndarray, names: dict[int, str]) -> Categorical:
     ids, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
     if len(ids) > MAX_CODE:
@@ -127,12 +102,12 @@ def _label_clusters(values: np.ndarray, names: dict[int, str]) -> Categorical:
 class MapData:
     """The run's posts for the map. Positions and clusters load at once; the rest on first need."""
 
-    run_dir: Path
+    files: RunDir
     xy: np.ndarray  # (n, 2) float32
     probability: np.ndarray  # (n,) float32
     cluster: Categorical
     layers: list[str]
-    names: dict[int, dict[int, str]]
+    names: dict[int, dict[int, str]]  # layer -> cluster -> name (RunDir.cluster_names_by_layer)
     _cache: dict = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -141,30 +116,26 @@ class MapData:
         return len(self.xy)
 
     @classmethod
-    def load(cls, run_dir: str | Path) -> MapData:
+    def load(cls, run_dir: str | Path | RunDir) -> MapData:
         """Read only what the first paint needs: x, y, probability, cluster (0.2 s at 1M posts here)."""
-        run_dir = Path(run_dir)
-        path = run_dir / C.ASSIGNMENTS_FILE
-        schema = pq.read_schema(path) if path.is_file() else _read(path, C.ASSIGNMENTS_FILE)
-        missing = [c for c in (C.IMAGE_ID, C.PATH, C.CLUSTER, C.PROBABILITY, C.X, C.Y) if c not in schema.names]
-        if missing:
-            raise InputError(f"{path} lacks column(s) {missing}",
-                             fix="re-run the cluster stage (see docs/ARCHITECTURE.md for the columns)")
-        table = pq.read_table(path, columns=[C.X, C.Y, C.PROBABILITY, C.CLUSTER])
+        files = RunDir(run_dir)
+        needed = (C.IMAGE_ID, C.PATH, C.CLUSTER, C.PROBABILITY, C.X, C.Y)
+        columns = files.require_columns(C.ASSIGNMENTS, needed)  # the schema only: no data read yet
+        table = files.read_arrow(C.ASSIGNMENTS, [C.X, C.Y, C.PROBABILITY, C.CLUSTER])
         xy = np.empty((table.num_rows, 2), dtype=np.float32)
         xy[:, 0] = table[C.X].to_numpy()
         xy[:, 1] = table[C.Y].to_numpy()
         probability = np.nan_to_num(table[C.PROBABILITY].to_numpy().astype(np.float32), nan=0.0)
-        names = cluster_names(run_dir)
+        names = files.cluster_names_by_layer()
         cluster = _label_clusters(table[C.CLUSTER].to_numpy(), names.get(-1, {}))
-        return cls(run_dir, xy, probability, cluster, C.layer_columns(schema.names), names)
+        return cls(files, xy, probability, cluster, C.layer_columns(columns), names)
 
     @property
     def assignments(self) -> pa.Table:
         """The whole assignments table (image ids, paths, layers), read on first need."""
         with self._lock:
             if "assignments" not in self._cache:
-                self._cache["assignments"] = pq.read_table(self.run_dir / C.ASSIGNMENTS_FILE)
+                self._cache["assignments"] = self.files.read_arrow(C.ASSIGNMENTS)
             return self._cache["assignments"]
 
     # -- what the page loads first ---------------------------------------------------------------
@@ -192,13 +163,19 @@ class MapData:
         """For each post, its manifest row (null where the manifest has no such path); None: no manifest."""
         with self._lock:
             if "rows" not in self._cache:
-                path = self.run_dir / C.MANIFEST_FILE
                 rows = None
-                if path.is_file() and C.PATH in pq.read_schema(path).names:
-                    paths = pq.read_table(path, columns=[C.PATH])[C.PATH].combine_chunks()
+                if C.PATH in self._manifest_columns():
+                    paths = self.files.read_arrow(C.MANIFEST, [C.PATH])[C.PATH].combine_chunks()
                     rows = pc.index_in(self.assignments[C.PATH], value_set=paths)
                 self._cache["rows"] = rows
             return self._cache["rows"]
+
+    def _manifest_columns(self) -> list[str]:
+        """The manifest's column names ([] without a manifest), read from its schema once."""
+        with self._lock:
+            if "manifest_columns" not in self._cache:
+                self._cache["manifest_columns"] = self.files.columns(C.MANIFEST)
+            return self._cache["manifest_columns"]
 
     def meta_column(self, name: str) -> pa.ChunkedArray:
         """Manifest column `name` per post (nulls when absent; hashtag keys derived for older manifests)."""
@@ -208,10 +185,10 @@ class MapData:
             return self._cache[("meta", name)]
 
     def _read_meta_column(self, name: str) -> pa.ChunkedArray:
-        path, rows = self.run_dir / C.MANIFEST_FILE, self._manifest_rows()
-        if rows is not None and name in pq.read_schema(path).names:
-            return pq.read_table(path, columns=[name])[name].take(rows)
-        if name == C.HASHTAG_KEYS and rows is not None and C.HASHTAGS in pq.read_schema(path).names:
+        rows, columns = self._manifest_rows(), self._manifest_columns()
+        if rows is not None and name in columns:
+            return self.files.read_arrow(C.MANIFEST, [name])[name].take(rows)
+        if name == C.HASHTAG_KEYS and rows is not None and C.HASHTAGS in columns:
             tags = self.meta_column(C.HASHTAGS).combine_chunks()  # older manifests: derive the keys
             flat = [hashtag_key(t) for t in pc.list_flatten(tags).to_pylist()]
             offsets = pc.subtract(tags.offsets, tags.offsets[0])
@@ -227,8 +204,7 @@ class MapData:
     def texts(self) -> pa.Table | None:
         with self._lock:
             if "texts" not in self._cache:
-                path = self.run_dir / C.TEXTS_FILE
-                self._cache["texts"] = pq.read_table(path, columns=[C.IMAGE_ID, C.TEXT]) if path.is_file() else None
+                self._cache["texts"] = self.files.read_arrow_optional(C.TEXTS, [C.IMAGE_ID, C.TEXT])
             return self._cache["texts"]
 
     # -- colourings ------------------------------------------------------------------------------
@@ -249,7 +225,7 @@ class MapData:
     def _build_colouring(self, key: str) -> Categorical:
         if key in self.layers:
             layer = int(key[len(C.CLUSTER_LAYER_PREFIX):])
-            values = pq.read_table(self.run_dir / C.ASSIGNMENTS_FILE, columns=[key])[key].to_numpy()
+            values = self.files.read_arrow(C.ASSIGNMENTS, [key])[key].to_numpy()
             return _label_clusters(values, self.names.get(layer, {}))
         if key == "noise":  # from the cluster codes in memory: no file read
             noise = self.cluster.values[self.cluster.codes] == C.NOISE

@@ -1,8 +1,11 @@
 """A finished run as the review app sees it: which images to code, their metadata, and their files.
 
-The files are read by run_files.py (names from visframe.contracts). When the report's sampling
-sheet is present, the images to code are the sample's images (with their band and thumbnails);
-otherwise every clustered image is codeable. Reshared copies share an `image_id` (the hash of the
+The files are read through `visframe.run_dir.RunDir`: the manifest (the only source of file
+paths: images are served by `image_id` looked up there, never by a path from a request) and the
+assignments are required; the report's sampling sheet, the describe stage's cluster names, the OCR
+texts and the MLflow run id are used when present. When the report's sampling sheet is present,
+the images to code are the sample's images (with their band and thumbnails); otherwise every
+clustered image is codeable. Reshared copies share an `image_id` (the hash of the
 bytes), so codes attach to the image_id; the page shows the metadata of its most probable post and
 how many posts carry it. Hashtags are counted by `hashtag_key` and shown with `format_hashtag`.
 
@@ -29,9 +32,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from visframe import contracts as C
-from visframe.review import run_files
 from visframe.review.run_columns import combined, post_tags, tag_lists, text_column, valid_image_ids
 from visframe.review.run_summary import ClusterSummary, RunPosts, summarise_clusters
+from visframe.run_dir import RunDir
 from visframe.utils.hashtags import format_hashtag, hashtag_key, normalise_hashtags
 
 IMAGE_ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
@@ -41,7 +44,8 @@ METADATA_COLUMNS = (*TEXT_COLUMNS, C.HASHTAGS, C.HASHTAG_KEYS, C.LIKES, C.POSTED
 # Assignments columns carried to the noise queue when the cluster stage wrote them.
 SOFT_COLUMNS = (C.OUTLIER_SCORE, C.NEAREST_CLUSTER, C.NEAREST_CLUSTER_STRENGTH)
 # Columns of the sampling sheet that, when filled, describe the sampled post better than the manifest.
-SHEET_COLUMNS = (C.CAPTION, C.ALT_TEXT, C.ACCOUNT, C.HASHTAGS, C.LIKES, C.POSTED_AT, run_files.BAND)
+SHEET_COLUMNS = (C.CAPTION, C.ALT_TEXT, C.ACCOUNT, C.HASHTAGS, C.LIKES, C.POSTED_AT, C.BAND)
+THUMBNAIL_COLUMNS = ("thumbnail_path", "thumbnail")  # the sheet's, relative to report/ or the run directory
 _TAG_SPLIT = re.compile(r"[\s,;]+")
 
 
@@ -103,7 +107,7 @@ def tidy_record(image_id: str, values: dict[str, Any]) -> dict[str, Any]:
     values[C.HASHTAGS] = [format_hashtag(t) for t in shown]
     values[C.LIKES] = _clean_int(values.get(C.LIKES))
     values[C.POSTED_AT] = _clean_time(values.get(C.POSTED_AT))
-    for column in (*TEXT_COLUMNS, run_files.BAND):
+    for column in (*TEXT_COLUMNS, C.BAND):
         values[column] = _clean_text(values.get(column))
     return {C.IMAGE_ID: image_id, **values}
 
@@ -124,6 +128,11 @@ class ReviewRun:
     _texts: dict[str, str] | None = field(default=None, repr=False)
 
     @property
+    def files(self) -> RunDir:
+        """The run directory's files (read through RunDir)."""
+        return RunDir(self.run_dir)
+
+    @property
     def n_images(self) -> int:
         return len(self.images)
 
@@ -131,7 +140,7 @@ class ReviewRun:
     def texts(self) -> dict[str, str]:
         """image_id -> OCR text (texts.parquet), read on first use."""
         if self._texts is None:
-            self._texts = run_files.read_texts(self.run_dir)
+            self._texts = read_texts(self.files)
         return self._texts
 
     def has_image(self, image_id: str) -> bool:
@@ -233,7 +242,7 @@ def _images(posts: _Posts) -> pd.DataFrame:
     for column in METADATA_COLUMNS:
         table = table.append_column(column, posts.meta(column, first))
     table = table.append_column(N_POSTS, pa.array(counts[order].astype(np.int64)))
-    table = table.append_column(run_files.BAND, pa.array(np.full(table.num_rows, ""), pa.string()))
+    table = table.append_column(C.BAND, pa.array(np.full(table.num_rows, ""), pa.string()))
     return table.to_pandas(types_mapper=_list_dtype).set_index(C.IMAGE_ID)
 
 
@@ -245,13 +254,13 @@ def _run_posts(posts: _Posts) -> RunPosts:
                     tags=post_tags(tags, tag_lists(posts.meta(C.HASHTAG_KEYS), n, tag_list)))
 
 
-def _apply_sheet(run_dir: Path, images: pd.DataFrame, sheet: pd.DataFrame, skipped: list[str],
+def _apply_sheet(files: RunDir, images: pd.DataFrame, sheet: pd.DataFrame, skipped: list[str],
                  thumbnails: dict[str, Path]) -> pd.DataFrame:
     """Keep the sampled images; the sheet names the sampled post, so its metadata wins where filled."""
     sheet = sheet[sheet[C.IMAGE_ID].map(is_image_id)]
     unknown = sorted(set(sheet[C.IMAGE_ID][~sheet[C.IMAGE_ID].isin(images.index)]))
     if unknown:
-        skipped.append(f"{run_files.sampling_sheet_path(run_dir)}: {len(unknown)} image_id(s) not in "
+        skipped.append(f"{files.sampling_sheet_file}: {len(unknown)} image_id(s) not in "
                        f"{C.ASSIGNMENTS_FILE}, e.g. {unknown[0]}")
     sheet = sheet[sheet[C.IMAGE_ID].isin(images.index)].drop_duplicates(C.IMAGE_ID).set_index(C.IMAGE_ID)
     images = images.loc[sheet.index].copy()
@@ -262,9 +271,9 @@ def _apply_sheet(run_dir: Path, images: pd.DataFrame, sheet: pd.DataFrame, skipp
     if C.HASHTAGS in sheet.columns:
         images[C.HASHTAG_KEYS] = [[hashtag_key(t) for t in tag_list(v)] for v in images[C.HASHTAGS]]
         images[C.HASHTAGS] = [normalise_hashtags(tag_list(v))[0] for v in images[C.HASHTAGS]]
-    column = next((c for c in run_files.THUMBNAIL_COLUMNS if c in sheet.columns), None)
+    column = next((c for c in THUMBNAIL_COLUMNS if c in sheet.columns), None)
     for image_id, value in (sheet[column].items() if column else ()):
-        found = run_files.thumbnail_inside_run(run_dir, value)
+        found = files.inside(value)  # the sheet is data: only a file inside the run directory
         if found is not None:
             thumbnails[image_id] = found
     return images
@@ -282,26 +291,36 @@ def content_run_id(images: pd.DataFrame) -> str:
     return "local-" + hashlib.sha256(text).hexdigest()[:16]
 
 
-def load_run(run_dir: str | Path, top_terms: int = 5, montage_size: int = 6) -> ReviewRun:
+def read_texts(files: RunDir) -> dict[str, str]:
+    """image_id -> the text stage's OCR text, for images that have some ({} without texts.parquet)."""
+    table = files.read_arrow_optional(C.TEXTS, [C.IMAGE_ID, C.TEXT])
+    kind = table.schema.field(C.TEXT).type if table is not None else None
+    if kind is None or not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return {}
+    table = table.filter(pc.greater(pc.utf8_length(pc.fill_null(table[C.TEXT], "")), 0))
+    return dict(zip(table[C.IMAGE_ID].cast(pa.string()).to_pylist(), table[C.TEXT].to_pylist()))
+
+
+def load_run(run_dir: str | Path | RunDir, top_terms: int = 5, montage_size: int = 6) -> ReviewRun:
     """Read a run directory into a `ReviewRun` (raises a clear error naming a missing/broken file)."""
     run_dir = Path(run_dir).expanduser().resolve()
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run directory {run_dir} does not exist")
-    manifest = run_files.read_required(run_dir, C.MANIFEST, (C.IMAGE_ID, C.PATH), (C.STATUS, *METADATA_COLUMNS))
-    assignments = run_files.read_required(run_dir, C.ASSIGNMENTS, (C.IMAGE_ID, C.PATH, C.CLUSTER, C.PROBABILITY),
-                                          SOFT_COLUMNS)
+    files = RunDir(run_dir)
+    manifest = files.read_required(C.MANIFEST, (C.IMAGE_ID, C.PATH), (C.STATUS, *METADATA_COLUMNS))
+    assignments = files.read_required(C.ASSIGNMENTS, (C.IMAGE_ID, C.PATH, C.CLUSTER, C.PROBABILITY),
+                                      SOFT_COLUMNS)
     posts = _posts(manifest, assignments)
     images = _images(posts)
     skipped: list[str] = []
     thumbnails: dict[str, Path] = {}
-    sheet_path = run_files.sampling_sheet_path(run_dir)
-    sampled = sheet_path.is_file()
+    sheet = files.read_sampling_sheet()
+    sampled = sheet is not None
     if sampled:
-        images = _apply_sheet(run_dir, images, run_files.read_sampling_sheet(sheet_path), skipped, thumbnails)
+        images = _apply_sheet(files, images, sheet, skipped, thumbnails)
     images = images.sort_values([C.CLUSTER, C.PROBABILITY], ascending=[True, False], kind="stable")
-    clusters = summarise_clusters(images, _run_posts(posts), run_files.read_cluster_names(run_dir), top_terms,
-                                  montage_size)
-    mlflow_run_id = run_files.read_mlflow_run_id(run_dir)
+    clusters = summarise_clusters(images, _run_posts(posts), files.cluster_names(), top_terms, montage_size)
+    mlflow_run_id = files.mlflow_run_id()
     return ReviewRun(run_dir=run_dir, run_id=mlflow_run_id or content_run_id(images), mlflow_run_id=mlflow_run_id,
                      images=images, clusters=clusters, image_paths=_image_paths(manifest), sampled=sampled,
                      thumbnail_paths=thumbnails, skipped=skipped)

@@ -24,6 +24,7 @@ import numpy as np
 
 from visframe import contracts as C
 from visframe.errors import InputError, user_error_of
+from visframe.run_dir import RunDir
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,8 @@ def _spec_key(spec: object) -> str:
 class TextRanker:
     """The run's encoder and vectors, loaded on first use (thread-safe), and `rank(query, k)`."""
 
-    def __init__(self, run_dir: Path, image_ids: list[str]):
-        self.run_dir = Path(run_dir)
+    def __init__(self, files: RunDir, image_ids: list[str]):
+        self.files = RunDir(files)
         self.image_ids = image_ids  # the run's images (unique), in any order
         self._lock = threading.Lock()
         self._cfg = None
@@ -74,12 +75,13 @@ class TextRanker:
     def _config(self):
         from omegaconf import OmegaConf
 
-        path = self.run_dir / C.CONFIG_FILE
-        if not path.is_file():
+        config = self.files.read_config()
+        if config is None:
             raise TextRankUnavailable(
-                f"{path} not found: ranking by meaning needs the config of the run (its model)",
+                f"{self.files.file(C.CONFIG_FILE)} not found or unreadable: ranking by meaning needs "
+                "the config of the run (its model)",
                 fix="open the run directory the pipeline wrote (it holds config.yaml); plain search still works")
-        return OmegaConf.load(path)
+        return OmegaConf.create(config)
 
     def encoder(self):
         """The run's encoder with a text side, built on first call; else TextRankUnavailable (remembered)."""
@@ -102,7 +104,7 @@ class TextRanker:
         self._cfg = self._config()
         model = self._cfg.get("model")
         if model is None or "_target_" not in model:
-            raise TextRankUnavailable(f"{self.run_dir / C.CONFIG_FILE} names no model (`model._target_`)",
+            raise TextRankUnavailable(f"{self.files.file(C.CONFIG_FILE)} names no model (`model._target_`)",
                                       fix="open a run directory written by the visframe pipeline")
         name = str(model.get("name", model["_target_"]))
         try:

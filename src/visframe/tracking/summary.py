@@ -1,7 +1,8 @@
 """The study's summary tables for a set of finished jobs (a Hydra multirun or an Optuna study).
 
-Read from the jobs' run directories only (metrics.json, config.yaml, .hydra/overrides.yaml or a
-trial's overrides.yaml, assignments.parquet), so any finished sweep can be summarised again later.
+Read from the jobs' run directories only, through `visframe.run_dir.RunDir` (metrics, config, the
+overrides Hydra or a tune trial kept, assignments, cluster names), so any finished sweep can be
+summarised again later.
 CSV is the data (written with `visframe.utils.csv_safe`: no cell a spreadsheet would run); every
 table also comes as a PNG laid out so nothing overlaps, and `index.html` shows them all on one
 self-contained page (tracking/summary_html.py):
@@ -31,7 +32,6 @@ one row per model and a min_cluster_size sweep one row per value.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
@@ -40,20 +40,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from visframe import contracts as C
-from visframe.contracts import (
-    ASSIGNMENTS_FILE,
-    CLUSTER,
-    CONFIG_FILE,
-    METRICS_FILE,
-    MLFLOW_RUN_ID_FILE,
-    NOISE,
-    PATH,
-    PROBABILITY,
-)
+from visframe.contracts import CLUSTER, NOISE, PATH, PROBABILITY
+from visframe.run_dir import RunDir
 from visframe.utils.csv_safe import to_csv_safe
 
 log = logging.getLogger(__name__)
@@ -75,27 +66,17 @@ def find_job_dirs(sweep_dir: str | Path) -> list[Path]:
     sweep_dir = Path(sweep_dir)
     if not sweep_dir.is_dir():
         return []
-    dirs = [d for d in sweep_dir.iterdir() if d.is_dir() and ((d / ".hydra").is_dir() or (d / METRICS_FILE).exists())]
+    dirs = [d for d in sweep_dir.iterdir() if d.is_dir() and RunDir(d).is_job()]
     return sorted(dirs, key=lambda d: (not d.name.isdigit(), int(d.name) if d.name.isdigit() else 0, d.name))
-
-
-def _read_yaml(path: Path) -> dict | list | None:
-    try:
-        return yaml.safe_load(path.read_text()) if path.exists() else None
-    except yaml.YAMLError as error:
-        log.warning("Unreadable %s (%s): left out of the summary", path, error)
-        return None
 
 
 def _override_key(text: str) -> str:
     return text.split("=", 1)[0].strip().lstrip("+~")
 
 
-def _overrides(job_dir: Path) -> dict[str, str]:
-    # Hydra jobs: .hydra/overrides.yaml (the job's hydra.overrides.task); visframe-tune trials:
-    # overrides.yaml (the trial's parameters).
-    found = _read_yaml(job_dir / ".hydra" / "overrides.yaml") or _read_yaml(job_dir / "overrides.yaml") or []
-    pairs = (str(item).split("=", 1) for item in found if "=" in str(item))
+def _overrides(job: RunDir) -> dict[str, str]:
+    # Hydra jobs: the job's hydra.overrides.task; visframe-tune trials: the trial's parameters.
+    pairs = (item.split("=", 1) for item in job.read_overrides() if "=" in item)
     return {_override_key(key): value for key, value in pairs if not _override_key(key).startswith("hydra.")}
 
 
@@ -123,13 +104,10 @@ def _select(config: dict | None, dotted: str):
 
 
 def _job_row(number: int, job_dir: Path) -> dict:
-    config = _read_yaml(job_dir / CONFIG_FILE)
-    if not isinstance(config, dict):
-        config = _read_yaml(job_dir / ".hydra" / "config.yaml")
-        config = config if isinstance(config, dict) else None
-    metrics_path = job_dir / METRICS_FILE
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    overrides = _overrides(job_dir)
+    job = RunDir(job_dir)
+    config = job.read_config()  # config.yaml, else Hydra's .hydra/config.yaml
+    metrics = job.read_metrics() or {}  # undefined metrics (null) as NaN
+    overrides = _overrides(job)
     row = {
         "job": job_dir.name if job_dir.name.isdigit() else str(number),
         "run_dir": str(job_dir.resolve()),
@@ -139,10 +117,9 @@ def _job_row(number: int, job_dir: Path) -> dict:
         "clusterer": str(_select(config, "clusterer._target_") or ""),
         "reducer": str(_select(config, "reducer._target_") or ""),
     }
-    mlflow_id = job_dir / MLFLOW_RUN_ID_FILE
-    row["mlflow_run_id"] = mlflow_id.read_text().strip() if mlflow_id.exists() else ""
+    row["mlflow_run_id"] = job.mlflow_run_id() or ""
     row.update({f"{OVERRIDE}{k}": v for k, v in overrides.items()})
-    row.update({k: (math.nan if v is None else v) for k, v in metrics.items()})
+    row.update(metrics)
     return row
 
 
@@ -245,11 +222,10 @@ def confidence_table(jobs: pd.DataFrame, threshold: float) -> pd.DataFrame:
 
 
 def _probability_stats(run_dir: Path, threshold: float) -> dict[str, float]:
-    path = run_dir / ASSIGNMENTS_FILE
-    if not path.exists():
+    job, columns = RunDir(run_dir), [CLUSTER, PROBABILITY]
+    if not set(columns) <= set(job.columns(C.ASSIGNMENTS)):  # no assignments, or an older layout
         return {}
-    columns = [CLUSTER, PROBABILITY]
-    assignments = pd.read_parquet(path, columns=columns) if _has_columns(path, columns) else None
+    assignments = job.read_optional(C.ASSIGNMENTS, columns)
     if assignments is None:
         return {}
     clustered = assignments.loc[assignments[CLUSTER] != NOISE, PROBABILITY].to_numpy(dtype=float)
@@ -261,12 +237,6 @@ def _probability_stats(run_dir: Path, threshold: float) -> dict[str, float]:
         stats["min"], stats["max"] = float(clustered.min()), float(clustered.max())
         stats.update({name: float(np.quantile(clustered, q)) for name, q in QUANTILES.items()})
     return stats
-
-
-def _has_columns(path: Path, columns: list[str]) -> bool:
-    import pyarrow.parquet as pq
-
-    return set(columns) <= set(pq.read_schema(path).names)
 
 
 def confidence_by_job(jobs: pd.DataFrame, threshold: float) -> pd.DataFrame:
@@ -293,11 +263,14 @@ def cluster_names_by_job(jobs: pd.DataFrame) -> pd.DataFrame:
     setting finds, by name, side by side."""
     frames = []
     for _, job in jobs[jobs["status"] == "ok"].iterrows():
-        path = Path(job["run_dir"]) / C.CLUSTERS_FILE
-        if not path.is_file():
+        files = RunDir(job["run_dir"])
+        clusters = files.read_optional(C.CLUSTERS, [C.CLUSTER, C.IS_CHOSEN_LAYER, C.SIZE])
+        if clusters is None:
             continue
-        clusters = pd.read_parquet(path, columns=[C.CLUSTER, C.IS_CHOSEN_LAYER, C.NAME, C.SIZE])
-        chosen = clusters[clusters[C.IS_CHOSEN_LAYER]].sort_values(C.SIZE, ascending=False)
+        names = files.cluster_names()  # the chosen layer's, as the report and the review app name them
+        chosen = clusters[clusters[C.IS_CHOSEN_LAYER].fillna(False).astype(bool)].copy()
+        chosen[C.NAME] = [names.get(int(c), "") for c in chosen[C.CLUSTER]]
+        chosen = chosen.sort_values(C.SIZE, ascending=False)
         frames.append(chosen.drop(columns=[C.IS_CHOSEN_LAYER]).assign(job=job["job"], label=job["label"]))
     if not frames:
         return pd.DataFrame(columns=["job", "label", C.CLUSTER, C.NAME, C.SIZE])
@@ -308,9 +281,8 @@ def agreement_matrices(jobs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """ARI and NMI between every two jobs' labels over the images both clustered (joined by path)."""
     labelled = {}
     for _, row in jobs[jobs["status"] == "ok"].iterrows():
-        path = Path(row["run_dir"]) / ASSIGNMENTS_FILE
-        if path.exists():
-            assignments = pd.read_parquet(path, columns=[PATH, CLUSTER])
+        assignments = RunDir(row["run_dir"]).read_optional(C.ASSIGNMENTS, [PATH, CLUSTER])
+        if assignments is not None:
             labelled[row["label"]] = assignments.drop_duplicates(PATH).set_index(PATH)[CLUSTER]
     names = list(labelled)
     ari = pd.DataFrame(np.nan, index=names, columns=names)
