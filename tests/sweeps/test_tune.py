@@ -57,12 +57,12 @@ def test_objectives_know_their_direction_and_undefined_metrics_count_as_worst():
 
 
 # A study whose trials stand in for the pipeline (sleep + a metric + an MLflow child run, as the
-# pipeline's track() makes), so kill-and-resume is tested in seconds. The slow test below runs the
+# pipeline's JobTracker makes), so kill-and-resume is tested in seconds. The slow test below runs the
 # real pipeline.
 FAKE_STUDY = textwrap.dedent(
     """
     import json, sys, time
-    from visframe.tracking import job_run, log_job_outputs
+    from visframe.tracking.job import JobTracker
     from visframe.tune import compose_config, parse_overrides, run_study
 
     overrides = sys.argv[1:]
@@ -75,8 +75,9 @@ FAKE_STUDY = textwrap.dedent(
         metrics = {"dbcv": 1 - abs(mcs - 60) / 100, "n_clusters": 3.0}
         (run_dir / "metrics.json").write_text(json.dumps(metrics))
         (run_dir / "config.yaml").write_text(json.dumps({"clusterer": {"min_cluster_size": mcs}}))
-        with job_run(cfg.tracking, cfg.tracking.run_name, tags=dict(cfg.tracking.tags)):
-            log_job_outputs(metrics, [run_dir / "metrics.json"], run_dir)
+        tracker = JobTracker(cfg.tracking, cfg.tracking.run_name, {}, dict(cfg.tracking.tags))
+        tracker.start()
+        tracker.finish(metrics, [run_dir / "metrics.json"], run_dir)
         return metrics
 
     run_study(base, space, lambda extra: compose_config([*fixed, *extra]), run_trial=fake_trial)
