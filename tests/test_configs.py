@@ -7,7 +7,8 @@ group the main config does not list, as `visframe-tune` adds `+tune=default`), r
 `_target_` in its node must instantiate. The tables below say where something else is the right
 outcome here, and why: weights only a hub has (hubs unreachable, caches empty: the encoder's
 MissingWeightsError names the weights and the setting that provides them), extras that are not
-installed (MissingExtraError with the pip line), mandatory `???` values a user must set, and a
+installed (MissingExtraError with the pip line), a package outside the dependencies (its ConfigError
+with the fix), mandatory `???` values a user must set, and a
 function too costly to call (the corpus generator: its arguments are checked against its signature).
 
 Cost, measured on the shared 2-core machine (load 6-11, so wall times are 2-4x the CPU): the file
@@ -59,6 +60,9 @@ HUB_WEIGHTS = {
     "model/blip2", "model/clip_vit_b16", "model/clip_vit_b32", "model/clip_vit_l14", "model/hf",
     "model/onnx", "model/resnet50", "model/timm", "model/torchvision",
 }
+# Options that need a package outside visframe's dependencies and extras, and hub weights: offline,
+# building them stops with the project's error and its fix (package missing, or model not cached).
+FIX_IT_ERROR = {"text_encoder/sentence_transformers"}
 # Options that need an extra (module, extra): without it, building the estimator names the pip line.
 NEEDS_EXTRA = {"reducer/umap_gpu": ("cuml.manifold", "gpu"), "clusterer/evoc": ("evoc", "experimental")}
 # Estimators that import their extra when fitted (scikit-learn style: __init__ only stores parameters).
@@ -225,6 +229,10 @@ def _check_missing_weights(error: BaseException, case: str) -> None:
     assert "model.weights=" in str(error) or "model.path=" in str(error), f"{case}: names no setting: {error}"
 
 
+def _check_fix_it_error(error: BaseException, case: str) -> None:
+    assert isinstance(error, VisframeError) and error.fix, f"{case}: {error!r}"
+
+
 def _check_missing_extra(error: BaseException, case: str, extra: str) -> None:
     assert isinstance(error, MissingExtraError), f"{case}: {error!r}"
     assert f"visframe[{extra}]" in error.fix and case.replace("/", "=") in str(error), error
@@ -234,17 +242,18 @@ def _expected_error(case: str):
     """How building `case` must fail here, as a check of the error; None when it must build."""
     if case in HUB_WEIGHTS:
         return _check_missing_weights
+    if case in FIX_IT_ERROR:
+        return _check_fix_it_error
     module, extra = NEEDS_EXTRA.get(case, (None, None))
     if module is not None and not _importable(module):
         return functools.partial(_check_missing_extra, extra=extra)
     return None
 
 
+@pytest.mark.usefixtures("offline_hubs")
 @pytest.mark.parametrize("case", CASES)
-def test_every_option_composes_and_instantiates(case, request):
+def test_every_option_composes_and_instantiates(case):
     group, option = case.split("/")
-    if group == "model":
-        request.getfixturevalue("offline_hubs")
     cfg = _composed(group, option)
     assert cfg.hydra.runtime.choices[group] == option
     if group != "hydra":  # Hydra's own node (hydra.job.num …) resolves only in a running app
@@ -253,7 +262,7 @@ def test_every_option_composes_and_instantiates(case, request):
         cfg = _filled(cfg, FILLS.get(case, {}))
         OmegaConf.to_container(cfg[group], resolve=True)
     keys = [key for top in _group_keys(cfg, group) for key in _target_keys(_unresolved(cfg, top), top)]
-    special = case in HUB_WEIGHTS or case in NEEDS_EXTRA or case in FIT_NEEDS_EXTRA
+    special = case in HUB_WEIGHTS | FIX_IT_ERROR or case in NEEDS_EXTRA or case in FIT_NEEDS_EXTRA
     assert keys or not special, f"{case} has no _target_ left to check"
     check_error = _expected_error(case)
     built = {}
@@ -273,7 +282,7 @@ def test_every_option_composes_and_instantiates(case, request):
 
 def test_the_tables_name_only_options_that_exist():
     """A renamed or deleted option must leave the tables too, or its special case hides a new one."""
-    named = set(FILLS) | HUB_WEIGHTS | set(NEEDS_EXTRA) | set(FIT_NEEDS_EXTRA)
+    named = set(FILLS) | HUB_WEIGHTS | FIX_IT_ERROR | set(NEEDS_EXTRA) | set(FIT_NEEDS_EXTRA)
     assert named <= set(CASES), named - set(CASES)
     assert set(OWN_OPTIONS) <= set(GROUPS)
 
