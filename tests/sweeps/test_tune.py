@@ -85,7 +85,7 @@ def test_every_trial_gets_the_studys_one_session_carrying_its_parent_run(tmp_pat
 
 
 # A study whose trials stand in for the pipeline (sleep + a metric + an MLflow child run, as the
-# pipeline's track() makes), so kill-and-resume is tested in seconds. The slow test below runs the
+# pipeline's JobTracker makes), so kill-and-resume is tested in seconds. The slow test below runs the
 # real pipeline.
 FAKE_STUDY = textwrap.dedent(
     """

@@ -3,7 +3,8 @@ import json
 import mlflow
 from omegaconf import OmegaConf
 
-from visframe.tracking import flatten_config, job_run, log_job_outputs, resolve_tracking_uri
+from visframe.tracking import flatten_config, resolve_tracking_uri
+from visframe.tracking.job import JobTracker
 
 
 def test_flatten_config_resolves_and_prefixes():
@@ -16,20 +17,23 @@ def test_default_store_is_sqlite_inside_store_dir(tmp_path):
     assert uri == f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
 
 
-def test_job_run_logs_params_metrics_artifacts_and_parent(tmp_path):
+def test_job_tracker_logs_params_metrics_artifacts_and_parent(tmp_path):
     tracking = {"tracking_uri": None, "store_dir": str(tmp_path / "mlruns"), "experiment_name": "t"}
     run_dir = tmp_path / "run"
     (run_dir / "report").mkdir(parents=True)
     (run_dir / "metrics.json").write_text(json.dumps({"ari": 0.5}))
     (run_dir / "report" / "map.png").write_bytes(b"png")
     params = {f"p{i}": str(i) for i in range(150)}  # more than one MLflow batch
-    with job_run(tracking, "parent") as parent:
-        parent_id = parent.info.run_id
-    with job_run(tracking, "child", params=params, parent_run_id=parent_id) as run:
-        log_job_outputs({"ari": 0.5, "silhouette": float("nan")}, [run_dir / "metrics.json", run_dir / "report" / "map.png"], run_dir)
-        run_id = run.info.run_id
+    parent = JobTracker(tracking, "parent", {}, {})
+    parent_id = parent.start()
+    parent.finish({}, [], run_dir)
+    child = JobTracker(tracking, "child", params, {}, parent_run_id=parent_id)
+    run_id = child.start()
+    child.finish({"ari": 0.5, "silhouette": float("nan")}, [run_dir / "metrics.json", run_dir / "report" / "map.png"],
+                 run_dir)
     client = mlflow.tracking.MlflowClient(resolve_tracking_uri(tracking))
     logged = client.get_run(run_id)
+    assert logged.info.status == "FINISHED"
     assert logged.data.params == params
     assert logged.data.metrics == {"ari": 0.5}  # NaN is not logged
     assert logged.data.tags["mlflow.parentRunId"] == parent_id

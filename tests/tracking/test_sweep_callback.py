@@ -8,7 +8,8 @@ import pandas as pd
 import yaml
 from omegaconf import OmegaConf
 
-from visframe.tracking import job_run, log_job_outputs, resolve_tracking_uri
+from visframe.tracking import resolve_tracking_uri
+from visframe.tracking.job import JobTracker
 from visframe.tracking.sweep import PARENT_ENV, MlflowSweepCallback
 
 
@@ -24,7 +25,7 @@ def test_multirun_is_a_parent_run_with_children_and_summary(tmp_path, monkeypatc
     callback.on_multirun_start(config)
     parent_id = os.environ[PARENT_ENV]
 
-    for number, mcs in enumerate((10, 20)):  # what each job does: pipeline.track → job_run
+    for number, mcs in enumerate((10, 20)):  # what each job does: the pipeline's JobTracker
         job = tmp_path / "multirun" / str(number)
         (job / ".hydra").mkdir(parents=True)
         (job / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump([f"clusterer.min_cluster_size={mcs}"]))
@@ -32,8 +33,9 @@ def test_multirun_is_a_parent_run_with_children_and_summary(tmp_path, monkeypatc
         metrics = {"n_clusters": 3.0, "silhouette": 0.5, "noise_fraction": 0.1, "confident_fraction": 0.8}
         (job / "metrics.json").write_text(json.dumps(metrics))
         pd.DataFrame({"path": ["a", "b", "c"], "cluster": [0, 1, mcs // 10]}).to_parquet(job / "assignments.parquet")
-        with job_run(tracking, f"job{number}"):
-            log_job_outputs(metrics, [job / "metrics.json"], job)
+        tracker = JobTracker(tracking, f"job{number}", {}, {})
+        tracker.start()
+        tracker.finish(metrics, [job / "metrics.json"], job)
 
     callback.on_multirun_end(config)
     assert PARENT_ENV not in os.environ

@@ -13,25 +13,27 @@ from __future__ import annotations
 
 import numpy as np
 
+from visframe.utils.extras import import_extra
+
 try:
-    from evoc import EVoC as _EVoC
-except ImportError:  # the optional package: the config still composes and the error says what to do
-    _EVoC = None
+    from evoc import EVoC as _Base
+except ImportError:
+
+    class _Base:
+        """Stands in for evoc.EVoC where it is not installed: the config still composes, and building
+        the estimator stops with the pip line (a MissingExtraError) instead of a TypeError."""
+
+        def __init__(self, **params):
+            import_extra("evoc", extra="experimental", option="clusterer=evoc",
+                         instead="the default clusterer (clusterer=auto_hdbscan)")
 
 
-def _base():
-    if _EVoC is None:
-        raise ImportError("clusterer=evoc needs the evoc package: pip install evoc")
-    return _EVoC
-
-
-class EVoCClusterer(_EVoC if _EVoC is not None else object):
+class EVoCClusterer(_Base):
     """evoc.EVoC with `probabilities_` and visframe's `input_space = "raw"`."""
 
     input_space = "raw"
 
     def fit(self, X, y=None, **kwargs):
-        _base()
         super().fit(np.ascontiguousarray(X, dtype=np.float32), y, **kwargs)
         self.labels_ = np.asarray(self.labels_, dtype=np.int64)
         self.probabilities_ = np.asarray(self.membership_strengths_, dtype=np.float64)

@@ -4,17 +4,17 @@ cuML's estimator gives `labels_` and `probabilities_` (device or host arrays) bu
 `outlier_scores_`. `CumlHDBSCAN` builds `cuml.cluster.hdbscan.HDBSCAN` with `output_type="numpy"`
 and adds the scores from its condensed tree (`condensed_tree_.to_numpy()`, the hdbscan library's
 layout), with the same numpy GLOSH as the CPU adapters. cuML is imported only when it is fitted, so
-the config can be composed and validated anywhere.
+the config can be composed, validated and instantiated anywhere; without cuML, `fit` raises
+`visframe.utils.extras.MissingExtraError` with the pip line.
 """
 
 from __future__ import annotations
-
-import importlib
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 
 from visframe.cluster.glosh import glosh_outlier_scores
+from visframe.utils.extras import import_extra
 
 _CUML_MODULE = "cuml.cluster.hdbscan"
 
@@ -41,13 +41,11 @@ class CumlHDBSCAN(ClusterMixin, BaseEstimator):
         self.build_algo = build_algo
 
     def _backend_class(self):
-        try:
-            return importlib.import_module(_CUML_MODULE).HDBSCAN
-        except ImportError as error:
-            raise ImportError(
-                "clusterer=hdbscan_gpu needs cuML and an NVIDIA GPU: pip install -e '.[gpu]' "
-                "(cuml-cu13), or choose a CPU clusterer (clusterer=fast_hdbscan / hdbscan)."
-            ) from error
+        return import_extra(
+            _CUML_MODULE, extra="gpu", option="clusterer=hdbscan_gpu",
+            needs="cuML (cuml-cu13) and an NVIDIA GPU",
+            instead="a CPU clusterer (clusterer=auto_hdbscan, fast_hdbscan or hdbscan)",
+        ).HDBSCAN
 
     def fit(self, X, y=None):
         model = self._backend_class()(**self.get_params(), output_type="numpy")

@@ -1,18 +1,14 @@
-"""MLflow helpers shared by the main job, sweeps and the Optuna search."""
+"""MLflow helpers shared by the main job, sweeps and the Optuna search: where the store is, the
+experiment, the config as params. A job's run itself is `visframe.tracking.job.JobTracker`."""
 
 from __future__ import annotations
 
-import contextlib
-import math
-import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-# MLflow limits: 100 params per batch call, 6,000 characters per param value (MLflow >= 2).
-_PARAMS_PER_BATCH = 100
+# MLflow's limit: 6,000 characters per param value (MLflow >= 2).
 _MAX_PARAM_CHARS = 6000
 
 
@@ -64,46 +60,3 @@ def flatten_config(config: DictConfig | Mapping, prefix: str = "") -> dict[str, 
         else:
             flat[name] = str(value)[:_MAX_PARAM_CHARS]
     return flat
-
-
-@contextlib.contextmanager
-def job_run(
-    tracking_cfg: DictConfig | Mapping,
-    run_name: str,
-    params: Mapping[str, Any] | None = None,
-    tags: Mapping[str, str] | None = None,
-    parent_run_id: str | None = None,
-) -> Iterator[Any]:
-    """An MLflow run for one job; a child of `parent_run_id` (or of $VISFRAME_PARENT_RUN_ID) when set."""
-    import mlflow
-
-    experiment_id = setup_experiment(tracking_cfg)
-    parent_run_id = parent_run_id or os.environ.get("VISFRAME_PARENT_RUN_ID") or None
-    all_tags = dict(tags or {})
-    if parent_run_id:
-        all_tags["mlflow.parentRunId"] = parent_run_id
-    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=all_tags) as run:
-        if params:
-            items = list(params.items())
-            for start in range(0, len(items), _PARAMS_PER_BATCH):
-                mlflow.log_params(dict(items[start : start + _PARAMS_PER_BATCH]))
-        yield run
-
-
-def log_job_outputs(metrics: Mapping[str, float], artifacts: list[Path], run_dir: Path) -> None:
-    """Log finite metrics and each artifact under its path relative to the run directory."""
-    import mlflow
-
-    finite = {k: float(v) for k, v in metrics.items() if v is not None and math.isfinite(float(v))}
-    if finite:
-        mlflow.log_metrics(finite)
-    for path in artifacts:
-        path = Path(path)
-        if not path.exists():
-            continue
-        relative_parent = path.parent.relative_to(run_dir) if path.is_relative_to(run_dir) else Path()
-        artifact_path = None if str(relative_parent) in ("", ".") else str(relative_parent)
-        if path.is_dir():
-            mlflow.log_artifacts(str(path), artifact_path=str(path.relative_to(run_dir)))
-        else:
-            mlflow.log_artifact(str(path), artifact_path=artifact_path)

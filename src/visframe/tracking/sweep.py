@@ -2,10 +2,11 @@
 
 The parent is created with the client API, not `mlflow.start_run`, so it is never the active run:
 jobs of the basic launcher run in this same process and start their own (child) runs with
-`job_run`, which reads the parent's id from $VISFRAME_PARENT_RUN_ID. When the sweep ends, the
-parent gets the summary (visframe.tracking.summary: CSV tables, their PNGs, the confidence plot per
-job and `index.html`) as artifacts under `summary/`; the swept parameters are read from the
-multirun's overrides (and the Optuna sweeper's `params`), not assumed.
+`visframe.tracking.job.JobTracker`, which reads the parent's id from $VISFRAME_PARENT_RUN_ID when
+it is given none. When the sweep ends, the parent gets the summary (visframe.tracking.summary: CSV
+tables, their PNGs, the confidence plot per job and `index.html`) as artifacts under `summary/`;
+the swept parameters are read from the multirun's overrides (and the Optuna sweeper's `params`),
+not assumed.
 
 Registered for every multirun in conf/hydra/default.yaml:
 
