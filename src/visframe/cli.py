@@ -11,6 +11,7 @@ store) prints one message with the fix and exits with code 2; `HYDRA_FULL_ERROR=
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -49,14 +50,26 @@ def main(cfg: DictConfig) -> float | None:
         return _job(cfg)
 
 
+def _job_session(hydra_cfg) -> Session:
+    """The process's Session, with the multirun's MLflow parent run when this job is one of a sweep
+    (the sweep callback wrote it into the sweep folder; any launcher's jobs find it there)."""
+    from hydra.types import RunMode
+
+    from visframe.tracking.sweep import parent_run_of
+
+    parent = parent_run_of(str(hydra_cfg.sweep.dir)) if hydra_cfg.mode == RunMode.MULTIRUN else None
+    return dataclasses.replace(_PROCESS_SESSION, parent_run_id=parent)  # the same memos, this job's parent
+
+
 def _job(cfg: DictConfig) -> float | None:
     from visframe.evaluate.registry import SUMMARY_METRICS, get_metric
     from visframe.pipeline import run
 
     objective_name = str(cfg.optimized_metric)
     get_metric(objective_name)  # an unknown name fails now, not after the job
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
-    result = run(cfg, run_dir, _PROCESS_SESSION)
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    result = run(cfg, run_dir, _job_session(hydra_cfg))
     metrics = result.metrics
     summary = ", ".join(f"{name}={metrics[name]:.3f}" for name in SUMMARY_METRICS if metrics.get(name) is not None)
     log.info("Done: %s", summary)

@@ -39,6 +39,8 @@ REVIEW_DB_FILE = "review.db"
 SAMPLING_SHEET_FILE = "sampling_sheet.csv"  # under REPORT_DIR: the report's sample for human coding
 # A run that could not reach its MLflow store leaves this beside the outputs (how to log it later).
 TRACKING_PENDING_FILE = "mlflow_pending.txt"
+# A multirun's folder names its MLflow parent run here; each job reads it (visframe.cli) into its Session.
+MLFLOW_PARENT_RUN_ID_FILE = "mlflow_parent_run_id.txt"
 # The overrides that made a job: Hydra keeps them in HYDRA_DIR, a visframe-tune trial in its own folder.
 HYDRA_DIR = ".hydra"
 OVERRIDES_FILE = "overrides.yaml"

@@ -314,8 +314,16 @@ class RunDir:
         return self.write_text(C.MLFLOW_RUN_ID_FILE, run_id + "\n")
 
     def mlflow_run_id(self) -> str | None:
-        text = self.read_text(C.MLFLOW_RUN_ID_FILE)
+        return self.mlflow_run_id_in(C.MLFLOW_RUN_ID_FILE)
+
+    def mlflow_run_id_in(self, name: str) -> str | None:
+        """The MLflow run id a small text file of this folder holds (None when absent or empty)."""
+        text = self.read_text(name)
         return (text or "").strip() or None
+
+    def remove(self, name: str) -> None:
+        """Delete the file `name` of this folder, if it is there."""
+        self.file(name).unlink(missing_ok=True)
 
     def write_text(self, name: str, text: str) -> Path:
         path = self.file(name)

@@ -8,9 +8,12 @@ import pandas as pd
 import yaml
 from omegaconf import OmegaConf
 
+from visframe import contracts as C
 from visframe.tracking import resolve_tracking_uri
 from visframe.tracking.job import JobTracker
-from visframe.tracking.sweep import PARENT_ENV, MlflowSweepCallback
+from visframe.tracking.sweep import MlflowSweepCallback, parent_run_of
+
+PARENT_ENV = "VISFRAME_PARENT_RUN_ID"  # where the parent run travelled before the Session and the sweep file
 
 
 def test_multirun_is_a_parent_run_with_children_and_summary(tmp_path, monkeypatch):
@@ -23,7 +26,8 @@ def test_multirun_is_a_parent_run_with_children_and_summary(tmp_path, monkeypatc
     })
     callback = MlflowSweepCallback()
     callback.on_multirun_start(config)
-    parent_id = os.environ[PARENT_ENV]
+    parent_id = parent_run_of(tmp_path / "multirun")  # what every job of the sweep reads (visframe.cli)
+    assert parent_id and PARENT_ENV not in os.environ
 
     for number, mcs in enumerate((10, 20)):  # what each job does: the pipeline's JobTracker
         job = tmp_path / "multirun" / str(number)
@@ -33,7 +37,7 @@ def test_multirun_is_a_parent_run_with_children_and_summary(tmp_path, monkeypatc
         metrics = {"n_clusters": 3.0, "silhouette": 0.5, "noise_fraction": 0.1, "confident_fraction": 0.8}
         (job / "metrics.json").write_text(json.dumps(metrics))
         pd.DataFrame({"path": ["a", "b", "c"], "cluster": [0, 1, mcs // 10]}).to_parquet(job / "assignments.parquet")
-        tracker = JobTracker(tracking, f"job{number}", {}, {})
+        tracker = JobTracker(tracking, f"job{number}", {}, {}, parent_run_id=parent_id)
         tracker.start()
         tracker.finish(metrics, [job / "metrics.json"], job)
 
@@ -58,7 +62,7 @@ def test_failed_sweep_still_closes_the_parent_with_what_finished(tmp_path, monke
     config = OmegaConf.create({"tracking": tracking, "hydra": {"sweep": {"dir": str(tmp_path / "m")}, "overrides": {"task": []}}})
     callback = MlflowSweepCallback()
     callback.on_multirun_start(config)
-    parent_id = os.environ[PARENT_ENV]
+    parent_id = parent_run_of(tmp_path / "m")
     callback._finish("FAILED")  # what the atexit hook does when Hydra raised before on_multirun_end
     client = mlflow.tracking.MlflowClient(resolve_tracking_uri(tracking))
     assert client.get_run(parent_id).info.status == "FAILED"
@@ -72,8 +76,9 @@ def test_tracking_disabled_writes_the_summary_without_mlflow(tmp_path, monkeypat
     job = tmp_path / "m" / "0"
     job.mkdir(parents=True)
     (job / "metrics.json").write_text(json.dumps({"n_clusters": 2.0, "silhouette": 0.3, "noise_fraction": 0.0}))
+    (tmp_path / "m" / C.MLFLOW_PARENT_RUN_ID_FILE).write_text("stale-run-of-an-earlier-sweep\n")
     callback = MlflowSweepCallback()
     callback.on_multirun_start(config)
-    assert PARENT_ENV not in os.environ
+    assert parent_run_of(tmp_path / "m") is None and PARENT_ENV not in os.environ
     callback.on_multirun_end(config)
     assert (tmp_path / "m" / "summary" / "min_cluster_size.csv").exists()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
 import time
 import warnings
 from collections.abc import Mapping
@@ -93,9 +92,8 @@ class JobTracker:
             client = self._client_obj = _client(self.tracking_cfg)
             client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
             tags = {**self.tags}
-            parent = self.parent_run_id or os.environ.get("VISFRAME_PARENT_RUN_ID")  # TODO(lead): drop env
-            if parent:
-                tags["mlflow.parentRunId"] = parent
+            if self.parent_run_id:
+                tags["mlflow.parentRunId"] = self.parent_run_id
             run = _retry(lambda: client.create_run(experiment_id, run_name=self.run_name, tags=tags), "creating the run")
             self.run_id = run.info.run_id
             self._log_params()

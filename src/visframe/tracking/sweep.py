@@ -1,9 +1,10 @@
 """MLflow parent runs for sweeps: one parent per Hydra multirun (or Optuna study), one child per job.
 
 The parent is created with the client API, not `mlflow.start_run`, so it is never the active run:
-jobs of the basic launcher run in this same process and start their own (child) runs with
-`visframe.tracking.job.JobTracker`, which reads the parent's id from $VISFRAME_PARENT_RUN_ID when
-it is given none. When the sweep ends, the parent gets the summary (visframe.tracking.summary: CSV
+jobs start their own (child) runs with `visframe.tracking.job.JobTracker`. The parent's id is
+written into the sweep folder (contracts.MLFLOW_PARENT_RUN_ID_FILE), where every job finds it
+(`parent_run_of`; visframe.cli puts it in the job's Session) whichever launcher runs it, in this
+process or another. When the sweep ends, the parent gets the summary (visframe.tracking.summary: CSV
 tables, their PNGs, the confidence plot per job and `index.html`) as artifacts under `summary/`;
 the swept parameters are read from the multirun's overrides (and the Optuna sweeper's `params`),
 not assumed.
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from visframe import contracts as C
+from visframe.run_dir import RunDir
 from visframe.tracking.mlflow_tracking import resolve_tracking_uri, setup_experiment
 
 # visframe.tracking.summary (pandas, scikit-learn, matplotlib) is imported when a sweep ends: Hydra
@@ -34,7 +36,11 @@ from visframe.tracking.mlflow_tracking import resolve_tracking_uri, setup_experi
 
 log = logging.getLogger("visframe")
 
-PARENT_ENV = "VISFRAME_PARENT_RUN_ID"
+
+
+def parent_run_of(sweep_dir: str | Path) -> str | None:
+    """The MLflow parent run of the multirun in `sweep_dir` (None when it was not tracked)."""
+    return RunDir(sweep_dir).mlflow_run_id_in(C.MLFLOW_PARENT_RUN_ID_FILE)
 
 
 def start_parent_run(
@@ -108,7 +114,6 @@ class MlflowSweepCallback(Callback):
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self._run_id: str | None = None
-        self._previous_env: str | None = None
         self._config: DictConfig | None = None
         self._finished = False
 
@@ -122,9 +127,10 @@ class MlflowSweepCallback(Callback):
         self._config = config
         self._finished = False
         tracking = self._tracking(config)
-        if tracking is None:
-            return
         sweep_dir = Path(str(config.hydra.sweep.dir))
+        if tracking is None:
+            RunDir(sweep_dir).remove(C.MLFLOW_PARENT_RUN_ID_FILE)  # a stale parent of an earlier sweep here
+            return
         overrides = [str(o) for o in OmegaConf.to_container(config.hydra.overrides.task, resolve=False)]
         run_name = f"sweep {sweep_dir.name}" if sweep_dir.name else "sweep"
         self._run_id = start_parent_run(
@@ -132,8 +138,7 @@ class MlflowSweepCallback(Callback):
             tags={"visframe.sweep_dir": str(sweep_dir.resolve()), "visframe.overrides": " ".join(overrides)[:5000]},
             params={"sweep.overrides": " ".join(overrides)},
         )
-        self._previous_env = os.environ.get(PARENT_ENV)
-        os.environ[PARENT_ENV] = self._run_id
+        RunDir(sweep_dir).write_text(C.MLFLOW_PARENT_RUN_ID_FILE, self._run_id + "\n")
         # If a job fails, Hydra raises before on_multirun_end: still summarise what finished and
         # close the parent as FAILED, rather than leave it RUNNING forever.
         atexit.register(self._finish, "FAILED")
@@ -159,7 +164,3 @@ class MlflowSweepCallback(Callback):
         finally:
             if self._run_id and tracking is not None:
                 end_parent_run(tracking, self._run_id, status)
-            if self._previous_env is None:
-                os.environ.pop(PARENT_ENV, None)
-            else:
-                os.environ[PARENT_ENV] = self._previous_env
