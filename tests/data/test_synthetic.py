@@ -470,3 +470,11 @@ def test_rendered_text_says_the_images_message(records):
         if quote and not truth[m["file"]]["broken_kind"]:
             assert set(_flat(quote).split()) <= set(_flat(m["rendered_text"]).split()), m
     assert {m["message"] for m in with_message} == set(messages.MESSAGE_KEYS)
+    # truth.jsonl names the phrasing each image shows (only the generator knows it).
+    for m in meta:
+        phrasing = truth[m["file"]]["phrasing"]
+        assert (phrasing is None) == (m["message"] is None)
+        if phrasing is not None:
+            assert phrasing in messages.PHRASINGS[m["message"]]
+            if messages.message_of(m["rendered_text"]) == m["message"]:
+                assert _flat(phrasing) in _flat(m["rendered_text"]), m

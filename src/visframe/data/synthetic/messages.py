@@ -31,7 +31,7 @@ MEMO_MIN = 49  # characters: a communiqué says its message in full sentences
 PHRASINGS: dict[str, tuple[str, ...]] = {
     "woman_man_comparison": (
         "Él llegó a casa. Ella no.",
-        "Mismo trabajo, menos salario",
+        "Mismo trabajo que ellos, menos salario",
         "A él le enseñaron a mandar; a mí, a callar",
         "¿A él quién le pregunta cómo iba vestido?",
         "Nadie le pide a un hombre que avise al llegar",
@@ -79,9 +79,9 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         ("Responsabilizamos al Estado de la integridad física de nuestras compañeras. No permitiremos que se "
          "criminalice la protesta mientras los agresores siguen libres y los expedientes se empolvan en los "
          "escritorios del Ministerio Público."),
-        ("A la familia le dijeron que seguramente se había ido con el novio. Perdieron las primeras 72 "
-         "horas, las más importantes de la búsqueda. Esa negligencia tiene nombres y cargos, y exigimos que "
-         "respondan por ella."),
+        ("En la Fiscalía le dijeron a la familia que seguramente se había ido con el novio. Perdieron las "
+         "primeras 72 horas, las más importantes de la búsqueda. Esa negligencia tiene nombres y cargos, y "
+         "exigimos que respondan por ella."),
     ),
     "victim_story": (
         "Tenía 23 años y quería ser maestra",
