@@ -68,6 +68,7 @@ RESHARE_GROUP = "reshare_group"
 PHASH = "phash"
 FILE_SIZE = "file_size"
 RENDERED_TEXT = "rendered_text"  # synthetic corpus only: the text the generator drew (OCR truth)
+MESSAGE = "message"  # synthetic corpus only: which of the seven messages the image's text says (None: none)
 # Cluster
 CLUSTER = "cluster"
 PROBABILITY = "probability"

@@ -13,13 +13,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from visframe.data.synthetic import GENRE_NAMES, GENRES, generate_corpus, vocab
+from visframe.data.synthetic import GENRE_NAMES, GENRES, generate_corpus, messages, vocab
 from visframe.data.synthetic import generator as generator_module
 from visframe.data.synthetic.__main__ import main as cli_main
 from visframe.data.synthetic.drawing import FONT_FILES, font_path, get_font
+from visframe.data.synthetic.plan import PRESETS, build_plan
 
 METADATA_KEYS = {"file", "post_id", "account", "hashtags", "likes", "caption", "alt_text", "posted_at",
-                 "carousel_index", "label", "rendered_text"}
+                 "carousel_index", "label", "message", "rendered_text"}
 TEXT_GENRES = ("text_statement", "hashtag_graphic", "memo_notice", "missing_person_poster")
 
 
@@ -119,6 +120,7 @@ def test_metadata_has_every_key_with_the_right_type(corpus, records):
         assert datetime(2019, 1, 1, tzinfo=UTC) <= when < datetime(2022, 3, 1, tzinfo=UTC)
         assert isinstance(m["carousel_index"], int) and m["carousel_index"] >= 0
         assert m["label"] in GENRE_NAMES
+        assert m["message"] is None or m["message"] in messages.MESSAGE_KEYS
     assert any(not m["alt_text"] for m in meta) and any(m["alt_text"] for m in meta)
     captions = " ".join(m["caption"] for m in meta)
     assert any(ch in captions for ch in "áéíóúñ¡¿") and "💜" in captions
@@ -299,5 +301,180 @@ def test_cli_generates_a_corpus(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == str(tmp_path / "cli" / "metadata.jsonl")
     summary = json.loads((tmp_path / "cli" / "corpus.json").read_text())
     assert summary["n_posts"] == 15 and summary["seed"] == 2
+    assert sum(summary["message_counts"].values()) + summary["n_without_message"] == summary["n_images"]
     first = read_jsonl(tmp_path / "cli" / "metadata.jsonl")[0]
     Image.open(io.BytesIO((tmp_path / "cli" / first["file"]).read_bytes())).load()
+
+
+# ---------------------------------------------------------------- messages: what the images' text says
+
+def _flat(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+@pytest.fixture(scope="module")
+def small_plan():
+    """The small preset's plan: every post decided, nothing painted (a few seconds)."""
+    return build_plan(PRESETS["small"], seed=0, image_size=256)
+
+
+def _originals_with_text(plan) -> list:
+    """One image per original post that carries text: the first of its pages that does."""
+    seen, firsts = set(), []
+    for s in plan.images:
+        if s.message and s.reshare_of is None and s.near_duplicate_of is None and s.post_id not in seen:
+            seen.add(s.post_id)
+            firsts.append(s)
+    return firsts
+
+
+def test_the_seven_messages_each_have_ten_distinct_phrasings():
+    assert set(messages.MESSAGE_KEYS) == {
+        "woman_man_comparison", "authorities_accused", "victim_story", "domestic_violence", "gender_violence",
+        "protest_call", "solidarity"}
+    assert set(messages.MESSAGE_SHARES) == set(messages.MESSAGE_KEYS)
+    everything = [p for m in messages.MESSAGE_KEYS for p in messages.PHRASINGS[m]]
+    assert len(set(map(_flat, everything))) == len(everything), "no phrasing said twice, nor by two messages"
+    for message in messages.MESSAGE_KEYS:
+        said = messages.PHRASINGS[message]
+        # Enough for every genre's space: banners and signs, cards, communiqués.
+        assert len(messages.phrasings(message, max_chars=messages.SHORT_MAX)) >= 10, message
+        assert len(messages.phrasings(message, min_chars=messages.MEMO_MIN)) >= 5, message
+        # Distinct wording, not one template with a word swapped: no two share most of their words.
+        words = [set(_flat(p).replace(",", " ").replace(".", " ").split()) for p in said]
+        for i in range(len(words)):
+            for j in range(i + 1, len(words)):
+                overlap = len(words[i] & words[j]) / len(words[i] | words[j])
+                assert overlap < 0.5, (said[i], said[j])
+        # Hashtags stay out of most phrasings.
+        assert sum("#" in p for p in said) <= 2, message
+    # No phrasing shows inside another message's (the truth of a text is unambiguous).
+    for message in messages.MESSAGE_KEYS:
+        for phrasing in messages.PHRASINGS[message]:
+            assert messages.message_of(phrasing) == message, phrasing
+
+
+def test_every_image_with_text_says_one_message_and_no_other_image_does(small_plan):
+    for s in small_plan.images:
+        drawn = "\n".join((s.headline, *s.body))
+        if not s.headline:
+            assert s.message is None and not s.body and not s.phrasing, s
+            continue
+        assert s.message in messages.MESSAGE_KEYS, s
+        assert s.phrasing in messages.PHRASINGS[s.message]
+        assert _flat(s.phrasing) in _flat(drawn), "the drawn text says the message in its phrasing"
+        assert messages.message_of(drawn) == s.message
+    by_label = defaultdict(list)
+    for s in small_plan.images:
+        by_label[s.label].append(s.message is not None)
+    for genre, spec in GENRES.items():
+        share = np.mean(by_label[genre])
+        if spec.text_share == 1.0:  # text genres, hashtag graphics and search posters included
+            assert share == 1.0, genre
+        else:  # photos, illustrations and landmarks mostly show no words at all
+            assert abs(share - spec.text_share) < 0.12, genre
+    assert sum(s.message is None for s in small_plan.images) > 300
+
+
+def test_messages_are_independent_of_the_genre_and_spread_across_it(small_plan):
+    from scipy.stats import chi2_contingency
+
+    firsts = _originals_with_text(small_plan)
+    table = Counter((s.message, s.label) for s in firsts)
+    for message in messages.MESSAGE_KEYS:
+        genres = {g for (m, g), n in table.items() if m == message and n > 0}
+        assert len(genres) >= 3, message
+        assert {"text_statement", "hashtag_graphic", "memo_notice", "purple_overlay"} <= genres, message
+
+    overall = Counter(s.message for s in firsts)
+    big = [g for g in GENRE_NAMES if sum(table[(m, g)] for m in messages.MESSAGE_KEYS) >= 40]
+    observed = np.array([[table[(m, g)] for g in big] for m in messages.MESSAGE_KEYS])
+    assert chi2_contingency(observed).pvalue > 0.01, "messages do not depend on the genre"
+    for j, genre in enumerate(big):
+        if observed[:, j].sum() >= 100:
+            shares = observed[:, j] / observed[:, j].sum()
+            expected = np.array([overall[m] / len(firsts) for m in messages.MESSAGE_KEYS])
+            assert np.abs(shares - expected).max() < 0.12, genre
+    # The test has the power to see a dependence: messages tied to genres fail it by far.
+    tied = np.diag(observed.sum(axis=0)[: len(messages.MESSAGE_KEYS)]) + 1
+    assert chi2_contingency(tied).pvalue < 1e-6
+
+
+def test_each_message_is_said_in_many_phrasings_in_the_small_corpus(small_plan):
+    used = defaultdict(set)
+    for s in small_plan.images:
+        if s.message:
+            used[s.message].add(s.phrasing)
+    assert set(used) == set(messages.MESSAGE_KEYS)
+    for message, phrasings in used.items():
+        assert len(phrasings) >= 10, message
+    counts = Counter(s.message for s in _originals_with_text(small_plan))
+    assert min(counts.values()) >= 80, counts
+
+
+def test_copies_and_carousel_pages_keep_the_message_of_their_post(small_plan):
+    images = small_plan.images
+    copies = [s for s in images if s.reshare_of is not None or s.near_duplicate_of is not None]
+    assert copies
+    for s in copies:
+        source = images[s.reshare_of if s.reshare_of is not None else s.near_duplicate_of]
+        assert (s.message, s.headline, s.body, s.phrasing) == (source.message, source.headline, source.body,
+                                                              source.phrasing)
+    pages = defaultdict(list)
+    for s in images:
+        if s.reshare_of is None and s.near_duplicate_of is None:
+            pages[s.post_id].append(s)
+    carousels = [group for group in pages.values() if sum(s.message is not None for s in group) > 1]
+    assert carousels
+    for group in carousels:
+        assert len({s.message for s in group if s.message}) == 1, "one post, one message"
+    assert any(len({s.phrasing for s in group if s.message}) > 1 for group in carousels), "pages vary words"
+
+
+def test_alt_text_quotes_the_text_the_image_shows(small_plan):
+    quoted = 0
+    for s in small_plan.images:
+        if 'dice "' in s.alt_text:
+            quote = s.alt_text.split('dice "', 1)[1].rsplit('"', 1)[0]
+            assert quote == " ".join(part for part in (s.headline, *s.body[:1]) if part)
+            assert _flat(s.phrasing) in _flat(quote), "the quote says the message"
+            quoted += 1
+    assert quoted > 300
+
+
+def test_the_plan_of_messages_is_deterministic(small_plan):
+    again = build_plan(PRESETS["small"], seed=0, image_size=256)
+    assert [(s.message, s.phrasing, s.headline, s.body) for s in again.images] == \
+           [(s.message, s.phrasing, s.headline, s.body) for s in small_plan.images]
+    other = build_plan(PRESETS["small"], seed=1, image_size=256)
+    assert [s.message for s in other.images[:200]] != [s.message for s in small_plan.images[:200]]
+
+
+def test_rendered_text_says_the_images_message(records):
+    meta, truth = records
+    with_message = [m for m in meta if m["message"] and not truth[m["file"]]["broken_kind"]]
+    assert len(with_message) > 60
+    said = [messages.message_of(m["rendered_text"]) for m in with_message]
+    # Wrapped over lines, cased as the genre writes it, but every word of one of its phrasings; only a
+    # re-crop on the way to the feed may cut a line off (as it does to every text: drawing.map_lines).
+    assert all(got in (m["message"], None) for got, m in zip(said, with_message))
+    assert np.mean([got == m["message"] for got, m in zip(said, with_message)]) >= 0.95
+    for got, m in zip(said, with_message):
+        if got is None:
+            words = {w for p in messages.PHRASINGS[m["message"]] for w in _flat(p).split()}
+            assert set(_flat(m["rendered_text"]).split()) & words, m
+    for m in meta:
+        if not m["message"]:
+            assert messages.message_of(m["rendered_text"]) is None, m
+        quote = m["alt_text"].split('dice "', 1)[1].rsplit('"', 1)[0] if 'dice "' in m["alt_text"] else ""
+        if quote and not truth[m["file"]]["broken_kind"]:
+            assert set(_flat(quote).split()) <= set(_flat(m["rendered_text"]).split()), m
+    assert {m["message"] for m in with_message} == set(messages.MESSAGE_KEYS)
+    # truth.jsonl names the phrasing each image shows (only the generator knows it).
+    for m in meta:
+        phrasing = truth[m["file"]]["phrasing"]
+        assert (phrasing is None) == (m["message"] is None)
+        if phrasing is not None:
+            assert phrasing in messages.PHRASINGS[m["message"]]
+            if messages.message_of(m["rendered_text"]) == m["message"]:
+                assert _flat(phrasing) in _flat(m["rendered_text"]), m

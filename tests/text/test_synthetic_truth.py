@@ -1,13 +1,13 @@
-"""The synthetic corpus's rendered_text reaches the manifest, and OCR reads it back."""
+"""The synthetic corpus's rendered_text and message reach the manifest, and OCR reads the text back."""
 
 from __future__ import annotations
 
 import pytest
 from text_posters import normalise
 
-from visframe.contracts import IMAGE_ID, PATH, RENDERED_TEXT, STATUS, STATUS_OK, TEXT
+from visframe.contracts import IMAGE_ID, MESSAGE, PATH, RENDERED_TEXT, STATUS, STATUS_OK, TEXT
 from visframe.data.ingest import ingest_folder
-from visframe.data.synthetic import generate_corpus
+from visframe.data.synthetic import generate_corpus, messages
 from visframe.text import extract_texts, text_config
 
 
@@ -25,6 +25,19 @@ def test_ingest_keeps_rendered_text_as_a_metadata_column(manifest):
     assert (ok[RENDERED_TEXT] != "").mean() > 0.5
     # Reshared copies (same image_id) show the same text.
     assert (ok.groupby(IMAGE_ID)[RENDERED_TEXT].nunique() == 1).all()
+
+
+def test_ingest_keeps_the_message_each_image_says(manifest):
+    ok = manifest[manifest[STATUS] == STATUS_OK]
+    assert MESSAGE in manifest.columns
+    said = ok[MESSAGE].notna()
+    assert said.any() and (~said).any(), "text posters say a message, bare photos none"
+    assert set(ok.loc[said, MESSAGE]) <= set(messages.MESSAGE_KEYS)
+    assert (ok.loc[said, RENDERED_TEXT] != "").all()
+    shown = ok.loc[said, RENDERED_TEXT].map(messages.message_of)
+    assert ((shown == ok.loc[said, MESSAGE]) | shown.isna()).all()
+    # Reshared copies (same image_id) say the same message.
+    assert (ok.groupby(IMAGE_ID)[MESSAGE].nunique(dropna=False) == 1).all()
 
 
 @pytest.fixture(scope="module")

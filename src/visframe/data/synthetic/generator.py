@@ -3,11 +3,17 @@
 Layout of `out_dir`:
     images/NNNNNN.jpg|png   one file per post image (some broken on purpose)
     metadata.jsonl          what a scraper would have saved, one line per image file
-    truth.jsonl             what only the generator knows: broken_kind, reshare_of, near_duplicate_of
+    truth.jsonl             what only the generator knows: broken_kind, reshare_of, near_duplicate_of, and
+                            phrasing (which of its message's phrasings the image shows, null without one)
 
 Each metadata line also carries `rendered_text` (contracts.RENDERED_TEXT): the text the image shows,
 line by line in reading order ("" for none), the ground truth the OCR benchmark scores against. It
-is a column a scraper would not have; ingest keeps it as an extra metadata column.
+is a column a scraper would not have; ingest keeps it as an extra metadata column. So is `message`
+(contracts.MESSAGE): which of the study's seven messages the image's text says (messages.py), null
+for an image without text; the ground truth a grouping of images by what they say is scored against.
+Its phrasing stays in truth.jsonl: the 1,421 message images of `small` show 128 phrasings, and a
+grouping that only put identical phrasings together, understanding nothing, would already score NMI
+0.58 against the messages; a score should also ask whether different phrasings of one message meet.
     corpus.json             the generation key and a summary, written LAST: its presence means complete
 """
 
@@ -32,7 +38,7 @@ from visframe.data.synthetic.render import near_duplicate_bytes, near_duplicate_
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "2"  # 2: metadata gained rendered_text
+GENERATOR_VERSION = "3"  # 2: metadata gained rendered_text; 3: the text says one of seven messages (`message`)
 MANIFEST_NAME, PARTIAL_NAME = "corpus.json", "corpus.partial.json"
 METADATA_NAME, TRUTH_NAME = "metadata.jsonl", "truth.jsonl"
 _IMAGE_NAME = re.compile(r"^\d{6,}\.(jpg|png)$")
@@ -118,6 +124,8 @@ def summarize(plan: CorpusPlan) -> dict:
         "n_images": len(plan.images),
         "n_accounts": len(plan.accounts),
         "label_counts": dict(sorted(Counter(s.label for s in plan.images).items())),
+        "message_counts": dict(sorted(Counter(s.message for s in plan.images if s.message).items())),
+        "n_without_message": sum(s.message is None for s in plan.images),
         "broken_counts": dict(sorted(Counter(s.broken_kind for s in plan.images if s.broken_kind).items())),
         "n_reshares": sum(s.reshare_of is not None for s in plan.images),
         "n_near_duplicates": sum(s.near_duplicate_of is not None for s in plan.images),
@@ -131,7 +139,7 @@ def _truth(spec: ImageSpec, plan: CorpusPlan) -> dict:
         return None if index is None else plan.images[index].file
 
     return {"file": spec.file, "broken_kind": spec.broken_kind, "reshare_of": file_of(spec.reshare_of),
-            "near_duplicate_of": file_of(spec.near_duplicate_of)}
+            "near_duplicate_of": file_of(spec.near_duplicate_of), "phrasing": spec.phrasing or None}
 
 
 def _is_complete(out: Path, key: dict) -> bool:

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from visframe.data.synthetic import messages, vocab
 from visframe.data.synthetic import painters_scene as scene
 from visframe.data.synthetic import painters_text as text
-from visframe.data.synthetic import vocab
 from visframe.data.synthetic.drawing import pick
 
 Painter = Callable[[np.random.Generator, scene.PaintJob], Image.Image]
@@ -54,23 +54,70 @@ GENRES: dict[str, Genre] = {
 GENRE_NAMES: tuple[str, ...] = tuple(GENRES)
 
 
-def choose_headline(rng: np.random.Generator, genre: str, search_tag: str) -> str:
-    """The text drawn in an image of `genre` ('' for none), correlated with the hashtag searched."""
+@dataclass(frozen=True)
+class ImageText:
+    """The text an image carries, as the plan decides it (the painter lays it out)."""
+
+    headline: str = ""  # the big text: a slogan, a hashtag, a communiqué's title, a search poster's header
+    body: tuple[str, ...] = ()  # drawn beside it: the message line under a hashtag or header, a memo's body
+    phrasing: str = ""  # the phrasing of the image's message (messages.PHRASINGS) the text shows
+
+    @property
+    def quoted(self) -> str:
+        return quote(self.headline, self.body)
+
+
+def quote(headline: str, body: tuple[str, ...]) -> str:
+    """What an image says, as the platform's alt text quotes it: the headline and the line after it."""
+    return " ".join(part for part in (headline, *body[:1]) if part)
+
+
+NO_TEXT = ImageText()
+# The longest phrasing (characters) each genre's space holds legibly at 256 px; communiqués take long ones.
+_ROOM = {"text_statement": messages.STATEMENT_MAX, "purple_overlay": messages.CARD_MAX,
+         "illustration": messages.CARD_MAX}
+
+
+def choose_text(rng: np.random.Generator, message_rng: np.random.Generator, genre: str, search_tag: str,
+                message: str) -> ImageText:
+    """The text drawn in an image of `genre` (NO_TEXT for none), saying `message` in one of its phrasings.
+
+    Whether the image carries text, and the genre's own words (hashtag correlated with the hashtag
+    searched, a communiqué's title, a search poster's header, the name on a fence), come from the
+    post's stream `rng` exactly where earlier versions drew them, so every later choice of the post
+    (caption, date, carousel, canvas) is unchanged; where the headline itself says the message, its
+    phrasing is drawn in the place of the old slogan. A message said beside a genre's own header, and
+    a communiqué's body, come from the post's message stream `message_rng`.
+    """
     spec = GENRES[genre]
     if rng.random() >= spec.text_share:
-        return ""
+        return NO_TEXT
     if genre == "hashtag_graphic" or (genre == "purple_overlay" and rng.random() < 0.3):
-        return pick(rng, vocab.GRAPHIC_HASHTAGS[search_tag])
+        tag = pick(rng, vocab.GRAPHIC_HASHTAGS[search_tag])
+        room = _ROOM.get(genre, messages.SHORT_MAX)
+        phrasing = pick(message_rng, messages.phrasings(message, max_chars=room))
+        return ImageText(tag, (messages.shout(phrasing),), phrasing)
     if genre == "memo_notice":
-        return pick(rng, vocab.MEMO_TITLES)
+        return _memo_text(message_rng, pick(rng, vocab.MEMO_TITLES), message)
     if genre == "missing_person_poster":
-        return pick(rng, vocab.POSTER_HEADERS)
-    statement = pick(rng, vocab.STATEMENTS)
+        header = pick(rng, vocab.POSTER_HEADERS)
+        phrasing = pick(message_rng, messages.phrasings(message, max_chars=messages.SHORT_MAX))
+        return ImageText(header, (messages.shout(phrasing),), phrasing)
+    phrasing = pick(rng, messages.phrasings(message, max_chars=_ROOM.get(genre, messages.SHORT_MAX)))
+    headline = messages.shout(phrasing)
     if genre == "text_statement" and rng.random() < 0.3:
-        # Sentence case: "Nos queremos vivas, libres y sin miedo" (keeps ¡¿ and accents).
-        lowered = statement.lower()
-        first = next((i for i, ch in enumerate(lowered) if ch.isalpha()), 0)
-        statement = lowered[:first] + lowered[first].upper() + lowered[first + 1:]
+        headline = phrasing  # as typed: "Él llegó a casa. Ella no." (keeps ¡¿ and accents)
     if genre == "landmark":  # fences are painted with names
-        statement = f"{pick(rng, vocab.FIRST_NAMES).upper()} · {statement}"
-    return statement
+        headline = f"{pick(rng, vocab.FIRST_NAMES).upper()} · {headline}"
+    return ImageText(headline, (), phrasing)
+
+
+def _memo_text(rng: np.random.Generator, title: str, message: str) -> ImageText:
+    """A communiqué: its title, then the message in full sentences (the drawn phrasing first, two to four
+    more saying the same), then closing formulas that say no message; the painter stops at the page's
+    foot, so like earlier versions' communiqués it fills the page."""
+    pool = messages.phrasings(message, min_chars=messages.MEMO_MIN)
+    order = rng.permutation(len(pool))[: int(rng.integers(3, 6))]
+    closing = rng.choice(len(messages.MEMO_BOILERPLATE), size=int(rng.integers(3, 7)), replace=False)
+    body = (*(pool[int(i)] for i in order), *(messages.MEMO_BOILERPLATE[int(i)] for i in closing))
+    return ImageText(title, body, pool[int(order[0])])

@@ -24,6 +24,7 @@ class PaintJob:
     headline: str = ""  # the main text drawn in the image (slogan, hashtag, title), "" for none
     account: str = ""  # the posting account, for handles and signatures drawn in the image
     subject: str = ""  # the person a search poster is about
+    body: tuple[str, ...] = ()  # text beside the headline: a message line, a communiqué's sentences
 
 
 def _crowd(draw: ImageDraw.ImageDraw, rng: np.random.Generator, w: int, h: int, horizon: float,

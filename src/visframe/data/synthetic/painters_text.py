@@ -1,4 +1,8 @@
-"""Painters for the text-led genres: statements, notices, hashtag graphics, search posters, purple overlays."""
+"""Painters for the text-led genres: statements, notices, hashtag graphics, search posters, purple overlays.
+
+Each lays out the text the plan chose (`job.headline`, `job.body`: genres.choose_text) in its genre's
+way; what it draws is recorded line by line as the image's `rendered_text`.
+"""
 
 from __future__ import annotations
 
@@ -66,7 +70,8 @@ def paint_text_statement(rng: np.random.Generator, job: PaintJob) -> Image.Image
 
 
 def paint_memo_notice(rng: np.random.Generator, job: PaintJob) -> Image.Image:
-    """A communiqué: title, many lines of small text, signature; white/cream, sometimes a purple band."""
+    """A communiqué: title, its sentences (`job.body`) in paragraphs of small text, signature; white/cream,
+    sometimes a purple band."""
     w, h = job.width, job.height
     notes_app = rng.random() < 0.2
     bg = d.jitter(rng, (252, 250, 243) if notes_app else d.pick(rng, d.LIGHTS), 5)
@@ -99,9 +104,11 @@ def paint_memo_notice(rng: np.random.Generator, job: PaintJob) -> Image.Image:
     step = d.line_height(font, 1.15)
     text_fill = d.jitter(rng, (35, 35, 40), 10)
     bottom = h - h * 0.1
-    while y + step < bottom:
-        picks = rng.choice(len(vocab.MEMO_SENTENCES), size=int(rng.integers(2, 5)), replace=False)
-        paragraph = " ".join(vocab.MEMO_SENTENCES[int(i)] for i in picks)
+    sentences = list(job.body)
+    while sentences and y + step < bottom:
+        n = int(rng.integers(1, 3))  # sentences in this paragraph
+        paragraph = " ".join(sentences[:n])
+        del sentences[:n]
         for line in d.wrap_lines(paragraph, font, w - 2 * margin):
             if y + step >= bottom:
                 break
@@ -119,7 +126,7 @@ def _faded_photo(rng: np.random.Generator, w: int, h: int, tint: d.Color) -> Ima
 
 
 def paint_hashtag_graphic(rng: np.random.Generator, job: PaintJob) -> Image.Image:
-    """A hashtag in huge type (#8M, #25N, #NiUnaMenos …), a date line, sometimes the ♀ sign."""
+    """A hashtag in huge type (#8M, #25N, #NiUnaMenos …), the message under it, a date line, sometimes ♀."""
     w, h = job.width, job.height
     is_25n = "25" in job.headline
     base = d.pick(rng, (*d.PURPLES, *d.DARKS[:2], *d.PINKS[:2], d.GREENS[0],
@@ -139,13 +146,16 @@ def paint_hashtag_graphic(rng: np.random.Generator, job: PaintJob) -> Image.Imag
     draw = ImageDraw.Draw(img)
     fill = d.text_color_on(rng, base)
     margin = w * 0.06
-    main_top, main_bottom = h * 0.18, h * 0.62
+    main_top, main_bottom = h * 0.18, h * (0.5 if job.body else 0.62)
     if rng.random() < 0.3:
         d.draw_venus(draw, w / 2, h * 0.1, h * 0.06, fill, max(2, w // 50))
         main_top = h * 0.28
     d.draw_text_block(draw, job.headline, (margin, main_top, w - margin, main_bottom), "bold", fill,
                       max_size=int(h * 0.4), stroke=int(rng.integers(0, 2)), stroke_fill=d.DARKS[0])
     y = main_bottom + h * 0.04
+    if job.body:  # the message, under the hashtag
+        box = (margin, main_bottom + h * 0.02, w - margin, main_bottom + h * 0.2)
+        y = d.draw_text_block(draw, job.body[0], box, "bold", fill, max_size=int(h * 0.075)) + h * 0.03
     if rng.random() < 0.65:
         when = ("november" if is_25n else
                 "march" if any(k in job.headline for k in ("8M", "9M", "Nosotras", "Paro")) else "any")
@@ -162,7 +172,7 @@ def paint_hashtag_graphic(rng: np.random.Generator, job: PaintJob) -> Image.Imag
 
 
 def paint_missing_person_poster(rng: np.random.Generator, job: PaintJob) -> Image.Image:
-    """A search poster: red/black header, a photo box, name, age, date, place and a phone number."""
+    """A search poster: red/black header, a photo box, name, age, date, place, the message, a phone number."""
     w, h = job.width, job.height
     img = d.solid(w, h, d.jitter(rng, d.pick(rng, ((255, 255, 255), (255, 253, 231), (250, 248, 240))), 4))
     draw = ImageDraw.Draw(img)
@@ -179,7 +189,7 @@ def paint_missing_person_poster(rng: np.random.Generator, job: PaintJob) -> Imag
     else:
         pw, ph = int(w * 0.42), int(h * 0.36)
         px, py = int((w - pw) / 2), int(band_h + h * 0.03)
-        text_box = (w * 0.06, py + ph + h * 0.02, w * 0.94, h * 0.86)
+        text_box = (w * 0.06, py + ph + h * 0.02, w * 0.94, h * (0.76 if job.body else 0.86))
     photo = paint_photo_portrait(rng, PaintJob(pw, ph))
     if rng.random() < 0.25:
         photo = photo.convert("L").convert("RGB")
@@ -196,6 +206,10 @@ def paint_missing_person_poster(rng: np.random.Generator, job: PaintJob) -> Imag
                                      max_size=int(h * 0.07), align="left", valign="top")
     d.draw_text_block(draw, "\n".join(lines[1:]), (x0, first_bottom + 2, x1, y1), "sans", (40, 40, 40),
                       max_size=int(h * 0.045), align="left", valign="top")
+    if job.body:  # the message, in the strip above the phone band
+        message_top = y1 + h * 0.01
+        d.draw_text_block(draw, job.body[0], (w * 0.05, message_top, w * 0.95, h * 0.87), "bold", band,
+                          max_size=int(h * 0.05))
     phone = f"55 {rng.integers(1000, 9999)} {rng.integers(1000, 9999)}"
     draw.rectangle((0, h * 0.88, w, h), fill=band)
     d.draw_text_block(draw, f"Si tienes información comunícate al {phone}", (w * 0.04, h * 0.89, w * 0.96, h * 0.99),
@@ -238,9 +252,9 @@ def paint_purple_overlay(rng: np.random.Generator, job: PaintJob) -> Image.Image
         img.paste(photo, (ix, iy))
         text_box = ((w * 0.08, iy + ih + h * 0.04, w * 0.92, h * 0.95) if layout == "top"
                     else (w * 0.08, h * 0.05, w * 0.92, iy - h * 0.04))
-    if job.headline:
-        d.draw_text_block(draw, job.headline, text_box, "bold", fill, max_size=int(h * 0.12),
-                          stroke=1 if layout == "full" else 0, stroke_fill=d.DARKS[0])
+    if job.headline:  # a hashtag card says its message on the line below the hashtag
+        d.draw_text_block(draw, "\n".join((job.headline, *job.body)), text_box, "bold", fill,
+                          max_size=int(h * 0.12), stroke=1 if layout == "full" else 0, stroke_fill=d.DARKS[0])
     if rng.random() < 0.3:
         _handle(draw, rng, job, fill)
     return img

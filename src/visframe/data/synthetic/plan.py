@@ -4,6 +4,19 @@ The plan fixes who posted what, when, under which hashtag, with which caption; w
 carousels, reshares (byte-identical copies) or near-duplicates; which downloads broke. Each post's
 choices come from its own random stream seeded by (seed, post index), and each image is later painted
 from a stream seeded by (seed, image index), so rendering is parallel-safe and order-free.
+
+Messages (messages.py): every image that carries text says one of the study's seven messages, its
+`message`; an image without text (a photo without a banner, an illustration without words, a
+landmark without painted fences …) has none (None). The message of a post is the first draw of its
+own stream, seeded by (seed, STREAM_MESSAGE, post index), so it is independent of the genre, the
+account and everything else by construction, and spread over every genre that carries text. All
+text genres say one, hashtag graphics and search posters included: a line under the hashtag ("#8M /
+NOS VEMOS EN LAS CALLES"), a line above the search poster's phone band, as real ones add a slogan to
+their template; only the communiqué says it at length. A carousel says one message: each of its
+pages that carries text says the post's message, each in a phrasing of its own (as the pages of one
+communiqué or the photos of one march do). Reshares and near-duplicates show their source's text
+and keep its message. A broken download keeps the message planned for it, as it keeps its `label`:
+it is the post's ground truth, though nothing can be read from the file.
 """
 
 from __future__ import annotations
@@ -15,14 +28,14 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from visframe import contracts as C
-from visframe.data.synthetic import vocab
+from visframe.data.synthetic import messages, vocab
 from visframe.data.synthetic.drawing import pick
-from visframe.data.synthetic.genres import GENRE_NAMES, GENRES, choose_headline
+from visframe.data.synthetic.genres import GENRE_NAMES, GENRES, choose_text, quote
 
 PRESETS = {"tiny": 120, "small": 1_650, "paper": 16_567}  # posts; images ≈ 1.2 × posts
 
 # Streams of the seed sequence: (seed, STREAM, index) → an independent generator.
-STREAM_PLAN, STREAM_POST, STREAM_IMAGE = 0, 1, 2
+STREAM_PLAN, STREAM_POST, STREAM_IMAGE, STREAM_MESSAGE = 0, 1, 2, 3
 
 RESHARE_SHARE = 0.05  # of posts: byte-identical copies of an earlier image by another account
 NEAR_DUPLICATE_SHARE = 0.012  # of posts: re-encoded / cropped / resized copies
@@ -75,6 +88,9 @@ class ImageSpec:
     fmt: str  # "JPEG" or "PNG"
     quality: int
     headline: str = ""
+    body: tuple[str, ...] = ()  # text drawn beside the headline (the message line, a communiqué's body)
+    message: str | None = None  # the message the image's text says (messages.MESSAGE_KEYS), None without text
+    phrasing: str = ""  # the phrasing of `message` it shows
     subject: str = ""
     broken_kind: str | None = None
     reshare_of: int | None = None
@@ -85,7 +101,7 @@ class ImageSpec:
         return {"file": self.file, "post_id": self.post_id, "account": self.account,
                 "hashtags": list(self.hashtags), "likes": self.likes, "caption": self.caption,
                 C.ALT_TEXT: self.alt_text, C.POSTED_AT: self.posted_at,
-                C.CAROUSEL_INDEX: self.carousel_index, "label": self.label}
+                C.CAROUSEL_INDEX: self.carousel_index, "label": self.label, C.MESSAGE: self.message}
 
 
 @dataclass(frozen=True)
@@ -208,7 +224,7 @@ def _posted_at(rng: np.random.Generator, search_tag: str) -> datetime:
 
 def _caption(rng: np.random.Generator, genre: str, headline: str, hashtags: tuple[str, ...], subject: str) -> str:
     body = pick(rng, vocab.CAPTION_BODIES[genre])
-    plain = headline.strip("#").strip() or pick(rng, vocab.STATEMENTS)
+    plain = headline.strip("#").strip() or pick(rng, vocab.CHANTS)
     sentence = plain.lower()
     text = body.format(
         headline_sc=sentence[:1].upper() + sentence[1:] if sentence[:1] not in "¡¿" else sentence[:2].upper() + sentence[2:],
@@ -219,16 +235,18 @@ def _caption(rng: np.random.Generator, genre: str, headline: str, hashtags: tupl
     return "\n".join(part for part in (text, closer, tags) if part)
 
 
-def _alt_text(rng: np.random.Generator, genre: str, headline: str) -> str:
+def _alt_text(rng: np.random.Generator, genre: str, headline: str, quoted: str) -> str:
+    """Platform alt text quoting what the image says (`quoted`), or a person's own description."""
     r = rng.random()
     if r < 0.35:
         return ""
     if r < 0.45:
-        return vocab.WRITTEN_ALT[genre].format(headline=headline or "sin texto")
-    options = [t for t in vocab.ALT_BY_GENRE[genre] if headline or "{headline}" not in t]
-    return pick(rng, options or ("Puede ser una imagen.",)).format(headline=headline, n=int(rng.integers(3, 12)))
+        return vocab.WRITTEN_ALT[genre].format(headline=headline or "sin texto", text=quoted or "sin texto")
+    options = [t for t in vocab.ALT_BY_GENRE[genre] if quoted or "{text}" not in t]
+    return pick(rng, options or ("Puede ser una imagen.",)).format(text=quoted, n=int(rng.integers(3, 12)))
 
 
+_MESSAGE_CDF = np.cumsum([messages.MESSAGE_SHARES[m] for m in messages.MESSAGE_KEYS])
 _SEARCH_TAG_CDFS = {g: np.cumsum(np.array(w, dtype=float)) for g, w in vocab.SEARCH_TAG_WEIGHTS.items()}
 _CAROUSEL_CDF = np.cumsum(CAROUSEL_WEIGHTS)
 _YEARS, _YEAR_CDF = (2019, 2020, 2021), np.cumsum((0.25, 0.45, 0.3))
@@ -310,11 +328,13 @@ def build_plan(n_posts: int, seed: int, image_size: int) -> CorpusPlan:
                 index=len(images), file=f"images/{len(images):06d}.{'jpg' if near else source.file[-3:]}",
                 post_id=post_id, account=account.handle, hashtags=tags, likes=_likes(prng, account),
                 caption=_caption(prng, source.label, source.headline, tags, source.subject),
-                alt_text=_alt_text(prng, source.label, source.headline), posted_at=_iso(when),
+                alt_text=_alt_text(prng, source.label, source.headline, quote(source.headline, source.body)),
+                posted_at=_iso(when),
                 carousel_index=0, label=source.label, width=source.width, height=source.height,
                 fmt="JPEG" if near else source.fmt,
                 quality=int(np.clip(source.quality + pick(prng, (-25, -18, -12, 10)), 40, 97)) if near else source.quality,
-                headline=source.headline, subject=source.subject,
+                headline=source.headline, body=source.body, message=source.message, phrasing=source.phrasing,
+                subject=source.subject,
                 reshare_of=None if near else source.index, near_duplicate_of=source.index if near else None,
                 near_duplicate_op=pick(prng, NEAR_DUPLICATE_OPS) if near else None))
             continue
@@ -325,8 +345,10 @@ def build_plan(n_posts: int, seed: int, image_size: int) -> CorpusPlan:
         subject = ""
         if genre == "missing_person_poster":
             subject = f"{pick(prng, vocab.FIRST_NAMES)} {pick(prng, vocab.SURNAMES)} {pick(prng, vocab.SURNAMES)}"
-        headline0 = choose_headline(prng, genre, search)
-        caption = _caption(prng, genre, headline0, tags, subject)
+        mrng = np.random.default_rng([seed, STREAM_MESSAGE, p])
+        message = messages.MESSAGE_KEYS[_draw(mrng, _MESSAGE_CDF)]  # first draw: independent of all else
+        text0 = choose_text(prng, mrng, genre, search, message)
+        caption = _caption(prng, genre, text0.headline, tags, subject)
         posted_at = _iso(_posted_at(prng, search))
         likes = _likes(prng, account)
         size = 1
@@ -337,7 +359,7 @@ def build_plan(n_posts: int, seed: int, image_size: int) -> CorpusPlan:
         for k in range(size):
             # Carousels mostly keep one genre (pages of a communiqué, photos of a march) but mix some.
             g = genre if k == 0 or prng.random() < 0.7 else pick(prng, by_handle[account.handle].favourites + (genre,))
-            headline = headline0 if k == 0 else choose_headline(prng, g, search)
+            text = text0 if k == 0 else choose_text(prng, mrng, g, search, message)
             width, height, fmt, quality = _canvas(prng, g, image_size)
             kind = broken if k == broken_slot else None
             if kind is not None:
@@ -345,8 +367,10 @@ def build_plan(n_posts: int, seed: int, image_size: int) -> CorpusPlan:
             images.append(ImageSpec(
                 index=len(images), file=f"images/{len(images):06d}.{'png' if fmt == 'PNG' else 'jpg'}",
                 post_id=post_id, account=account.handle, hashtags=tags, likes=likes, caption=caption,
-                alt_text=_alt_text(prng, g, headline), posted_at=posted_at, carousel_index=k,
-                label=g, width=width, height=height, fmt=fmt, quality=quality, headline=headline,
+                alt_text=_alt_text(prng, g, text.headline, text.quoted), posted_at=posted_at,
+                carousel_index=k,
+                label=g, width=width, height=height, fmt=fmt, quality=quality, headline=text.headline,
+                body=text.body, message=message if text.headline else None, phrasing=text.phrasing,
                 subject=subject, broken_kind=kind))
             if kind is None:
                 sources.append(len(images) - 1)

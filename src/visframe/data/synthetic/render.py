@@ -30,7 +30,7 @@ def paint(spec: ImageSpec, seed: int) -> Image.Image:
 def paint_with_text(spec: ImageSpec, seed: int) -> tuple[Image.Image, list[d.DrawnLine]]:
     """The picture and the lines of text it shows (where they ended up after the upload variation)."""
     rng = image_rng(seed, spec.index)
-    job = PaintJob(spec.width, spec.height, spec.headline, spec.account, spec.subject)
+    job = PaintJob(spec.width, spec.height, spec.headline, spec.account, spec.subject, spec.body)
     with d.recording_text() as drawn:
         img = GENRES[spec.label].painter(rng, job)
         lines = list(drawn)

@@ -1,48 +1,27 @@
-"""The Spanish words of the corpus: statements, hashtags, notices, names, places, captions, alt texts.
+"""The Spanish words of the corpus: chants, hashtags, notices, names, places, captions, alt texts.
 
 Written after the kinds of text the anti-feminicide protest posts carry (slogans of the marches,
 collective communiqués, search posters). Names of people are invented combinations, not victims.
+What the images' text says, the seven messages and their phrasings, is in messages.py.
 """
 
 from __future__ import annotations
 
-STATEMENTS = (
+# Chants of the marches that name none of the seven messages (messages.py): a caption quotes one
+# when its image shows no text.
+CHANTS = (
     "NI UNA MÁS",
     "NI UNA MENOS",
     "¡VIVAS NOS QUEREMOS!",
     "NOS QUEREMOS VIVAS, LIBRES Y SIN MIEDO",
-    "NO ESTÁS SOLA",
-    "TOCAN A UNA, RESPONDEMOS TODAS",
-    "¿DÓNDE ESTÁN?",
-    "JUSTICIA PARA TODAS",
-    "EL ESTADO ES CÓMPLICE",
-    "NOS ESTÁN MATANDO",
     "NI PERDÓN NI OLVIDO",
-    "MÉXICO FEMINICIDA",
     "SOMOS EL GRITO DE LAS QUE YA NO ESTÁN",
-    "SI MAÑANA NO CONTESTO, QUÉMALO TODO",
-    "ME CUIDAN MIS AMIGAS, NO LA POLICÍA",
     "LA REVOLUCIÓN SERÁ FEMINISTA",
-    "NO FUE SU CULPA",
-    "SEÑOR, SEÑORA, NO SEA INDIFERENTE",
-    "UN DÍA SIN NOSOTRAS",
-    "HERMANA, YO SÍ TE CREO",
     "NO NOS CALLARÁN",
     "QUE EL MIEDO CAMBIE DE BANDO",
     "¡JUSTICIA!",
-    "NI UNA ASESINADA MÁS",
-    "EXIGIMOS JUSTICIA",
-    "MADRE, SI NO REGRESO, NO LLORES: LUCHA",
-    "NO ES CRIMEN PASIONAL, ES FEMINICIDIO",
-    "NOS FALTAN DIEZ AL DÍA",
-    "¿Y SI FUERA TU HIJA?",
-    "EL SILENCIO TAMBIÉN MATA",
-    "ESTA LUCHA ES DE TODAS",
-    "AÑOS DE IMPUNIDAD",
-    "NO SOMOS UNA, NO SOMOS DIEZ",
     "NUESTRA MEMORIA NO SE NEGOCIA",
     "¡NI UNA MÁS, NI UNA MENOS!",
-    "LAS VALLAS NO NOS DETIENEN",
 )
 
 SEARCH_TAGS = ("NiUnaMenos", "NiUnaMás", "8M", "25N", "VivasNosQueremos", "Feminicidio")
@@ -102,35 +81,6 @@ MEMO_TITLES = (
     "CARTA ABIERTA",
     "A LOS MEDIOS DE COMUNICACIÓN",
     "AVISO IMPORTANTE",
-)
-
-MEMO_SENTENCES = (
-    "Las colectivas abajo firmantes denunciamos la falta de respuesta de las autoridades.",
-    "Exigimos una investigación con perspectiva de género y el esclarecimiento de los hechos.",
-    "Hacemos un llamado a la sociedad a no ser indiferente ante la violencia feminicida.",
-    "En lo que va del año se han registrado cientos de feminicidios en el país.",
-    "Responsabilizamos al Estado de la integridad física de nuestras compañeras.",
-    "La marcha saldrá a las 16:00 horas del Ángel de la Independencia.",
-    "Pedimos acudir acompañadas, con ropa cómoda, agua y protección para el sol.",
-    "No permitiremos que se criminalice la protesta ni a quienes acompañan a las familias.",
-    "Nuestra rabia es legítima y nuestra memoria no se negocia.",
-    "Acompañamos a las madres y familias que buscan justicia desde hace años.",
-    "Exigimos la destitución de los funcionarios que han sido omisos.",
-    "Solicitamos a los medios un manejo responsable y ético de la información.",
-    "Las vallas no detendrán nuestra exigencia de verdad y justicia.",
-    "Convocamos a un paro nacional de mujeres el lunes 9 de marzo.",
-    "Recordamos que la alerta de género sigue vigente en once municipios.",
-    "Denunciamos la revictimización y la filtración de imágenes por parte de servidores públicos.",
-    "Ninguna mujer debe ser asesinada por el hecho de ser mujer.",
-    "Por todas las que nos faltan, seguiremos en las calles.",
-    "Agradecemos a quienes difundieron la ficha de búsqueda de nuestra compañera.",
-    "Exigimos a la Fiscalía que cumpla con el Protocolo Alba sin dilación.",
-    "Este espacio es seguro para todas; cuidémonos entre nosotras.",
-    "La violencia contra las mujeres no es un asunto privado, es un problema público.",
-    "Pedimos no compartir datos personales de las víctimas ni de sus familias.",
-    "Habrá brigadas de primeros auxilios y acompañamiento jurídico durante la jornada.",
-    "¿Cuántas más tienen que faltar para que el gobierno actúe?",
-    "Seguiremos organizadas, en la calle y en las redes, hasta que la dignidad se haga costumbre.",
 )
 
 POSTER_HEADERS = (
@@ -251,28 +201,28 @@ DATES_TEXT = ("8 de marzo", "25 de noviembre", "9 de marzo", "8M", "25N")
 
 # Instagram's automatic alternative text, in Spanish ("Puede ser una imagen de …").
 ALT_BY_GENRE = {
-    "text_statement": ("Puede ser una imagen de texto que dice \"{headline}\".",),
-    "memo_notice": ("Puede ser una imagen de texto que dice \"{headline}\".",
+    "text_statement": ("Puede ser una imagen de texto que dice \"{text}\".",),
+    "memo_notice": ("Puede ser una imagen de texto que dice \"{text}\".",
                     "Puede ser una imagen de texto."),
-    "purple_overlay": ("Puede ser una imagen de 1 persona y texto que dice \"{headline}\".",
+    "purple_overlay": ("Puede ser una imagen de 1 persona y texto que dice \"{text}\".",
                        "Puede ser una imagen de texto."),
-    "hashtag_graphic": ("Puede ser una imagen de texto que dice \"{headline}\".",),
+    "hashtag_graphic": ("Puede ser una imagen de texto que dice \"{text}\".",),
     "illustration": ("Puede ser una ilustración.", "Puede ser un dibujo de 1 persona.",
                      "Puede ser una ilustración de flor."),
     "photo_protest": ("Puede ser una imagen de multitud y aire libre.",
                       "Puede ser una imagen de {n} personas, personas de pie y calle.",
-                      "Puede ser una imagen de multitud y texto que dice \"{headline}\"."),
+                      "Puede ser una imagen de multitud y texto que dice \"{text}\"."),
     "photo_portrait": ("Puede ser una imagen de 1 persona y primer plano.",
                        "Puede ser una selfie de 1 persona."),
-    "missing_person_poster": ("Puede ser una imagen de 1 persona y texto que dice \"{headline}\".",),
+    "missing_person_poster": ("Puede ser una imagen de 1 persona y texto que dice \"{text}\".",),
     "landmark": ("Puede ser una imagen de monumento y cielo.", "Puede ser una imagen de aire libre."),
 }
 
 WRITTEN_ALT = {
-    "text_statement": "Fondo liso con la frase {headline} en letras grandes.",
+    "text_statement": "Fondo liso con la frase {text} en letras grandes.",
     "memo_notice": "Comunicado en texto; el título dice {headline}.",
-    "purple_overlay": "Cartel morado con una fotografía y la frase {headline}.",
-    "hashtag_graphic": "Gráfico con el hashtag {headline}.",
+    "purple_overlay": "Cartel morado con una fotografía y el texto {text}.",
+    "hashtag_graphic": "Gráfico con el texto {text}.",
     "illustration": "Ilustración en colores planos.",
     "photo_protest": "Fotografía de la marcha feminista.",
     "photo_portrait": "Retrato de una mujer en la marcha.",
