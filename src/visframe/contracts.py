@@ -144,6 +144,7 @@ STATUS_TOO_SMALL = "too_small"
 STATUS_TOO_MANY_PIXELS = "too_many_pixels"
 STATUS_UNREADABLE = "unreadable"
 STATUS_METADATA_ONLY = "metadata_only"
+STATUS_OUTSIDE_ROOT = "outside_root"  # a symbolic link leading outside dataset.root: recorded, never read
 STATUSES = (
     STATUS_OK,
     STATUS_ZERO_BYTE,
@@ -156,6 +157,7 @@ STATUSES = (
     STATUS_TOO_MANY_PIXELS,
     STATUS_UNREADABLE,
     STATUS_METADATA_ONLY,
+    STATUS_OUTSIDE_ROOT,
 )
 # Text stage outcomes per image.
 TEXT_OK = "ok"

@@ -147,9 +147,21 @@ def describe_os_error(error: OSError) -> str:
     return names.get(error.errno, error.strerror or str(error))
 
 
+def check_dataset_switches(dataset_cfg: DictConfig | Mapping) -> None:
+    """On/off dataset settings must be true or false: `bool("no")` would quietly turn one on."""
+    value = dataset_cfg.get("follow_symlinks_outside", False)
+    if not isinstance(value, bool):
+        raise ConfigError(
+            f"dataset.follow_symlinks_outside must be true or false, not {value!r}",
+            fix="dataset.follow_symlinks_outside=false (the default: links leading outside dataset.root are "
+            "recorded, not read) or =true",
+        )
+
+
 def validate_job_config(cfg: DictConfig, run_dir: Path, session: Session | None = None) -> None:
     """All cheap checks, in the order a user would fix them."""
     check_parameters(cfg)
+    check_dataset_switches(cfg.dataset)
     check_input_folder(cfg.dataset)
     check_metadata_file(cfg.dataset, session.metadata_tables if session is not None else None)
     check_writable(run_dir)

@@ -9,6 +9,7 @@ Status codes, in the order they are checked (the first that applies wins):
 
 | status | meaning |
 |---|---|
+| `outside_root` | (set by the listing) a symbolic link leading outside `dataset.root`, to a file or a folder: never read or followed, unless `dataset.follow_symlinks_outside=true` |
 | `unreadable` | the file cannot be read: permission denied, I/O error, a broken symlink, a named pipe |
 | `zero_byte` | the file is empty (a failed download) |
 | `not_an_image` | the bytes are HTML, JSON, XML, text, a PDF, a video, an archive, or unrecognisable |
@@ -56,8 +57,10 @@ from visframe.data.images import (
     SNIFF_BYTES,
     TooManyPixelsError,
     decode_first_frame,
+    decode_limit,
     exif_orientation,
     is_json_document,
+    limit_note,
     open_image,
     oriented_size,
     sniff,
@@ -77,12 +80,18 @@ TOO_SMALL = C.STATUS_TOO_SMALL
 TOO_MANY_PIXELS = C.STATUS_TOO_MANY_PIXELS
 UNREADABLE = C.STATUS_UNREADABLE
 METADATA_ONLY = C.STATUS_METADATA_ONLY
+OUTSIDE_ROOT = C.STATUS_OUTSIDE_ROOT
 STATUSES = C.STATUSES
 
 # Bump when the facts computed below change: cached facts of an older version are recomputed.
 FACTS_VERSION = 2
 # Decode JPEGs at a reduced scale for the checks (never below this many pixels per side).
 CHECK_DRAFT_SIZE = 256
+# A decoded image above this many pixels (8 Mpx; after a JPEG's reduced-scale decode, so only large
+# PNG/WebP/TIFF/… images) is shrunk before it is rotated and converted (`images.decode_first_frame`):
+# checking one file then holds the file's bytes + at most 4 bytes per decoded pixel (~360 MB at the
+# default max_pixels), not up to 35 bytes per pixel (16-bit grey). Smaller images take the exact path.
+CHECK_REDUCE_ABOVE = 8 * 1024 * 1024
 # Content statistics are computed on a thumbnail whose longer side is this many pixels.
 STATS_SIDE = 128
 # A picture is blank when no colour channel varies by more than this (std, 0–255 scale): JPEG noise
@@ -158,7 +167,9 @@ class FileFacts:
         # Refused under a lower limit that the caller has since raised: decode it now.
         pixels = (self.header_width or 0) * (self.header_height or 0)
         return not (
-            self.problem == TOO_MANY_PIXELS and self.refused_above is not None and pixels <= max_pixels
+            self.problem == TOO_MANY_PIXELS
+            and self.refused_above is not None
+            and pixels <= decode_limit(self.format, max_pixels)
         )
 
 
@@ -283,7 +294,7 @@ def _decode_into(facts: FileFacts, data: bytes, fmt: str, max_pixels: int) -> No
         orientation = exif_orientation(image)
         facts.width, facts.height = oriented_size(image.size, orientation)
         try:
-            rgb = decode_first_frame(image, draft_size=CHECK_DRAFT_SIZE)
+            rgb = decode_first_frame(image, draft_size=CHECK_DRAFT_SIZE, reduce_above=CHECK_REDUCE_ABOVE)
         except (OSError, SyntaxError, ValueError, EOFError, IndexError) as error:
             facts.problem, facts.detail = TRUNCATED, _damage_reason(facts.format, data, error)
             return
@@ -332,16 +343,17 @@ def _content_stats(facts: FileFacts, rgb: Image.Image) -> None:
 
 def classify(facts: FileFacts, min_side: int, max_pixels: int) -> tuple[str, str]:
     """(status, reason) for one file from its facts; placeholders are decided later, per group."""
+    limit = decode_limit(facts.format, max_pixels)
     if facts.problem == TOO_MANY_PIXELS or (
-        facts.header_width and facts.header_height and facts.header_width * facts.header_height > max_pixels
+        facts.header_width and facts.header_height and facts.header_width * facts.header_height > limit
     ):
         if facts.problem == TOO_MANY_PIXELS:
             return TOO_MANY_PIXELS, facts.detail
         pixels = facts.header_width * facts.header_height  # type: ignore[operator]
         return TOO_MANY_PIXELS, (
             f"image declares {facts.header_width}×{facts.header_height} = {pixels:,} pixels, above the limit "
-            f"of {max_pixels:,} (a possible decompression bomb), so it was not decoded; raise "
-            "dataset.ingest.max_pixels if the image is genuine"
+            f"of {limit:,}{limit_note(facts.format)} (a possible decompression bomb), so it was not decoded; "
+            "raise dataset.ingest.max_pixels if the image is genuine"
         )
     if facts.problem:
         return facts.problem, facts.detail

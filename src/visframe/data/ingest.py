@@ -63,6 +63,7 @@ from visframe.data.manifest_io import (
     write_manifest,
 )
 from visframe.data.metadata import (
+    OUTSIDE_KEY_REASON,
     STANDARD_COLUMNS,
     MetadataError,
     MetadataRecords,
@@ -117,19 +118,36 @@ class Ingested:
 class _Candidate:
     path: str  # absolute, as str (os.fsdecode'd; may hold surrogate escapes)
     relpath: str  # relative to root, '/'-separated
+    # Set for a symbolic link that leads outside the root and is not followed: the manifest's reason.
+    outside_reason: str | None = None
+    # True when the file was reached through such a link because dataset.follow_symlinks_outside is on.
+    followed_outside: bool = False
 
 
 # ------------------------------------------------------------------------------------------ listing
 
+FOLLOW_SETTING = "dataset.follow_symlinks_outside"
+OUTSIDE_LINK_KEY_REASON = (
+    "its file name leads through a symbolic link outside dataset.root, so nothing was looked up"
+)
+
 
 def list_image_files(
-    root: str | Path, exclude: list[str | Path] | None = None
+    root: str | Path, exclude: list[str | Path] | None = None, follow_symlinks_outside: bool = False
 ) -> tuple[list[_Candidate], Counter]:
     """Files under `root` that get a manifest row, sorted by path; and counts of skipped files.
 
     `exclude`: folders not to descend into (e.g. the cache, if it sits inside `root`).
+
+    The folder is the boundary: a symbolic link (to a file or a folder) whose target resolves
+    (`os.path.realpath`) outside `root` is neither followed nor opened; it gets a row of its own,
+    `outside_reason` naming the link and its target. Only links need the check: a directory listed
+    here resolves inside `root` (the root itself, or a link checked on the way in), so a plain entry
+    of it does too. `follow_symlinks_outside=True` follows such links (each is marked
+    `followed_outside`, and so is everything under a followed folder).
     """
     root_str = os.path.abspath(os.fsdecode(root))
+    real_root = os.path.realpath(root_str)
     candidates: list[_Candidate] = []
     skipped: Counter = Counter()
     visited: set[tuple[int, int]] = set()
@@ -140,9 +158,9 @@ def list_image_files(
             continue
         visited.add((info.st_dev, info.st_ino))  # treated as seen: never entered
     prefix = root_str if root_str.endswith(os.sep) else root_str + os.sep
-    stack = [root_str]
+    stack: list[tuple[str, bool]] = [(root_str, False)]  # (folder, reached through a link leading outside)
     while stack:
-        directory = stack.pop()
+        directory, outside = stack.pop()
         try:
             info = os.stat(directory)
             if (info.st_dev, info.st_ino) in visited:
@@ -157,22 +175,58 @@ def list_image_files(
             if entry.name.startswith("."):
                 skipped["hidden"] += 1
                 continue
+            # entry.path is `prefix` + the relative path (scandir joins); os.path.relpath cost ~12 µs a file
+            relpath = entry.path[len(prefix):].replace(os.sep, "/")
+            leads_out = outside
+            if _is_symlink(entry) and not _inside(os.path.realpath(entry.path), real_root):
+                if not follow_symlinks_outside:
+                    reason = _outside_reason(entry.path, relpath)
+                    candidates.append(_Candidate(path=entry.path, relpath=relpath, outside_reason=reason))
+                    continue
+                leads_out = True
             try:
                 is_dir = entry.is_dir(follow_symlinks=True)
             except OSError:
                 is_dir = False
             if is_dir:
-                stack.append(entry.path)
+                stack.append((entry.path, leads_out))
                 continue
             extension = os.path.splitext(entry.name)[1].lower()
             if extension in IMAGE_EXTENSIONS or _sniffs_as_image(entry):
-                # entry.path is `prefix` + the relative path (scandir joins); os.path.relpath cost ~12 µs a file
-                relpath = entry.path[len(prefix):].replace(os.sep, "/")
-                candidates.append(_Candidate(path=entry.path, relpath=relpath))
+                candidates.append(_Candidate(path=entry.path, relpath=relpath, followed_outside=leads_out))
             else:
                 skipped[extension or "(no extension)"] += 1
     candidates.sort(key=lambda candidate: os.fsencode(candidate.relpath))
     return candidates, skipped
+
+
+def _is_symlink(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return False
+
+
+def _inside(real_path: str, real_root: str) -> bool:
+    """True when `real_path` (already `realpath`ed) is `real_root` or lies under it."""
+    return real_path == real_root or real_path.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def _outside_reason(link: str, relpath: str) -> str:
+    """The manifest reason of a link leading out of the folder: the link and where it points.
+
+    The target is not looked at (whether it exists, is a file or a folder): a folder from an
+    archive must not learn anything about the disk outside it."""
+    try:
+        written = os.readlink(link)
+    except OSError:
+        written = "?"
+    target = os.path.realpath(link)
+    shown = repr(storable_path(written)) + ("" if target == written else f", i.e. {storable_path(target)!r}")
+    return (
+        f"symbolic link {storable_path(relpath)!r} leads outside dataset.root (to {shown}): not followed, "
+        f"not read; set {FOLLOW_SETTING}=true if you mean to include what it points to"
+    )
 
 
 def _sniffs_as_image(entry: os.DirEntry) -> bool:
@@ -185,10 +239,22 @@ def _sniffs_as_image(entry: os.DirEntry) -> bool:
         return False
 
 
+def _listing_notes(candidates: list[_Candidate], follow_symlinks_outside: bool) -> list[str]:
+    """What the cleaning report says about links leading outside the folder when they are followed."""
+    if not follow_symlinks_outside:
+        return []
+    followed = [c for c in candidates if c.followed_outside]
+    examples = ", ".join(repr(storable_path(c.relpath)) for c in followed[:3])
+    return [
+        f"{FOLLOW_SETTING}=true: symbolic links leading outside dataset.root are followed; "
+        + (f"{len(followed)} file(s) were read through them (e.g. {examples})" if followed else "none was found")
+    ]
+
+
 # ---------------------------------------------------------------------------------- fingerprint
 
 # Bumped when ingest's output changes for the same files (a new column, a new check).
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: links leading outside the root get an `outside_root` row
 
 
 def listing_fingerprint(
@@ -196,13 +262,17 @@ def listing_fingerprint(
 ) -> str:
     """A hash of what the manifest depends on: each candidate's relative path, size and mtime_ns,
     the skipped-file counts, the metadata files' listing, the options and the manifest's columns.
-    Costs one stat per file (about 0.1 s for 20,000 files), not a read."""
+    Costs one stat per file (about 0.1 s for 20,000 files), not a read. A link leading outside the root
+    counts by its reason (where it points), never by a stat of its target."""
     digest = hashlib.sha256()
     header = [SNAPSHOT_VERSION, str(root), list(MANIFEST_COLUMNS), sorted(skipped.items()), metadata_listing, options]
     digest.update(json.dumps(header, default=str).encode())
     for candidate in candidates:
         digest.update(os.fsencode(candidate.relpath))
-        digest.update(repr(_stat_key(candidate.path)).encode())
+        if candidate.outside_reason is not None:
+            digest.update(os.fsencode(candidate.outside_reason))
+        else:
+            digest.update(repr(_stat_key(candidate.path)).encode())
     return digest.hexdigest()[:32]
 
 
@@ -277,6 +347,26 @@ def inspect_files(
     return facts  # type: ignore[return-value]
 
 
+def _inspect_candidates(
+    candidates: list[_Candidate],
+    max_pixels: int,
+    cache_dir: str | Path | None,
+    show_progress: bool,
+    workers: int | None = None,
+    inspector: Inspector | None = None,
+) -> list[FileFacts]:
+    """`inspect_files` for the candidates inside the folder; a link leading outside it is not opened:
+    its facts are its `outside_root` status and reason."""
+    inside = [index for index, candidate in enumerate(candidates) if candidate.outside_reason is None]
+    checked = inspect_files([candidates[i].path for i in inside], max_pixels, cache_dir, show_progress, workers, inspector)
+    facts = [
+        FileFacts(problem=cleaning.OUTSIDE_ROOT, detail=candidate.outside_reason or "") for candidate in candidates
+    ]
+    for index, fact in zip(inside, checked):
+        facts[index] = fact
+    return facts
+
+
 def run_inspections(paths: list[str], max_pixels: int, workers: int | None = None) -> Iterator[FileFacts]:
     """Check each file (`cleaning.inspect_file`) in this machine's processes, results in order."""
     workers = workers if workers is not None else min(8, os.cpu_count() or 1)
@@ -323,6 +413,7 @@ def ingest_folder(
     use_snapshot: bool = True,
     inspector: Inspector | None = None,
     metadata_memo: Memo | None = None,
+    follow_symlinks_outside: bool = False,
 ) -> Ingested:
     """The manifest of the images under `root` (one row per file, every bad file with a reason).
 
@@ -330,7 +421,9 @@ def ingest_folder(
     `metadata_format="instaloader"` and no `metadata`, sidecars are looked for in `root` itself.
     `placeholder_min_count=0` turns placeholder detection off; `near_duplicate_max_distance=-1` groups
     exact copies only. `workers`: processes for checking files (default: the CPU count, at most 8);
-    `inspector`: check them elsewhere instead (see `inspect_files`).
+    `inspector`: check them elsewhere instead (see `inspect_files`). `follow_symlinks_outside`: follow
+    symbolic links that lead outside `root` instead of recording them as `outside_root` (see
+    `list_image_files`; the cleaning report says so when it is on).
     Warnings are logged, returned in `Ingested.warnings`, and printed with the cleaning report
     when `show_progress` is on. `metadata_memo`: where the parsed metadata table is remembered
     between calls (a `Session.metadata_tables`); None parses it every time. `use_snapshot`: when the folder's listing fingerprint (every file's
@@ -348,7 +441,8 @@ def ingest_folder(
         )
     # Never ingest our own cache (thumbnails are JPEGs) when it lives inside the image folder.
     candidates, skipped = list_image_files(
-        root_path, exclude=[default_cache_dir() if cache_dir is None else cache_dir]
+        root_path, exclude=[default_cache_dir() if cache_dir is None else cache_dir],
+        follow_symlinks_outside=follow_symlinks_outside,
     )
     if not candidates:
         found = ", ".join(f"{count} {kind}" for kind, count in skipped.most_common(5)) or "nothing"
@@ -360,22 +454,25 @@ def ingest_folder(
     snapshots = ManifestSnapshots(cache_dir) if use_snapshot else None
     fingerprint = listing_fingerprint(
         root_path, candidates, skipped, _metadata_listing(metadata, metadata_format, root_path),
-        [metadata_format, label_from_dirs, min_side, max_pixels, placeholder_min_count, near_duplicate_max_distance],
+        [metadata_format, label_from_dirs, min_side, max_pixels, placeholder_min_count, near_duplicate_max_distance,
+         follow_symlinks_outside],
     )
     if snapshots is not None and (ingested := snapshots.get(fingerprint)) is not None:
         log.info("ingest: folder unchanged (listing fingerprint %s): manifest read from the cache", fingerprint)
         _report(ingested, show_progress)
         return ingested
     # Metadata first: an unusable metadata file fails in a second, not after checking every image.
-    records = _load_metadata(metadata, metadata_format, root_path, [c.relpath for c in candidates], metadata_memo)
-    facts = inspect_files([c.path for c in candidates], max_pixels, cache_dir, show_progress, workers, inspector)
-    warnings: list[str] = []
+    records = _load_metadata(
+        metadata, metadata_format, root_path, [c.relpath for c in candidates], metadata_memo, follow_symlinks_outside
+    )
+    facts = _inspect_candidates(candidates, max_pixels, cache_dir, show_progress, workers, inspector)
+    warnings: list[str] = _listing_notes(candidates, follow_symlinks_outside)
     rows = [_file_row(candidate, fact, min_side, max_pixels) for candidate, fact in zip(candidates, facts)]
     extra_columns: list[str] = []
     if records is not None:
         warnings.extend(records.warnings)
         rows, extra_columns = _attach_metadata(
-            rows, candidates, records, root_path, label_from_dirs, warnings
+            rows, candidates, records, root_path, label_from_dirs, warnings, follow_symlinks_outside
         )
     if label_from_dirs:
         _labels_from_dirs(rows, candidates, warnings)
@@ -424,14 +521,19 @@ def _file_row(candidate: _Candidate, facts: FileFacts, min_side: int, max_pixels
 
 
 def _load_metadata(
-    metadata: str | Path | None, metadata_format: str, root: Path, relpaths: list[str], memo: Memo | None = None
+    metadata: str | Path | None,
+    metadata_format: str,
+    root: Path,
+    relpaths: list[str],
+    memo: Memo | None = None,
+    follow_symlinks_outside: bool = False,
 ) -> MetadataRecords | None:
     if metadata is None and metadata_format != "instaloader":
         return None
     source = Path(os.fsdecode(metadata)).expanduser() if metadata is not None else root
     fmt = detect_format(source, metadata_format) if source.exists() else metadata_format
     if fmt == "instaloader":
-        return read_instaloader(source, relpaths, root)
+        return read_instaloader(source, relpaths, root, follow_symlinks_outside=follow_symlinks_outside)
     if fmt == "auto" and not source.exists():
         raise MetadataError(
             f"metadata file {source} does not exist: check dataset.metadata (or set it to null)"
@@ -446,6 +548,7 @@ def _attach_metadata(
     root: Path,
     label_from_dirs: bool,
     warnings: list[str],
+    follow_symlinks_outside: bool = False,
 ) -> tuple[list[dict], list[str]]:
     joined = join_metadata([c.relpath for c in candidates], records, root)
     warnings.extend(joined.warnings)
@@ -466,9 +569,7 @@ def _attach_metadata(
             fill(row, meta)
     for meta, why in joined.unmatched:
         key = meta["_key"]
-        path = key if os.path.isabs(key) else os.path.join(str(root), *key.split("/"))
-        if os.path.isfile(path) and why == "no such file in the folder":
-            why = "that file is not an image (neither its extension nor its content), so it has no image row"
+        path, why = _metadata_only_path(key, why, root, follow_symlinks_outside)
         row = {
             C.IMAGE_ID: None,
             "path": path,
@@ -484,6 +585,23 @@ def _attach_metadata(
             "'metadata_only' (see their reason)"
         )
     return rows, extra_columns
+
+
+def _metadata_only_path(key: str, why: str, root: Path, follow_symlinks_outside: bool) -> tuple[str, str]:
+    """(path, why) of a metadata row that matched no image file.
+
+    A key naming something outside the folder is kept as written and never looked up. Inside the
+    folder, the disk says whether the file exists but is not an image; a path through a link that
+    leads outside the folder is not looked at either (one reason whether or not its target exists).
+    """
+    if why == OUTSIDE_KEY_REASON:
+        return key, why
+    path = key if os.path.isabs(key) else os.path.join(str(root), *key.split("/"))
+    if not follow_symlinks_outside and not _inside(os.path.realpath(path), os.path.realpath(root)):
+        return path, OUTSIDE_LINK_KEY_REASON
+    if why == "no such file in the folder" and os.path.isfile(path):
+        why = "that file is not an image (neither its extension nor its content), so it has no image row"
+    return path, why
 
 
 def _labels_from_dirs(rows: list[dict], candidates: list[_Candidate], warnings: list[str]) -> None:

@@ -1,4 +1,10 @@
-"""Joining metadata rows to the files of a folder: by relative path, bare file name or absolute path."""
+"""Joining metadata rows to the files of a folder: by relative path, bare file name or absolute path.
+
+A metadata key is a name inside the folder. A key that is not — one with a `..` component, an
+absolute path outside the folder, or a URL (`file:`, `http://` …) — matches nothing, is never looked
+up on disk, and gets one reason (`OUTSIDE_KEY_REASON`), whether or not what it names exists: a
+metadata file must not be able to probe the disk outside the folder.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from visframe.data.metadata import MetadataRecords
+
+
+OUTSIDE_KEY_REASON = (
+    "its file name is not a name inside the image folder (it holds '..', is an absolute path outside "
+    "the folder, or is a URL), so nothing was looked up"
+)
+# A URL scheme: `http:/…` (normalise_key folds '//' into '/'), or a scheme that needs no slash. One
+# letter before ':' is a Windows drive (`C:/…`), matched by suffix inside the folder like any path.
+_URL_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:/|^(file|data|javascript|mailto|about|blob):", re.IGNORECASE)
+
+
+def leaves_the_folder(key: str) -> bool:
+    """True for a normalised key that names something outside the folder (or a URL), by its text alone."""
+    return ".." in key.split("/") or bool(_URL_KEY.match(key))
 
 
 def normalise_key(value: str) -> str:
@@ -61,13 +81,15 @@ def join_metadata(relpaths: list[str], records: MetadataRecords, root: str | Pat
 def _resolve(
     key: str, exact: dict[str, int], by_suffix: dict[str, list[int]], roots: set[str], exact_only: bool
 ) -> tuple[int | None, str]:
+    if leaves_the_folder(key):
+        return None, OUTSIDE_KEY_REASON
     if os.path.isabs(key):
         for root in roots:
             if key.startswith(root.rstrip("/") + "/"):
                 key = key[len(root.rstrip("/")) + 1 :]
                 break
         else:
-            return None, "an absolute path outside the image folder"
+            return None, OUTSIDE_KEY_REASON
     if key in exact:
         return exact[key], ""
     if exact_only:

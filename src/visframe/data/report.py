@@ -27,12 +27,25 @@ _GENERAL_REASONS = {
     cleaning.BLANK: "blank: a single colour, no visible content",
     cleaning.PLACEHOLDER: '"content unavailable" placeholder: a low-content picture repeated in many files',
     cleaning.METADATA_ONLY: "listed in the metadata, but the file is not in the folder (metadata kept)",
+    cleaning.OUTSIDE_ROOT: "a symbolic link leading outside dataset.root: not followed, not read "
+    "(dataset.follow_symlinks_outside=true follows such links)",
 }
 REPORT_COLUMNS = ("status", "reason", "count", "examples")
 
 
+# metadata_only rows whose file name was refused unread (metadata_join.OUTSIDE_KEY_REASON, ingest's
+# OUTSIDE_LINK_KEY_REASON): one line of the report, apart from the files that are merely missing.
+_REFUSED_KEY_MARKERS = ("is not a name inside the image folder", "leads through a symbolic link outside")
+_REFUSED_KEY_KIND = (
+    "listed in the metadata under a name outside the folder ('..', an absolute path, a URL, or through a "
+    "link leading out): not looked up (metadata kept)"
+)
+
+
 def reason_kind(status: str, reason: str) -> str:
     """The part of a reason that is the same for every file with the same problem."""
+    if status == cleaning.METADATA_ONLY and any(marker in (reason or "") for marker in _REFUSED_KEY_MARKERS):
+        return _REFUSED_KEY_KIND
     if status in _GENERAL_REASONS:
         return _GENERAL_REASONS[status]
     reason = reason or ""

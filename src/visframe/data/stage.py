@@ -69,6 +69,7 @@ def run(inputs: IngestInputs, settings: Any, context: StageContext) -> IngestRes
         metadata=metadata,
         metadata_format=settings.get("metadata_format", "auto"),
         label_from_dirs=bool(settings.get("label_from_dirs", False)),
+        follow_symlinks_outside=settings.get("follow_symlinks_outside", False) is True,
         cache_dir=context.cache_dir,
         show_progress=context.show_progress,
         inspector=inputs.inspector,
