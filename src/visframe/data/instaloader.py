@@ -11,30 +11,62 @@ or `edge_liked_by.count` → likes, `taken_at_timestamp` (or `date`) → posted_
 present), the `_N` suffix → carousel_index (null for single-image posts). Any file name pattern works
 (`{date_utc}_UTC` is Instaloader's default) because images are matched to the sidecar with the same
 stem in the same folder. Profile and other non-post JSON files are ignored.
+
+A bad sidecar costs its own post at most, never the folder: one that cannot be read, is not JSON,
+decompresses to more than `MAX_SIDECAR_BYTES` (an `.xz` bomb), or has fields of the wrong shape is
+skipped with a warning naming it; NUL bytes are removed and over-long captions cut as in metadata
+tables (`metadata.MAX_CELL_CHARS`). A sidecar that is a symbolic link leading outside the folder is
+not read (unless `dataset.follow_symlinks_outside=true`).
 """
 
 from __future__ import annotations
 
 import json
 import lzma
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 from visframe import contracts as C
-from visframe.data.metadata import MetadataError, MetadataRecords, parse_text, parse_value
+from visframe.data.metadata import MAX_CELL_CHARS, MetadataError, MetadataRecords, parse_text, parse_value
 
 # Instaloader's caption hashtag pattern (Post.caption_hashtags), case preserved here.
 HASHTAG_IN_TEXT = re.compile(r"#(\w(?:(?:\w|(?:\.(?!\.))){0,28}(?:\w))?)")
 _IMAGE_SUFFIX = re.compile(r"^(?P<stem>.+?)(?:_(?P<index>\d+))?$")
+# A post's sidecar is a few kB (a long carousel: ~200 kB); reading stops past this many bytes, so a
+# small .json.xz that decompresses to gigabytes costs 16 MiB, not the machine's memory.
+MAX_SIDECAR_BYTES = 16 * 1024 * 1024
 
 
-def _load_sidecar(path: Path) -> Any:
-    if path.name.endswith(".xz"):
-        with lzma.open(path, "rt", encoding="utf-8") as handle:
-            return json.load(handle)
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+class _BadSidecar(ValueError):
+    """A sidecar that is skipped (the message says why)."""
+
+
+def _load_sidecar(path: Path, warnings: list[str], rel_sidecar: str) -> Any:
+    opener = lzma.open if path.name.endswith(".xz") else open
+    with opener(path, "rb") as handle:
+        data = handle.read(MAX_SIDECAR_BYTES + 1)
+    if len(data) > MAX_SIDECAR_BYTES:
+        raise _BadSidecar(f"it holds more than {MAX_SIDECAR_BYTES // 2**20} MiB of JSON (a decompression bomb?)")
+    if b"\x00" in data:
+        warnings.append(f"{rel_sidecar}: {data.count(0)} NUL byte(s) removed (a damaged file?)")
+        data = data.replace(b"\x00", b"")
+    return json.loads(data.decode("utf-8-sig"))
+
+
+def _capped(value: Any, where: str, column: str, warnings: list[str]) -> Any:
+    if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+        warnings.append(
+            f"{where}, {column}: {len(value):,} characters, more than the {MAX_CELL_CHARS:,} kept: cut to that length"
+        )
+        return value[:MAX_CELL_CHARS]
+    return value
+
+
+def _leads_outside(path: Path, real_directory: str) -> bool:
+    real = os.path.realpath(path)
+    return not (real == real_directory or real.startswith(real_directory.rstrip(os.sep) + os.sep))
 
 
 def _dig(node: Any, *keys: Any) -> Any:
@@ -49,13 +81,17 @@ def _dig(node: Any, *keys: Any) -> Any:
 
 
 def read_instaloader(
-    directory: str | Path, image_relpaths: list[str], root: str | Path | None = None
+    directory: str | Path,
+    image_relpaths: list[str],
+    root: str | Path | None = None,
+    follow_symlinks_outside: bool = False,
 ) -> MetadataRecords:
     """Metadata rows from Instaloader's `<name>.json[.xz]` sidecars found under `directory`.
 
     `image_relpaths` are the folder's image files relative to `root` (posix). A sidecar in
     `directory/sub/` describes images in `root/sub/` with the same stem (`root` defaults to
-    `directory`).
+    `directory`). A sidecar linked from outside `directory` is read only with
+    `follow_symlinks_outside`.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -82,11 +118,18 @@ def read_instaloader(
         and (p.name.endswith(".json") or p.name.endswith(".json.xz"))
     )
     found_posts = 0
+    real_directory = os.path.realpath(directory)
     for sidecar in sidecars:
         rel_sidecar = sidecar.relative_to(directory).as_posix()
+        if not follow_symlinks_outside and sidecar.is_symlink() and _leads_outside(sidecar, real_directory):
+            records.warnings.append(
+                f"{rel_sidecar}: a symbolic link leading outside {directory}: not read (its post has no "
+                "metadata; dataset.follow_symlinks_outside=true reads it)"
+            )
+            continue
         try:
-            document = _load_sidecar(sidecar)
-        except (OSError, ValueError, lzma.LZMAError, EOFError) as error:
+            document = _load_sidecar(sidecar, records.warnings, rel_sidecar)
+        except (OSError, ValueError, lzma.LZMAError, EOFError, RecursionError) as error:
             records.warnings.append(
                 f"{rel_sidecar}: cannot read this Instaloader sidecar ({error}); its post has no metadata"
             )
@@ -107,7 +150,15 @@ def read_instaloader(
             if sidecar.name.endswith(".xz")
             else sidecar.name[: -len(".json")]
         )
-        _post_rows(node, rel_sidecar, folder, stem, images_by_stem.get((folder, stem), []), records)
+        kept = len(records.rows)
+        try:
+            _post_rows(node, rel_sidecar, folder, stem, images_by_stem.get((folder, stem), []), records)
+        except (TypeError, AttributeError, ValueError, IndexError) as error:
+            del records.rows[kept:]  # none of a malformed post's rows, never half of them
+            records.warnings.append(
+                f"{rel_sidecar}: this Instaloader sidecar has a field of an unexpected shape "
+                f"({type(error).__name__}: {error}); its post has no metadata"
+            )
     if not found_posts:
         raise MetadataError(
             f"no Instaloader post sidecars (*.json or *.json.xz with a 'node' object) under {directory}: "
@@ -132,6 +183,7 @@ def _post_rows(
     likes = _dig(node, "edge_media_preview_like", "count")
     if likes is None:
         likes = _dig(node, "edge_liked_by", "count")
+    caption = _capped(caption, where, "caption", warnings)
     post = {
         "post_id": parse_text(node.get("shortcode") or node.get("code")),
         "account": parse_text(_dig(node, "owner", "username") or node.get("owner_username")),
@@ -155,12 +207,13 @@ def _post_rows(
         present.add(index)
         child = _dig(children, index - 1, "node") if index else None
         alt = _dig(child, "accessibility_caption") if child else None
+        alt = _capped(alt if alt is not None else node.get("accessibility_caption"), where, "accessibility_caption", warnings)
         records.rows.append(
             {
                 "_key": relpath,
                 "_where": where,
                 **post,
-                C.ALT_TEXT: parse_text(alt if alt is not None else node.get("accessibility_caption")),
+                C.ALT_TEXT: parse_text(alt),
                 C.CAROUSEL_INDEX: index,
             }
         )
