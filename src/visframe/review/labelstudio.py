@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from visframe import contracts as C
+from visframe.review.media import ServedFiles
 from visframe.review.run_data import ReviewRun, is_image_id
 from visframe.review.store import ReviewStore, StoreError
 
@@ -47,11 +48,12 @@ def _data_uri(path) -> str | None:
 def labelstudio_tasks(run: ReviewRun, image_url: Callable[[str], str], embed: bool = False) -> list[dict]:
     """Label Studio tasks for every codeable image, with the cluster as a prediction."""
     tasks = []
+    files = ServedFiles.for_run(run) if embed else None  # only files inside the run's image folder
     for row in run.records(run.images.index):
         image_id = row[C.IMAGE_ID]
         source = image_url(image_id)
-        if embed:
-            path = run.path_for(image_id)
+        if files is not None:
+            path = files.path_for(image_id)
             source = (_data_uri(path) if path is not None and path.is_file() else None) or source
         choice = cluster_choice(row[C.CLUSTER])
         tasks.append({
