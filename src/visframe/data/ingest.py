@@ -247,7 +247,7 @@ def _listing_notes(candidates: list[_Candidate], follow_symlinks_outside: bool) 
     examples = ", ".join(repr(storable_path(c.relpath)) for c in followed[:3])
     return [
         f"{FOLLOW_SETTING}=true: symbolic links leading outside dataset.root are followed; "
-        + (f"{len(followed)} file(s) were read through them (e.g. {examples})" if followed else "none was found")
+        + (f"{len(followed)} file(s) reached through them (e.g. {examples})" if followed else "none was found")
     ]
 
 
