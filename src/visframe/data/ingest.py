@@ -9,9 +9,12 @@ Which files get a row. A file gets a row when its extension is an image extensio
 (`images.IMAGE_EXTENSIONS`) or its content sniffs as an image (a JPEG saved as `.txt` is an image).
 Other files — the metadata itself, Instaloader's `.json.xz`/`.txt` sidecars, videos — are skipped
 silently and counted in `Ingested.skipped_files`. Hidden entries (names starting with '.',
-e.g. macOS `._IMG_1.jpg` resource forks, `.git`) are skipped too. Directory symlinks are followed
-(each real directory once, so loops end); file symlinks get their own row under the symlink's path,
-with the target's bytes (so the same image_id as the target).
+e.g. macOS `._IMG_1.jpg` resource forks, `.git`) are skipped too. Symbolic links whose target lies
+inside `root` are followed: a linked folder is listed (each real directory once, so loops end); a
+linked file gets its own row under the link's path, with the target's bytes (so the same image_id as
+the target). A link leading outside `root` is neither followed nor read: it gets a row of its own,
+status `outside_root` (`follow_symlinks_outside=True` follows it; see `list_image_files`). Metadata
+never makes ingest look outside `root` either (`metadata_join.OUTSIDE_KEY_REASON`).
 
 Columns (docs/ARCHITECTURE.md): `image_id`, `path` (absolute; a symlink's own path), `status`,
 `reason` ('' when ok), `label`, `width`, `height` (displayed size, EXIF rotation applied; null unless
@@ -19,7 +22,7 @@ decoded), `post_id`, `account`, `hashtags` (list), `likes`, `caption`, `alt_text
 `carousel_index`, then `reshare_group` (the image_id representing the row's exact/near-duplicate
 group; the row's own image_id when it has no copies), `phash` (16 hex digits, null unless decoded),
 `file_size` (bytes), then any extra metadata columns. `metadata_only` rows (a metadata row whose file
-is missing) have a null image_id.
+is missing) and `outside_root` rows have a null image_id.
 
 Labels: with `label_from_dirs=True` the label is the name of the folder directly under `root` that
 holds the file (`root/animals/birds/owl.png` → `animals`; files directly in `root` get no label);

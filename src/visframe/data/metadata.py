@@ -293,7 +293,7 @@ def _decode(data: bytes, name: str, notes: _Notes) -> str:
             "the bad bytes replaced by '\ufffd'; check that row",
         )
     text = "\n".join(line.decode("utf-8", errors="replace") for line in lines)
-    return text[1:] if text.startswith("\ufeff") else text
+    return text.removeprefix("\ufeff")
 
 
 def _csv_rows(path: Path, text: str, warnings: list[str]) -> tuple[list[tuple[int, dict]], list[str]]:
@@ -535,7 +535,7 @@ def _cap_cells(raw: dict[str, Any], line: int, notes: _Notes) -> None:
 
 
 # Re-exported: the parsers and the join live in their own modules.
-from visframe.data.metadata_join import (  # noqa: F401, E402
+from visframe.data.metadata_join import (  # noqa: F401
     OUTSIDE_KEY_REASON,
     JoinResult,
     join_metadata,

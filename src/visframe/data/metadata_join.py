@@ -17,7 +17,6 @@ from typing import Any
 
 from visframe.data.metadata import MetadataRecords
 
-
 OUTSIDE_KEY_REASON = (
     "its file name is not a name inside the image folder (it holds '..', is an absolute path outside "
     "the folder, or is a URL), so nothing was looked up"
