@@ -55,7 +55,8 @@ def zero_png(path: Path, width: int, height: int, bit_depth: int = 8, colour_typ
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(chunks)) + chunk(b"IEND", b""))
+    data = chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(chunks)) + chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + data)
     return path
 
 
@@ -64,8 +65,10 @@ def peak(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict:
     if not warm.exists():
         write(path.parent, "warm.jpg", encode(rich_photo(1), "JPEG"))
     src = str(Path(visframe.__file__).resolve().parents[1])
-    child = subprocess.run([sys.executable, "-c", MEASURE, str(path), str(warm), str(max_pixels)],
-                           check=False, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": src}, timeout=300)  # fmt: skip
+    child = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(path), str(warm), str(max_pixels)],
+        check=False, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": src}, timeout=300,
+    )  # fmt: skip
     assert child.returncode == 0, child.stderr[-3000:]
     return json.loads(child.stdout.strip().splitlines()[-1])
 

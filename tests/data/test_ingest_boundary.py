@@ -54,7 +54,9 @@ def linked(tmp_path) -> tuple[Path, Path]:
     return root, outside
 
 
-OUTSIDE_LINKS = {"link_out.jpg": "secret.jpg", "dir_out": "dir", "notes_out.txt": "notes.txt", "dangling_out.jpg": "gone.jpg"}
+OUTSIDE_LINKS = {
+    "link_out.jpg": "secret.jpg", "dir_out": "dir", "notes_out.txt": "notes.txt", "dangling_out.jpg": "gone.jpg"
+}  # fmt: skip
 
 AUDITED_INGEST = """
 import json, os, sys
@@ -68,7 +70,8 @@ def hook(event, args):
 from visframe.data.ingest import ingest_folder
 sys.addaudithook(hook)
 manifest = ingest_folder(root, metadata=metadata, cache_dir=cache, show_progress=False).manifest
-rows = [[p, s, r, c] for p, s, r, c in zip(manifest.path, manifest.status, manifest.reason, manifest.caption.fillna(""))]
+columns = (manifest.path, manifest.status, manifest.reason, manifest.caption.fillna(""))
+rows = [list(row) for row in zip(*columns)]
 print(json.dumps({"touched": touched, "rows": rows}))
 """
 
@@ -84,7 +87,8 @@ def test_links_leading_out_are_recorded_and_nothing_outside_is_read(linked, tmp_
         "dir_out/c.jpg", "dir_out/missing.jpg",
     ]  # fmt: skip
     metadata = tmp_path / "meta.csv"
-    metadata.write_text("file,caption\n" + "".join(f"{key},probe {i}\n" for i, key in enumerate(keys)) + "a.jpg,kept\n")
+    lines = "".join(f"{key},probe {i}\n" for i, key in enumerate(keys))
+    metadata.write_text("file,caption\n" + lines + "a.jpg,kept\n")
     src = str(Path(visframe.__file__).resolve().parents[1])
     child = subprocess.run(
         [sys.executable, "-c", AUDITED_INGEST, str(root), str(outside), str(metadata), str(tmp_path / "cache")],

@@ -78,7 +78,7 @@ def test_a_bad_csv_row_costs_that_row_at_most(thirty, case):
 
 
 def test_the_bad_cells_themselves(thirty):
-    bad = {4: b"p04.jpg,a4," + b"x" * TEN_MB + b",4", 9: b"p09.jpg,a9,post\x00 9,9", 14: b"p14.jpg,a14,caf\xe9 14,14"}
+    bad = {CASES[case][0]: CASES[case][1] for case in ("a 10 MB cell", "a NUL byte", "a line that is not UTF-8")}
     (thirty.parent / "meta.csv").write_bytes(csv_lines(bad))
     manifest, _ = ingest(thirty, metadata=thirty.parent / "meta.csv")
     captions = dict(zip(manifest.path.map(lambda p: Path(p).stem), manifest.caption))

@@ -86,7 +86,8 @@ def limit_note(fmt: str | None) -> str:
     cost = DECODER_BYTES_PER_PIXEL.get((fmt or "").upper())
     if cost is None:
         return ""
-    return f" for {fmt} (its decoder needs ~{cost} bytes a pixel: 1/{cost // PIL_BYTES_PER_PIXEL} of max_pixels)"
+    share = cost // PIL_BYTES_PER_PIXEL
+    return f" for {fmt} (its decoder needs ~{cost} bytes a pixel: 1/{share} of max_pixels)"
 
 
 class TooManyPixelsError(ValueError):
@@ -95,7 +96,9 @@ class TooManyPixelsError(ValueError):
     def __init__(self, pixels: int, limit: int, size: tuple[int, int] | None = None, fmt: str | None = None):
         self.pixels, self.limit, self.size = pixels, limit, size
         dims = f"{size[0]}×{size[1]} = " if size else ""
-        super().__init__(f"image declares {dims}{pixels:,} pixels, above the limit of {limit:,}{limit_note(fmt)}")
+        super().__init__(
+            f"image declares {dims}{pixels:,} pixels, above the limit of {limit:,}{limit_note(fmt)}"
+        )
 
 
 @dataclass(frozen=True)

@@ -250,7 +250,7 @@ def _listing_notes(candidates: list[_Candidate], follow_symlinks_outside: bool) 
     examples = ", ".join(repr(storable_path(c.relpath)) for c in followed[:3])
     return [
         f"{FOLLOW_SETTING}=true: symbolic links leading outside dataset.root are followed; "
-        + (f"{len(followed)} file(s) reached through them (e.g. {examples})" if followed else "none was found")
+        + (f"{len(followed)} file(s) reached through them (e.g. {examples})" if followed else "none found")
     ]
 
 
@@ -361,10 +361,9 @@ def _inspect_candidates(
     """`inspect_files` for the candidates inside the folder; a link leading outside it is not opened:
     its facts are its `outside_root` status and reason."""
     inside = [index for index, candidate in enumerate(candidates) if candidate.outside_reason is None]
-    checked = inspect_files([candidates[i].path for i in inside], max_pixels, cache_dir, show_progress, workers, inspector)
-    facts = [
-        FileFacts(problem=cleaning.OUTSIDE_ROOT, detail=candidate.outside_reason or "") for candidate in candidates
-    ]
+    paths = [candidates[i].path for i in inside]
+    checked = inspect_files(paths, max_pixels, cache_dir, show_progress, workers, inspector)
+    facts = [FileFacts(problem=cleaning.OUTSIDE_ROOT, detail=c.outside_reason or "") for c in candidates]
     for index, fact in zip(inside, checked):
         facts[index] = fact
     return facts
@@ -457,16 +456,17 @@ def ingest_folder(
     snapshots = ManifestSnapshots(cache_dir) if use_snapshot else None
     fingerprint = listing_fingerprint(
         root_path, candidates, skipped, _metadata_listing(metadata, metadata_format, root_path),
-        [metadata_format, label_from_dirs, min_side, max_pixels, placeholder_min_count, near_duplicate_max_distance,
-         follow_symlinks_outside],
+        [metadata_format, label_from_dirs, min_side, max_pixels, placeholder_min_count,
+         near_duplicate_max_distance, follow_symlinks_outside],
     )
     if snapshots is not None and (ingested := snapshots.get(fingerprint)) is not None:
         log.info("ingest: folder unchanged (listing fingerprint %s): manifest read from the cache", fingerprint)
         _report(ingested, show_progress)
         return ingested
     # Metadata first: an unusable metadata file fails in a second, not after checking every image.
+    relpaths = [c.relpath for c in candidates]
     records = _load_metadata(
-        metadata, metadata_format, root_path, [c.relpath for c in candidates], metadata_memo, follow_symlinks_outside
+        metadata, metadata_format, root_path, relpaths, metadata_memo, follow_symlinks_outside
     )
     facts = _inspect_candidates(candidates, max_pixels, cache_dir, show_progress, workers, inspector)
     warnings: list[str] = _listing_notes(candidates, follow_symlinks_outside)

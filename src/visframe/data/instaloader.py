@@ -48,7 +48,9 @@ def _load_sidecar(path: Path, warnings: list[str], rel_sidecar: str) -> Any:
     with opener(path, "rb") as handle:
         data = handle.read(MAX_SIDECAR_BYTES + 1)
     if len(data) > MAX_SIDECAR_BYTES:
-        raise _BadSidecar(f"it holds more than {MAX_SIDECAR_BYTES // 2**20} MiB of JSON (a decompression bomb?)")
+        raise _BadSidecar(
+            f"it holds more than {MAX_SIDECAR_BYTES // 2**20} MiB of JSON (a decompression bomb?)"
+        )
     if b"\x00" in data:
         warnings.append(f"{rel_sidecar}: {data.count(0)} NUL byte(s) removed (a damaged file?)")
         data = data.replace(b"\x00", b"")
@@ -58,7 +60,8 @@ def _load_sidecar(path: Path, warnings: list[str], rel_sidecar: str) -> Any:
 def _capped(value: Any, where: str, column: str, warnings: list[str]) -> Any:
     if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
         warnings.append(
-            f"{where}, {column}: {len(value):,} characters, more than the {MAX_CELL_CHARS:,} kept: cut to that length"
+            f"{where}, {column}: {len(value):,} characters, more than the {MAX_CELL_CHARS:,} kept: "
+            "cut to that length"
         )
         return value[:MAX_CELL_CHARS]
     return value
@@ -207,7 +210,8 @@ def _post_rows(
         present.add(index)
         child = _dig(children, index - 1, "node") if index else None
         alt = _dig(child, "accessibility_caption") if child else None
-        alt = _capped(alt if alt is not None else node.get("accessibility_caption"), where, "accessibility_caption", warnings)
+        alt = alt if alt is not None else node.get("accessibility_caption")
+        alt = _capped(alt, where, "accessibility_caption", warnings)
         records.rows.append(
             {
                 "_key": relpath,

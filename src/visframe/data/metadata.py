@@ -258,7 +258,8 @@ def _without_nuls(data: bytes, notes: _Notes) -> bytes:
         return data
     for number, line in enumerate(data.split(b"\n"), start=1):
         if b"\x00" in line:
-            notes.add("held NUL bytes", f"line {number} held {line.count(0)} NUL byte(s) (a damaged file?): removed")
+            message = f"line {number} held {line.count(0)} NUL byte(s) (a damaged file?): removed"
+            notes.add("held NUL bytes", message)
     return data.replace(b"\x00", b"")
 
 
@@ -289,8 +290,8 @@ def _decode(data: bytes, name: str, notes: _Notes) -> str:
         byte = error.object[error.start]
         notes.add(
             "not valid UTF-8",
-            f"line {index + 1} is not valid UTF-8 (byte 0x{byte:02X} at position {error.start + 1}): read with "
-            "the bad bytes replaced by '\ufffd'; check that row",
+            f"line {index + 1} is not valid UTF-8 (byte 0x{byte:02X} at position {error.start + 1}): "
+            "read with the bad bytes replaced by '\ufffd'; check that row",
         )
     text = "\n".join(line.decode("utf-8", errors="replace") for line in lines)
     return text.removeprefix("\ufeff")
@@ -367,11 +368,13 @@ def _csv_records(lines: list[str], delimiter: str, notes: _Notes) -> Iterator[tu
             last, consumed = index + reader.line_num, reader.line_num
             if expected is None:
                 expected = len(values)
-            elif last > first and len(values) != expected and _rows_of_width(lines[first:last], delimiter, expected):
+            elif last > first and len(values) != expected and _rows_of_width(lines[first:last], delimiter,
+                                                                               expected):
                 notes.add(
                     "skipped (a quote never closed)",
                     f"line {first}: a quote opened on this line is never closed (it swallowed "
-                    f"{_line_span(first + 1, last)}): this row is skipped, the lines after it are read as rows",
+                    f"{_line_span(first + 1, last)}): this row is skipped, the lines after it are read as "
+                    "rows",
                 )
                 restart = first  # the 0-based index of the line after `first`
                 continue
@@ -386,7 +389,8 @@ def _line_span(first: int, last: int) -> str:
 def _rows_of_width(lines: list[str], delimiter: str, width: int) -> bool:
     """True when `lines`, parsed on their own, are CSV rows of `width` fields (blank lines aside)."""
     try:
-        widths = {len(values) for values in csv.reader(lines, delimiter=delimiter) if any(v.strip() for v in values)}
+        rows = csv.reader(lines, delimiter=delimiter)
+        widths = {len(values) for values in rows if any(value.strip() for value in values)}
     except csv.Error:
         return False
     return widths == {width}
@@ -420,7 +424,8 @@ def _json_rows(
             raise MetadataError(
                 f"metadata file {path} is not valid JSON ({error}); for one object per line name it .jsonl"
             ) from error
-        if not isinstance(document, list) or (document and not any(isinstance(item, dict) for item in document)):
+        objects = isinstance(document, list) and (not document or any(isinstance(i, dict) for i in document))
+        if not objects:
             raise MetadataError(
                 f"metadata file {path} must be a JSON list of objects (one per image), "
                 "or JSON Lines named .jsonl"
@@ -528,8 +533,8 @@ def _cap_cells(raw: dict[str, Any], line: int, notes: _Notes) -> None:
             raw[column] = value[:MAX_CELL_CHARS]
             notes.add(
                 "with a cell cut",
-                f"line {line}, column {column!r}: {len(value):,} characters, more than the {MAX_CELL_CHARS:,} "
-                "kept: cut to that length",
+                f"line {line}, column {column!r}: {len(value):,} characters, more than the "
+                f"{MAX_CELL_CHARS:,} kept: cut to that length",
             )
 
 

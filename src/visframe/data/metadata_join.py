@@ -23,7 +23,9 @@ OUTSIDE_KEY_REASON = (
 )
 # A URL scheme: `http:/…` (normalise_key folds '//' into '/'), or a scheme that needs no slash. One
 # letter before ':' is a Windows drive (`C:/…`), matched by suffix inside the folder like any path.
-_URL_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:/|^(file|data|javascript|mailto|about|blob):", re.IGNORECASE)
+_URL_KEY = re.compile(
+    r"^[A-Za-z][A-Za-z0-9+.\-]+:/|^(file|data|javascript|mailto|about|blob):", re.IGNORECASE
+)
 
 
 def leaves_the_folder(key: str) -> bool:

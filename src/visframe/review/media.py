@@ -67,12 +67,14 @@ class ServedFiles:
 
 def _shared_folder(run: ReviewRun) -> str | None:
     """The deepest folder holding every manifest image (no root at all when that is the file system's)."""
-    folders = {os.path.dirname(os.path.abspath(path)) for path in run.image_paths.tolist() if isinstance(path, str)}
+    paths = [path for path in run.image_paths.tolist() if isinstance(path, str)]
+    folders = {os.path.dirname(os.path.abspath(path)) for path in paths}
     if not folders:
         return None
     shared = os.path.commonpath(sorted(folders))
     if os.path.dirname(shared) == shared:
-        log.warning("review: the run's config names no image folder and its images share none: no image is served")
+        log.warning("review: the run's config names no image folder, nor do its images share one: "
+                    "no image is served")
         return None
     log.warning(
         "review: %s names no absolute dataset.root; images are served from %s, the folder they share",
