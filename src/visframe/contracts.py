@@ -62,6 +62,8 @@ HASHTAG_KEYS = "hashtag_keys"  # the matching key: NFKC + casefold, without '#' 
 LIKES = "likes"
 CAPTION = "caption"
 ALT_TEXT = "alt_text"
+ALT_OBJECTS = "alt_objects"  # what the platform's automatic alt text says it detected ("1 persona", "texto")
+ALT_SAYS = "alt_says"  # the text the platform's automatic alt text quotes: its own reading of the image
 POSTED_AT = "posted_at"
 CAROUSEL_INDEX = "carousel_index"
 RESHARE_GROUP = "reshare_group"
@@ -217,6 +219,8 @@ MANIFEST = Table(
         Column(LIKES, "int"),
         Column(CAPTION, "str"),
         Column(ALT_TEXT, "str"),
+        Column(ALT_OBJECTS, "list", description="automatic alt text: what the platform detected; null otherwise"),
+        Column(ALT_SAYS, "str", description="automatic alt text: the text it quotes from the image"),
         Column(POSTED_AT, "time"),
         Column(CAROUSEL_INDEX, "int"),
         Column(RESHARE_GROUP, "str"),

@@ -51,6 +51,7 @@ from tqdm.auto import tqdm
 
 from visframe import contracts as C
 from visframe.data import cleaning
+from visframe.data.alt_text import alt_columns
 from visframe.data.cleaning import FileFacts, classify, placeholder_reason
 from visframe.data.facts_cache import FactsCache, ManifestSnapshots
 from visframe.data.images import IMAGE_EXTENSIONS, SNIFF_BYTES, sniff
@@ -651,9 +652,14 @@ def _mark_reshares_and_placeholders(
 def _to_frame(rows: list[dict], extra_columns: list[str]) -> pd.DataFrame:
     columns = list(MANIFEST_COLUMNS) + [c for c in extra_columns if c not in MANIFEST_COLUMNS]
     data: dict[str, Any] = {}
+    # The platform's automatic alt text, read once here: what it detected and the text it quotes.
+    alt_objects, alt_says = alt_columns([row.get(C.ALT_TEXT) for row in rows])
+    derived = {C.ALT_OBJECTS: pd.Series(alt_objects, dtype=object), C.ALT_SAYS: pd.Series(alt_says, dtype="str")}
     for column in columns:
         values = [row.get(column) for row in rows]
-        if column in INT_COLUMNS:
+        if column in derived:
+            data[column] = derived[column]
+        elif column in INT_COLUMNS:
             data[column] = pd.array(values, dtype="Int64")
         elif column == C.POSTED_AT:
             data[column] = pd.to_datetime(pd.Series(values, dtype=object), utc=True).astype(

@@ -137,10 +137,10 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
             [os.fsdecode(base64.b64decode(raw_paths[p])) if p in raw_paths else p for p in frame[C.PATH]],
             index=frame.index,
         )
-    if C.HASHTAGS in frame:
-        frame[C.HASHTAGS] = pd.Series(
-            [list(v) if v is not None else None for v in frame[C.HASHTAGS]], dtype=object, index=frame.index
-        )
+    for column in (C.HASHTAGS, C.ALT_OBJECTS):  # Python lists, as ingest makes them
+        if column in frame:
+            frame[column] = pd.Series([list(v) if v is not None else None for v in frame[column]], dtype=object,
+                                      index=frame.index)
     return frame
 
 

@@ -30,6 +30,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.preprocessing import normalize
 
 from visframe import contracts as C
+from visframe.data.alt_text import parse_alt_text
 from visframe.errors import ConfigError
 from visframe.utils.hashtags import format_hashtag, hashtag_key
 
@@ -64,6 +65,14 @@ def tokenize(text: str, stop: frozenset[str]) -> list[str]:
     return tokens
 
 
+def readable_alt_text(alt_text) -> str | None:
+    """What an alt text says in its own words: the quoted text of an automatic one, a person's whole."""
+    parsed = parse_alt_text(alt_text)
+    if parsed.automatic:
+        return parsed.says
+    return alt_text if isinstance(alt_text, str) and alt_text.strip() else None
+
+
 def post_documents(posts: pd.DataFrame, texts: pd.DataFrame | None, sources: Sequence[str]) -> list[str]:
     """One text per post: its image's OCR text, caption and alt text (those of `sources` present)."""
     unknown = [s for s in sources if s not in TEXT_SOURCES]
@@ -78,6 +87,10 @@ def post_documents(posts: pd.DataFrame, texts: pd.DataFrame | None, sources: Seq
                 continue
             by_image = texts.drop_duplicates(C.IMAGE_ID).set_index(C.IMAGE_ID)[C.TEXT]
             parts.append(posts[C.IMAGE_ID].map(by_image))
+        elif source == C.ALT_TEXT and source in posts.columns:
+            # A platform's automatic alt text counts only by the text it quotes ("Puede ser una imagen
+            # de texto que dice …" is boilerplate, never a term); one a person wrote counts whole.
+            parts.append(posts[source].map(readable_alt_text))
         elif source in posts.columns:
             parts.append(posts[source])
     if not parts:
