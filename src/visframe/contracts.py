@@ -29,6 +29,9 @@ CLUSTER_TREE_FILE = "cluster_tree.parquet"
 CLUSTER_TIMELINE_FILE = "cluster_timeline.parquet"
 CLUSTER_TERMS_FILE = "cluster_terms.parquet"
 ZERO_SHOT_LABELS_FILE = "zero_shot_labels.parquet"
+MESSAGES_FILE = "messages.parquet"  # per image with text: its message text and message topic
+MESSAGE_TOPICS_FILE = "message_topics.parquet"  # per message topic: name, size, terms, accounts, dates
+SLOGANS_FILE = "slogans.parquet"  # one text across designs and accounts
 METRICS_FILE = "metrics.json"
 CONFIG_FILE = "config.yaml"
 CLEANING_REPORT_FILE = "cleaning_report.csv"
@@ -88,6 +91,15 @@ MEAN_CONFIDENCE = "mean_confidence"
 LANGUAGE = "language"
 TEXT_STATUS = "text_status"
 TEXT_REASON = "text_reason"
+# Messages: what the images' text says
+MESSAGE_TEXT = "message_text"  # the image's message units (sentences of its text), one per line
+MESSAGE_TOPIC = "message_topic"  # the topic of what the image's text says; NOISE = no text or unassigned
+MESSAGE_PROBABILITY = "message_probability"
+SLOGAN = "slogan"
+N_DESIGNS = "n_designs"  # distinct designs (reshare groups) carrying a text
+N_ACCOUNTS = "n_accounts"
+FIRST_ACCOUNT = "first_account"
+IMAGE_IDS = "image_ids"
 # Describe
 LAYER = "layer"
 NAME = "name"
@@ -242,6 +254,7 @@ ASSIGNMENTS = Table(
         Column(Y, "float", description="2-D map coordinate"),
         Column(NEAREST_CLUSTER, "int", required=False, description="noise: the nearest cluster (soft)"),
         Column(NEAREST_CLUSTER_STRENGTH, "float", required=False, description="strength of that nearest cluster"),
+        Column(MESSAGE_TOPIC, "int", required=False, description=f"the message topic of the image's text; {NOISE} = none"),
     ),
 )
 
@@ -364,10 +377,55 @@ ZERO_SHOT = Table(
     ),
 )
 
+MESSAGES = Table(
+    "messages",
+    MESSAGES_FILE,
+    (
+        Column(IMAGE_ID, "str"),
+        Column(MESSAGE_TEXT, "str", description="the sentences of the image's text that may carry a message"),
+        Column(MESSAGE_TOPIC, "int", description=f"{NOISE} = in no topic"),
+        Column(MESSAGE_PROBABILITY, "float", description="membership strength in its topic; 0 for none"),
+    ),
+)
+
+MESSAGE_TOPICS = Table(
+    "message_topics",
+    MESSAGE_TOPICS_FILE,
+    (
+        Column(MESSAGE_TOPIC, "int", description=f"{NOISE}: the images with text in no topic"),
+        Column(NAME, "str", description="automatic name (c-TF-IDF terms of what the text says)"),
+        Column(SIZE, "int", description="posts"),
+        Column(N_UNIQUE_IMAGES, "int"),
+        Column(TOP_TERMS, "list"),
+        Column(TOP_HASHTAGS, "list", required=False),
+        Column(TOP_ACCOUNTS, "list", required=False),
+        Column(MEDOID_IMAGE_ID, "str", required=False),
+        Column(FIRST_POSTED_AT, "time", required=False),
+        Column(LAST_POSTED_AT, "time", required=False),
+    ),
+)
+
+SLOGANS = Table(
+    "slogans",
+    SLOGANS_FILE,
+    (
+        Column(SLOGAN, "str", description="its most common written form"),
+        Column(N_DESIGNS, "int", description="different designs (reshare groups) that carry it"),
+        Column(N_UNIQUE_IMAGES, "int"),
+        Column(N_POSTS, "int"),
+        Column(N_ACCOUNTS, "int"),
+        Column(FIRST_ACCOUNT, "str", description="the account of its earliest post, when dates are known"),
+        Column(FIRST_POSTED_AT, "time"),
+        Column(LAST_POSTED_AT, "time"),
+        Column(MESSAGE_TOPIC, "int", description="the topic most of its images fall in"),
+        Column(IMAGE_IDS, "list"),
+    ),
+)
+
 TABLES = {
     t.name: t
     for t in (MANIFEST, ASSIGNMENTS, TEXTS, CLUSTERS, CLUSTER_TREE, CLUSTER_TIMELINE, CODES, SAMPLING_SHEET,
-              CLUSTER_TERMS, ZERO_SHOT)
+              CLUSTER_TERMS, ZERO_SHOT, MESSAGES, MESSAGE_TOPICS, SLOGANS)
 }
 
 

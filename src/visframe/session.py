@@ -86,6 +86,8 @@ class Session:
     knn_graphs: Memo = field(default_factory=lambda: Memo(1))
     # describe: the last term matrices, by the posts' documents and the term settings.
     term_matrices: Memo = field(default_factory=lambda: Memo(1))
+    # messages: the loaded text encoder (USE takes seconds to load), by its resolved config.
+    text_encoders: Memo = field(default_factory=lambda: Memo(1))
     # tracking.job: the schema and profile MLflow inferred for an image set, by its digest.
     dataset_profiles: Memo = field(default_factory=lambda: Memo(64))
     # Messages said once per process (e.g. "fewer threads than knn.n_jobs"), by their key.
