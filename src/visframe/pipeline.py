@@ -28,13 +28,13 @@ from omegaconf import DictConfig, OmegaConf
 
 import visframe
 from visframe import contracts as C
-from visframe.cluster import ClusterResult, fit_clusterer
+from visframe.cluster import ClusterResult
 from visframe.embed.deferred import load_encoder
 from visframe.errors import StageError, VisframeError
 from visframe.evaluate import evaluate_run
 from visframe.evaluate.registry import describe_metrics
-from visframe.reduce import reduce_cached
 from visframe.session import Session
+from visframe.stages import StageContext
 from visframe.utils.arrays import rows_of
 from visframe.utils.hashing import hash_strings, stable_hash
 from visframe.validation import validate_job_config
@@ -70,6 +70,7 @@ class ReduceResult:
     map_coordinates: np.ndarray  # 2-D, for the map
     cache_hit: bool
     n_components: int
+    sample_rows: np.ndarray | None = None  # scale=sample_fit: the rows the estimators were fitted on
 
 
 class StageTimer:
@@ -183,52 +184,31 @@ def text_stage(cfg: DictConfig, clean: pd.DataFrame, run_dir: Path):
     return result
 
 
-def reduce_stage(cfg: DictConfig, clean: pd.DataFrame, embedding) -> tuple[ReduceResult, ClusterResult | None]:
-    """The reduced space and the 2-D map (one kNN graph shared by both UMAPs, the map started from
-    the reduction). With `scale=sample_fit` above its sample size, the reducer, map and clusterer are
-    fitted on a sample and the rest mapped as a Dask job: the clusters come back too."""
-    from visframe.scale import fit_sample_and_map, uses_sample_fit
+def reduce_stage(cfg: DictConfig, clean: pd.DataFrame, embedding, context: StageContext) -> ReduceResult:
+    """The reduced space and the 2-D map (visframe.reduce.stage); with `scale=sample_fit` above its
+    sample size, fitted on a sample (`sample_rows`) and the rest placed as a Dask job."""
+    from visframe.reduce import stage as reduce
 
-    cache_dir = str(cfg.paths.cache_dir)
     points, point_of_row = cluster_points(clean, str(cfg.cluster_unit))
     rows = pd.Index(embedding.image_ids).get_indexer(points[C.IMAGE_ID])
     point_vectors = rows_of(embedding.vectors, rows)  # usually the embedding's rows in order: no copy
-    if uses_sample_fit(cfg.get("scale"), len(point_vectors)):
-        fitted = fit_sample_and_map(cfg.reducer, cfg.map_reducer, cfg.clusterer, cfg.scale, point_vectors, seed=int(cfg.seed))
-        log.info("Fitted on %d of %d points, mapped the rest on Dask", len(fitted.sample_rows), len(point_vectors))
-        reduced = ReduceResult(points, point_of_row, point_vectors, fitted.reduced, fitted.map_coordinates, False,
-                               int(fitted.reduced.shape[1]))
-        return reduced, fitted.clusters
     input_key = f"{embedding.encoder_key}:{hash_strings(points[C.IMAGE_ID].tolist())}"
-    reduction = reduce_cached(cfg.reducer, point_vectors, input_key, cache_dir)
-    where = "cache" if reduction.cache_hit else f"{reduction.seconds:.1f}s"
-    log.info("Reduced %s → %s (%s)", point_vectors.shape, reduction.coordinates.shape, where)
-    if reduction.coordinates.shape[1] == 2:
-        map_coordinates = reduction.coordinates
-    else:
-        map_coordinates = reduce_cached(
-            cfg.map_reducer, point_vectors, input_key, cache_dir, init_from=reduction.coordinates
-        ).coordinates
-    reduced = ReduceResult(
-        points,
-        point_of_row,
-        point_vectors,
-        reduction.coordinates,
-        map_coordinates,
-        reduction.cache_hit,
-        int(reduction.coordinates.shape[1]),
-    )
-    return reduced, None
+    reduction = reduce.run(reduce.ReduceInputs(point_vectors, input_key),
+                           reduce.ReduceSettings(cfg.reducer, cfg.map_reducer, cfg.get("scale")), context)
+    if reduction.sample_rows is not None:
+        log.info("Fitted on %d of %d points, mapped the rest on Dask", len(reduction.sample_rows), len(point_vectors))
+    return ReduceResult(points, point_of_row, point_vectors, reduction.coordinates, reduction.map_coordinates,
+                        reduction.cache_hit, reduction.n_components, reduction.sample_rows)
 
 
-def cluster_stage(cfg: DictConfig, reduced: ReduceResult) -> ClusterResult:
-    """Fit the clusterer on the reduced space (or on the raw vectors, for an estimator that asks);
-    the result has labels, layers coarse to fine, and the nearest cluster of every noise point."""
-    from visframe.cluster import input_space
+def cluster_stage(cfg: DictConfig, reduced: ReduceResult, context: StageContext) -> ClusterResult:
+    """Fit the clusterer on the reduced space (or on the raw vectors, for an estimator that asks; on
+    the reduction's sample with scale=sample_fit); the result has labels, layers coarse to fine, and
+    the nearest cluster of every noise point."""
+    from visframe.cluster import stage as cluster
 
-    estimator = instantiate(cfg.clusterer)
-    space = reduced.point_vectors if input_space(estimator) == "raw" else reduced.coordinates
-    clusters = fit_clusterer(estimator, space)
+    clusters = cluster.run(cluster.ClusterInputs(reduced.coordinates, reduced.point_vectors, reduced.sample_rows),
+                           cluster.ClusterSettings(cfg.clusterer, cfg.get("scale")), context)
     noise = 100 * (clusters.labels == C.NOISE).mean()
     log.info("Clustered %d points: %d clusters, %.1f%% noise", len(reduced.points), clusters.n_clusters, noise)
     return clusters
@@ -394,7 +374,7 @@ def run(cfg: DictConfig, run_dir: str | Path, session: Session | None = None) ->
     if tracker is not None:
         (run_dir / C.MLFLOW_RUN_ID_FILE).write_text(tracker.start() + "\n")
     try:
-        result = _run_stages(cfg, run_dir, tracker)
+        result = _run_stages(cfg, run_dir, tracker, session)
     except BaseException:
         if tracker is not None:
             tracker.fail()
@@ -405,9 +385,11 @@ def run(cfg: DictConfig, run_dir: str | Path, session: Session | None = None) ->
     return result
 
 
-def _run_stages(cfg: DictConfig, run_dir: Path, tracker) -> JobResult:
+def _run_stages(cfg: DictConfig, run_dir: Path, tracker, session: Session) -> JobResult:
     started = time.perf_counter()
     timer = StageTimer()
+    context = StageContext(cache_dir=str(cfg.paths.cache_dir), show_progress=bool(cfg.show_progress), seed=int(cfg.seed),
+                           session=session)
     resolved_yaml = OmegaConf.to_yaml(cfg, resolve=True)
     (run_dir / C.CONFIG_FILE).write_text(resolved_yaml)
 
@@ -431,9 +413,9 @@ def _run_stages(cfg: DictConfig, run_dir: Path, tracker) -> JobResult:
         text_result = text_stage(cfg, ingest.clean, run_dir)
     texts = None if text_result is None else text_result.table
     with timer.stage("reduce"):
-        reduced, sample_fit_clusters = reduce_stage(cfg, ingest.clean, embedding)
+        reduced = reduce_stage(cfg, ingest.clean, embedding, context)
     with timer.stage("clustering"):
-        clusters = sample_fit_clusters if sample_fit_clusters is not None else cluster_stage(cfg, reduced)
+        clusters = cluster_stage(cfg, reduced, context)
     post_clusters = clusters.take(reduced.point_of_row)
     assignments = assignments_table(ingest.clean, reduced, post_clusters)
     write_assignments(assignments, run_dir / C.ASSIGNMENTS_FILE)
