@@ -110,7 +110,11 @@ def test_the_cluster_stage_fits_the_sample_rows_and_predicts_the_others_as_hdbsc
 
 
 def test_predicting_on_dask_gives_what_predicting_here_gives():
-    from visframe.cluster.sample_fit import fit_sample_clusterer, predict_rows
+    """Here by default (a LocalCluster shares this machine's cores); on the workers of a scheduler
+    named by scale.dask.address; the same answers either way."""
+    from visframe.cluster.sample_fit import fit_sample_clusterer, predict_rows, predicts_on_dask
+
+    assert not predicts_on_dask(scale_cfg()) and predicts_on_dask(scale_cfg(dask={"address": "tcp://scheduler:8786"}))
 
     coordinates, _ = themes(n=900, dim=5, seed=3)
     _, predictor = fit_sample_clusterer(OmegaConf.create(CLUSTERER), coordinates[:500].astype(np.float64))

@@ -6,8 +6,15 @@ rows' coordinates and every other point gets hdbscan's `approximate_predict` (la
 and `approximate_predict_scores` (GLOSH outlier score): the same hierarchy, the same labels for the
 sample, each other point's answer independent of the rest (so of how they are chunked).
 
-PREDICT_ON_DASK: hdbscan's prediction is a Python loop over points after one KD-tree query; measured
-here (2 cores, 50,000-point sample, 950,000 points of 5-d, benchmarks/bench_scale.py --predict) …
+Where the prediction runs: in this process, unless `scale.dask.address` names a scheduler. hdbscan's
+prediction is one KD-tree query and then a Python loop over the points, about 0.2 ms of CPU a point
+here. Measured on this shared 2-core VM (load average 5-9; `benchmarks/bench_scale.py --predict`):
+950,000 points of 5-d against a 50,000-point sample of the default clusterer took 335 s in this
+process and 348 s as 20,000-point tasks on the 2-worker LocalCluster (medians of 2, the same labels);
+at 250,000 points 96-99 s here, 96-130 s on 2 workers, 111-142 s on 1. A LocalCluster's workers
+share this machine's cores, and starting one and shipping the coordinates costs seconds, so it gains
+nothing here; a scheduler elsewhere brings its own cores (as the transform uses them), so there the
+chunks run on its workers.
 """
 
 from __future__ import annotations
@@ -25,7 +32,6 @@ log = logging.getLogger(__name__)
 # hdbscan.HDBSCAN parameters a fast_hdbscan / sklearn config shares (approximate_predict needs hdbscan's).
 _SHARED_HDBSCAN_PARAMS = ("min_cluster_size", "min_samples", "cluster_selection_method", "cluster_selection_epsilon",
                           "allow_single_cluster", "metric", "alpha")
-PREDICT_ON_DASK = False
 
 
 def predicting_clusterer(clusterer_cfg):
@@ -70,8 +76,16 @@ def predict_chunk(predictor, points: np.ndarray) -> dict[str, np.ndarray]:
             "scores": np.asarray(scores, dtype=np.float64)}
 
 
-def predict_rows(predictor, coordinates: np.ndarray, rows: np.ndarray, scale_cfg, on_dask: bool = PREDICT_ON_DASK):
-    """[(rows, predict_chunk's result)] for `rows` of `coordinates`: in this process, or on Dask."""
+def predicts_on_dask(scale_cfg) -> bool:
+    """Whether the prediction runs on Dask: when `scale.dask.address` names a scheduler (see above)."""
+    return bool(scale_cfg) and scale_cfg["dask"].get("address") is not None
+
+
+def predict_rows(predictor, coordinates: np.ndarray, rows: np.ndarray, scale_cfg, on_dask: bool | None = None):
+    """[(rows, predict_chunk's result)] for `rows` of `coordinates`: in this process, or as chunk tasks
+    on Dask (`on_dask` None: `predicts_on_dask(scale_cfg)`)."""
+    if on_dask is None:
+        on_dask = predicts_on_dask(scale_cfg)
     if on_dask:
         return map_chunks(predict_chunk, predictor, coordinates, rows, scale_cfg)
     if len(rows) == 0:
