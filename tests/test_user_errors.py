@@ -193,7 +193,7 @@ def test_failed_job_leaves_a_failed_mlflow_run(tmp_path, monkeypatch):
     """The run opens at the start: a job that breaks midway is FAILED in MLflow, not missing."""
     import mlflow
 
-    def broken(cfg, run_dir, tracker):
+    def broken(*args):
         raise RuntimeError("a stage broke")
 
     monkeypatch.setattr(pipeline, "_run_stages", broken)
