@@ -99,30 +99,25 @@ def stages(cfg, vectors, themes, cache_dir: Path, run_dir: Path) -> dict:
     """One job's post-embedding stages, as the pipeline runs them; seconds per stage and results."""
     import numpy as np
     import pandas as pd
-    from hydra.utils import instantiate
 
     from visframe import contracts as c
-    from visframe.cluster import fit_clusterer
+    from visframe.cluster import stage as cluster
     from visframe.evaluate import evaluate_run
-    from visframe.reduce import reduce_cached
-    from visframe.scale import fit_sample_and_map, uses_sample_fit
+    from visframe.reduce import stage as reduce
+    from visframe.stages import StageContext
 
     seconds: dict[str, float] = {}
     input_key = f"bench:{len(vectors)}:{vectors[:64].tobytes().hex()[:32]}"
+    context = StageContext(cache_dir=str(cache_dir), seed=int(cfg.seed))
     started = time.perf_counter()
-    if uses_sample_fit(cfg.scale, len(vectors)):
-        fitted = fit_sample_and_map(cfg.reducer, cfg.map_reducer, cfg.clusterer, cfg.scale, vectors, seed=int(cfg.seed))
-        reduced, map_xy, clusters = fitted.reduced, fitted.map_coordinates, fitted.clusters
-        seconds.update(fitted.seconds)
-    else:
-        reduction = reduce_cached(cfg.reducer, vectors, input_key, cache_dir)
-        seconds["knn"], seconds["reduce"] = reduction.knn_seconds, reduction.seconds - reduction.knn_seconds
-        t = time.perf_counter()
-        map_xy = reduce_cached(cfg.map_reducer, vectors, input_key, cache_dir, init_from=reduction.coordinates).coordinates
-        seconds["map"] = time.perf_counter() - t
-        reduced = reduction.coordinates
-        clusters = fit_clusterer(instantiate(cfg.clusterer), reduced)
-        seconds["cluster"] = clusters.seconds
+    reduction = reduce.run(reduce.ReduceInputs(vectors, input_key),
+                           reduce.ReduceSettings(cfg.reducer, cfg.map_reducer, cfg.scale), context)
+    seconds.update(reduction.seconds)
+    t = time.perf_counter()
+    clusters = cluster.run(cluster.ClusterInputs(reduction.coordinates, vectors, reduction.sample_rows),
+                           cluster.ClusterSettings(cfg.clusterer, cfg.scale), context)
+    seconds["cluster"] = time.perf_counter() - t
+    reduced, map_xy = reduction.coordinates, reduction.map_coordinates
     t = time.perf_counter()
     metrics, _ = evaluate_run(cfg.evaluation, reduced, vectors, clusters.labels, clusters.probabilities,
                               truth=themes.astype(str), seed=int(cfg.seed))
@@ -144,8 +139,6 @@ def one_run(n: int, mode: str, overrides: list[str], out: Path) -> None:
     """Child process: warm up, run the stages at size n, print one JSON line."""
     from _vectors import synthetic_embeddings
 
-    from visframe.reduce.knn import forget
-
     rss = PeakRss()
     cfg = job_config(mode, overrides)
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
@@ -159,13 +152,9 @@ def one_run(n: int, mode: str, overrides: list[str], out: Path) -> None:
 
         compute_knn(warm_vectors[:3000], 25, "cosine", 42, threads=int(cfg.reducer.knn.get("n_jobs") or 1))
         if mode == "sample_fit":  # transform + approximate_predict compile too (in this process)
-            from visframe.scale.sample_fit import fit_sample_and_map
-
-            fit_sample_and_map(warm_cfg.reducer, warm_cfg.map_reducer, warm_cfg.clusterer,
-                               job_config("sample_fit", [*overrides, "scale.sample_size=4500", "scale.chunk_size=500"]).scale,
-                               warm_vectors, seed=1)
+            warm_sample = job_config("sample_fit", [*overrides, "scale.sample_size=4500", "scale.chunk_size=500"])
+            stages(warm_sample, warm_vectors, warm_themes, Path(tmp) / "warm-cache", Path(tmp))
         warm = time.perf_counter() - started
-        forget()
         vectors, themes = synthetic_embeddings(n)
         result = stages(cfg, vectors, themes, Path(tmp) / "cache", out)
     result |= {"n": n, "mode": mode, "warmup_s": warm, "peak_rss_gb": rss.stop()}
@@ -215,17 +204,55 @@ def option_study(n: int, overrides: list[str]) -> None:
         print(f"{'(the 5-d reduction itself)':<34}{'':>7}{trust5:>9.3f}")
 
 
+def predict_study(n: int, repeats: int = 2) -> None:
+    """scale=sample_fit's cluster half at n points of 5-d: fit the default clusterer on a 50,000-point
+    sample, then predict the other points with hdbscan's approximate_predict / _scores in this
+    process and as chunk tasks on the 2-worker Dask LocalCluster (alternating, `repeats` times each)."""
+    import numpy as np
+
+    from visframe.cluster.sample_fit import fit_sample_clusterer, predict_rows
+    from visframe.scale import rest_rows, sample_rows
+
+    cfg = job_config("sample_fit", [])
+    rng = np.random.default_rng(0)
+    centers = rng.uniform(0, 10, size=(40, 5))
+    coordinates = (centers[rng.integers(0, 40, size=n)] + 0.3 * rng.normal(size=(n, 5))).astype(np.float32)
+    rows = sample_rows(n, int(cfg.scale.sample_size), 42)
+    t = time.perf_counter()
+    _, predictor = fit_sample_clusterer(cfg.clusterer, coordinates[rows].astype(np.float64))
+    print(f"fit on {len(rows):,} points: {time.perf_counter() - t:.1f}s", flush=True)
+    rest = rest_rows(n, rows)
+    predict_rows(predictor, coordinates, rest[:2000], cfg.scale, on_dask=False)  # imports, first calls
+    seconds: dict[str, list[float]] = {"here": [], "dask": []}
+    results = {}
+    for _ in range(repeats):
+        for where in ("here", "dask"):
+            t = time.perf_counter()
+            parts = predict_rows(predictor, coordinates, rest, cfg.scale, on_dask=where == "dask")
+            seconds[where].append(time.perf_counter() - t)
+            results[where] = np.concatenate([part["labels"] for _, part in parts])
+            print(f"predict {len(rest):,} points {where}: {seconds[where][-1]:.1f}s", flush=True)
+    same = np.array_equal(results["here"], results["dask"])
+    print(f"RESULT predict_here_s={np.median(seconds['here']):.1f} predict_dask_s={np.median(seconds['dask']):.1f} "
+          f"same_labels={same}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", nargs="+", default=DEFAULT_RUNS, help="SIZE:MODE (mode full or sample_fit)")
     parser.add_argument("--set", nargs="*", default=[], dest="overrides", help="config overrides, e.g. reducer.n_epochs=100")
     parser.add_argument("--study", type=int, default=None, metavar="N",
                         help="instead: compare map variants (trustworthiness, time) and PCA-50 before the kNN (ARI/NMI) at N")
+    parser.add_argument("--predict", type=int, default=None, metavar="N",
+                        help="instead: time the sample-fit prediction of N points of 5-d here and on Dask")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--out", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.study:
         option_study(args.study, args.overrides)
+        return
+    if args.predict:
+        predict_study(args.predict)
         return
     if args.one:
         n, mode = args.one.split(":")

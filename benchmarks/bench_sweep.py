@@ -45,8 +45,7 @@ from hydra.utils import instantiate
 from visframe import CONFIG_DIR
 from visframe.cli import _use_persistent_numba_cache
 _use_persistent_numba_cache({cache_dir!r})  # what every visframe process does first
-from visframe.reduce import reduce_cached
-from visframe.reduce.knn import forget
+from visframe.reduce import reduce_cached  # no session: remembers no kNN graph between the probes
 
 class CompileTimer(event.Listener):  # numba's own compile events: the outermost ones, wall and CPU
     depth, wall, cpu, started = 0, 0.0, 0.0, []
@@ -67,7 +66,6 @@ times = []
 for seed in (1, 2):
     vectors, _ = synthetic_embeddings(5000, seed=seed)
     started, cpu = time.perf_counter(), time.process_time()
-    forget()
     reduced = reduce_cached(cfg.reducer, vectors, f"probe{{seed}}", use_cache=False).coordinates
     instantiate(cfg.clusterer).fit(reduced)
     times += [time.perf_counter() - started, time.process_time() - cpu]

@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 import visframe
 from visframe import contracts as C
-from visframe.cluster import ClusterResult, fit_clusterer
+from visframe.cluster import ClusterResult
+from visframe.cluster import stage as cluster_stage
 from visframe.data import stage as data_stage
 from visframe.describe import stage as describe_stage
 from visframe.embed import stage as embed_stage
@@ -35,7 +35,7 @@ from visframe.embed.deferred import load_encoder
 from visframe.errors import StageError, VisframeError
 from visframe.evaluate import stage as evaluate_stage
 from visframe.evaluate.registry import describe_metrics
-from visframe.reduce import reduce_cached
+from visframe.reduce import stage as reduce_stage
 from visframe.report import stage as report_stage
 from visframe.run_dir import RunDir
 from visframe.session import Session
@@ -69,17 +69,6 @@ class Points:
     point_of_row: np.ndarray  # for every clean row, the index of its point
     vectors: np.ndarray  # (n_points, d): each point's embedding
     input_key: str  # the vectors' identity: encoder key + hash of the ordered image ids
-
-
-@dataclass(frozen=True)
-class Reduced:
-    coordinates: np.ndarray  # the reduced space the clusterer sees
-    map_coordinates: np.ndarray  # 2-D, for the map
-    cache_hit: bool
-
-    @property
-    def n_components(self) -> int:
-        return int(self.coordinates.shape[1])
 
 
 class StageTimer:
@@ -155,9 +144,13 @@ def _run_stages(cfg: DictConfig, run_files: RunDir, tracker, session: Session) -
 
     points = points_of(ingest.clean, embedding, str(cfg.cluster_unit))
     with timer.stage("reduce"):
-        reduced, sample_fit_clusters = reduce_stage(cfg, points, context)
+        reduced = reduce_stage.run(reduce_stage.ReduceInputs(points.vectors, points.input_key),
+                                   reduce_stage.ReduceSettings(cfg.reducer, cfg.map_reducer, cfg.get("scale")), context)
     with timer.stage("clustering"):
-        clusters = sample_fit_clusters if sample_fit_clusters is not None else cluster_stage(cfg, points, reduced)
+        clusters = cluster_stage.run(cluster_stage.ClusterInputs(reduced.coordinates, points.vectors, reduced.sample_rows),
+                                     cluster_stage.ClusterSettings(cfg.clusterer, cfg.get("scale")), context)
+    log.info("Clustered %d points: %d clusters, %.1f%% noise", len(points.vectors), clusters.n_clusters,
+             100 * (clusters.labels == C.NOISE).mean())
     post_clusters = clusters.take(points.point_of_row)
     assignments = assignments_table(ingest.clean, points, reduced, post_clusters)
     artifacts += [run_files.write_assignments(assignments), run_files.write(C.CLUSTER_TREE, post_clusters.tree())]
@@ -229,42 +222,7 @@ def points_of(clean: pd.DataFrame, embedding, cluster_unit: str) -> Points:
     return Points(image_ids, point_of_row, vectors, input_key)
 
 
-def reduce_stage(cfg: DictConfig, points: Points, context: StageContext) -> tuple[Reduced, ClusterResult | None]:
-    """The reduced space and the 2-D map (one kNN graph shared by both UMAPs, the map started from
-    the reduction). With `scale=sample_fit` above its sample size, the reducer, map and clusterer are
-    fitted on a sample and the rest mapped as a Dask job: the clusters come back too."""
-    from visframe.scale import fit_sample_and_map, uses_sample_fit
-
-    if uses_sample_fit(cfg.get("scale"), len(points.vectors)):
-        fitted = fit_sample_and_map(cfg.reducer, cfg.map_reducer, cfg.clusterer, cfg.scale, points.vectors,
-                                    seed=context.seed)
-        log.info("Fitted on %d of %d points, mapped the rest on Dask", len(fitted.sample_rows), len(points.vectors))
-        return Reduced(fitted.reduced, fitted.map_coordinates, False), fitted.clusters
-    reduction = reduce_cached(cfg.reducer, points.vectors, points.input_key, context.cache_dir)
-    where = "cache" if reduction.cache_hit else f"{reduction.seconds:.1f}s"
-    log.info("Reduced %s → %s (%s)", points.vectors.shape, reduction.coordinates.shape, where)
-    if reduction.coordinates.shape[1] == 2:
-        map_coordinates = reduction.coordinates
-    else:
-        map_coordinates = reduce_cached(cfg.map_reducer, points.vectors, points.input_key, context.cache_dir,
-                                        init_from=reduction.coordinates).coordinates
-    return Reduced(reduction.coordinates, map_coordinates, reduction.cache_hit), None
-
-
-def cluster_stage(cfg: DictConfig, points: Points, reduced: Reduced) -> ClusterResult:
-    """Fit the clusterer on the reduced space (or on the raw vectors, for an estimator that asks);
-    the result has labels, layers coarse to fine, and the nearest cluster of every noise point."""
-    from visframe.cluster import input_space
-
-    estimator = instantiate(cfg.clusterer)
-    space = points.vectors if input_space(estimator) == "raw" else reduced.coordinates
-    clusters = fit_clusterer(estimator, space)
-    noise = 100 * (clusters.labels == C.NOISE).mean()
-    log.info("Clustered %d points: %d clusters, %.1f%% noise", len(points.vectors), clusters.n_clusters, noise)
-    return clusters
-
-
-def assignments_table(clean: pd.DataFrame, points: Points, reduced: Reduced, posts: ClusterResult) -> pd.DataFrame:
+def assignments_table(clean: pd.DataFrame, points: Points, reduced: reduce_stage.ReduceResult, posts: ClusterResult) -> pd.DataFrame:
     """One row per clean post (contracts.ASSIGNMENTS + the layer and soft-noise columns), in memory
     with the original (openable) paths. `posts` is the clustering taken at every post's point."""
     from visframe.data.manifest_io import path_series
@@ -286,7 +244,7 @@ def assignments_table(clean: pd.DataFrame, points: Points, reduced: Reduced, pos
     return C.validate(C.ASSIGNMENTS, table)
 
 
-def _evaluate_inputs(clean: pd.DataFrame, points: Points, reduced: Reduced, clusters: ClusterResult):
+def _evaluate_inputs(clean: pd.DataFrame, points: Points, reduced: reduce_stage.ReduceResult, clusters: ClusterResult):
     """One row per post: metrics count posts, whichever unit was clustered."""
     rows = points.point_of_row
     truth = clean[C.LABEL].to_numpy(dtype=object) if C.LABEL in clean.columns and clean[C.LABEL].notna().any() else None
@@ -309,7 +267,7 @@ def _inspector(cfg: DictConfig):
 # ----------------------------------------------------------------------------------- tracking
 
 
-def _run_info(cfg: DictConfig, ingest, embedding, reduced: Reduced, resolved_yaml: str) -> report_stage.RunInfo:
+def _run_info(cfg: DictConfig, ingest, embedding, reduced: reduce_stage.ReduceResult, resolved_yaml: str) -> report_stage.RunInfo:
     return report_stage.RunInfo(
         model=str(cfg.model.get("name", "")),
         config_hash=stable_hash(OmegaConf.to_container(cfg, resolve=True)),

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
+from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
@@ -92,3 +93,31 @@ def test_gpu_adapter_without_cuml_says_how_to_install(monkeypatch):
     estimator = instantiate(OmegaConf.load(f"{CONFIG_DIR}/clusterer/hdbscan_gpu.yaml"))
     with pytest.raises(ImportError, match=r"\.\[gpu\]"):
         estimator.fit(np.zeros((10, 2)))
+
+
+
+class RawKMeans(KMeans):
+    """A clusterer of the raw vectors (as EVoC is), for the stage's test."""
+
+    input_space = "raw"
+
+    def __init__(self, n_clusters=3, n_init=2, random_state=0):
+        super().__init__(n_clusters=n_clusters, n_init=n_init, random_state=random_state)
+
+
+def test_the_cluster_stage_gives_a_raw_input_estimator_the_vectors(monkeypatch):
+    """An estimator whose `input_space` is "raw" (EVoC) clusters the vectors, not the coordinates."""
+    from visframe.cluster import stage as cluster
+    from visframe.errors import ConfigError
+    from visframe.stages import StageContext
+
+    module = types.ModuleType("raw_clusterer_for_tests")
+    module.RawKMeans = RawKMeans
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    config = OmegaConf.create({"_target_": "raw_clusterer_for_tests.RawKMeans"})
+    vectors, _ = make_blobs(n_samples=120, centers=3, n_features=8, random_state=2)
+    coordinates = vectors[:, :2]
+    result = cluster.run(cluster.ClusterInputs(coordinates, vectors), cluster.ClusterSettings(config), StageContext())
+    np.testing.assert_array_equal(result.labels, RawKMeans().fit(vectors).labels_)
+    with pytest.raises(ConfigError, match="raw vectors"):
+        cluster.run(cluster.ClusterInputs(coordinates), cluster.ClusterSettings(config), StageContext())

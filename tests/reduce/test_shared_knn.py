@@ -8,7 +8,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from visframe.reduce import reduce_cached
-from visframe.reduce.knn import forget, knn_cached
+from visframe.reduce.knn import knn_cached
+from visframe.session import Session
 
 UMAP = {
     "_target_": "umap.UMAP",
@@ -32,9 +33,9 @@ def blobs(n=600, dim=16, k=4, seed=0):
 
 
 def run_both(vectors, cache_dir):
-    forget()
-    reduction = reduce_cached(OmegaConf.create(UMAP), vectors, "emb:ids", cache_dir)
-    mapped = reduce_cached(OmegaConf.create(MAP), vectors, "emb:ids", cache_dir)
+    session = Session()
+    reduction = reduce_cached(OmegaConf.create(UMAP), vectors, "emb:ids", cache_dir, session=session)
+    mapped = reduce_cached(OmegaConf.create(MAP), vectors, "emb:ids", cache_dir, session=session)
     return reduction, mapped
 
 
@@ -61,9 +62,7 @@ def test_shared_knn_gives_the_same_labels_as_recomputing_it(tmp_path):
 
 def test_pca_before_knn_is_its_own_cache_entry(tmp_path):
     vectors, _ = blobs(n=300)
-    forget()
     plain = knn_cached(vectors, "emb:ids", 10, seed=1, cache_dir=tmp_path)
-    forget()
     projected = knn_cached(vectors, "emb:ids", 10, seed=1, pca_components=4, cache_dir=tmp_path)
     assert plain.key != projected.key and not projected.cache_hit
     assert projected.indices.shape == (300, 10)
@@ -102,18 +101,15 @@ def test_interrupted_reduction_write_is_recomputed(tmp_path):
 
 def test_damaged_knn_graph_heals_to_the_identical_graph(tmp_path, caplog):
     vectors, _ = blobs(n=300)
-    forget()
     first = knn_cached(vectors, "emb:ids", 10, seed=3, cache_dir=tmp_path)
     (entry,) = (tmp_path / "reductions" / "knn").glob("*.npz")
     corrupt(entry)
-    forget()
     with caplog.at_level(logging.WARNING):
         healed = knn_cached(vectors, "emb:ids", 10, seed=3, cache_dir=tmp_path)
     assert not healed.cache_hit
     np.testing.assert_array_equal(first.indices, healed.indices)
     np.testing.assert_array_equal(first.distances, healed.distances)
     assert any("damaged" in r.getMessage() for r in caplog.records)
-    forget()
     assert knn_cached(vectors, "emb:ids", 10, seed=3, cache_dir=tmp_path).cache_hit
 
 
@@ -156,11 +152,13 @@ def test_a_threaded_search_is_cached_under_its_thread_count_and_repeats(monkeypa
 
     monkeypatch.setattr(knn, "EXACT_BELOW", 0)  # the approximate search, on a small input
     vectors = np.random.default_rng(5).normal(size=(600, 16)).astype(np.float32)
-    serial = knn.knn_cached(vectors, "threads-test", 10, seed=3, use_cache=False)
-    first = knn.knn_cached(vectors, "threads-test", 10, seed=3, use_cache=False, threads=2)
-    knn.forget()
-    again = knn.knn_cached(vectors, "threads-test", 10, seed=3, use_cache=False, threads=2)
+    session = Session()
+    serial = knn.knn_cached(vectors, "threads-test", 10, seed=3, use_cache=False, session=session)
+    first = knn.knn_cached(vectors, "threads-test", 10, seed=3, use_cache=False, threads=2, session=session)
+    remembered = knn.knn_cached(vectors, "threads-test", 10, seed=3, use_cache=False, threads=2, session=session)
+    again = knn.knn_cached(vectors, "threads-test", 10, seed=3, use_cache=False, threads=2)  # no session: computed
     assert first.key.endswith("-threads2") and serial.key != first.key
+    assert remembered.cache_hit and remembered.indices is first.indices and not again.cache_hit
     np.testing.assert_array_equal(first.indices, again.indices)
 
 
@@ -169,21 +167,20 @@ def test_the_map_fitted_on_its_starting_layout_equals_the_map_fitted_on_the_vect
     count, so the map is fitted on the reduction instead (no copies of the vectors): same map."""
     import umap
 
-    from visframe.reduce import cache as reduction_cache
+    from visframe.reduce.reducer import Reducer, initial_layout
 
     vectors, _ = blobs(n=400)
-    forget()
     reduction = reduce_cached(OmegaConf.create(UMAP), vectors, "emb:ids", tmp_path, use_cache=False)
     fitted_on = []
-    stand_in = reduction_cache._fit_input
-    monkeypatch.setattr(reduction_cache, "_fit_input", lambda *a: fitted_on.append(stand_in(*a)) or fitted_on[-1])
+    stand_in = Reducer._fit_input
+    monkeypatch.setattr(Reducer, "_fit_input", lambda *a: fitted_on.append(stand_in(*a)) or fitted_on[-1])
     mapped = reduce_cached(OmegaConf.create({**MAP, "init_from_reduction": True}), vectors, "emb:ids", tmp_path,
                            use_cache=False, init_from=reduction.coordinates)
     assert fitted_on[0].shape == (len(vectors), 5)  # the reduction stood in for the 16-d vectors
     graph = knn_cached(vectors, "emb:ids", 10, seed=7, use_cache=False)
     options = {k: v for k, v in MAP.items() if k not in ("_target_", "knn")}
     direct = umap.UMAP(**options, precomputed_knn=graph.as_precomputed(),
-                       init=reduction_cache._initial_layout(reduction.coordinates, 2)).fit_transform(vectors)
+                       init=initial_layout(reduction.coordinates, 2)).fit_transform(vectors)
     np.testing.assert_array_equal(mapped.coordinates, direct.astype(np.float32))
 
 
@@ -193,12 +190,15 @@ def test_a_machine_with_fewer_threads_than_asked_runs_what_it_has_and_says_so(mo
     from visframe.reduce import knn
 
     monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 1)
-    monkeypatch.setattr(knn, "_TOLD_FEWER", set())
+    session = Session()
     with caplog.at_level(logging.WARNING, logger="visframe.reduce.knn"):
-        assert knn.resolved_threads(2) == 1
-        assert knn.resolved_threads(2) == 1  # told once
-        assert knn.resolved_threads(-1) == 1
+        assert knn.resolved_threads(2, session) == 1
+        assert knn.resolved_threads(2, session) == 1  # told once in a session
+        assert knn.resolved_threads(-1, session) == 1
     assert len(caplog.records) == 1 and "reducer.knn.n_jobs=1" in caplog.text
+    with caplog.at_level(logging.WARNING, logger="visframe.reduce.knn"):
+        knn.resolved_threads(2, Session())  # another session (another process) is told again
+    assert len(caplog.records) == 2
 
 
 @pytest.mark.slow

@@ -5,17 +5,22 @@ thin adapters where a backend lacks an output (GLOSH outlier scores, float64 inp
 `visframe.cluster.adapters.FastHDBSCAN`, `visframe.cluster.adapters.SklearnHDBSCAN`,
 `visframe.cluster.gpu.CumlHDBSCAN` (cuML). The default, `visframe.cluster.auto.AutoHDBSCAN`,
 chooses min_cluster_size per collection by DBCV over one hierarchy; `visframe.cluster.evoc` is the
-experimental raw-vector EVoC. `fit_clusterer` reads the fitted attributes into one result, whatever
-the backend: labels, layers coarse to fine and their tree, the nearest cluster of noise points, and
-the selection's criterion values.
+experimental raw-vector EVoC. What visframe reads from any clusterer is the `Clusterer` protocol
+(clusterer.py: `read_clusterer` is the one reader of its optional attributes); `fit_clusterer`
+turns it into one result, whatever the backend: labels, layers coarse to fine and their tree, the
+nearest cluster of noise points, and the selection's criterion values. The stage entry point is
+`stage.run`.
 """
 
+from visframe.cluster.clusterer import Clusterer, ClustererOutputs, input_space, read_clusterer
 from visframe.cluster.glosh import glosh_outlier_scores
 from visframe.cluster.result import ClusterResult, fit_clusterer
 
 __all__ = [
     "AutoHDBSCAN",
     "ClusterResult",
+    "Clusterer",
+    "ClustererOutputs",
     "CumlHDBSCAN",
     "EVoCClusterer",
     "FastHDBSCAN",
@@ -23,16 +28,8 @@ __all__ = [
     "fit_clusterer",
     "glosh_outlier_scores",
     "input_space",
+    "read_clusterer",
 ]
-
-
-def input_space(estimator) -> str:
-    """What an estimator clusters: "reduced" (the reducer's coordinates; any estimator that does not
-    say) or "raw" (the embedding vectors, e.g. EVoC), from its class attribute `input_space`."""
-    space = str(getattr(estimator, "input_space", "reduced"))
-    if space not in ("reduced", "raw"):
-        raise ValueError(f"{type(estimator).__name__}.input_space must be 'reduced' or 'raw', not {space!r}")
-    return space
 
 _LAZY = {
     "FastHDBSCAN": "visframe.cluster.adapters",

@@ -27,28 +27,6 @@ import pandas as pd
 from visframe import contracts as C
 
 
-def tree_arrays(estimator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-    """(parent, child, lambda_val, child_size) of a fitted estimator's condensed tree, if it has one."""
-    tree = getattr(estimator, "condensed_tree_arrays_", None)
-    if tree is None:
-        raw = getattr(estimator, "_condensed_tree", None)  # fast_hdbscan and our adapters
-        if raw is None and hasattr(estimator, "condensed_tree_"):
-            try:  # hdbscan library (CondensedTree._raw_tree), cuML (to_numpy())
-                condensed = estimator.condensed_tree_
-                raw = getattr(condensed, "_raw_tree", None)
-                if raw is None and hasattr(condensed, "to_numpy"):
-                    raw = condensed.to_numpy()
-            except (AttributeError, ValueError, NotImplementedError):
-                raw = None
-        tree = raw
-    if tree is None:
-        return None
-    try:
-        return tuple(np.asarray(tree[key]) for key in ("parent", "child", "lambda_val", "child_size"))
-    except (KeyError, ValueError, IndexError, TypeError):
-        return None
-
-
 class CondensedTree:
     """The cluster nodes of a condensed tree and, for every point, the node it falls out of."""
 

@@ -1,6 +1,7 @@
 """One result type for every clustering backend: labels, layers coarse to fine, soft noise, and why.
 
-`fit_clusterer(estimator, X)` fits any scikit-learn-style clusterer and reads back:
+`fit_clusterer(estimator, X)` fits any scikit-learn-style clusterer (`visframe.cluster.clusterer.Clusterer`),
+reads it with `read_clusterer` and makes:
 - `labels`, `probabilities`, `outlier_scores` (as before);
 - `layers` (finest first) with `chosen_layer` (whose labels are `labels`, exactly): from the
   condensed tree when the backend has one (hdbscan, fast_hdbscan, cuML, AutoHDBSCAN), from its own
@@ -12,27 +13,21 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from visframe import contracts as C
-from visframe.cluster.layers import (
-    CondensedTree,
-    giant_cluster_notes,
-    layer_tree,
-    nest_layers,
-    tree_arrays,
-    tree_layers,
-)
+from visframe.cluster.clusterer import Clusterer, ClustererOutputs, read_clusterer
+from visframe.cluster.layers import CondensedTree, giant_cluster_notes, layer_tree, nest_layers, tree_layers
 from visframe.cluster.noise import DEFAULT_NEIGHBORS, nearest_clusters
 
 MAX_FINER_LAYERS = 3    # steps down the condensed tree below the chosen clusters (towards the leaves)
 MAX_COARSER_LAYERS = 3  # steps up (towards the first split)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ClusterResult:
     labels: np.ndarray          # int64, -1 = noise
     probabilities: np.ndarray   # float64 in [0, 1]; 0 for noise
@@ -46,9 +41,9 @@ class ClusterResult:
     layers_relabelled_share: float = 0.0  # share of layer labels moved to make a backend's layers nest
 
     def __post_init__(self):
-        if not self.layers:
-            self.layers = [self.labels]
-            self.chosen_layer = 0
+        if not self.layers:  # one layer: the labels (frozen, so set the way dataclasses do)
+            object.__setattr__(self, "layers", [self.labels])
+            object.__setattr__(self, "chosen_layer", 0)
 
     @property
     def n_clusters(self) -> int:
@@ -57,10 +52,11 @@ class ClusterResult:
     def take(self, rows: np.ndarray) -> ClusterResult:
         """The result for `rows` (e.g. every post row mapped to its clustered point)."""
         pick = (lambda a: None if a is None else a[rows])
-        return ClusterResult(
-            self.labels[rows], self.probabilities[rows], self.outlier_scores[rows], self.seconds,
-            [layer[rows] for layer in self.layers], self.chosen_layer,
-            pick(self.nearest_cluster), pick(self.nearest_cluster_strength), dict(self.selection), self.layers_relabelled_share,
+        return replace(
+            self, labels=self.labels[rows], probabilities=self.probabilities[rows],
+            outlier_scores=self.outlier_scores[rows], layers=[layer[rows] for layer in self.layers],
+            nearest_cluster=pick(self.nearest_cluster), nearest_cluster_strength=pick(self.nearest_cluster_strength),
+            selection=dict(self.selection),
         )
 
     def tree(self) -> pd.DataFrame:
@@ -109,31 +105,20 @@ class ClusterResult:
         return values
 
 
-def _to_numpy(values) -> np.ndarray:
-    # cuML returns device arrays; they convert through .get() / to_numpy()
-    if hasattr(values, "to_numpy"):
-        values = values.to_numpy()
-    elif hasattr(values, "get"):
-        values = values.get()
-    return np.asarray(values)
-
-
-def _layers_of(clusterer, labels: np.ndarray) -> tuple[list[np.ndarray], int, float]:
-    arrays = tree_arrays(clusterer)
-    if arrays is not None and arrays[0].size:
-        tree = CondensedTree(*arrays, n_points=len(labels))
+def _layers_of(fitted: ClustererOutputs) -> tuple[list[np.ndarray], int, float]:
+    labels = fitted.labels
+    if fitted.condensed_tree is not None and fitted.condensed_tree[0].size:
+        tree = CondensedTree(*fitted.condensed_tree, n_points=len(labels))
         layers, chosen = tree_layers(tree, labels, MAX_FINER_LAYERS, MAX_COARSER_LAYERS)
-        finer = [_to_numpy(layer).astype(np.int64) for layer in (getattr(clusterer, "finer_layers_", None) or [])]
-        if chosen == 0 and finer:
+        if chosen == 0 and fitted.finer_layers:
             # The chosen clusters are leaves of their tree: finer layers come from smaller settings'
             # cuts of the same hierarchy (AutoHDBSCAN's candidates), made to nest below the chosen one.
-            finer = finer[-MAX_FINER_LAYERS:]
+            finer = fitted.finer_layers[-MAX_FINER_LAYERS:]
             nested, moved = nest_layers([*finer, *layers], keep=len(finer))
             return nested, len(finer), moved
         return layers, chosen, 0.0
-    own = getattr(clusterer, "cluster_layers_", None)
-    if own is not None and len(own) > 1:
-        own = [_to_numpy(layer).astype(np.int64) for layer in own]
+    own = fitted.cluster_layers
+    if len(own) > 1:
         own = sorted(own, key=lambda layer: -len(set(layer.tolist()) - {C.NOISE}))  # finest first
         same = [i for i, layer in enumerate(own) if np.array_equal(layer, labels)]
         if not same:
@@ -145,32 +130,26 @@ def _layers_of(clusterer, labels: np.ndarray) -> tuple[list[np.ndarray], int, fl
     return [labels], 0, 0.0
 
 
-def fit_clusterer(clusterer, coordinates: np.ndarray, noise_neighbors: int = DEFAULT_NEIGHBORS) -> ClusterResult:
+def _split_setting(fitted: ClustererOutputs, layers: list[np.ndarray], chosen: int) -> dict[str, float]:
+    """A candidate setting with no cluster over half the images, when the chosen one has such a cluster."""
+    splitting = [c for c in fitted.candidates if c.get("largest_share", 1.0) <= 0.5 and c.get("n_clusters", 0) > 2]
+    if splitting and giant_cluster_notes(layers, chosen):
+        return {"split_min_cluster_size": float(max(c["min_cluster_size"] for c in splitting))}
+    return {}
+
+
+def fit_clusterer(clusterer: Clusterer, coordinates: np.ndarray, noise_neighbors: int = DEFAULT_NEIGHBORS) -> ClusterResult:
     """Fit `clusterer` on `coordinates`; collect labels, probabilities, outlier scores, layers,
     the nearest cluster of every noise point, and the estimator's `selection_` (if any)."""
     started = time.perf_counter()
     clusterer.fit(coordinates)
     seconds = time.perf_counter() - started
-    labels = _to_numpy(clusterer.labels_).astype(np.int64)
-    probabilities = getattr(clusterer, "probabilities_", None)
-    if probabilities is None:
-        # A backend without soft membership: full membership for clustered points, none for noise.
-        probabilities = (labels >= 0).astype(np.float64)
-    probabilities = _to_numpy(probabilities).astype(np.float64)
-    try:
-        outlier_scores = getattr(clusterer, "outlier_scores_", None)
-    except (AttributeError, ValueError, NotImplementedError):
-        outlier_scores = None
-    if outlier_scores is None:
-        outlier_scores = np.full(labels.shape, np.nan)
-    outlier_scores = _to_numpy(outlier_scores).astype(np.float64)
-    layers, chosen, moved = _layers_of(clusterer, labels)
+    fitted = read_clusterer(clusterer)
+    labels = fitted.labels
+    # A backend without soft membership: full membership for clustered points, none for noise.
+    probabilities = fitted.probabilities if fitted.probabilities is not None else (labels >= 0).astype(np.float64)
+    outlier_scores = fitted.outlier_scores if fitted.outlier_scores is not None else np.full(labels.shape, np.nan)
+    layers, chosen, moved = _layers_of(fitted)
     nearest, strength = nearest_clusters(np.asarray(coordinates), labels, noise_neighbors)
-    selection = dict(getattr(clusterer, "selection_", None) or {})
-    giant = giant_cluster_notes(layers, chosen)
-    candidates = getattr(clusterer, "candidates_", None) or []
-    for note in giant:  # a candidate setting with no cluster over half the images, when one was tried
-        splitting = [c for c in candidates if c.get("largest_share", 1.0) <= 0.5 and c.get("n_clusters", 0) > 2]
-        if splitting:
-            selection["split_min_cluster_size"] = float(max(c["min_cluster_size"] for c in splitting))
+    selection = {**fitted.selection, **_split_setting(fitted, layers, chosen)}
     return ClusterResult(labels, probabilities, outlier_scores, seconds, layers, chosen, nearest, strength, selection, moved)

@@ -17,6 +17,11 @@ default). pynndescent splits its work in as many blocks as threads, so the graph
 count and not on the machine: 2 threads give the same graph from numba pools of 2, 4 or 8 threads
 (checked at 30,000 × 512), and another graph than 1 thread does. The cache entry heals: written
 atomically with a checksum, a damaged one is set aside and recomputed (see `integrity`).
+
+What a process remembers lives in the `Session` it is given (`visframe.session`): the last graph
+(`session.knn_graphs`, so the map's UMAP reuses the reduction's graph without a disk read) and the
+thread-count warning already given (`session.tell_once`). Called without a session, nothing is
+remembered: the graph is read from the disk cache again and the warning repeats.
 """
 
 from __future__ import annotations
@@ -29,14 +34,13 @@ from pathlib import Path
 import numpy as np
 
 from visframe.reduce.integrity import load_arrays, save_arrays
+from visframe.session import Session
 from visframe.utils.arrays import unit_rows
 from visframe.utils.cache import cache_subdir
 from visframe.utils.hashing import stable_hash
 
 log = logging.getLogger(__name__)
 KNN_SUBDIR = "knn"
-# The last graph computed or read in this process: the map's UMAP reuses it without a disk read.
-_MEMO: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
 
 @dataclass
@@ -105,24 +109,22 @@ EXACT_BELOW = 20_000
 _EXACT_BLOCK = 256
 
 
-def resolved_threads(threads: int) -> int:
+def resolved_threads(threads: int, session: Session | None = None) -> int:
     """The thread count a kNN search runs on: `threads`, at most numba's pool (-1 = the whole pool,
     i.e. every core). pynndescent splits its work in that many blocks, so the count, not the machine,
-    decides the graph; a machine with fewer cores than asked gets another graph, and is told so."""
+    decides the graph; a machine with fewer cores than asked gets another graph, and is told so
+    (once per `session`; every time without one)."""
     import numba
 
     available = int(numba.config.NUMBA_NUM_THREADS)
     if int(threads) <= 0:
         return available
-    if int(threads) > available and int(threads) not in _TOLD_FEWER:
-        _TOLD_FEWER.add(int(threads))
+    fewer = int(threads) > available
+    if fewer and (session is None or session.tell_once(("knn-fewer-threads", int(threads)))):
         log.warning("The kNN search asked for %d threads (reducer.knn.n_jobs) but numba has %d here: it runs on %d, "
                     "which gives another neighbour graph than %d threads elsewhere. For the same graph on every "
                     "machine set reducer.knn.n_jobs=1.", int(threads), available, available, int(threads))
     return min(int(threads), available)
-
-
-_TOLD_FEWER: set[int] = set()
 
 
 def knn_method(n_points: int) -> str:
@@ -179,20 +181,22 @@ def knn_cached(
     cache_dir: str | Path | None = None,
     use_cache: bool = True,
     threads: int = 1,
+    session: Session | None = None,
 ) -> KnnGraph:
-    """The kNN graph of `vectors`, from this process, the disk cache, or computed (and stored)."""
+    """The kNN graph of `vectors`: from the `session`'s memo, the disk cache, or computed (and stored)."""
     exact = knn_method(len(vectors)) == "exact"
     key = knn_key(input_key, n_neighbors, metric, pca_components, seed) + ("-exact" if exact else "")
-    if not exact and seed is not None and resolved_threads(threads) != 1:
-        key += f"-threads{resolved_threads(threads)}"  # another thread count gives another graph
-    if key in _MEMO:
-        indices, distances = _MEMO[key]
-        return KnnGraph(indices, distances, key, True, 0.0)
+    threads = threads if exact or seed is None else resolved_threads(threads, session)
+    if not exact and seed is not None and threads != 1:
+        key += f"-threads{threads}"  # another thread count gives another graph
+    remembered = session.knn_graphs.get(key) if session is not None else None
+    if remembered is not None:
+        return KnnGraph(*remembered, key, True, 0.0)
     path = cache_subdir(cache_dir, "reductions", KNN_SUBDIR) / f"{key}.npz"
     if use_cache:
         stored = load_arrays(path, "cached kNN graph")
         if stored is not None and stored["indices"].shape == (len(vectors), n_neighbors):
-            _remember(key, stored["indices"], stored["distances"])
+            _remember(session, key, stored["indices"], stored["distances"])
             log.info("kNN graph read from cache %s", path)
             return KnnGraph(stored["indices"], stored["distances"], key, True, 0.0)
     started = time.perf_counter()
@@ -203,15 +207,10 @@ def knn_cached(
     seconds = time.perf_counter() - started
     if use_cache:
         save_arrays(path, indices=indices, distances=distances)
-    _remember(key, indices, distances)
+    _remember(session, key, indices, distances)
     return KnnGraph(indices, distances, key, False, seconds)
 
 
-def _remember(key: str, indices: np.ndarray, distances: np.ndarray) -> None:
-    _MEMO.clear()
-    _MEMO[key] = (indices, distances)
-
-
-def forget() -> None:
-    """Drop the in-process graph (tests; or to free its memory after the reductions)."""
-    _MEMO.clear()
+def _remember(session: Session | None, key: str, indices: np.ndarray, distances: np.ndarray) -> None:
+    if session is not None:
+        session.knn_graphs.put(key, (indices, distances))
