@@ -12,7 +12,8 @@ from visframe import contracts as C
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "visframe"
 # The stages in the order data flows; a stage may import any earlier one, never a later one.
-STAGES = ["data", "embed", "text", "reduce", "cluster", "evaluate", "describe", "report", "tracking", "review", "export"]
+STAGES = ["data", "embed", "text", "reduce", "cluster", "messages", "evaluate", "describe", "report", "tracking", "review",
+          "export"]
 # Names of files and columns that only make sense as part of a contract (common words such as
 # "path" or "name" are left out: they are also ordinary dictionary keys and parameter names).
 CONTRACT_LITERALS = {

@@ -35,6 +35,7 @@ from visframe.embed.deferred import load_encoder
 from visframe.errors import StageError, VisframeError
 from visframe.evaluate import stage as evaluate_stage
 from visframe.evaluate.registry import describe_metrics
+from visframe.messages import stage as messages_stage
 from visframe.reduce import stage as reduce_stage
 from visframe.report import stage as report_stage
 from visframe.run_dir import RunDir
@@ -151,8 +152,14 @@ def _run_stages(cfg: DictConfig, run_files: RunDir, tracker, session: Session) -
                                      cluster_stage.ClusterSettings(cfg.clusterer, cfg.get("scale")), context)
     log.info("Clustered %d points: %d clusters, %.1f%% noise", len(points.vectors), clusters.n_clusters,
              100 * (clusters.labels == C.NOISE).mean())
+    with timer.stage("messages"):
+        messages = messages_stage.run(messages_stage.MessagesInputs(ingest.clean, texts.table),
+                                      messages_stage.MessagesSettings(cfg.get("messages"), cfg.get("text_encoder")),
+                                      context)
+    if messages.table is not None:
+        artifacts += [run_files.write(C.MESSAGES, messages.table), run_files.write(C.SLOGANS, messages.slogans)]
     post_clusters = clusters.take(points.point_of_row)
-    assignments = assignments_table(ingest.clean, points, reduced, post_clusters)
+    assignments = assignments_table(ingest.clean, points, reduced, post_clusters, messages)
     artifacts += [run_files.write_assignments(assignments), run_files.write(C.CLUSTER_TREE, post_clusters.tree())]
 
     with timer.stage("evaluate"):
@@ -172,12 +179,14 @@ def _run_stages(cfg: DictConfig, run_files: RunDir, tracker, session: Session) -
         "reduce_cache_hit": float(reduced.cache_hit),
         "cluster_seconds": clusters.seconds,
         **texts.metrics(),
+        **messages.metrics(),
     }
 
     with timer.stage("describe"):
         descriptions = describe_stage.run(
             describe_stage.DescribeInputs(ingest.manifest, assignments, texts.table, encoder, embedding.vectors,
-                                          embedding.image_ids),
+                                          embedding.image_ids, messages=messages.table,
+                                          message_vectors=messages.vectors),
             cfg.describe, context)
     if descriptions.described:
         artifacts += run_files.write_descriptions(descriptions)
@@ -189,7 +198,7 @@ def _run_stages(cfg: DictConfig, run_files: RunDir, tracker, session: Session) -
             report = report_stage.run(
                 report_stage.ReportInputs(run_files, ingest.manifest, assignments, metrics, warnings,
                                           _run_info(cfg, ingest, embedding, reduced, resolved_yaml),
-                                          [*([texts.skipped] if texts.skipped else []), *descriptions.notes]),
+                                          [*(n for n in (texts.skipped, messages.skipped) if n), *descriptions.notes]),
                 cfg.report, context)
         for note in report.notes:
             log.info("Report: %s", note)
@@ -222,9 +231,11 @@ def points_of(clean: pd.DataFrame, embedding, cluster_unit: str) -> Points:
     return Points(image_ids, point_of_row, vectors, input_key)
 
 
-def assignments_table(clean: pd.DataFrame, points: Points, reduced: reduce_stage.ReduceResult, posts: ClusterResult) -> pd.DataFrame:
-    """One row per clean post (contracts.ASSIGNMENTS + the layer and soft-noise columns), in memory
-    with the original (openable) paths. `posts` is the clustering taken at every post's point."""
+def assignments_table(clean: pd.DataFrame, points: Points, reduced: reduce_stage.ReduceResult, posts: ClusterResult,
+                      messages: messages_stage.Messages | None = None) -> pd.DataFrame:
+    """One row per clean post (contracts.ASSIGNMENTS + the layer and soft-noise columns, and the message
+    topic of the post's image when the messages stage made topics), in memory with the original
+    (openable) paths. `posts` is the clustering taken at every post's point."""
     from visframe.data.manifest_io import path_series
 
     rows = points.point_of_row
@@ -241,6 +252,10 @@ def assignments_table(clean: pd.DataFrame, points: Points, reduced: reduce_stage
             **posts.assignment_columns(),
         }
     )
+    if messages is not None and messages.table is not None:
+        topic_of = messages.topic_of()
+        table[C.MESSAGE_TOPIC] = [topic_of.get(i, C.NOISE) for i in clean[C.IMAGE_ID].astype(str)]
+        table[C.MESSAGE_TOPIC] = table[C.MESSAGE_TOPIC].astype("int64")
     return C.validate(C.ASSIGNMENTS, table)
 
 

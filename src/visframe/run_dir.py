@@ -230,6 +230,8 @@ class RunDir:
         ]
         if descriptions.zero_shot is not None:
             written.append(self.write(C.ZERO_SHOT, descriptions.zero_shot))
+        if getattr(descriptions, "topics", None) is not None:
+            written.append(self.write(C.MESSAGE_TOPICS, descriptions.topics))
         return written
 
     def cluster_names(self, layer: int | None = None) -> dict[int, str]:

@@ -24,7 +24,7 @@ from visframe.session import Session
 
 # The stage packages in the order data flows; a stage may import an earlier one, never a later one.
 STAGES = ("visframe.data", "visframe.embed", "visframe.text", "visframe.reduce", "visframe.cluster",
-          "visframe.evaluate", "visframe.describe", "visframe.report")
+          "visframe.messages", "visframe.evaluate", "visframe.describe", "visframe.report")
 
 
 @dataclass(frozen=True)

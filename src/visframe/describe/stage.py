@@ -25,6 +25,7 @@ montages, plots).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -65,6 +66,7 @@ class Descriptions:
     zero_shot: pd.DataFrame | None = None
     notes: tuple[str, ...] = ()
     described: bool = True  # False with describe.enabled=false: nothing to write
+    topics: pd.DataFrame | None = None  # contracts.MESSAGE_TOPICS, when the run made message topics
 
     def names(self, layer: int | None = None) -> dict[int, str]:
         """cluster → name for `layer` (default: the chosen layer)."""
@@ -85,6 +87,8 @@ class DescribeInputs:
     vectors: np.ndarray | None = None  # the run's embeddings: medoids and zero-shot scores
     vector_ids: Sequence[str] | None = None  # the image id of each row of `vectors`
     chosen_layer: int | None = None  # None: the layer the clusterer chose
+    messages: pd.DataFrame | None = None  # contracts.MESSAGES: each text-bearing image's topic
+    message_vectors: Any = None  # the messages stage's MessageVectors (image_ids, vectors): topic medoids
 
 
 def run(inputs: DescribeInputs, settings: Any, context: StageContext) -> Descriptions:
@@ -96,8 +100,16 @@ def run(inputs: DescribeInputs, settings: Any, context: StageContext) -> Descrip
         return Descriptions(_empty_clusters(), T.empty_term_table(), empty_timeline(), None, (note,), described=False)
     posts = join_posts(inputs.manifest, inputs.assignments)
     vector_ids = list(inputs.vector_ids) if inputs.vector_ids is not None else None
-    return describe_clusters(posts, inputs.texts, settings, inputs.encoder, inputs.vectors, vector_ids,
-                             inputs.chosen_layer, memo=context.session.term_matrices)
+    described = describe_clusters(posts, inputs.texts, settings, inputs.encoder, inputs.vectors, vector_ids,
+                                  inputs.chosen_layer, memo=context.session.term_matrices)
+    if inputs.messages is None or inputs.messages.empty:
+        return described
+    from visframe.describe.topics import describe_topics
+
+    vectors = inputs.message_vectors
+    topics = describe_topics(posts, inputs.messages, None if vectors is None else vectors.vectors,
+                             None if vectors is None else list(vectors.image_ids), settings)
+    return dataclasses.replace(described, topics=topics)
 
 
 def describe_clusters(
