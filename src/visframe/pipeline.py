@@ -151,6 +151,9 @@ def _run_stages(cfg: DictConfig, run_files: RunDir, tracker, session: Session) -
                                       context)
     if messages.table is not None:
         artifacts += [run_files.write(C.MESSAGES, messages.table), run_files.write(C.SLOGANS, messages.slogans)]
+    if messages.vectors is not None:  # not an artifact: vectors, for the review app and suggestions
+        run_files.write_message_vectors(messages.vectors.image_ids, messages.vectors.vectors,
+                                        messages.vectors.encoder_key)
 
     points = points_of(ingest.clean, embedding, str(cfg.cluster_unit), messages, cfg.get("embedding"))
     with timer.stage("reduce"):
