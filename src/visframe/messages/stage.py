@@ -162,7 +162,7 @@ def _vectors(units, config, sentences: MessageVectors | None, context: StageCont
             return None
         parts.append(sentences)
     if representation in ("lexical", "both"):
-        from visframe.describe.stopwords import stop_words
+        from visframe.utils.stopwords import stop_words
 
         started = time.perf_counter()
         stop = sorted(stop_words(list(config.get("stop_words", ["es", "en"])), []))
