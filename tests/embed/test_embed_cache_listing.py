@@ -84,6 +84,10 @@ def test_a_cold_cache_is_listed_a_constant_number_of_times(tiny, corpora, tmp_pa
         assert listings <= 3, f"{n} images: the cache was listed {listings} times"
         assert reads <= 2 * shards, f"{n} images, {shards} shards: {reads} shard reads"
         seen[n] = (listings, reads / shards)
+        # The loop's own rate is recorded beside the stage's (metrics.json, benchmarks/bench_paper.py).
+        metrics = result.metrics()
+        assert 0 < metrics["embed_loop_seconds"] and metrics["embed_loop_images_per_s"] == round(n / result.loop_seconds, 2)
+        assert metrics["embed_forward_images_per_s"] >= metrics["embed_loop_images_per_s"]
     assert seen[SIZES[0]] == seen[SIZES[1]], f"listings and reads per shard grew with the images: {seen}"
 
 
