@@ -3,13 +3,17 @@
 - `ImageFileDataset` decodes each file once (`visframe.data.images.load_rgb`) and applies the
   encoder's preprocessing; a file that fails is passed on marked as failed, never raised inside
   a worker, so one bad file can't lose the batch around it.
+- `collate_images` stacks a batch in the worker in the layout the model runs on (channels_last for
+  convolutional encoders), so the model's process receives it ready.
 - `EncoderModule.predict_step` runs `encoder.encode_images` (Lightning handles device placement,
-  autocast precision and inference mode).
+  autocast precision and inference mode) and adds up the seconds of the forward passes (on CPU).
 - `ParquetShardWriter` (a `BasePredictionWriter`, write_interval="batch") buffers vectors and
   writes an atomic shard every `shard_rows` rows or `flush_seconds` seconds, on its own rank, so
   memory stays flat whatever the corpus size and a `kill -9` costs at most one buffer of work.
   `trainer.predict` is called with `return_predictions=False`: under DDP it would return only rank
   0's part anyway.
+- `run_predict_loop` returns a `LoopRun`: rank, unreadable files, and the loop's wall time (the
+  loop's own rate, which the embed stage reports beside its own: metrics.json, bench-paper).
 
 Under DDP, Lightning wraps the loader's sampler in a distributed sampler that splits the images
 between ranks without dropping any (`drop_last=False`); samplers that pad by repeating images
