@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 RUN    ?=
 
-.PHONY: install run test test-slow test-all ui review bench-embed bench-cluster bench-sweep bench-scale bench-report bench-ingest bench-text bench-map bench-review bench-integrity bench-quality device-check lint clean
+.PHONY: install run test test-slow test-all ui review bench-embed bench-cluster bench-sweep bench-scale bench-report bench-paper bench-ingest bench-text bench-map bench-review bench-integrity bench-quality device-check lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ bench-report: install
 
 bench-scale: install
 	$(PY) benchmarks/bench_scale.py $(ARGS)
+
+## bench-paper: `visframe dataset.preset=paper` end to end from an empty cache (ARGS="--embed-images 100000": the embed stage alone)
+bench-paper: install
+	$(PY) benchmarks/bench_paper.py $(ARGS)
 
 ## device-check: the GPU embedding loop check (on a machine with a GPU; bash -n / --dry-run elsewhere)
 device-check: install
