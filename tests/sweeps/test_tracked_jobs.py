@@ -39,7 +39,8 @@ def test_a_job_sent_sigterm_mid_way_ends_killed_with_its_outputs_so_far(tmp_path
     job = subprocess.Popen([VISFRAME, *QUICK, f"tracking.store_dir={tmp_path / 'mlruns'}", f"hydra.run.dir={run_dir}"],
                            cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 600
-    while not (run_dir / "mlflow_run_id.txt").is_file():  # the run is open: the job is at work
+    # The run is open and the stages have begun (config.yaml is their first file): the job is at work.
+    while not ((run_dir / "mlflow_run_id.txt").is_file() and (run_dir / "config.yaml").is_file()):
         assert job.poll() is None, job.stdout.read()[-3000:]
         assert time.monotonic() < deadline, "the job opened no MLflow run in 10 minutes"
         time.sleep(0.05)
