@@ -7,11 +7,9 @@ import json
 import xml.etree.ElementTree as ET
 
 import pandas as pd
-
 from review_fixtures import Browser
 
 from visframe.review.labelstudio import import_annotations, labelstudio_config, parse_users
-
 
 CHANGED = "cluster 2"  # the first task's annotator moves it here (its run cluster is not 2 in the fixture)
 

@@ -155,7 +155,7 @@ def test_the_round_trip_through_a_real_label_studio(label_studio, tmp_path):
     assert set(codings.coder) == {ADMIN}  # not labelstudio-user-1
     assert set(zip(codings.image_id, codings.code)) == {(moved, "protesta"), (moved, "marcha"), (kept, "protesta")}
     for image_id, code_time in zip(codings.image_id, codings.coded_at, strict=True):  # the annotation's time
-        assert code_time == pd.Timestamp(datetime.fromisoformat(annotation_time[image_id].replace("Z", "+00:00")))
+        assert code_time == pd.Timestamp(datetime.fromisoformat(annotation_time[image_id]))
     reviews = store.reviews_frame().set_index(["image_id", "coder"])
     assert reviews.loc[(memo_only, ADMIN), "memo"] == "just a memo"
     human = store.human_clusters().set_index("image_id")["human_cluster"].to_dict()

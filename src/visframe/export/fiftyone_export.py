@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -125,8 +125,8 @@ def _json_value(value: Any, field_type: str) -> Any:
         value = float(value)
         return value if math.isfinite(value) else None
     if field_type == DATE:
-        when = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return when.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        when = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     if field_type == INT:
         return int(value)
     return value

@@ -28,7 +28,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
@@ -164,7 +164,8 @@ def parse_users(payload: bytes | str | None) -> dict[int, str]:
         raise ValueError(f"the users file is not JSON ({error}): save Label Studio's /api/users/ answer") from error
     users = users.get("results", users) if isinstance(users, dict) else users
     if not isinstance(users, list):
-        raise ValueError("the users file should be a list of users ({id, email}) as /api/users/ gives")
+        # ValueError, as for every unreadable upload: the import form shows it (a TypeError would not be).
+        raise ValueError("the users file should be a list of users ({id, email}) as /api/users/ gives")  # noqa: TRY004
     found = {}
     for user in users:
         if isinstance(user, dict) and isinstance(user.get("id"), int) and (user.get("email") or user.get("username")):
@@ -190,10 +191,10 @@ def _coded_at(annotation: dict[str, Any]) -> datetime | None:
         if not value:
             continue
         try:
-            when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            when = datetime.fromisoformat(str(value))  # Python 3.11 reads the trailing Z
         except ValueError:
             continue
-        return when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
     return None
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import visframe
-
 from omegaconf import DictConfig, OmegaConf
+
+import visframe
 
 # MLflow's limit: 6,000 characters per param value (MLflow >= 2).
 _MAX_PARAM_CHARS = 6000

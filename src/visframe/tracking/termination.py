@@ -55,7 +55,7 @@ def signals_end_the_job() -> Iterator[None]:
         return
     received: list[int] = []
 
-    def handler(signum, frame):  # noqa: ARG001 - the signal module's signature
+    def handler(signum, frame):  # the signal module's signature
         if received:
             log.warning("%s received while the job is ending; ignored", signal.Signals(signum).name)
             return
