@@ -31,10 +31,13 @@ test-slow: install
 test-all: install
 	$(PY) -m pytest -q
 
-## ui: the MLflow UI on the project's store (http://127.0.0.1:5000)
+## ui: the MLflow UI on the project's store; prints the runs table's URL (the UI opens on GenAI pages otherwise)
+UI_HOST ?= 127.0.0.1
+UI_PORT ?= 5000
 ui: install
+	@$(PY) -m visframe.tracking.ui --store $(CURDIR)/mlruns --host $(UI_HOST) --port $(UI_PORT)
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db \
-		--default-artifact-root $(CURDIR)/mlruns/artifacts --host 127.0.0.1 --port 5000
+		--default-artifact-root $(CURDIR)/mlruns/artifacts --host $(UI_HOST) --port $(UI_PORT)
 
 ## review: the browser coding app for a run (make review RUN=outputs/2026-11-27/18-00-00)
 review: install
