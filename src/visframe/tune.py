@@ -276,6 +276,35 @@ def pipeline_trial(cfg: DictConfig, run_dir: Path, session: Session) -> Mapping[
     return run(cfg, run_dir, session=session).metrics
 
 
+def _open_study(tune_cfg: DictConfig, storage, names: list[str], directions: list[str]):
+    """Create or load the study, its objectives named as the dashboard shows them."""
+    import warnings
+
+    import optuna
+    from hydra.utils import instantiate
+    from optuna.exceptions import ExperimentalWarning
+
+    study = optuna.create_study(
+        study_name=str(tune_cfg.study_name), storage=storage, load_if_exists=True,
+        directions=directions, sampler=instantiate(tune_cfg.sampler),
+    )
+    if study.metric_names != names:
+        with warnings.catch_warnings():  # experimental since Optuna 3.2, and what optuna-dashboard reads
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            study.set_metric_names(names)  # the dashboard says "dbcv", not "Objective 0"
+    return study
+
+
+def _record_trial_attributes(trial, metrics: Mapping[str, Any], names: list[str]) -> None:
+    """The headline metrics as trial attributes, and why the objective is undefined when it is."""
+    for name in ("n_clusters", "noise_fraction", "silhouette", "dbcv"):
+        if metrics.get(name) is not None and math.isfinite(float(metrics[name])):
+            trial.set_user_attr(name, float(metrics[name]))
+    reason = undefined_objective_reason(metrics, names)
+    if reason:
+        trial.set_user_attr("objective_undefined", reason)
+
+
 def run_study(
     base_cfg: DictConfig,
     space: Mapping[str, Any],
@@ -289,7 +318,6 @@ def run_study(
     the same Session, which carries the study's MLflow parent run.
     """
     import optuna
-    from hydra.utils import instantiate
     from optuna.trial import TrialState
 
     from visframe.tracking.sweep import end_parent_run, log_parent_summary
@@ -301,18 +329,7 @@ def run_study(
     output_dir = Path(str(tune_cfg.output_dir)).expanduser().resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
     storage = optuna.storages.get_storage(storage_url(tune_cfg))
-    study = optuna.create_study(
-        study_name=str(tune_cfg.study_name), storage=storage, load_if_exists=True,
-        directions=directions, sampler=instantiate(tune_cfg.sampler),
-    )
-    if study.metric_names != names:
-        import warnings
-
-        from optuna.exceptions import ExperimentalWarning
-
-        with warnings.catch_warnings():  # experimental since Optuna 3.2, and what optuna-dashboard reads
-            warnings.simplefilter("ignore", ExperimentalWarning)
-            study.set_metric_names(names)  # the dashboard says "dbcv", not "Objective 0"
+    study = _open_study(tune_cfg, storage, names, directions)
     recover_killed_trials(study, storage)
     tracking_cfg = base_cfg.get("tracking")
     tracking_cfg = tracking_cfg if tracking_cfg is not None and tracking_cfg.get("enabled", True) else None
@@ -344,12 +361,7 @@ def run_study(
             if run_id:
                 trial.set_user_attr("mlflow_run_id", run_id)
         values = objective_values(metrics, names, directions)
-        for name in ("n_clusters", "noise_fraction", "silhouette", "dbcv"):
-            if metrics.get(name) is not None and math.isfinite(float(metrics[name])):
-                trial.set_user_attr(name, float(metrics[name]))
-        reason = undefined_objective_reason(metrics, names)
-        if reason:
-            trial.set_user_attr("objective_undefined", reason)
+        _record_trial_attributes(trial, metrics, names)
         if parent:
             # The parent shows the search's progress: each objective per trial (step = trial number).
             from mlflow.tracking import MlflowClient

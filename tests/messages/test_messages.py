@@ -32,7 +32,7 @@ def test_repeated_furniture_and_names_weigh_less_than_the_message():
     names = ["Abril González Torres", "Ximena Díaz", "Renata Ruiz Cruz", "Ana de la Peña"] * 3
     messages = ["Tenía 23 años y quería ser maestra", "Ni la fiscalía ni el gobierno nos protegen",
                 "Todas a la marcha este 8 de marzo", "Te creemos, hermana"]
-    units = {f"img{i}": ["FICHA DE BÚSQUEDA", f"{names[i]}", f"{messages[i % 4]} ({'uno dos tres'.split()[i // 4]})"]
+    units = {f"img{i}": ["FICHA DE BÚSQUEDA", f"{names[i]}", f"{messages[i % 4]} ({['uno', 'dos', 'tres'][i // 4]})"]
              for i in range(12)}
     weights = unit_weights(units)
     assert all(looks_like_a_name(n) for n in names) and not looks_like_a_name("NI UNA MENOS")

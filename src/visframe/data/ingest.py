@@ -136,6 +136,32 @@ OUTSIDE_LINK_KEY_REASON = (
 )
 
 
+def _folder_keys(folders) -> set[tuple[int, int]]:
+    """(device, inode) of each folder that exists: how a folder is recognised when reached again."""
+    keys = set()
+    for folder in folders:
+        try:
+            info = os.stat(folder)
+        except OSError:
+            continue
+        keys.add((info.st_dev, info.st_ino))
+    return keys
+
+
+def _unvisited_entries(directory: str, visited: set, skipped: Counter) -> list:
+    """The entries of `directory`, or none when it was seen already (a link loop) or cannot be listed."""
+    try:
+        info = os.stat(directory)
+        if (info.st_dev, info.st_ino) in visited:
+            return []
+        visited.add((info.st_dev, info.st_ino))
+        return list(os.scandir(directory))
+    except OSError as error:
+        log.warning("ingest: cannot list %s (%s); its files are skipped", storable_path(directory), error)
+        skipped["unlistable folder"] += 1
+        return []
+
+
 def list_image_files(
     root: str | Path, exclude: list[str | Path] | None = None, follow_symlinks_outside: bool = False
 ) -> tuple[list[_Candidate], Counter]:
@@ -154,28 +180,12 @@ def list_image_files(
     real_root = os.path.realpath(root_str)
     candidates: list[_Candidate] = []
     skipped: Counter = Counter()
-    visited: set[tuple[int, int]] = set()
-    for folder in exclude or []:
-        try:
-            info = os.stat(folder)
-        except OSError:
-            continue
-        visited.add((info.st_dev, info.st_ino))  # treated as seen: never entered
+    visited = _folder_keys(exclude or [])  # excluded folders count as seen: never entered
     prefix = root_str if root_str.endswith(os.sep) else root_str + os.sep
     stack: list[tuple[str, bool]] = [(root_str, False)]  # (folder, reached through a link leading outside)
     while stack:
         directory, outside = stack.pop()
-        try:
-            info = os.stat(directory)
-            if (info.st_dev, info.st_ino) in visited:
-                continue
-            visited.add((info.st_dev, info.st_ino))
-            entries = list(os.scandir(directory))
-        except OSError as error:
-            log.warning("ingest: cannot list %s (%s); its files are skipped", storable_path(directory), error)
-            skipped["unlistable folder"] += 1
-            continue
-        for entry in entries:
+        for entry in _unvisited_entries(directory, visited, skipped):
             if entry.name.startswith("."):
                 skipped["hidden"] += 1
                 continue

@@ -42,7 +42,6 @@ from visframe.describe import terms as T
 from visframe.describe.config import stage_config
 from visframe.describe.naming import cluster_name, named_hashtags, unique_names
 from visframe.describe.posts import Layer, cluster_layers, cluster_order, join_posts, rank_by_probability
-from visframe.utils.stopwords import stop_words
 from visframe.describe.timeline import cluster_timeline, empty_timeline
 from visframe.describe.zero_shot import (
     ZeroShotSkipped,
@@ -52,6 +51,7 @@ from visframe.describe.zero_shot import (
 from visframe.session import Memo
 from visframe.stages import StageContext
 from visframe.utils.hashing import hash_strings
+from visframe.utils.stopwords import stop_words
 
 log = logging.getLogger(__name__)
 
