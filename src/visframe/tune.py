@@ -99,9 +99,13 @@ def suggest(trial, name: str, distribution) -> Any:
     import optuna.distributions as dist
 
     if isinstance(distribution, dist.IntDistribution):
-        return trial.suggest_int(name, distribution.low, distribution.high, step=distribution.step, log=distribution.log)
+        return trial.suggest_int(
+            name, distribution.low, distribution.high, step=distribution.step, log=distribution.log
+        )
     if isinstance(distribution, dist.FloatDistribution):
-        return trial.suggest_float(name, distribution.low, distribution.high, step=distribution.step, log=distribution.log)
+        return trial.suggest_float(
+            name, distribution.low, distribution.high, step=distribution.step, log=distribution.log
+        )
     return trial.suggest_categorical(name, distribution.choices)
 
 
@@ -153,7 +157,9 @@ def undefined_objective_reason(metrics: Mapping[str, float], names: list[str]) -
         why = "one cluster: nothing to compare it with"
     else:
         why = "undefined for this trial"
-    scored = ", ".join(f"{n} scored as its worst value {worst_value(n):g}" for n in undefined if n in REGISTRY)
+    scored = ", ".join(
+        f"{n} scored as its worst value {worst_value(n):g}" for n in undefined if n in REGISTRY
+    )
     return f"{why}; {scored}" if scored else why
 
 
@@ -207,8 +213,12 @@ def _orphans(study, storage, grace: float) -> list:
     if unmarked:
         wait = max(0.0, grace - min(_age_seconds(t) for t in unmarked))
         if wait:
-            log.info("Study %s: %d running trial(s) without a worker yet; checking again in %.1f s",
-                     study.study_name, len(unmarked), wait)
+            log.info(
+                "Study %s: %d running trial(s) without a worker yet; checking again in %.1f s",
+                study.study_name,
+                len(unmarked),
+                wait,
+            )
             time.sleep(wait)
         again = [storage.get_trial(t._trial_id) for t in unmarked]
         orphans += [t for t in again if t.state == TrialState.RUNNING and not t.user_attrs.get("worker")]
@@ -218,8 +228,11 @@ def _orphans(study, storage, grace: float) -> list:
 def _running_here(study) -> list:
     from optuna.trial import TrialState
 
-    return [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-            if t.user_attrs.get("worker") == _worker_id()]
+    return [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if t.user_attrs.get("worker") == _worker_id()
+    ]
 
 
 def fail_and_requeue(study, storage, trials) -> int:
@@ -264,8 +277,12 @@ def parent_run_for_study(study, tracking_cfg: DictConfig | None, tags: Mapping[s
             client.update_run(run_id, status="RUNNING")
             return run_id
         except Exception:  # noqa: BLE001 - the MLflow store was reset: start a new parent
-            log.warning("MLflow parent run %s of study %s not found: starting a new one", run_id, study.study_name)
-    run_id = start_parent_run(tracking_cfg, f"optuna {study.study_name}", tags={"visframe.kind": "optuna", **tags})
+            log.warning(
+                "MLflow parent run %s of study %s not found: starting a new one", run_id, study.study_name
+            )
+    run_id = start_parent_run(
+        tracking_cfg, f"optuna {study.study_name}", tags={"visframe.kind": "optuna", **tags}
+    )
     study.set_user_attr("mlflow_parent_run_id", run_id)
     return run_id
 
@@ -285,8 +302,11 @@ def _open_study(tune_cfg: DictConfig, storage, names: list[str], directions: lis
     from optuna.exceptions import ExperimentalWarning
 
     study = optuna.create_study(
-        study_name=str(tune_cfg.study_name), storage=storage, load_if_exists=True,
-        directions=directions, sampler=instantiate(tune_cfg.sampler),
+        study_name=str(tune_cfg.study_name),
+        storage=storage,
+        load_if_exists=True,
+        directions=directions,
+        sampler=instantiate(tune_cfg.sampler),
     )
     if study.metric_names != names:
         with warnings.catch_warnings():  # experimental since Optuna 3.2, and what optuna-dashboard reads
@@ -324,7 +344,10 @@ def run_study(
 
     tune_cfg = base_cfg.tune
     if not space:
-        raise ConfigError("empty search space", fix="give a sweep override, e.g. 'clusterer.min_cluster_size=int(interval(10,200))'")
+        raise ConfigError(
+            "empty search space",
+            fix="give a sweep override, e.g. 'clusterer.min_cluster_size=int(interval(10,200))'",
+        )
     names, directions = objectives_and_directions(tune_cfg)
     output_dir = Path(str(tune_cfg.output_dir)).expanduser().resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -338,8 +361,14 @@ def run_study(
     finished_states = (TrialState.COMPLETE, TrialState.PRUNED)
     done = len(study.get_trials(deepcopy=False, states=finished_states))
     remaining = max(0, int(tune_cfg.n_trials) - done)
-    log.info("Study %s: %d trial(s) finished, %d to run (objective %s, %s)", study.study_name, done, remaining,
-             names, directions)
+    log.info(
+        "Study %s: %d trial(s) finished, %d to run (objective %s, %s)",
+        study.study_name,
+        done,
+        remaining,
+        names,
+        directions,
+    )
 
     def objective(trial):
         trial.set_user_attr("worker", _worker_id())
@@ -475,11 +504,22 @@ def _search(argv: list[str]) -> None:
     names, _ = objectives_and_directions(base_cfg.tune)
     if len(names) == 1:
         best = study.best_trial
-        log.info("Best trial %d: %s = %.4f with %s (%s)", best.number, names[0], best.value, best.params,
-                 best.user_attrs.get("run_dir", ""))
+        log.info(
+            "Best trial %d: %s = %.4f with %s (%s)",
+            best.number,
+            names[0],
+            best.value,
+            best.params,
+            best.user_attrs.get("run_dir", ""),
+        )
     else:
         for trial in study.best_trials:
-            log.info("Pareto trial %d: %s with %s", trial.number, dict(zip(names, trial.values, strict=True)), trial.params)
+            log.info(
+                "Pareto trial %d: %s with %s",
+                trial.number,
+                dict(zip(names, trial.values, strict=True)),
+                trial.params,
+            )
     log.info("Study summary: %s", Path(str(base_cfg.tune.output_dir)).resolve() / "summary")
 
 

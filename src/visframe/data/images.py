@@ -161,7 +161,9 @@ def _sniff_iso_media(head: bytes) -> Sniffed | None:
         return None
     brand = head[8:12]
     if brand in _ISO_BRANDS_AVIF:
-        return Sniffed("image", "AVIF") if "AVIF" in DECODABLE_FORMATS else Sniffed("unsupported_image", "AVIF")
+        return (
+            Sniffed("image", "AVIF") if "AVIF" in DECODABLE_FORMATS else Sniffed("unsupported_image", "AVIF")
+        )
     if brand in _ISO_BRANDS_HEIF:
         return Sniffed("unsupported_image", "HEIF")
     return Sniffed("video", brand.decode("ascii", "replace").strip())

@@ -56,9 +56,9 @@ def as_dict(cfg: DictConfig | dict | None) -> dict:
 class ReducerConfig:
     """A reducer config split into the estimator's parameters and visframe's own blocks."""
 
-    resolved: dict          # the whole resolved config (what the reduction cache key hashes)
-    estimator: dict         # `_target_` and the estimator's parameters
-    knn: dict               # the `knn` block ({} when absent)
+    resolved: dict  # the whole resolved config (what the reduction cache key hashes)
+    estimator: dict  # `_target_` and the estimator's parameters
+    knn: dict  # the `knn` block ({} when absent)
     epoch_budget: dict | None
     init_from_reduction: bool
 
@@ -66,8 +66,13 @@ class ReducerConfig:
     def parse(cls, cfg: DictConfig | dict) -> ReducerConfig:
         resolved = as_dict(cfg)
         estimator = {k: v for k, v in resolved.items() if k not in VISFRAME_OPTIONS}
-        return cls(resolved, estimator, dict(resolved.get(KNN_OPTIONS) or {}), resolved.get(EPOCHS_OPTION),
-                   bool(resolved.get(INIT_OPTION, False)))
+        return cls(
+            resolved,
+            estimator,
+            dict(resolved.get(KNN_OPTIONS) or {}),
+            resolved.get(EPOCHS_OPTION),
+            bool(resolved.get(INIT_OPTION, False)),
+        )
 
     @property
     def shares_knn(self) -> bool:
@@ -112,8 +117,13 @@ class Reducer(TransformerMixin, BaseEstimator):
     `knn_seconds_` (time the graph source spent computing; 0 when it was read or remembered).
     """
 
-    def __init__(self, estimator=None, knn_graph: GraphSource = None, epoch_budget: dict | None = None,
-                 init: np.ndarray | None = None):
+    def __init__(
+        self,
+        estimator=None,
+        knn_graph: GraphSource = None,
+        epoch_budget: dict | None = None,
+        init: np.ndarray | None = None,
+    ):
         self.estimator = estimator
         self.knn_graph = knn_graph
         self.epoch_budget = epoch_budget
@@ -156,7 +166,9 @@ class Reducer(TransformerMixin, BaseEstimator):
             return 0.0  # UMAP shrinks n_neighbors itself on tiny inputs
         graph = self.knn_graph() if callable(self.knn_graph) else self.knn_graph
         seconds = graph.seconds if isinstance(graph, KnnGraph) else 0.0
-        model.set_params(precomputed_knn=graph.as_precomputed() if isinstance(graph, KnnGraph) else tuple(graph))
+        model.set_params(
+            precomputed_knn=graph.as_precomputed() if isinstance(graph, KnnGraph) else tuple(graph)
+        )
         return seconds
 
     def _fit_input(self, model, X) -> np.ndarray:
@@ -176,5 +188,13 @@ class Reducer(TransformerMixin, BaseEstimator):
         return np.ascontiguousarray(self.init, dtype=np.float32)
 
 
-__all__ = ["INIT_OPTION", "KNN_OPTIONS", "VISFRAME_OPTIONS", "Reducer", "ReducerConfig", "as_dict", "initial_layout",
-           "is_umap_learn"]
+__all__ = [
+    "INIT_OPTION",
+    "KNN_OPTIONS",
+    "VISFRAME_OPTIONS",
+    "Reducer",
+    "ReducerConfig",
+    "as_dict",
+    "initial_layout",
+    "is_umap_learn",
+]
