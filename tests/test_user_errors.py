@@ -299,3 +299,14 @@ def test_store_failing_at_the_end_keeps_outputs_and_exits_2_from_the_cli(tmp_pat
     run_dir = tmp_path / "run"
     assert (run_dir / C.ASSIGNMENTS_FILE).exists()
     assert "log-artifacts" in (run_dir / C.TRACKING_PENDING_FILE).read_text()
+
+
+def test_a_reducer_asking_more_components_than_the_vectors_have_stops_with_one_message(tmp_path):
+    """Issue 25: `reducer=pca reducer.n_components=500` on the tiny model's vectors ends in the project's
+    error (exit 2 from the command), before the estimator runs, with nothing of the job lost."""
+    fast = [o for o in job_config.FAST if not o.startswith("reducer.")] + ["report.enabled=false"]
+    cfg = job_config.make_cfg(tmp_path, ["reducer=pca", "reducer.n_components=500"], fast=fast)
+    with pytest.raises(ConfigError, match=r"n_components=500 is more than") as caught:
+        pipeline.run(cfg, tmp_path / "run")
+    assert "n_components ≤" in caught.value.fix
+    assert (tmp_path / "run" / C.MANIFEST_FILE).exists()  # ingest's work is kept for the rerun

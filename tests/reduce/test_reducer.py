@@ -148,3 +148,28 @@ def test_a_two_dimensional_reduction_is_its_own_map(tmp_path):
         StageContext(cache_dir=str(tmp_path)),
     )
     np.testing.assert_array_equal(result.map_coordinates, result.coordinates)
+
+
+def test_more_components_than_the_vectors_give_is_refused_before_the_fit():
+    """`reducer=pca reducer.n_components=500` on 300 × 64 vectors (issue 25): one message naming the
+    setting and the bound, not scikit-learn's traceback halfway through the job."""
+    from visframe.errors import ConfigError
+
+    vectors = np.random.default_rng(0).normal(size=(300, 64)).astype(np.float32)
+    with pytest.raises(
+        ConfigError, match=r"n_components=500 is more than min\(rows, dimensions\) = min\(300, 64\)"
+    ):
+        Reducer(PCA(n_components=500)).fit_transform(vectors)
+    with pytest.raises(ConfigError, match="more than the 64 dimensions"):
+        Reducer(umap.UMAP(n_components=65)).fit_transform(vectors)
+    assert Reducer(PCA(n_components=64)).fit_transform(vectors).shape == (300, 64)  # the bound itself fits
+    assert Reducer(PCA(n_components=0.9)).fit_transform(vectors).shape[0] == 300  # a fraction: PCA decides
+
+
+def test_a_setting_the_estimator_refuses_at_fit_is_a_config_error():
+    from visframe.errors import ConfigError
+
+    vectors = np.random.default_rng(0).normal(size=(50, 8)).astype(np.float32)
+    with pytest.raises(ConfigError, match=r"PCA\(n_components=8\) cannot reduce 50 × 8 vectors") as caught:
+        Reducer(PCA(n_components=8, svd_solver="arpack")).fit_transform(vectors)  # arpack: < min(rows, dims)
+    assert "reducer.n_components" in caught.value.fix
