@@ -193,3 +193,26 @@ def test_a_bad_instaloader_sidecar_costs_its_own_post_only(thirty, monkeypatch):
     for words in (["p03.json", "unexpected shape"], ["p05.json.xz", "more than 1 MiB"], ["p07.json", "NUL"],
                   ["p09.json", "cannot read"], ["p11.json", "cut to that length"]):  # fmt: skip
         assert any(all(word in w for word in words) for w in warnings), words
+
+
+def test_the_cleaning_report_file_lists_each_bad_row_with_its_line(thirty, tmp_path):
+    """cleaning_report.csv, the file a user opens after the run, holds the row notes too (not only the
+    console): one `warning` row per note, naming the metadata file and the line."""
+    from visframe.data import stage as data_stage
+    from visframe.run_dir import RunDir
+    from visframe.stages import StageContext
+
+    (thirty.parent / "meta.csv").write_bytes(
+        csv_lines({9: b"p09.jpg,a9,post\x00 9,9", 19: b'p19.jpg,a19,"post 19,19'})
+    )
+    from omegaconf import OmegaConf
+
+    settings = OmegaConf.create({"root": str(thirty), "metadata": str(thirty.parent / "meta.csv")})
+    context = StageContext(cache_dir=tmp_path / "cache", show_progress=False)
+    result = data_stage.run(data_stage.IngestInputs(None), settings, context)
+    back = pd.read_csv(RunDir(tmp_path / "run").write_cleaning_report(result.report))
+    notes = back[back.status == "warning"]["reason"].tolist()
+    assert any("meta.csv line 11" in note and "NUL" in note for note in notes)
+    assert any("meta.csv line 21" in note and "never closed" in note for note in notes)
+    files = back[back.status != "warning"]
+    assert files["count"].sum() == N_ROWS  # the per-status counts still count files

@@ -91,7 +91,7 @@ def run(inputs: IngestInputs, settings: Any, context: StageContext) -> IngestRes
     return IngestResult(
         manifest,
         clean,
-        cleaning_report(manifest, ingested.root),
+        cleaning_report(manifest, ingested.root, warnings=ingested.warnings),
         fingerprint,
         ingested.warnings,
         dict(ingested.skipped_files),
