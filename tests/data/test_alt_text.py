@@ -97,6 +97,22 @@ def test_an_alt_text_a_person_wrote_is_theirs_whole(alt_text):
     assert readable_alt_text(alt_text) == (alt_text or None)
 
 
+@pytest.mark.parametrize(
+    ("alt_text", "readable"),
+    [
+        ('Puede ser una imagen de texto que dice "NI UNA MENOS".', "NI UNA MENOS"),
+        ("Puede ser una imagen de 2 personas, personas de pie y calle", "2 personas personas de pie calle"),
+        ("May be an image of one or more people and text", "one or more people"),
+        ("Image may contain: text", None),
+        ("No photo description available.", None),
+    ],
+)
+def test_describe_reads_what_was_detected_and_quoted_never_the_frame(alt_text, readable):
+    """The detected things describe the picture (people, street, crowd); the frame around them and the
+    item that merely says "text" describe nothing."""
+    assert readable_alt_text(alt_text) == readable
+
+
 def test_no_cluster_name_or_term_holds_the_generators_alt_text_boilerplate():
     """The synthetic corpus's alt texts (Instagram's, in Spanish) through describe: names and top terms
     come from the quoted text and captions, never from "Puede ser una imagen de texto que dice"."""
