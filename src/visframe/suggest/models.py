@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import cohen_kappa_score, precision_score, recall_score
-from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 from visframe.suggest.vectors import RunVectors
 
@@ -132,7 +133,8 @@ def cross_validated(features: np.ndarray, labels: np.ndarray, groups: np.ndarray
     decisions = np.full(len(labels), np.nan)
     if n_folds < 2:
         return decisions, ~np.isnan(decisions), 0
-    folds = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    unique = len(np.unique(groups)) == len(groups)  # no shared texts: the plain (faster) splitter
+    folds = (StratifiedKFold if unique else StratifiedGroupKFold)(n_splits=n_folds, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "the least populated class has fewer members than n_splits"
         splits = list(folds.split(features, labels, groups))
@@ -148,14 +150,23 @@ def platt(decisions: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """Sigmoid calibration of decisions against labels; (1, 0) when it cannot be fitted."""
     if len(decisions) < 2 or labels.all() or not labels.any():
         return 1.0, 0.0
-    fit = LogisticRegression(C=1e4).fit(decisions.reshape(-1, 1), labels)
+    fit = LogisticRegression(C=1e4, solver="liblinear", intercept_scaling=100).fit(decisions.reshape(-1, 1), labels)
     a = float(fit.coef_[0, 0])
     return (a, float(fit.intercept_[0])) if a > 0 else (1.0, 0.0)
 
 
 def fit_few_shot(code: str, vectors: RunVectors, rows: np.ndarray, labels: np.ndarray,
                  seed: int = 0) -> tuple[FewShotModel, Agreement]:
-    """The code's classifier on the coded `rows`, and its cross-validated agreement with the coders."""
+    """The code's classifier on the coded `rows`, and its cross-validated agreement with the coders.
+
+    The fits are small (tens to thousands of rows): one BLAS thread each. On this 2-core machine under
+    load, lbfgs on 70 × 1,793 took 0.20 s with the default threads and 0.04 s with one."""
+    with threadpool_limits(1):
+        return _fit_few_shot(code, vectors, rows, labels, seed)
+
+
+def _fit_few_shot(code: str, vectors: RunVectors, rows: np.ndarray, labels: np.ndarray,
+                  seed: int) -> tuple[FewShotModel, Agreement]:
     features = vectors.features(rows)
     decisions, predicted, n_folds = cross_validated(features, labels, text_groups(vectors, rows), seed)
     n_positive, n_negative = int(labels.sum()), int((~labels).sum())

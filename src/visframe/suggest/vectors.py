@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,9 @@ class RunVectors:
         if self.text.shape[0] != n or self.has_text.shape[0] != n or (self.image is not None and len(self.image) != n):
             raise ValueError("RunVectors: rows of text, has_text and image must match image_ids")
 
+    @cached_property
     def position(self) -> dict[str, int]:
+        """image_id → row (made once: 0.3 s at 100,000 images)."""
         return {image_id: i for i, image_id in enumerate(self.image_ids)}
 
     @property
@@ -58,18 +61,22 @@ class RunVectors:
             parts.append(self.image[rows])
         return np.hstack(parts).astype(np.float64)
 
-    def decision(self, coef: np.ndarray, intercept: float, chunk: int = 65_536) -> np.ndarray:
-        """`features(all) @ coef + intercept` for every image, block by block (no concatenated copy)."""
+    def decision(self, coef: np.ndarray, intercept, chunk: int = 65_536) -> np.ndarray:
+        """`features(all) @ coef + intercept` for every image, block by block (no concatenated copy).
+        `coef` (d,) or (d, m) for m models at once: the vectors are read once for all of them (the
+        product is bound by reading them: 0.3 s for 100,000 × 1,793 float32 here, whatever m)."""
+        coef = np.asarray(coef, dtype=np.float64)
         d_text = self.text.shape[1]
         w_text = coef[:d_text].astype(np.float32)
-        w_flag = float(coef[d_text])
+        w_flag = coef[d_text]
         w_image = coef[d_text + 1:].astype(np.float32) if self.image is not None else None
-        out = np.empty(len(self.image_ids), dtype=np.float64)
+        out = np.empty((len(self.image_ids), *coef.shape[1:]), dtype=np.float64)
+        flag = self.has_text.astype(np.float64)[:, None] if coef.ndim == 2 else self.has_text.astype(np.float64)
         for start in range(0, len(out), chunk):
             stop = start + chunk
-            value = self.text[start:stop] @ w_text + w_flag * self.has_text[start:stop]
+            value = (self.text[start:stop] @ w_text).astype(np.float64) + flag[start:stop] * w_flag
             if w_image is not None:
-                value = value + self.image[start:stop] @ w_image
+                value += self.image[start:stop] @ w_image
             out[start:stop] = value + intercept
         return out
 
