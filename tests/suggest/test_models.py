@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import cohen_kappa_score
 
-from visframe.suggest.models import cross_validated, fit_few_shot, text_groups, zero_shot_calls, zero_shot_scores
+from visframe.suggest.models import cross_validated, fit_few_shot, zero_shot_calls, zero_shot_scores
 from visframe.suggest.vectors import RunVectors
 
 
@@ -28,18 +28,9 @@ def test_cross_validated_kappa_never_sees_the_examples_it_is_measured_on():
     labels = rng.random(60) < 0.5
     on_training = LogisticRegression(class_weight="balanced", max_iter=2000).fit(features, labels)
     assert cohen_kappa_score(labels, on_training.predict(features)) == 1.0
-    decisions, predicted, folds = cross_validated(features, labels, np.arange(60), seed=0)
+    decisions, predicted, folds = cross_validated(features, labels, seed=0)
     assert folds == 5 and predicted.all()
     assert abs(cohen_kappa_score(labels, decisions > 0)) < 0.35
-
-
-def test_identical_texts_stay_in_one_fold():
-    rng = np.random.default_rng(1)
-    base = unit(rng.normal(size=(10, 16)))
-    text = np.repeat(base, 3, axis=0)  # each text on three images (reshares)
-    vectors = vectors_of(text)
-    groups = text_groups(vectors, np.arange(30))
-    assert len(np.unique(groups)) == 10 and all(len(set(groups[k * 3:(k + 1) * 3])) == 1 for k in range(10))
 
 
 def test_few_shot_learns_a_code_from_text_and_image_and_says_its_agreement():

@@ -8,8 +8,8 @@
   (embed.deferred), else the model is built to compute it, as the review app's ranking does. When
   they cannot be found (another machine, a cleared cache) suggestions use the text alone and say so.
 
-A classifier sees [text vector, has_text, image vector]: each part of unit length, so neither
-dominates by its dimension. Scoring 100,000 images multiplies these blocks by the model's weights
+A classifier sees [text vector, has_text, image vector × IMAGE_WEIGHT]: text and image rows of fixed
+length, so neither dominates by its dimension (models.py says how the weight was chosen). Scoring 100,000 images multiplies these blocks by the model's weights
 block by block; no (n, d_text + d_image) copy is made.
 """
 
@@ -28,6 +28,8 @@ from visframe.run_dir import RunDir
 
 log = logging.getLogger(__name__)
 
+IMAGE_WEIGHT = 0.3  # length of an image row beside a unit text row
+
 
 @dataclass(frozen=True)
 class RunVectors:
@@ -36,7 +38,7 @@ class RunVectors:
     image_ids: tuple[str, ...]
     text: np.ndarray  # float32 (n, d_text), unit rows; zero rows where has_text is False
     has_text: np.ndarray  # bool (n,)
-    image: np.ndarray | None  # float32 (n, d_image), unit rows; None when the embeddings were not found
+    image: np.ndarray | None  # float32 (n, d_image), rows of length IMAGE_WEIGHT; None when not found
     text_key: str  # the text encoder's key (message_vectors.parquet's metadata)
     image_key: str = ""  # the image encoder's embedding key ('' without image vectors)
 
@@ -100,8 +102,9 @@ def run_image_ids(run: RunDir, text_ids: list[str]) -> list[str]:
     return list(dict.fromkeys(text_ids))
 
 
-def load_run_vectors(run: RunDir | str | Path, image_vectors: bool = True) -> RunVectors:
-    """The run's text vectors (required) and, when found, its image vectors."""
+def load_run_vectors(run: RunDir | str | Path, image_vectors: bool = True,
+                     image_weight: float = IMAGE_WEIGHT) -> RunVectors:
+    """The run's text vectors (required) and, when found, its image vectors (rows of length `image_weight`)."""
     run = RunDir(run)
     found = run.read_message_vectors()
     if found is None:
@@ -118,7 +121,9 @@ def load_run_vectors(run: RunDir | str | Path, image_vectors: bool = True) -> Ru
         if image_id in position:
             text[position[image_id]] = text_vectors[row]
             has_text[position[image_id]] = True
-    image, image_key = (read_image_vectors(run, ids) if image_vectors else (None, ""))
+    image, image_key = (read_image_vectors(run, ids) if image_vectors and image_weight > 0 else (None, ""))
+    if image is not None:
+        image *= np.float32(image_weight)
     return RunVectors(tuple(ids), _unit(text), has_text, image, text_key, image_key)
 
 
