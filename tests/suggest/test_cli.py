@@ -14,7 +14,7 @@ from visframe.run_dir import RunDir
 from visframe.suggest.cli import main
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "review"))
-from review_fixtures import make_run_dir  # noqa: E402
+from review_fixtures import make_run_dir
 
 USE = {"_target_": "visframe.text.encoders.UniversalSentenceEncoder", "threads": 1}
 SAYS = {

@@ -49,7 +49,7 @@ def codes_for(ids, truth, rows, descriptions=True):
 
 def test_few_shot_suggests_on_uncoded_images_only_and_measures_itself(tmp_path):
     vectors, truth = corpus()
-    coded_rows = list(range(0, 40))
+    coded_rows = list(range(40))
     result = suggest_codes(tmp_path, codes_for(vectors.image_ids, truth, coded_rows), vectors=vectors,
                            made_at=pd.Timestamp("2026-01-01", tz="UTC"))
     table = C.validate(C.SUGGESTIONS, result.table)

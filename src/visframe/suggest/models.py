@@ -172,5 +172,15 @@ def _fit_few_shot(code: str, vectors: RunVectors, rows: np.ndarray, labels: np.n
     return FewShotModel(model.coef_[0].copy(), float(model.intercept_[0]), calibration, n_positive, n_negative), agreement
 
 
-__all__ = ["Agreement", "FewShotModel", "MIN_EXAMPLES", "ZERO_SHOT_MIN", "agreement_of", "cross_validated",
-           "fit_few_shot", "platt", "zero_shot_calls", "zero_shot_scores"]
+__all__ = [
+    "MIN_EXAMPLES",
+    "ZERO_SHOT_MIN",
+    "Agreement",
+    "FewShotModel",
+    "agreement_of",
+    "cross_validated",
+    "fit_few_shot",
+    "platt",
+    "zero_shot_calls",
+    "zero_shot_scores",
+]
