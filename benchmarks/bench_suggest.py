@@ -18,7 +18,9 @@ with a message:
   written once, not tuned on the corpus), no examples; `zero_shot_code_kappa` its binary mean.
 - `seconds_per_code_100k`: suggest_codes on 100,000 images of random 512-d text + 1,280-d image
   vectors (the default encoders' dims), 7 codes of 10 positives each (70 coded), wall seconds per
-  code (fit, cross-validation, scoring and the table), median of 3 after a warm-up call; `zero_shot_seconds_per_code_100k` the same for the zero-shot path.
+  code (fit, cross-validation, scoring and the table), median of 3 after a warm-up call;
+  `search_seconds_1m`: one query by meaning (suggest/search.py) over 1,000,000 random 512-d text
+  vectors, the query's encoding included, median of 3; `zero_shot_seconds_per_code_100k` the same for the zero-shot path.
 
 Measured here (2 shared cores under load ~12; `small`, default config: 1,430 posts with a message, 568 of
 them with a text vector, from the text the platform's alt text quotes; median of 5 coders):
@@ -127,13 +129,32 @@ def timing(encoder, n: int = 100_000, repeats: int = 3) -> tuple[float, float]:
     return float(np.median(few)), float(np.median(zero))
 
 
+def search_timing(encoder, n: int = 1_000_000, repeats: int = 3) -> float:
+    """Seconds to answer one query by meaning over n posts of random 512-d text vectors (median)."""
+    from visframe.suggest.search import rank_by_meaning
+
+    rng = np.random.default_rng(0)
+    text = np.empty((n, 512), dtype=np.float32)
+    for start in range(0, n, 100_000):  # filled in blocks: no float64 copy of the whole matrix
+        block = rng.standard_normal((min(100_000, n - start), 512), dtype=np.float32)
+        text[start:start + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    vectors = RunVectors(tuple(f"{i:016x}" for i in range(n)), text, np.ones(n, bool), None, "")
+    rank_by_meaning(vectors, encoder, "warm-up", k=100)
+    times = []
+    for query in ("Not one less: justice for murdered women", "the state is complicit", "march on Sunday")[:repeats]:
+        started = time.perf_counter()
+        rank_by_meaning(vectors, encoder, query, k=100)
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="small")
     parser.add_argument("--work-dir", type=Path, default=default_cache_dir() / "bench_suggest")
     parser.add_argument("--repeats", type=int, default=5, help="simulated coders (random draws) per k")
     parser.add_argument("--text-only", action="store_true", help="leave the image embeddings out")
-    parser.add_argument("--skip-timing", action="store_true")
+    parser.add_argument("--skip-timing", action="store_true", help="no 100k / 1M timings")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     run = ensure_run(args.work_dir, args.preset)
@@ -168,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         few_s, zero_s = timing(encoder)
         result["seconds_per_code_100k"], result["zero_shot_seconds_per_code_100k"] = few_s, zero_s
         print(f"100,000 images: few-shot {few_s:.2f} s per code, zero-shot {zero_s:.2f} s per code", flush=True)
+        result["search_seconds_1m"] = search_timing(encoder)
+        print(f"search by meaning over 1,000,000 posts: {result['search_seconds_1m']:.2f} s per query", flush=True)
     result["goal_met"] = float(result["kappa_k10"] >= 0.6)
     print("RESULT " + " ".join(f"{key}={value:.3f}" if isinstance(value, float) else f"{key}={value}"
                                for key, value in result.items()))
