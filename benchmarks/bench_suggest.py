@@ -25,7 +25,8 @@ with a message:
 Measured here (2 shared cores under load ~12; `small`, default config: 1,430 posts with a message, 568 of
 them with a text vector, from the text the platform's alt text quotes; median of 5 coders):
 k = 3: κ 0.31 (tool's CV estimate 0.19), k = 5: 0.42 (0.34), k = 10: 0.61 (0.54; coders ranged
-0.55-0.64); zero-shot κ 0.27; 100,000 images: 0.53 s per code few-shot, 0.20 s zero-shot. C and the
+0.55-0.64); zero-shot κ 0.27; 100,000 images: 0.53-0.75 s per code few-shot, 0.20-0.31 s zero-shot;
+one query by meaning over 1,000,000 posts 1.09-1.24 s (the fast suite running beside it). C and the
 image weight were chosen on three of these k = 10 coders (models.py), so the k = 10 figure is not
 independent of them. Text alone (`--text-only`, C = 1, before that choice): k = 10 κ 0.57.
 
