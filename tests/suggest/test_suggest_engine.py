@@ -91,3 +91,13 @@ def test_a_code_with_neither_examples_nor_description_is_said_not_suggested(tmp_
 def test_a_run_without_text_vectors_says_how_to_make_them(tmp_path):
     with pytest.raises(InputError, match="message_vectors.parquet not found"):
         load_run_vectors(tmp_path)
+
+
+def test_a_zero_shot_code_competes_with_the_described_few_shot_codes(tmp_path):
+    vectors, truth = corpus()
+    codes = codes_for(vectors.image_ids, truth, list(range(40)))  # march and state: few-shot, described
+    result = suggest_codes(tmp_path, codes, {"other": "axis 2"}, vectors=vectors, encoder=AxisEncoder())
+    other = result.table[result.table[C.CODE] == "other"]
+    assert set(other[C.SOURCE]) == {C.SOURCE_ZERO_SHOT}
+    # Texts lie near axis 0 or 1: "axis 2" is their best description almost nowhere.
+    assert other[C.SUGGESTED].mean() < 0.1

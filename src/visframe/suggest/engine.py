@@ -143,8 +143,11 @@ def _zero_shot(run, coded: CodedSet, codes: list[str], vectors: RunVectors, code
                                         np.nan, np.nan, np.nan, "no description and too few examples")
     if not described:
         return []
+    # Every described code competes for an image, few-shot ones too: a zero-shot code is suggested only
+    # where its description fits the text better than any other code's.
+    competing = described + [c for c in coded.codes if c not in described and coded.descriptions.get(c)]
     encoder = encoder if encoder is not None else description_encoder(run, session)
-    scores = zero_shot_scores(vectors, encode_descriptions(encoder, [coded.descriptions[c] for c in described],
+    scores = zero_shot_scores(vectors, encode_descriptions(encoder, [coded.descriptions[c] for c in competing],
                                                            vectors.text_key))
     calls = zero_shot_calls(scores, vectors.has_text)
     frames = []
