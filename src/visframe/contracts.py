@@ -33,6 +33,7 @@ MESSAGES_FILE = "messages.parquet"  # per image with text: its message text and 
 MESSAGE_TOPICS_FILE = "message_topics.parquet"  # per message topic: name, size, terms, accounts, dates
 SLOGANS_FILE = "slogans.parquet"  # one text across designs and accounts
 MESSAGE_VECTORS_FILE = "message_vectors.parquet"  # per image with text: its message vector (search, suggestions)
+SUGGESTIONS_FILE = "suggestions.parquet"  # visframe-suggest: per uncoded image and code, the suggested code's score
 METRICS_FILE = "metrics.json"
 CONFIG_FILE = "config.yaml"
 CLEANING_REPORT_FILE = "cleaning_report.csv"
@@ -144,6 +145,14 @@ CODED_AT = "coded_at"
 SAVED_AT = "saved_at"
 HUMAN_CLUSTER = "human_cluster"  # a coder's own assignment (e.g. of a noise image); never overwrites `cluster`
 HUMAN_NAME = "human_name"  # a coder's name for a cluster, kept beside the automatic `name`
+# Suggested codes (visframe.suggest)
+SUGGESTED = "suggested"  # the model's call: suggest this code for this image
+SOURCE = "source"  # suggestions: what made the score (SOURCE_*); applied codes: suggested | human
+MADE_AT = "made_at"
+SOURCE_ZERO_SHOT = "zero_shot"  # the code's description vs the image's text vector (no examples yet)
+SOURCE_FEW_SHOT = "few_shot"  # a classifier trained on the coders' own positives and negatives
+SOURCE_SUGGESTED = "suggested"  # provenance of an applied code: accepted from a suggestion
+SOURCE_HUMAN = "human"  # provenance of an applied code: chosen by the coder
 # Sampling sheet
 MODEL = "model"
 BAND = "band"  # top | middle | bottom of a cluster's probability ranking
@@ -419,6 +428,20 @@ MESSAGE_VECTORS = Table(
     ),
 )
 
+SUGGESTIONS = Table(
+    "suggestions",
+    SUGGESTIONS_FILE,
+    (
+        Column(IMAGE_ID, "str", description="an image no coder has coded yet"),
+        Column(CODE, "str", description="a code of the codebook"),
+        Column(SCORE, "float", description="few-shot: calibrated probability; zero-shot: cosine of description and text"),
+        Column(SUGGESTED, "bool", description="the model suggests the code for the image (never applied without a click)"),
+        Column(SOURCE, "str", description="zero_shot | few_shot"),
+        Column(MODEL, "str", description="what scored it: encoder(s) and classifier, with its number of examples"),
+        Column(MADE_AT, "time", description="when the suggestion was made (UTC)"),
+    ),
+)
+
 SLOGANS = Table(
     "slogans",
     SLOGANS_FILE,
@@ -440,7 +463,7 @@ TABLES = {
     t.name: t
     for t in (MANIFEST, ASSIGNMENTS, TEXTS, CLUSTERS, CLUSTER_TREE, CLUSTER_TIMELINE, CODES, SAMPLING_SHEET,
               CLUSTER_TERMS, ZERO_SHOT, MESSAGES, MESSAGE_TOPICS, SLOGANS,
-              MESSAGE_VECTORS)
+              MESSAGE_VECTORS, SUGGESTIONS)
 }
 
 

