@@ -20,7 +20,8 @@ with a message:
   vectors (the default encoders' dims), 7 codes of 10 positives each (70 coded), wall seconds per
   code (fit, cross-validation, scoring and the table), median of 3 after a warm-up call;
   `search_seconds_1m`: one query by meaning (suggest/search.py) over 1,000,000 random 512-d text
-  vectors, the query's encoding included, median of 3; `zero_shot_seconds_per_code_100k` the same for the zero-shot path.
+  vectors, the query's encoding included, median of 3; `zero_shot_seconds_per_code_100k` the same
+  for the zero-shot path.
 
 Measured here (2 shared cores under load ~12; `small`, default config: 1,430 posts with a message, 568 of
 them with a text vector, from the text the platform's alt text quotes; median of 5 coders):
@@ -56,7 +57,9 @@ from visframe.utils.cache import default_cache_dir
 # The coder's codebook: one line per message, as a coder would write it before coding.
 CODEBOOK = {
     "woman_man_comparison": "Comparisons of women's and men's lives: what men may do and women may not.",
-    "authorities_accused": "Accusations against the state, the police, prosecutors and authorities for complicity and impunity.",
+    "authorities_accused": (
+        "Accusations against the state, the police, prosecutors and authorities for complicity and impunity."
+    ),
     "victim_story": "The story of one victim: her name, her life, what happened to her.",
     "domestic_violence": "Violence against women at home, by partners and family.",
     "gender_violence": "Gender violence and feminicide in general: women are being killed.",
@@ -73,8 +76,14 @@ def ensure_run(work: Path, preset: str) -> RunDir:
         return run
     visframe = str(Path(sys.executable).parent / "visframe")
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"} | {"PYTHONWARNINGS": "ignore"}
-    args = [visframe, f"dataset.preset={preset}", "report.enabled=false", "tracking.enabled=false",
-            "show_progress=false", f"hydra.run.dir={run.path}"]
+    args = [
+        visframe,
+        f"dataset.preset={preset}",
+        "report.enabled=false",
+        "tracking.enabled=false",
+        "show_progress=false",
+        f"hydra.run.dir={run.path}",
+    ]
     print("making the run:", " ".join(args[1:]), flush=True)
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -89,8 +98,11 @@ def message_truth(run: RunDir) -> dict[str, str]:
 
 
 def coder_draw(pool: dict[str, list[str]], k: int, rng: np.random.Generator) -> pd.DataFrame:
-    rows = [(image_id, "sim", message) for message, ids in pool.items()
-            for image_id in rng.choice(ids, size=min(k, len(ids)), replace=False)]
+    rows = [
+        (image_id, "sim", message)
+        for message, ids in pool.items()
+        for image_id in rng.choice(ids, size=min(k, len(ids)), replace=False)
+    ]
     return pd.DataFrame(rows, columns=[C.IMAGE_ID, C.CODER, C.CODE])
 
 
@@ -103,8 +115,12 @@ def scored(result, population: list[str], truth: dict[str, str]) -> dict[str, fl
     top = scores.columns.to_numpy()[np.argmax(scores.to_numpy(), axis=1)]
     binary = [cohen_kappa_score(expected == code, flags[code].to_numpy(bool)) for code in scores.columns]
     cv = [a.kappa for a in result.agreement if np.isfinite(a.kappa)]
-    return {"kappa": float(cohen_kappa_score(expected, top)), "code_kappa": float(np.mean(binary)),
-            "cv_kappa": float(np.mean(cv)) if cv else float("nan"), "n": len(scores)}
+    return {
+        "kappa": float(cohen_kappa_score(expected, top)),
+        "code_kappa": float(np.mean(binary)),
+        "cv_kappa": float(np.mean(cv)) if cv else float("nan"),
+        "n": len(scores),
+    }
 
 
 def timing(encoder, n: int = 100_000, repeats: int = 3) -> tuple[float, float]:
@@ -114,8 +130,14 @@ def timing(encoder, n: int = 100_000, repeats: int = 3) -> tuple[float, float]:
     def unit(a):
         return (a / np.linalg.norm(a, axis=1, keepdims=True)).astype(np.float32)
 
-    vectors = RunVectors(tuple(f"{i:016x}" for i in range(n)), unit(rng.normal(size=(n, 512)).astype(np.float32)),
-                         np.ones(n, bool), unit(rng.normal(size=(n, 1280)).astype(np.float32)), "", "random")
+    vectors = RunVectors(
+        tuple(f"{i:016x}" for i in range(n)),
+        unit(rng.normal(size=(n, 512)).astype(np.float32)),
+        np.ones(n, bool),
+        unit(rng.normal(size=(n, 1280)).astype(np.float32)),
+        "",
+        "random",
+    )
     ids = np.asarray(vectors.image_ids)
     codes = pd.DataFrame({C.IMAGE_ID: ids[:70], C.CODER: "sim", C.CODE: [f"code{i % 7}" for i in range(70)]})
     few, zero = [], []
@@ -138,11 +160,13 @@ def search_timing(encoder, n: int = 1_000_000, repeats: int = 3) -> float:
     text = np.empty((n, 512), dtype=np.float32)
     for start in range(0, n, 100_000):  # filled in blocks: no float64 copy of the whole matrix
         block = rng.standard_normal((min(100_000, n - start), 512), dtype=np.float32)
-        text[start:start + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
+        text[start : start + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
     vectors = RunVectors(tuple(f"{i:016x}" for i in range(n)), text, np.ones(n, bool), None, "")
     rank_by_meaning(vectors, encoder, "warm-up", k=100)
     times = []
-    for query in ("Not one less: justice for murdered women", "the state is complicit", "march on Sunday")[:repeats]:
+    for query in ("Not one less: justice for murdered women", "the state is complicit", "march on Sunday")[
+        :repeats
+    ]:
         started = time.perf_counter()
         rank_by_meaning(vectors, encoder, query, k=100)
         times.append(time.perf_counter() - started)
@@ -150,7 +174,9 @@ def search_timing(encoder, n: int = 1_000_000, repeats: int = 3) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--preset", default="small")
     parser.add_argument("--work-dir", type=Path, default=default_cache_dir() / "bench_suggest")
     parser.add_argument("--repeats", type=int, default=5, help="simulated coders (random draws) per k")
@@ -164,8 +190,11 @@ def main(argv: list[str] | None = None) -> int:
     encoder = description_encoder(run)
     with_text = {i for i, has in zip(vectors.image_ids, vectors.has_text) if has}
     population = [i for i in vectors.image_ids if i in truth and i in with_text]
-    print(f"{len(truth):,} images with a message; {len(population):,} of them with a text vector "
-          f"({vectors.description}); codebook of {len(CODEBOOK)}", flush=True)
+    print(
+        f"{len(truth):,} images with a message; {len(population):,} of them with a text vector "
+        f"({vectors.description}); codebook of {len(CODEBOOK)}",
+        flush=True,
+    )
     pool: dict[str, list[str]] = {}
     for image_id in population:
         pool.setdefault(truth[image_id], []).append(image_id)
@@ -179,22 +208,44 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(scored(suggestions, [i for i in population if i not in coded], truth))
         for name in ("kappa", "code_kappa", "cv_kappa"):
             result[f"{name}_k{k}"] = float(np.median([r[name] for r in runs]))
-        print(f"k={k:>2}: κ {result[f'kappa_k{k}']:.3f} (per-code {result[f'code_kappa_k{k}']:.3f}; the tool's own "
-              f"CV estimate {result[f'cv_kappa_k{k}']:.3f}) on {runs[0]['n']:,} posts; "
-              f"range {min(r['kappa'] for r in runs):.3f}-{max(r['kappa'] for r in runs):.3f}", flush=True)
-    zero = scored(suggest_codes(run, coder_draw(pool, 0, np.random.default_rng(0)), CODEBOOK, vectors=vectors,
-                                encoder=encoder), population, truth)
+        print(
+            f"k={k:>2}: κ {result[f'kappa_k{k}']:.3f} (per-code {result[f'code_kappa_k{k}']:.3f}; "
+            "the tool's own "
+            f"CV estimate {result[f'cv_kappa_k{k}']:.3f}) on {runs[0]['n']:,} posts; "
+            f"range {min(r['kappa'] for r in runs):.3f}-{max(r['kappa'] for r in runs):.3f}",
+            flush=True,
+        )
+    zero = scored(
+        suggest_codes(
+            run, coder_draw(pool, 0, np.random.default_rng(0)), CODEBOOK, vectors=vectors, encoder=encoder
+        ),
+        population,
+        truth,
+    )
     result["zero_shot_kappa"], result["zero_shot_code_kappa"] = zero["kappa"], zero["code_kappa"]
-    print(f"zero-shot: κ {zero['kappa']:.3f} (per-code {zero['code_kappa']:.3f}) on {zero['n']:,} posts", flush=True)
+    print(
+        f"zero-shot: κ {zero['kappa']:.3f} (per-code {zero['code_kappa']:.3f}) on {zero['n']:,} posts",
+        flush=True,
+    )
     if not args.skip_timing:
         few_s, zero_s = timing(encoder)
         result["seconds_per_code_100k"], result["zero_shot_seconds_per_code_100k"] = few_s, zero_s
-        print(f"100,000 images: few-shot {few_s:.2f} s per code, zero-shot {zero_s:.2f} s per code", flush=True)
+        print(
+            f"100,000 images: few-shot {few_s:.2f} s per code, zero-shot {zero_s:.2f} s per code", flush=True
+        )
         result["search_seconds_1m"] = search_timing(encoder)
-        print(f"search by meaning over 1,000,000 posts: {result['search_seconds_1m']:.2f} s per query", flush=True)
+        print(
+            f"search by meaning over 1,000,000 posts: {result['search_seconds_1m']:.2f} s per query",
+            flush=True,
+        )
     result["goal_met"] = float(result["kappa_k10"] >= 0.6)
-    print("RESULT " + " ".join(f"{key}={value:.3f}" if isinstance(value, float) else f"{key}={value}"
-                               for key, value in result.items()))
+    print(
+        "RESULT "
+        + " ".join(
+            f"{key}={value:.3f}" if isinstance(value, float) else f"{key}={value}"
+            for key, value in result.items()
+        )
+    )
     return 0
 
 

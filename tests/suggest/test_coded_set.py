@@ -15,11 +15,15 @@ def export(rows):
 
 
 def test_saved_without_a_code_is_a_negative_and_unsaved_images_are_unknown():
-    coded = coded_set(export([
-        ("a", "ana", "march", "calls to march"),
-        ("b", "ana", "", None),  # looked, applied nothing
-        ("c", "ana", "state", "the state accused"),
-    ]))
+    coded = coded_set(
+        export(
+            [
+                ("a", "ana", "march", "calls to march"),
+                ("b", "ana", "", None),  # looked, applied nothing
+                ("c", "ana", "state", "the state accused"),
+            ]
+        )
+    )
     assert coded.image_ids == ("a", "b", "c")
     assert coded.label("march").tolist() == [True, False, False]
     assert coded.label("state").tolist() == [False, False, True]
@@ -28,16 +32,25 @@ def test_saved_without_a_code_is_a_negative_and_unsaved_images_are_unknown():
 
 
 def test_two_coders_disagreeing_count_as_a_positive_when_half_applied_it():
-    coded = coded_set(export([
-        ("a", "ana", "march", ""), ("a", "ben", "", ""),  # one of two
-        ("b", "ana", "march", ""), ("b", "ben", "", ""), ("b", "eva", "", ""),  # one of three
-    ]))
+    coded = coded_set(
+        export(
+            [
+                ("a", "ana", "march", ""),
+                ("a", "ben", "", ""),  # one of two
+                ("b", "ana", "march", ""),
+                ("b", "ben", "", ""),
+                ("b", "eva", "", ""),  # one of three
+            ]
+        )
+    )
     assert coded.label("march").tolist() == [True, False]
 
 
 def test_a_codebook_adds_codes_nobody_applied_yet(tmp_path):
     book = tmp_path / "codebook.csv"
-    pd.DataFrame({C.CODE: ["march", "solidarity"], C.CODE_DESCRIPTION: ["", "support between women"]}).to_csv(book, index=False)
+    pd.DataFrame({C.CODE: ["march", "solidarity"], C.CODE_DESCRIPTION: ["", "support between women"]}).to_csv(
+        book, index=False
+    )
     coded = coded_set(export([("a", "ana", "march", "calls to march")]), read_codebook(book))
     assert coded.codes == ["march", "solidarity"]
     assert coded.descriptions["march"] == "calls to march"  # the export's, kept where the codebook has none
@@ -46,7 +59,9 @@ def test_a_codebook_adds_codes_nobody_applied_yet(tmp_path):
 
 def test_hex_ids_stay_text_and_a_wrong_file_is_named(tmp_path):
     path = tmp_path / "codes.csv"
-    pd.DataFrame({C.IMAGE_ID: ["0123456789012345"], C.CODER: ["ana"], C.CODE: ["march"]}).to_csv(path, index=False)
+    pd.DataFrame({C.IMAGE_ID: ["0123456789012345"], C.CODER: ["ana"], C.CODE: ["march"]}).to_csv(
+        path, index=False
+    )
     assert read_codes(path)[C.IMAGE_ID].tolist() == ["0123456789012345"]
     bad = tmp_path / "bad.csv"
     pd.DataFrame({"x": [1]}).to_csv(bad, index=False)

@@ -8,8 +8,13 @@ import pytest
 from visframe.suggest.search import rank_by_meaning
 from visframe.suggest.vectors import RunVectors
 
-POSTERS = ["Vende tu casa hoy con la mejor oferta", "La policía no nos cuida, nos desaparece",
-           "Ni una menos: justicia para las mujeres asesinadas", "Clases de guitarra los sábados", ""]
+POSTERS = [
+    "Vende tu casa hoy con la mejor oferta",
+    "La policía no nos cuida, nos desaparece",
+    "Ni una menos: justicia para las mujeres asesinadas",
+    "Clases de guitarra los sábados",
+    "",
+]
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +30,9 @@ def test_an_english_query_ranks_the_spanish_poster_with_its_meaning_first(encode
     has_text = np.array([bool(t) for t in POSTERS])
     text = np.zeros((len(POSTERS), encoder.dim), np.float32)
     text[has_text] = encoder.encode([t for t in POSTERS if t])
-    vectors = RunVectors(tuple(f"p{i}" for i in range(len(POSTERS))), text, has_text, None, encoder_key(encoder))
+    vectors = RunVectors(
+        tuple(f"p{i}" for i in range(len(POSTERS))), text, has_text, None, encoder_key(encoder)
+    )
     found = rank_by_meaning(vectors, encoder, "Not one less: justice for murdered women", k=10)
     assert found.image_ids[0] == "p2" and found.n_searched == 4 and "p4" not in found.image_ids
     assert found.scores[0] > found.scores[1] + 0.2

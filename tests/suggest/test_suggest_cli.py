@@ -18,10 +18,20 @@ from review_fixtures import make_run_dir
 
 USE = {"_target_": "visframe.text.encoders.UniversalSentenceEncoder", "threads": 1}
 SAYS = {
-    "march": ["Todas a la calle este 8 de marzo", "Marchamos juntas hasta el Zócalo", "Nos vemos en la marcha",
-              "Convocamos a la movilización del domingo", "Sal a marchar con nosotras"],
-    "state": ["El Estado es cómplice", "La policía no nos cuida", "Fiscalía: ¿dónde están las carpetas?",
-              "Fue el Estado", "Las autoridades encubren a los asesinos"],
+    "march": [
+        "Todas a la calle este 8 de marzo",
+        "Marchamos juntas hasta el Zócalo",
+        "Nos vemos en la marcha",
+        "Convocamos a la movilización del domingo",
+        "Sal a marchar con nosotras",
+    ],
+    "state": [
+        "El Estado es cómplice",
+        "La policía no nos cuida",
+        "Fiscalía: ¿dónde están las carpetas?",
+        "Fue el Estado",
+        "Las autoridades encubren a los asesinos",
+    ],
 }
 
 
@@ -39,7 +49,9 @@ def run(tmp_path, encoder):
     path = make_run_dir(tmp_path)
     files = RunDir(path)
     ids = list(dict.fromkeys(files.read(C.ASSIGNMENTS)[C.IMAGE_ID]))
-    texts = {ids[k]: SAYS["march" if k % 2 == 0 else "state"][k // 2 % 5] for k in range(20)}  # 10 without text
+    texts = {
+        ids[k]: SAYS["march" if k % 2 == 0 else "state"][k // 2 % 5] for k in range(20)
+    }  # 10 without text
     files.write_message_vectors(list(texts), encoder.encode(list(texts.values())), encoder_key(encoder))
     files.write_config(yaml.safe_dump({"text_encoder": USE}))
     return files, ids
@@ -48,13 +60,20 @@ def run(tmp_path, encoder):
 def test_cli_writes_suggestions_and_prints_cross_validated_agreement(run, tmp_path, capsys):
     files, ids = run
     coded = [0, 1, 2, 3, 4, 5, 6, 7]
-    codes = pd.DataFrame({C.IMAGE_ID: [ids[k] for k in coded], C.CODER: "ana",
-                          C.CODE: ["march" if k % 2 == 0 else "state" for k in coded], C.CODE_DESCRIPTION: ""})
+    codes = pd.DataFrame(
+        {
+            C.IMAGE_ID: [ids[k] for k in coded],
+            C.CODER: "ana",
+            C.CODE: ["march" if k % 2 == 0 else "state" for k in coded],
+            C.CODE_DESCRIPTION: "",
+        }
+    )
     codes_csv = tmp_path / "codes.csv"
     codes.to_csv(codes_csv, index=False)
     codebook = tmp_path / "codebook.csv"
-    pd.DataFrame({C.CODE: ["solidarity"], C.CODE_DESCRIPTION: ["Women support and care for each other"]}).to_csv(
-        codebook, index=False)
+    pd.DataFrame(
+        {C.CODE: ["solidarity"], C.CODE_DESCRIPTION: ["Women support and care for each other"]}
+    ).to_csv(codebook, index=False)
     assert main([str(files.path), "--codes", str(codes_csv), "--codebook", str(codebook)]) == 0
     out = capsys.readouterr().out
     assert "30 images, 8 coded" in out and "CV" in out and "solidarity" in out

@@ -42,16 +42,27 @@ def corpus(n=120, seed=0):
 
 
 def codes_for(ids, truth, rows, descriptions=True):
-    return pd.DataFrame({C.IMAGE_ID: [ids[r] for r in rows], C.CODER: "ana", C.CODE: [truth[r] for r in rows],
-                         C.CODE_DESCRIPTION: [("axis 0" if truth[r] == "march" else "axis 1") if descriptions else ""
-                                              for r in rows]})
+    return pd.DataFrame(
+        {
+            C.IMAGE_ID: [ids[r] for r in rows],
+            C.CODER: "ana",
+            C.CODE: [truth[r] for r in rows],
+            C.CODE_DESCRIPTION: [
+                ("axis 0" if truth[r] == "march" else "axis 1") if descriptions else "" for r in rows
+            ],
+        }
+    )
 
 
 def test_few_shot_suggests_on_uncoded_images_only_and_measures_itself(tmp_path):
     vectors, truth = corpus()
     coded_rows = list(range(40))
-    result = suggest_codes(tmp_path, codes_for(vectors.image_ids, truth, coded_rows), vectors=vectors,
-                           made_at=pd.Timestamp("2026-01-01", tz="UTC"))
+    result = suggest_codes(
+        tmp_path,
+        codes_for(vectors.image_ids, truth, coded_rows),
+        vectors=vectors,
+        made_at=pd.Timestamp("2026-01-01", tz="UTC"),
+    )
     table = C.validate(C.SUGGESTIONS, result.table)
     assert set(table[C.SOURCE]) == {C.SOURCE_FEW_SHOT} and result.n_coded == 40
     assert not set(table[C.IMAGE_ID]) & {vectors.image_ids[r] for r in coded_rows}
@@ -61,8 +72,15 @@ def test_few_shot_suggests_on_uncoded_images_only_and_measures_itself(tmp_path):
     with_text = pd.Series(vectors.has_text, index=list(vectors.image_ids))[march.index]
     assert (march[C.SUGGESTED] == expected)[with_text].mean() > 0.9
     by_code = {a.code: a for a in result.agreement}
-    assert by_code["march"].source == "few_shot" and by_code["march"].n_folds == 5 and by_code["march"].kappa > 0.7
-    assert "logistic regression" in march[C.MODEL].iloc[0] and (march[C.MADE_AT] == pd.Timestamp("2026-01-01", tz="UTC")).all()
+    assert (
+        by_code["march"].source == "few_shot"
+        and by_code["march"].n_folds == 5
+        and by_code["march"].kappa > 0.7
+    )
+    assert (
+        "logistic regression" in march[C.MODEL].iloc[0]
+        and (march[C.MADE_AT] == pd.Timestamp("2026-01-01", tz="UTC")).all()
+    )
     path = RunDir(tmp_path).write_suggestions(table)
     assert path.name == C.SUGGESTIONS_FILE and len(RunDir(tmp_path).read_suggestions()) == len(table)
 
@@ -78,12 +96,18 @@ def test_a_code_without_examples_is_zero_shot_from_its_description(tmp_path):
     index = {image_id: k for k, image_id in enumerate(vectors.image_ids)}
     assert np.mean([truth[index[i]] == "state" for i in state[C.IMAGE_ID]]) > 0.9
     by_code = {a.code: a for a in result.agreement}
-    assert by_code["march"].source == "zero_shot" and by_code["march"].n_folds == 0 and by_code["march"].recall == 1.0
+    assert (
+        by_code["march"].source == "zero_shot"
+        and by_code["march"].n_folds == 0
+        and by_code["march"].recall == 1.0
+    )
 
 
 def test_a_code_with_neither_examples_nor_description_is_said_not_suggested(tmp_path):
     vectors, truth = corpus()
-    result = suggest_codes(tmp_path, codes_for(vectors.image_ids, truth, [0], descriptions=False), vectors=vectors)
+    result = suggest_codes(
+        tmp_path, codes_for(vectors.image_ids, truth, [0], descriptions=False), vectors=vectors
+    )
     assert result.table.empty and C.validate(C.SUGGESTIONS, result.table) is not None
     assert result.agreement[0].source == "none" and "no description" in result.agreement[0].note
 

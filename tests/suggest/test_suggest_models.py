@@ -16,8 +16,13 @@ def unit(a):
 
 def vectors_of(text, image=None, has_text=None):
     n = len(text)
-    return RunVectors(tuple(f"i{k}" for k in range(n)), unit(text),
-                      np.ones(n, bool) if has_text is None else has_text, None if image is None else unit(image), "t")
+    return RunVectors(
+        tuple(f"i{k}" for k in range(n)),
+        unit(text),
+        np.ones(n, bool) if has_text is None else has_text,
+        None if image is None else unit(image),
+        "t",
+    )
 
 
 def test_cross_validated_kappa_never_sees_the_examples_it_is_measured_on():

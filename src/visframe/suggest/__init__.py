@@ -13,5 +13,15 @@ from visframe.suggest.engine import Suggestions, description_encoder, suggest_co
 from visframe.suggest.models import Agreement
 from visframe.suggest.vectors import RunVectors, load_run_vectors
 
-__all__ = ["Agreement", "CodedSet", "RunVectors", "Suggestions", "coded_set", "description_encoder",
-           "load_run_vectors", "read_codebook", "read_codes", "suggest_codes"]
+__all__ = [
+    "Agreement",
+    "CodedSet",
+    "RunVectors",
+    "Suggestions",
+    "coded_set",
+    "description_encoder",
+    "load_run_vectors",
+    "read_codebook",
+    "read_codes",
+    "suggest_codes",
+]

@@ -16,9 +16,15 @@ from visframe.run_dir import RunDir
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="visframe-suggest", description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help=f"a run directory (with {C.MESSAGE_VECTORS_FILE})")
-    parser.add_argument("--codes", type=Path, required=True, help="the review app's codes export (CSV or Parquet)")
-    parser.add_argument("--codebook", type=Path, default=None,
-                        help=f"CSV with {C.CODE},{C.CODE_DESCRIPTION}: codes nobody has applied yet (zero-shot)")
+    parser.add_argument(
+        "--codes", type=Path, required=True, help="the review app's codes export (CSV or Parquet)"
+    )
+    parser.add_argument(
+        "--codebook",
+        type=Path,
+        default=None,
+        help=f"CSV with {C.CODE},{C.CODE_DESCRIPTION}: codes nobody has applied yet (zero-shot)",
+    )
     parser.add_argument("--text-only", action="store_true", help="leave the image embeddings out")
     parser.add_argument("--seed", type=int, default=0, help="the cross-validation folds' seed")
     args = parser.parse_args(argv)
@@ -35,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"visframe-suggest: {error}", file=sys.stderr)
         return 2
     n_suggested = int(result.table[C.SUGGESTED].sum())
-    print(f"{result.n_images:,} images, {result.n_coded:,} coded; {n_suggested:,} suggestions written to {path}")
+    print(
+        f"{result.n_images:,} images, {result.n_coded:,} coded; {n_suggested:,} suggestions written to {path}"
+    )
     print(f"vectors: {vectors.description}; agreement with the coders, never on a model's own examples:")
     for row in result.agreement:
         print("  " + row.line())

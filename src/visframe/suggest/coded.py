@@ -56,19 +56,25 @@ def read_codes(path: str | Path) -> pd.DataFrame:
     """A codes export (CSV or Parquet), every id read as text (a hex image_id must not become a number)."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path} not found", fix="export the codes from the review app (Exports → codes.csv)")
+        raise InputError(
+            f"{path} not found", fix="export the codes from the review app (Exports → codes.csv)"
+        )
     try:
         if path.suffix.lower() == ".parquet":
             frame = pd.read_parquet(path)
         else:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, ValueError) as error:
-        raise InputError(f"{path} could not be read as a codes table: {error}",
-                         fix="give the codes.csv or codes.parquet the review app exports") from error
+        raise InputError(
+            f"{path} could not be read as a codes table: {error}",
+            fix="give the codes.csv or codes.parquet the review app exports",
+        ) from error
     missing = [c for c in NEEDED if c not in frame.columns]
     if missing:
-        raise InputError(f"{path} lacks column(s) {missing} of the codes export (has {list(frame.columns)})",
-                         fix="give the codes.csv the review app exports (contracts.CODES names its columns)")
+        raise InputError(
+            f"{path} lacks column(s) {missing} of the codes export (has {list(frame.columns)})",
+            fix="give the codes.csv the review app exports (contracts.CODES names its columns)",
+        )
     return frame
 
 
@@ -76,26 +82,40 @@ def read_codebook(path: str | Path) -> dict[str, str]:
     """A codebook file: CSV with columns `code` and `code_description` (the export's names)."""
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     if C.CODE not in frame.columns:
-        raise InputError(f"{path} has no {C.CODE!r} column",
-                         fix=f"a CSV with columns {C.CODE},{C.CODE_DESCRIPTION}: one row per code")
-    descriptions = frame[C.CODE_DESCRIPTION] if C.CODE_DESCRIPTION in frame.columns else pd.Series("", index=frame.index)
-    return {str(c).strip(): str(d or "").strip() for c, d in zip(frame[C.CODE], descriptions) if str(c).strip()}
+        raise InputError(
+            f"{path} has no {C.CODE!r} column",
+            fix=f"a CSV with columns {C.CODE},{C.CODE_DESCRIPTION}: one row per code",
+        )
+    descriptions = (
+        frame[C.CODE_DESCRIPTION] if C.CODE_DESCRIPTION in frame.columns else pd.Series("", index=frame.index)
+    )
+    return {
+        str(c).strip(): str(d or "").strip() for c, d in zip(frame[C.CODE], descriptions) if str(c).strip()
+    }
 
 
 def _text(value) -> str:
-    return "" if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA else str(value).strip()
+    return (
+        ""
+        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
+        else str(value).strip()
+    )
 
 
 def coded_set(codes: pd.DataFrame, codebook: Mapping[str, str] | None = None) -> CodedSet:
     """The coded images and each code's labels from a codes export (and an optional codebook)."""
     missing = [c for c in NEEDED if c not in codes.columns]
     if missing:
-        raise InputError(f"the codes table lacks column(s) {missing}", fix="pass the review app's codes export")
-    rows = pd.DataFrame({
-        C.IMAGE_ID: [_text(v) for v in codes[C.IMAGE_ID]],
-        C.CODER: [_text(v) for v in codes[C.CODER]],
-        C.CODE: [_text(v) for v in codes[C.CODE]],
-    })
+        raise InputError(
+            f"the codes table lacks column(s) {missing}", fix="pass the review app's codes export"
+        )
+    rows = pd.DataFrame(
+        {
+            C.IMAGE_ID: [_text(v) for v in codes[C.IMAGE_ID]],
+            C.CODER: [_text(v) for v in codes[C.CODER]],
+            C.CODE: [_text(v) for v in codes[C.CODE]],
+        }
+    )
     rows = rows[rows[C.IMAGE_ID] != ""]
     image_ids = tuple(sorted(rows[C.IMAGE_ID].unique()))
     position = {image_id: i for i, image_id in enumerate(image_ids)}
@@ -113,7 +133,9 @@ def coded_set(codes: pd.DataFrame, codebook: Mapping[str, str] | None = None) ->
                 descriptions[code] = _text(description)
     for code, description in (codebook or {}).items():
         if str(code).strip():
-            descriptions[str(code).strip()] = str(description or "").strip() or descriptions.get(str(code).strip(), "")
+            descriptions[str(code).strip()] = str(description or "").strip() or descriptions.get(
+                str(code).strip(), ""
+            )
     return CodedSet(image_ids, labels, descriptions)
 
 

