@@ -17,6 +17,9 @@ FAST = [
     "clusterer.min_cluster_size=5",
     "show_progress=false",
     "trainer.num_workers=0",
+    # Text stays off in the fast jobs whatever the default config says (OCR costs ~0.1 CPU-s per
+    # image): tests that read text ask for it (tests/text/test_text_pipeline.py).
+    "text=none",
 ]
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import socket
 
+import numpy as np
 import pytest
 from PIL import Image
 from text_posters import cer, write_posters
 
+from visframe.errors import ConfigError
 from visframe.text import build_backend, summarise, text_config, text_enabled
 from visframe.text.backends import Tesseract
 
@@ -32,10 +34,10 @@ def no_network(monkeypatch):
     monkeypatch.setattr(download_file.DownloadFile, "run", classmethod(lambda cls, *a, **k: refuse()))
 
 
-@pytest.fixture(scope="module")
-def ocr():
-    """One RapidOCR backend for the module (its models load on the first read, under no_network)."""
-    return build_backend(text_config("ocr"))
+@pytest.fixture(scope="module", params=["per_line", "rapidocr"])
+def ocr(request):
+    """A RapidOCR backend per recognition setting (its models load on the first read, under no_network)."""
+    return build_backend(text_config("ocr", recognition=request.param))
 
 
 def read_text(backend, path) -> str:
@@ -62,6 +64,28 @@ def test_rapidocr_cache_key_names_its_models_and_settings():
     b = build_backend(text_config("ocr", min_confidence=0.7)).cache_key
     assert a["models"]["Rec"][0].endswith(".onnx") and a["models"]["Rec"][1] > 1_000_000
     assert a != b
+    # Who recognises the lines, and how, changes what is read.
+    assert a != build_backend(text_config("ocr", recognition="rapidocr")).cache_key
+    assert a != build_backend(text_config("ocr", rec_margin=16)).cache_key
+    with pytest.raises(ConfigError, match="text.recognition"):
+        build_backend(text_config("ocr", recognition="fast"))
+
+
+def test_the_line_reader_decodes_ctc_and_pads_each_line_to_its_own_width():
+    reader = build_backend(text_config("ocr", rec_margin=48)).line_reader()
+    assert len(reader.characters) > 18_000 and reader.characters[0] == "" and reader.characters[-1] == " "
+    index = {ch: i for i, ch in enumerate(reader.characters)}
+    # Steps: l l <blank> l a a -> "lla" (repeats merge, a blank separates a double letter).
+    steps = [index["l"], index["l"], 0, index["l"], index["a"], index["a"]]
+    probabilities = np.full((len(steps), len(reader.characters)), 1e-6, dtype=np.float32)
+    probabilities[np.arange(len(steps)), steps] = [0.9, 0.7, 0.99, 0.8, 0.6, 0.4]
+    text, score = reader.decode(probabilities)
+    assert text == "lla" and score == pytest.approx((0.9 + 0.8 + 0.6) / 3)
+    assert reader.decode(np.eye(3, len(reader.characters), dtype=np.float32)[[0, 0, 0]]) == ("", 0.0)
+    # A 10 x 40 crop is read at 48 x 192, then 48 blank (0) columns.
+    tensor = reader.tensor(np.full((10, 40, 3), 255, dtype=np.uint8))
+    assert tensor.shape == (1, 3, 48, 192 + 48)
+    assert np.allclose(tensor[..., :192], 1.0) and not tensor[..., 192:].any()
 
 
 @pytest.mark.skipif(not Tesseract.available("spa"), reason="tesseract-ocr with tesseract-ocr-spa not installed")

@@ -1,8 +1,9 @@
 """The one small interface every OCR backend follows, and what the stage makes of its lines.
 
 A backend is any object with `name`, `cache_key` (a JSON-able dict: everything that changes what it
-reads), `language` (an ISO 639 code when the backend reads a single known language, else None) and
-`read(PIL.Image) -> list[TextLine]`. `reading_order` sorts the lines as a reader takes them, and
+reads), `language` (an ISO 639 code when the backend reads a single known language, else None),
+`workers` (processes that read with it at once) and `read(PIL.Image) -> list[TextLine]`; it must
+pickle (a pool's workers each get a copy). `reading_order` sorts the lines as a reader takes them, and
 `summarise` turns them into one row of texts.parquet.
 """
 
@@ -34,6 +35,10 @@ class TextBackend(ABC):
 
     name: str = "backend"
     language: str | None = None
+    # How many processes read with it at once (`auto` = the cores, at most 8; visframe.text.pool):
+    # how it runs, not what it reads, so never part of `cache_key`. A backend that holds state a copy
+    # in another process would not share (a test's call counter) keeps the default, 1.
+    workers: int | str = 1
 
     @property
     @abstractmethod

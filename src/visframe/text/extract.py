@@ -5,15 +5,18 @@
 
 The cache directory is `<cache_dir>/texts/<backend_key>/`, the key being the backend's name plus
 a hash of its `cache_key` (model files, versions, thresholds). Only images the cache lacks are read;
-rows are flushed as a shard every `FLUSH_EVERY` images, so a killed run loses at most that many.
-An image the backend (or the image decoder) fails on gets an empty text, `text_status=failed` and
-the error as `text_reason`; the run goes on. Failed rows are not cached: the next run tries again.
+rows are flushed as a shard every `FLUSH_EVERY` images, so a killed run loses at most that many
+(plus the reads in flight). An image the backend (or the image decoder) fails on gets an empty text,
+`text_status=failed` and the error as `text_reason`; the run goes on. Failed rows are not cached:
+the next run tries again.
+
+Where the images are read: by the text config's `workers` processes on this machine (`auto` = the
+cores, at most 8; visframe.text.pool), or by a `reader` (the Dask cluster of scale=sample_fit).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -38,17 +41,16 @@ from visframe.contracts import (
     TEXTS,
     validate,
 )
-from visframe.data.images import load_rgb
-from visframe.errors import ConfigError
+from visframe.errors import ConfigError, VisframeError
 from visframe.text import cache
-from visframe.text.base import TextBackend, summarise
+from visframe.text.base import TextBackend
+from visframe.text.pool import Reader, read_in_processes, resolve_workers
 from visframe.utils.cache import cache_subdir
 from visframe.utils.hashing import stable_hash
 
 log = logging.getLogger(__name__)
 
 FLUSH_EVERY = 32  # images per shard: a kill -9 loses at most this many reads
-MAX_PIXELS = 40_000_000  # larger images are refused (recorded as failed), as ingest does
 
 
 @dataclass(frozen=True)
@@ -90,9 +92,15 @@ def build_backend(text_cfg: Any) -> TextBackend:
     if not text_enabled(text_cfg):
         raise ConfigError("the text stage is off (text=none) but a backend was asked for",
                           fix="run with text=ocr or text=tesseract")
+    from hydra.errors import InstantiationException
     from hydra.utils import instantiate
 
-    backend = instantiate(text_cfg)
+    try:
+        backend = instantiate(text_cfg)
+    except InstantiationException as error:
+        if isinstance(error.__cause__, VisframeError):  # the backend's own message and fix, not Hydra's wrapping
+            raise error.__cause__ from None
+        raise
     if not isinstance(backend, TextBackend):
         raise ConfigError(f"text._target_={_get(text_cfg, '_target_')} built a {type(backend).__name__}, "
                           "not a visframe.text.TextBackend",
@@ -101,22 +109,13 @@ def build_backend(text_cfg: Any) -> TextBackend:
     return backend
 
 
+def worker_count(backend: TextBackend) -> int:
+    """The processes that read with `backend`: its `workers` ("auto" = the cores, at most 8)."""
+    return resolve_workers(getattr(backend, "workers", 1))
+
+
 def backend_key(backend: TextBackend) -> str:
     return f"{backend.name}-{stable_hash(backend.cache_key)}"
-
-
-def read_one(backend: TextBackend, image_id: str, path: str) -> dict:
-    """One texts.parquet row; a failure becomes an empty, failed row with the reason."""
-    try:
-        image = load_rgb(path, max_pixels=MAX_PIXELS)
-        found = summarise(backend.read(image), image.width, image.height)
-        return {IMAGE_ID: image_id, TEXT: found.text, N_CHARS: found.n_chars, TEXT_AREA_SHARE: found.text_area_share,
-                MEAN_CONFIDENCE: found.mean_confidence, LANGUAGE: backend.language if found.text else None,
-                TEXT_STATUS: TEXT_OK, TEXT_REASON: ""}
-    except Exception as error:  # noqa: BLE001 - any backend/decoder error is recorded, the run goes on
-        reason = f"{type(error).__name__}: {error}".strip()
-        return {IMAGE_ID: image_id, TEXT: "", N_CHARS: 0, TEXT_AREA_SHARE: 0.0, MEAN_CONFIDENCE: math.nan,
-                LANGUAGE: None, TEXT_STATUS: TEXT_FAILED, TEXT_REASON: reason[:500]}
 
 
 def _unique(image_ids: Sequence[str], paths: Sequence[str]) -> dict[str, str]:
@@ -130,14 +129,18 @@ def _unique(image_ids: Sequence[str], paths: Sequence[str]) -> dict[str, str]:
 
 
 def extract_texts(image_ids: Sequence[str], paths: Sequence[str], text_cfg: Any,
-                  cache_dir: str | Path | None = None, show_progress: bool = True) -> TextResult:
+                  cache_dir: str | Path | None = None, show_progress: bool = True, workers: int | None = None,
+                  reader: Reader | None = None) -> TextResult:
     """Read the text of each unique image (first path per image_id), from the cache when there.
 
-    Returns the validated texts table (one row per unique image_id, in first-seen order) and the
-    counts: texts_computed (read now), texts_from_cache, texts_failed, seconds.
+    `workers`: processes reading on this machine (default: the backend's `workers`); `reader`: read
+    them elsewhere instead (a `visframe.text.pool.DaskReader`). Returns the validated texts table
+    (one row per unique image_id, in first-seen order) and the counts: texts_computed (read now),
+    texts_from_cache, texts_failed, seconds.
     """
     started = time.perf_counter()
     backend = build_backend(text_cfg)
+    workers = worker_count(backend) if workers is None else resolve_workers(workers)
     key = backend_key(backend)
     directory = cache_subdir(cache_dir, "texts", key)
     cache.write_backend_file(directory, backend.cache_key)
@@ -145,13 +148,13 @@ def extract_texts(image_ids: Sequence[str], paths: Sequence[str], text_cfg: Any,
     wanted = _unique(image_ids, paths)
     cached = cache.load_cached(directory, wanted)
     known = set(cached[IMAGE_ID])
-    todo = [i for i in wanted if i not in known]
+    todo = [(image_id, path) for image_id, path in wanted.items() if image_id not in known]
+    rows = (reader or read_in_processes)(backend, todo, workers)
     fresh: list[dict] = []
     pending: list[dict] = []
     with tqdm(total=len(todo), unit="img", desc=f"text ({backend.name})", disable=not show_progress or not todo,
               file=sys.stderr) as bar:
-        for image_id in todo:
-            row = read_one(backend, image_id, wanted[image_id])
+        for row in rows:
             fresh.append(row)
             if row[TEXT_STATUS] == TEXT_OK:
                 pending.append(row)
