@@ -36,8 +36,10 @@ class FakeBackend(TextBackend):
         if value in self.fail_on:
             raise RuntimeError(f"backend crashed on value {value}")
         w, h = image.size
-        return [TextLine(f"second {value}", (0, h / 2, w / 2, h / 2 + 10), 0.5),
-                TextLine(f"first {value}", (0, 0, w / 4, 10), 1.0)]
+        return [
+            TextLine(f"second {value}", (0, h / 2, w / 2, h / 2 + 10), 0.5),
+            TextLine(f"first {value}", (0, 0, w / 4, 10), 1.0),
+        ]
 
 
 def make_images(folder, n):
@@ -53,7 +55,9 @@ def make_images(folder, n):
 def test_one_row_per_unique_image_in_reading_order(tmp_path):
     ids, paths = make_images(tmp_path / "img", 3)
     # A reshared copy: same image_id twice (two posts), read once.
-    result = extract_texts(ids + [ids[0]], paths + [paths[0]], FakeBackend(), tmp_path / "cache", show_progress=False)
+    result = extract_texts(
+        ids + [ids[0]], paths + [paths[0]], FakeBackend(), tmp_path / "cache", show_progress=False
+    )
     table = validate(TEXTS, result.table)
     assert list(table["image_id"]) == ids
     assert table.loc[1, "text"] == "first 1\nsecond 1"
@@ -70,7 +74,9 @@ def test_a_failing_image_gets_a_reason_and_the_run_completes(tmp_path):
     table = result.table.set_index("image_id")
     assert table.loc["id001", "text_status"] == "failed" and table.loc["id001", "text"] == ""
     assert "backend crashed on value 1" in table.loc["id001", "text_reason"]
-    assert table.loc["id003", "text_status"] == "failed" and "missing.png" in table.loc["id003", "text_reason"]
+    assert (
+        table.loc["id003", "text_status"] == "failed" and "missing.png" in table.loc["id003", "text_reason"]
+    )
     assert math.isnan(table.loc["id001", "mean_confidence"])
     assert list(table.loc[["id000", "id002"], "text_status"]) == ["ok", "ok"]
     assert result.texts_failed == 2
@@ -120,7 +126,11 @@ def test_a_damaged_shard_is_set_aside_named_and_recomputed(tmp_path, caplog, dam
 
 
 def test_reading_order_and_area_share():
-    lines = [TextLine("b", (60, 2, 90, 12), 1), TextLine("c", (0, 30, 50, 40), 1), TextLine("a", (0, 0, 50, 10), 1)]
+    lines = [
+        TextLine("b", (60, 2, 90, 12), 1),
+        TextLine("c", (0, 30, 50, 40), 1),
+        TextLine("a", (0, 0, 50, 10), 1),
+    ]
     assert [l.text for l in reading_order(lines)] == ["a", "b", "c"]
     # Overlapping boxes count once: 10x10 + 10x10 overlapping by 5x10 on a 100x100 image.
     assert area_share([(0, 0, 10, 10), (5, 0, 15, 10)], 100, 100) == pytest.approx(0.015)
@@ -156,7 +166,9 @@ def test_kill_9_leaves_whole_shards_and_the_rerun_reads_only_what_is_missing(tmp
 
     n = FLUSH_EVERY * 6
     cache = tmp_path / "cache"
-    script = KILLED_SCRIPT.format(tests=str(Path(__file__).parent), images=str(tmp_path / "img"), n=n, cache=str(cache))
+    script = KILLED_SCRIPT.format(
+        tests=str(Path(__file__).parent), images=str(tmp_path / "img"), n=n, cache=str(cache)
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.Popen([sys.executable, "-c", script], env=env)
     try:
@@ -190,6 +202,10 @@ def test_the_table_round_trips_through_texts_parquet(tmp_path):
 def test_lone_characters_from_shapes_are_dropped():
     from visframe.text.base import drop_specks
 
-    lines = [TextLine("8", (0, 0, 50, 50), 1), TextLine("心", (0, 0, 9, 9), 1), TextLine("#8M", (0, 0, 30, 10), 1),
-             TextLine("¿Y?", (0, 0, 30, 10), 1)]
+    lines = [
+        TextLine("8", (0, 0, 50, 50), 1),
+        TextLine("心", (0, 0, 9, 9), 1),
+        TextLine("#8M", (0, 0, 30, 10), 1),
+        TextLine("¿Y?", (0, 0, 30, 10), 1),
+    ]
     assert [l.text for l in drop_specks(lines, 2)] == ["#8M"]

@@ -24,6 +24,7 @@ def posters(tmp_path_factory):
 @pytest.fixture
 def no_network(monkeypatch):
     """Any attempt to open a connection (a model download) fails the test."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("the OCR backend tried to use the network")
 
@@ -88,7 +89,9 @@ def test_the_line_reader_decodes_ctc_and_pads_each_line_to_its_own_width():
     assert np.allclose(tensor[..., :192], 1.0) and not tensor[..., 192:].any()
 
 
-@pytest.mark.skipif(not Tesseract.available("spa"), reason="tesseract-ocr with tesseract-ocr-spa not installed")
+@pytest.mark.skipif(
+    not Tesseract.available("spa"), reason="tesseract-ocr with tesseract-ocr-spa not installed"
+)
 def test_tesseract_reads_spanish_posters(posters):
     backend = build_backend(text_config("tesseract"))
     assert backend.language == "spa"

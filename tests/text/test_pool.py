@@ -41,7 +41,10 @@ class WhereBackend(TextBackend):
         value = image.getpixel((0, 0))[0]
         if value == self.exit_on and os.getpid() != self.parent:
             os._exit(3)
-        return [TextLine(f"value {value}", (0, 0, 20, 10), 1.0), TextLine(f"pid {os.getpid()}", (0, 20, 20, 30), 1.0)]
+        return [
+            TextLine(f"value {value}", (0, 0, 20, 10), 1.0),
+            TextLine(f"pid {os.getpid()}", (0, 20, 20, 30), 1.0),
+        ]
 
 
 def make_images(folder, n):
@@ -108,7 +111,9 @@ def test_workers_setting():
     with pytest.raises(ConfigError, match="text.workers"):
         build_backend(text_config("ocr", workers=0))
     # How many processes read is not what they read: the cache key does not change.
-    assert backend_key(build_backend(text_config("ocr", workers=1))) == backend_key(build_backend(text_config("ocr")))
+    assert backend_key(build_backend(text_config("ocr", workers=1))) == backend_key(
+        build_backend(text_config("ocr"))
+    )
 
 
 def test_the_dask_reader_is_chosen_by_the_scale_config():
@@ -120,7 +125,9 @@ def test_the_dask_reader_is_chosen_by_the_scale_config():
 def test_a_small_collection_is_not_sent_to_dask(images, tmp_path):
     ids, paths = images
     reader = DaskReader({"address": "tcp://nowhere.invalid:1", "text_min_images": len(ids) + 1})
-    result = extract_texts(ids, paths, WhereBackend(), tmp_path, show_progress=False, workers=1, reader=reader)
+    result = extract_texts(
+        ids, paths, WhereBackend(), tmp_path, show_progress=False, workers=1, reader=reader
+    )
     assert values_and_pids(result.table)[1] == {os.getpid()}
 
 
@@ -128,8 +135,16 @@ def test_a_small_collection_is_not_sent_to_dask(images, tmp_path):
 def test_a_large_collection_is_read_on_the_dask_cluster(images, tmp_path):
     pytest.importorskip("distributed")
     ids, paths = images
-    reader = DaskReader({"address": None, "n_workers": 2, "threads_per_worker": 1, "memory_limit": "auto",
-                         "text_min_images": 10, "text_batch_size": 16})
+    reader = DaskReader(
+        {
+            "address": None,
+            "n_workers": 2,
+            "threads_per_worker": 1,
+            "memory_limit": "auto",
+            "text_min_images": 10,
+            "text_batch_size": 16,
+        }
+    )
     result = extract_texts(ids, paths, WhereBackend(), tmp_path, show_progress=False, reader=reader)
     values, pids = values_and_pids(result.table)
     assert list(result.table["image_id"]) == ids and values == [f"value {i}" for i in range(len(ids))]

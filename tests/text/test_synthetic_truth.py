@@ -55,10 +55,15 @@ def test_ocr_reads_the_synthetic_text_back(manifest_512, tmp_path):
     manifest = manifest_512
     ok = manifest[(manifest[STATUS] == STATUS_OK) & (manifest[RENDERED_TEXT] != "")].drop_duplicates(IMAGE_ID)
     sample = ok.head(12)
-    result = extract_texts(list(sample[IMAGE_ID]), list(sample[PATH]), text_config("ocr"), tmp_path, show_progress=False)
+    result = extract_texts(
+        list(sample[IMAGE_ID]), list(sample[PATH]), text_config("ocr"), tmp_path, show_progress=False
+    )
     from rapidfuzz.distance import Levenshtein
 
     got = dict(zip(result.table[IMAGE_ID], result.table[TEXT]))
-    edits = sum(Levenshtein.distance(normalise(got[i]), normalise(t)) for i, t in zip(sample[IMAGE_ID], sample[RENDERED_TEXT]))
+    edits = sum(
+        Levenshtein.distance(normalise(got[i]), normalise(t))
+        for i, t in zip(sample[IMAGE_ID], sample[RENDERED_TEXT])
+    )
     chars = sum(len(normalise(t)) for t in sample[RENDERED_TEXT])
     assert edits / chars <= 0.10

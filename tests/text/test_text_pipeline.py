@@ -24,7 +24,9 @@ def test_ocr_texts_reach_the_described_clusters(tmp_path):
     manifest = pd.read_parquet(run_dir / C.MANIFEST_FILE)
     clean = manifest[manifest[C.STATUS] == C.STATUS_OK]
     assert set(texts[C.IMAGE_ID]) == set(clean[C.IMAGE_ID])
-    with_text = clean.drop_duplicates(C.IMAGE_ID).set_index(C.IMAGE_ID)[C.RENDERED_TEXT].fillna("").str.len() > 0
+    with_text = (
+        clean.drop_duplicates(C.IMAGE_ID).set_index(C.IMAGE_ID)[C.RENDERED_TEXT].fillna("").str.len() > 0
+    )
     found = texts.set_index(C.IMAGE_ID)[C.N_CHARS].reindex(with_text.index) > 0
     assert (found == with_text).mean() > 0.9, "OCR finds text where the generator drew it"
     clusters = C.validate(C.CLUSTERS, pd.read_parquet(run_dir / C.CLUSTERS_FILE))

@@ -38,9 +38,13 @@ def use():
 
 
 def test_the_offline_encoder_puts_one_message_together_across_languages(use):
-    texts = ["Ni una menos: justicia para las mujeres asesinadas", "Not one less: justice for murdered women",
-             "La policía no nos cuida, nos desaparece", "The police do not protect us, they disappear us",
-             "Vende tu casa hoy con la mejor oferta"]
+    texts = [
+        "Ni una menos: justicia para las mujeres asesinadas",
+        "Not one less: justice for murdered women",
+        "La policía no nos cuida, nos desaparece",
+        "The police do not protect us, they disappear us",
+        "Vende tu casa hoy con la mejor oferta",
+    ]
     vectors = use.encode(texts)
     assert vectors.shape == (5, 512) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
     similar = vectors @ vectors.T
@@ -51,7 +55,13 @@ def test_the_offline_encoder_puts_one_message_together_across_languages(use):
 
 
 def test_each_distinct_text_is_encoded_once_and_read_back_from_the_cache(tmp_path):
-    texts = {"img1": "Ni una menos", "img2": "Ni   una\nmenos", "img3": "Justicia ya", "img4": "  ", "img5": ""}
+    texts = {
+        "img1": "Ni una menos",
+        "img2": "Ni   una\nmenos",
+        "img3": "Justicia ya",
+        "img4": "  ",
+        "img5": "",
+    }
     encoder = CountingEncoder()
     first = V.embed_texts(texts, encoder, tmp_path)
     assert first.image_ids == ("img1", "img2", "img3")  # no vector for an image without text

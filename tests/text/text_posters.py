@@ -13,9 +13,25 @@ FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 
 # (background, ink, font, size, lines): the lines are what a perfect reader returns.
 POSTERS = [
-    ((106, 27, 154), (255, 255, 255), "DejaVuSans-Bold.ttf", 34, ["NI UNA MENOS", "¿Dónde están?", "Justicia para ellas"]),
-    ((250, 248, 240), (20, 20, 20), "DejaVuSans.ttf", 24, ["Comunicado de las colectivas", "Exigimos investigación",
-                                                           "y acompañamiento a las niñas.", "Marcha el 8 de marzo"]),
+    (
+        (106, 27, 154),
+        (255, 255, 255),
+        "DejaVuSans-Bold.ttf",
+        34,
+        ["NI UNA MENOS", "¿Dónde están?", "Justicia para ellas"],
+    ),
+    (
+        (250, 248, 240),
+        (20, 20, 20),
+        "DejaVuSans.ttf",
+        24,
+        [
+            "Comunicado de las colectivas",
+            "Exigimos investigación",
+            "y acompañamiento a las niñas.",
+            "Marcha el 8 de marzo",
+        ],
+    ),
     ((18, 18, 18), (255, 235, 59), "DejaVuSerif-Bold.ttf", 40, ["#25N", "Vivas nos queremos"]),
 ]
 

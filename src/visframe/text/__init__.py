@@ -12,5 +12,14 @@ Backends (conf/text/): `ocr` (RapidOCR, default models bundled in its wheel, off
 from visframe.text.base import TextBackend, TextLine, reading_order, summarise
 from visframe.text.extract import TextResult, build_backend, extract_texts, text_config, text_enabled
 
-__all__ = ["TextBackend", "TextLine", "TextResult", "build_backend", "extract_texts", "reading_order",
-           "summarise", "text_config", "text_enabled"]
+__all__ = [
+    "TextBackend",
+    "TextLine",
+    "TextResult",
+    "build_backend",
+    "extract_texts",
+    "reading_order",
+    "summarise",
+    "text_config",
+    "text_enabled",
+]

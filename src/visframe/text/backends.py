@@ -64,25 +64,50 @@ class RapidOcr(TextBackend):
 
     name = "rapidocr"
 
-    def __init__(self, min_confidence: float, det_side: int, det_limit: str, use_angle_cls: bool,
-                 box_thresh: float, unclip_ratio: float, threads: int, min_line_chars: int,
-                 recognition: str = "per_line", rec_margin: int = 48, workers: int | str = "auto"):
+    def __init__(
+        self,
+        min_confidence: float,
+        det_side: int,
+        det_limit: str,
+        use_angle_cls: bool,
+        box_thresh: float,
+        unclip_ratio: float,
+        threads: int,
+        min_line_chars: int,
+        recognition: str = "per_line",
+        rec_margin: int = 48,
+        workers: int | str = "auto",
+    ):
         if not 0.0 <= float(min_confidence) <= 1.0:
-            raise ConfigError(f"text.min_confidence={min_confidence} is outside 0..1",
-                              fix="use a share such as 0.5 (lines below it are dropped)")
+            raise ConfigError(
+                f"text.min_confidence={min_confidence} is outside 0..1",
+                fix="use a share such as 0.5 (lines below it are dropped)",
+            )
         if det_limit not in ("min", "max"):
-            raise ConfigError(f"text.det_limit={det_limit!r} is not 'min' or 'max'",
-                              fix="'min' scales the short side to det_side, 'max' caps the long side")
+            raise ConfigError(
+                f"text.det_limit={det_limit!r} is not 'min' or 'max'",
+                fix="'min' scales the short side to det_side, 'max' caps the long side",
+            )
         if recognition not in RECOGNITION:
-            raise ConfigError(f"text.recognition={recognition!r} is not one of {sorted(RECOGNITION)}",
-                              fix="per_line (each line at its own width, the default) or rapidocr (its own batches)")
+            raise ConfigError(
+                f"text.recognition={recognition!r} is not one of {sorted(RECOGNITION)}",
+                fix="per_line (each line at its own width, the default) or rapidocr (its own batches)",
+            )
         if int(rec_margin) < 0:
-            raise ConfigError(f"text.rec_margin={rec_margin} is negative",
-                              fix="use 0 or more pixels (48 reads best on the synthetic corpus)")
-        self.params = {"min_confidence": float(min_confidence), "det_side": int(det_side), "det_limit": det_limit,
-                       "use_angle_cls": bool(use_angle_cls), "box_thresh": float(box_thresh),
-                       "unclip_ratio": float(unclip_ratio), "min_line_chars": int(min_line_chars),
-                       "recognition": recognition}
+            raise ConfigError(
+                f"text.rec_margin={rec_margin} is negative",
+                fix="use 0 or more pixels (48 reads best on the synthetic corpus)",
+            )
+        self.params = {
+            "min_confidence": float(min_confidence),
+            "det_side": int(det_side),
+            "det_limit": det_limit,
+            "use_angle_cls": bool(use_angle_cls),
+            "box_thresh": float(box_thresh),
+            "unclip_ratio": float(unclip_ratio),
+            "min_line_chars": int(min_line_chars),
+            "recognition": recognition,
+        }
         if recognition == "per_line":  # the margin is ours: rapidocr's batches pad as they do
             self.params["rec_margin"] = int(rec_margin)
         self.threads = int(threads)
@@ -96,8 +121,10 @@ class RapidOcr(TextBackend):
         try:
             import rapidocr
         except ImportError as error:
-            raise StageError("text=ocr needs the rapidocr package (with onnxruntime)",
-                             fix="pip install 'rapidocr>=3.10' onnxruntime, or run with text=none") from error
+            raise StageError(
+                "text=ocr needs the rapidocr package (with onnxruntime)",
+                fix="pip install 'rapidocr>=3.10' onnxruntime, or run with text=none",
+            ) from error
         return Path(rapidocr.__file__).resolve().parent / "models"
 
     def model_paths(self) -> dict[str, Path]:
@@ -106,19 +133,24 @@ class RapidOcr(TextBackend):
         paths = {stage: directory / name for stage, name in RAPIDOCR_MODEL_FILES.items()}
         missing = [str(p) for p in paths.values() if not p.is_file()]
         if missing:
-            raise StageError(f"rapidocr {_version('rapidocr')} lacks its bundled model file(s) {missing}; "
-                             "visframe never downloads OCR models",
-                             fix="pip install 'rapidocr>=3.10' (its wheel ships the PP-OCR models), "
-                                 "or run with text=none")
+            raise StageError(
+                f"rapidocr {_version('rapidocr')} lacks its bundled model file(s) {missing}; "
+                "visframe never downloads OCR models",
+                fix="pip install 'rapidocr>=3.10' (its wheel ships the PP-OCR models), or run with text=none",
+            )
         return paths
 
     @property
     def cache_key(self) -> dict[str, Any]:
         paths = self.model_paths()
-        return {"backend": self.name, "rapidocr": _version("rapidocr"), "onnxruntime": _version("onnxruntime"),
-                "models": {stage: [p.name, p.stat().st_size] for stage, p in paths.items()},
-                **({"line_reader": LineReader.VERSION} if self.params["recognition"] == "per_line" else {}),
-                **self.params}
+        return {
+            "backend": self.name,
+            "rapidocr": _version("rapidocr"),
+            "onnxruntime": _version("onnxruntime"),
+            "models": {stage: [p.name, p.stat().st_size] for stage, p in paths.items()},
+            **({"line_reader": LineReader.VERSION} if self.params["recognition"] == "per_line" else {}),
+            **self.params,
+        }
 
     def engine(self):
         """rapidocr's pipeline: detection (and the angle classifier); recognition too with `rapidocr`."""
@@ -127,11 +159,17 @@ class RapidOcr(TextBackend):
 
             paths = self.model_paths()
             p = self.params
-            settings = {"Global.log_level": "error", "Global.text_score": p["min_confidence"],
-                        "Global.use_cls": p["use_angle_cls"], "Global.use_rec": p["recognition"] == "rapidocr",
-                        "Det.limit_side_len": p["det_side"], "Det.limit_type": p["det_limit"],
-                        "Det.box_thresh": p["box_thresh"], "Det.unclip_ratio": p["unclip_ratio"],
-                        "EngineConfig.onnxruntime.intra_op_num_threads": self.threads}
+            settings = {
+                "Global.log_level": "error",
+                "Global.text_score": p["min_confidence"],
+                "Global.use_cls": p["use_angle_cls"],
+                "Global.use_rec": p["recognition"] == "rapidocr",
+                "Det.limit_side_len": p["det_side"],
+                "Det.limit_type": p["det_limit"],
+                "Det.box_thresh": p["box_thresh"],
+                "Det.unclip_ratio": p["unclip_ratio"],
+                "EngineConfig.onnxruntime.intra_op_num_threads": self.threads,
+            }
             settings.update({f"{stage}.model_path": str(path) for stage, path in paths.items()})
             self._engine = RapidOCR(params=settings)
         return self._engine
@@ -158,7 +196,12 @@ class RapidOcr(TextBackend):
         for (text, score), quad in zip(read, found.boxes):
             if text.strip() and score >= self.params["min_confidence"]:
                 quad = np.asarray(quad, dtype=float).reshape(-1, 2)
-                box = (float(quad[:, 0].min()), float(quad[:, 1].min()), float(quad[:, 0].max()), float(quad[:, 1].max()))
+                box = (
+                    float(quad[:, 0].min()),
+                    float(quad[:, 1].min()),
+                    float(quad[:, 0].max()),
+                    float(quad[:, 1].max()),
+                )
                 lines.append(TextLine(str(text), box, float(score)))
         return drop_specks(lines, self.params["min_line_chars"])
 
@@ -167,7 +210,9 @@ class RapidOcr(TextBackend):
         angle classifier when it is on."""
         from rapidocr.utils.process_img import get_rotate_crop_image
 
-        crops = [get_rotate_crop_image(bgr, np.asarray(quad, dtype=np.float32).reshape(4, 2)) for quad in quads]
+        crops = [
+            get_rotate_crop_image(bgr, np.asarray(quad, dtype=np.float32).reshape(4, 2)) for quad in quads
+        ]
         if self.params["use_angle_cls"]:
             crops, _ = self.engine().cls_and_rotate(crops)
         return crops
@@ -200,7 +245,9 @@ class LineReader:
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads > 0:
             options.intra_op_num_threads = threads
-        self.session = onnxruntime.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        self.session = onnxruntime.InferenceSession(
+            str(model_path), options, providers=["CPUExecutionProvider"]
+        )
         self.input = self.session.get_inputs()[0].name
         # The model's own character list (metadata), with CTC's blank first and a space last, as PaddleOCR.
         listed = self.session.get_modelmeta().custom_metadata_map["character"].splitlines()
@@ -235,13 +282,21 @@ class LineReader:
 
 
 class Tesseract(TextBackend):
-    """Tesseract through pytesseract (defaults: conf/text/tesseract.yaml). `lang` is Tesseract's code list (`spa`, `spa+eng`); `psm` its
-    page-segmentation mode (11 = sparse text, suits posters); words below `min_confidence` are dropped."""
+    """Tesseract through pytesseract (defaults: conf/text/tesseract.yaml). `lang` is Tesseract's code
+    list (`spa`, `spa+eng`); `psm` its page-segmentation mode (11 = sparse text, suits posters); words
+    below `min_confidence` are dropped."""
 
     name = "tesseract"
 
-    def __init__(self, lang: str, psm: int, min_confidence: float, upscale_to: int, min_line_chars: int,
-                 workers: int | str = "auto"):
+    def __init__(
+        self,
+        lang: str,
+        psm: int,
+        min_confidence: float,
+        upscale_to: int,
+        min_line_chars: int,
+        workers: int | str = "auto",
+    ):
         self.lang, self.psm, self.min_confidence = str(lang), int(psm), float(min_confidence)
         resolve_workers(workers)
         self.workers = workers
@@ -264,19 +319,27 @@ class Tesseract(TextBackend):
 
     def _check(self) -> None:
         if not self.available(self.lang):
-            raise StageError(f"text=tesseract needs the tesseract binary with language data {self.lang!r}",
-                             fix="apt-get install tesseract-ocr tesseract-ocr-spa && pip install pytesseract, "
-                                 "or use text=ocr")
+            raise StageError(
+                f"text=tesseract needs the tesseract binary with language data {self.lang!r}",
+                fix="apt-get install tesseract-ocr tesseract-ocr-spa && pip install pytesseract, "
+                "or use text=ocr",
+            )
 
     @property
     def cache_key(self) -> dict[str, Any]:
         self._check()
         import pytesseract
 
-        return {"backend": self.name, "tesseract": str(pytesseract.get_tesseract_version()),
-                "pytesseract": _version("pytesseract"), "lang": self.lang, "psm": self.psm,
-                "min_confidence": self.min_confidence, "upscale_to": self.upscale_to,
-                "min_line_chars": self.min_line_chars}
+        return {
+            "backend": self.name,
+            "tesseract": str(pytesseract.get_tesseract_version()),
+            "pytesseract": _version("pytesseract"),
+            "lang": self.lang,
+            "psm": self.psm,
+            "min_confidence": self.min_confidence,
+            "upscale_to": self.upscale_to,
+            "min_line_chars": self.min_line_chars,
+        }
 
     def read(self, image: Image.Image) -> list[TextLine]:
         import pytesseract
@@ -285,20 +348,33 @@ class Tesseract(TextBackend):
         if self.upscale_to and max(image.size) < self.upscale_to:
             scale = self.upscale_to / max(image.size)
             image = image.resize((round(image.width * scale), round(image.height * scale)), Image.BICUBIC)
-        data = pytesseract.image_to_data(image.convert("RGB"), lang=self.lang, config=f"--psm {self.psm}",
-                                         output_type=pytesseract.Output.DICT)
+        data = pytesseract.image_to_data(
+            image.convert("RGB"),
+            lang=self.lang,
+            config=f"--psm {self.psm}",
+            output_type=pytesseract.Output.DICT,
+        )
         words: dict[tuple, list[tuple[str, float, tuple]]] = {}
         for i, word in enumerate(data["text"]):
             conf = float(data["conf"][i]) / 100.0
             if not str(word).strip() or conf < self.min_confidence:
                 continue
             key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
-            box = (data["left"][i], data["top"][i], data["left"][i] + data["width"][i], data["top"][i] + data["height"][i])
+            box = (
+                data["left"][i],
+                data["top"][i],
+                data["left"][i] + data["width"][i],
+                data["top"][i] + data["height"][i],
+            )
             words.setdefault(key, []).append((str(word), conf, box))
         lines = []
         for found in words.values():
             boxes = np.array([b for _, _, b in found], dtype=float) / scale
-            lines.append(TextLine(" ".join(w for w, _, _ in found),
-                                  (boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()),
-                                  float(np.mean([c for _, c, _ in found]))))
+            lines.append(
+                TextLine(
+                    " ".join(w for w, _, _ in found),
+                    (boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()),
+                    float(np.mean([c for _, c, _ in found])),
+                )
+            )
         return drop_specks(lines, self.min_line_chars)

@@ -44,15 +44,25 @@ CHECKSUM_KEY = b"visframe.sha256"
 _TMP_PREFIX = ".tmp-"
 _STALE_TMP_SECONDS = 3600
 
-SCHEMA = pa.schema([
-    (IMAGE_ID, pa.string()), (TEXT, pa.string()), (N_CHARS, pa.int64()), (TEXT_AREA_SHARE, pa.float64()),
-    (MEAN_CONFIDENCE, pa.float64()), (LANGUAGE, pa.string()), (TEXT_STATUS, pa.string()), (TEXT_REASON, pa.string()),
-])
+SCHEMA = pa.schema(
+    [
+        (IMAGE_ID, pa.string()),
+        (TEXT, pa.string()),
+        (N_CHARS, pa.int64()),
+        (TEXT_AREA_SHARE, pa.float64()),
+        (MEAN_CONFIDENCE, pa.float64()),
+        (LANGUAGE, pa.string()),
+        (TEXT_STATUS, pa.string()),
+        (TEXT_REASON, pa.string()),
+    ]
+)
 
 
 def rows_checksum(rows: Sequence[dict]) -> str:
     """SHA-256 of the rows' content (NaN written as null, so it survives the round trip)."""
-    clean = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()} for row in rows]
+    clean = [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()} for row in rows
+    ]
     return hashlib.sha256(json.dumps(clean, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
@@ -71,7 +81,8 @@ def write_shard(directory: Path, rows: Sequence[dict]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     rows = [{name: row[name] for name in SCHEMA.names} for row in rows]
     table = pa.Table.from_pylist(rows, schema=SCHEMA).replace_schema_metadata(
-        {CHECKSUM_KEY: rows_checksum(rows).encode()})
+        {CHECKSUM_KEY: rows_checksum(rows).encode()}
+    )
     target = directory / f"part-{time.time_ns():020d}-{uuid.uuid4().hex[:12]}.parquet"
     _atomic(target, lambda tmp: pq.write_table(table, tmp))
     return target
@@ -116,8 +127,12 @@ def load_cached(directory: Path, wanted: Iterable[str] | None = None) -> pd.Data
             os.replace(shard, aside)
             damaged.append(f"{shard.name} ({error})")
     if damaged:
-        log.warning("Text cache %s: %d damaged shard(s) set aside as corrupt-… and their images read again: %s",
-                    directory, len(damaged), "; ".join(damaged))
+        log.warning(
+            "Text cache %s: %d damaged shard(s) set aside as corrupt-… and their images read again: %s",
+            directory,
+            len(damaged),
+            "; ".join(damaged),
+        )
     if not tables:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in SCHEMA.names})
     frame = pa.concat_tables(tables).to_pandas().drop_duplicates(IMAGE_ID, keep="first")

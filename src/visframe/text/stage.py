@@ -23,8 +23,10 @@ from visframe.text.pool import Reader
 
 log = logging.getLogger(__name__)
 
-SKIPPED_BY_CONFIG = ("text=none: the text in the images was not read (no texts.parquet; cluster terms come from "
-                     "captions and alt text only); run with text=ocr to read it")
+SKIPPED_BY_CONFIG = (
+    "text=none: the text in the images was not read (no texts.parquet; cluster terms come from "
+    "captions and alt text only); run with text=ocr to read it"
+)
 
 
 @dataclass(frozen=True)
@@ -39,10 +41,20 @@ def run(inputs: TextInputs, settings: Any, context: StageContext) -> TextResult:
     if not text_enabled(settings):
         log.info("%s", SKIPPED_BY_CONFIG)
         return TextResult(None, "", 0, 0, 0, 0.0, skipped=SKIPPED_BY_CONFIG)
-    result = extract_texts(list(inputs.image_ids), list(inputs.paths), settings, context.cache_dir,
-                           context.show_progress, reader=inputs.reader)
-    log.info("Read the text of %d images (%d from cache, %d failed)", len(result.table), result.texts_from_cache,
-             result.texts_failed)
+    result = extract_texts(
+        list(inputs.image_ids),
+        list(inputs.paths),
+        settings,
+        context.cache_dir,
+        context.show_progress,
+        reader=inputs.reader,
+    )
+    log.info(
+        "Read the text of %d images (%d from cache, %d failed)",
+        len(result.table),
+        result.texts_from_cache,
+        result.texts_failed,
+    )
     return result
 
 

@@ -48,8 +48,12 @@ class TextVectors:
     vectors_dir: Path
 
     def metrics(self) -> dict[str, float]:
-        return {"text_vectors": float(len(self.image_ids)), "text_vectors_computed": float(self.computed),
-                "text_vectors_from_cache": float(self.from_cache), "text_vector_seconds": round(self.seconds, 3)}
+        return {
+            "text_vectors": float(len(self.image_ids)),
+            "text_vectors_computed": float(self.computed),
+            "text_vectors_from_cache": float(self.from_cache),
+            "text_vector_seconds": round(self.seconds, 3),
+        }
 
 
 def normalised_text(text: str) -> str:
@@ -78,7 +82,9 @@ def embed_texts(
     started = time.perf_counter()
     key = encoder_key(encoder)
     directory = cache_subdir(cache_dir, "text_vectors", key)
-    write_metadata(directory, {"encoder_key": key, "name": encoder.name, "dim": encoder.dim, "spec": encoder.cache_key})
+    write_metadata(
+        directory, {"encoder_key": key, "name": encoder.name, "dim": encoder.dim, "spec": encoder.cache_key}
+    )
     texts = {image_id: normalised_text(text) for image_id, text in image_texts.items()}
     texts = {image_id: text for image_id, text in texts.items() if text}
     keys = {image_id: text_key(text) for image_id, text in texts.items()}
@@ -86,8 +92,13 @@ def embed_texts(
     verified = session.verified_shards if session is not None else None
     cached = cached_image_ids(directory, verified)
     todo = [k for k in by_key if k not in cached]
-    with tqdm(total=len(todo), unit="text", desc=f"text vectors ({encoder.name})", file=sys.stderr,
-              disable=not show_progress or not todo) as bar:
+    with tqdm(
+        total=len(todo),
+        unit="text",
+        desc=f"text vectors ({encoder.name})",
+        file=sys.stderr,
+        disable=not show_progress or not todo,
+    ) as bar:
         for start in range(0, len(todo), FLUSH_EVERY):
             chunk = todo[start : start + FLUSH_EVERY]
             write_shard(directory, chunk, encoder.encode([by_key[k] for k in chunk]))
@@ -95,8 +106,14 @@ def embed_texts(
     image_ids = tuple(texts)
     vectors = load_embeddings(directory, [keys[i] for i in image_ids], dim=encoder.dim, verified=verified)
     seconds = time.perf_counter() - started
-    log.info("Text vectors (%s): %d images with text, %d distinct texts (%d encoded now) in %.1f s",
-             encoder.name, len(image_ids), len(by_key), len(todo), seconds)
+    log.info(
+        "Text vectors (%s): %d images with text, %d distinct texts (%d encoded now) in %.1f s",
+        encoder.name,
+        len(image_ids),
+        len(by_key),
+        len(todo),
+        seconds,
+    )
     return TextVectors(image_ids, vectors, key, len(todo), len(by_key) - len(todo), seconds, directory)
 
 
