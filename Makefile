@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 RUN    ?=
 
-.PHONY: install run test test-slow test-all ui review bench-embed bench-cluster bench-sweep bench-scale bench-report bench-paper bench-ingest bench-text bench-map bench-review bench-integrity bench-quality device-check lint clean
+.PHONY: install run test test-slow test-all ui review bench-embed bench-cluster bench-sweep bench-scale bench-report bench-paper bench-ingest bench-text bench-message bench-map bench-review bench-integrity bench-quality device-check lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -76,6 +76,11 @@ bench-quality: install
 ## bench-text: OCR accuracy (CER, text-presence precision/recall) and speed per backend on the synthetic corpus
 bench-text: install
 	$(PY) benchmarks/bench_text.py $(ARGS)
+
+## bench-message: message topics on the synthetic corpus (text=ocr): message NMI/ARI, image-only NMI, text lines/s
+## (ARGS="--variants": the measured alternatives incl. embedding=fused|text; ARGS="--real": the real labelled sets)
+bench-message: install
+	$(PY) benchmarks/bench_message.py $(ARGS)
 
 ## bench-map: /map at 100k and 1M points in headless Chromium (first paint, points request, redraw)
 bench-map: install
