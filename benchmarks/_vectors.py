@@ -14,7 +14,12 @@ import numpy as np
 
 
 def synthetic_embeddings(
-    n: int, dim: int = 512, n_themes: int = 20, noise_share: float = 0.08, spread: float = 0.8, seed: int = 0,
+    n: int,
+    dim: int = 512,
+    n_themes: int = 20,
+    noise_share: float = 0.08,
+    spread: float = 0.8,
+    seed: int = 0,
     chunk: int = 65536,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(vectors float32 (n, dim), theme int64 (n,), -1 = background).
@@ -49,7 +54,9 @@ def synthetic_embeddings(
     return vectors[order], theme[order].astype(np.int64)
 
 
-def umap_reduced(vectors: np.ndarray, cache_dir: Path, n_components: int = 5, seed: int | None = 42) -> tuple[np.ndarray, float]:
+def umap_reduced(
+    vectors: np.ndarray, cache_dir: Path, n_components: int = 5, seed: int | None = 42
+) -> tuple[np.ndarray, float]:
     """The UMAP coordinates the pipeline's default reducer would give, cached on disk by content."""
     import umap
 
@@ -59,7 +66,12 @@ def umap_reduced(vectors: np.ndarray, cache_dir: Path, n_components: int = 5, se
         return np.load(path), 0.0
     started = time.perf_counter()
     reducer = umap.UMAP(
-        n_neighbors=25, min_dist=0.01, metric="cosine", n_components=n_components, random_state=seed, low_memory=True
+        n_neighbors=25,
+        min_dist=0.01,
+        metric="cosine",
+        n_components=n_components,
+        random_state=seed,
+        low_memory=True,
     )
     coordinates = reducer.fit_transform(vectors).astype(np.float32)
     seconds = time.perf_counter() - started

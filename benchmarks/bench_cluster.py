@@ -29,7 +29,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(os.environ.get("VISFRAME_CACHE_DIR", Path.home() / ".cache/visframe")) / "numba"))
+os.environ.setdefault(
+    "NUMBA_CACHE_DIR",
+    str(Path(os.environ.get("VISFRAME_CACHE_DIR", Path.home() / ".cache/visframe")) / "numba"),
+)
 
 import numpy as np
 from _vectors import synthetic_embeddings, umap_reduced
@@ -63,7 +66,9 @@ def read_embeddings(directory: Path) -> np.ndarray:
 
 
 def compare(title: str, points: np.ndarray, themes: np.ndarray, min_cluster_size: int, repeats: int) -> None:
-    print(f"\n## {title}: {points.shape[0]:,} points × {points.shape[1]} dims, min_cluster_size={min_cluster_size}")
+    print(
+        f"\n## {title}: {points.shape[0]:,} points × {points.shape[1]} dims, min_cluster_size={min_cluster_size}"
+    )
     for name in BACKENDS:  # warm-up: compile numba code, load libraries
         fit_clusterer(instantiate(backend_config(name, min_cluster_size)), points[: min(2000, len(points))])
     seconds: dict[str, list[float]] = {name: [] for name in BACKENDS}
@@ -74,8 +79,14 @@ def compare(title: str, points: np.ndarray, themes: np.ndarray, min_cluster_size
             seconds[name].append(result.seconds)
             results[name] = result
     base = statistics.median(seconds["hdbscan"])
-    print(f"{'backend':<16}{'median s':>10}{'x hdbscan':>11}{'clusters':>10}{'noise':>8}{'ARI themes':>12}  outputs")
-    truth_ari = (lambda labels: f"{adjusted_rand_score(themes, labels):>12.3f}") if themes is not None else (lambda _: f"{'-':>12}")
+    print(
+        f"{'backend':<16}{'median s':>10}{'x hdbscan':>11}{'clusters':>10}{'noise':>8}{'ARI themes':>12}  outputs"
+    )
+    truth_ari = (
+        (lambda labels: f"{adjusted_rand_score(themes, labels):>12.3f}")
+        if themes is not None
+        else (lambda _: f"{'-':>12}")
+    )
     for name in BACKENDS:
         result, median = results[name], statistics.median(seconds[name])
         outputs = ["labels"]
@@ -92,8 +103,10 @@ def compare(title: str, points: np.ndarray, themes: np.ndarray, min_cluster_size
         for b in BACKENDS[i + 1 :]:
             print(f"  {a} vs {b}: {adjusted_rand_score(results[a].labels, results[b].labels):.3f}")
     same = {
-        name: np.array_equal(fit_clusterer(instantiate(backend_config(name, min_cluster_size)), points).labels,
-                             results[name].labels)
+        name: np.array_equal(
+            fit_clusterer(instantiate(backend_config(name, min_cluster_size)), points).labels,
+            results[name].labels,
+        )
         for name in BACKENDS
     }
     print("same labels on refit: " + ", ".join(f"{name} {ok}" for name, ok in same.items()))
@@ -105,7 +118,9 @@ def compare_default_and_evoc(reduced: np.ndarray, vectors: np.ndarray, themes, n
     from visframe.cluster import input_space
 
     print(f"\n## default (auto_hdbscan, UMAP 5-d) vs EVoC (raw {vectors.shape[1]}-d): first {n:,} points")
-    print(f"{'clusterer':<14}{'input':>9}{'s':>8}{'clusters':>10}{'noise':>8}{'ARI themes':>12}  layers (clusters, finest first)")
+    print(
+        f"{'clusterer':<14}{'input':>9}{'s':>8}{'clusters':>10}{'noise':>8}{'ARI themes':>12}  layers (clusters, finest first)"
+    )
     for name in ("auto_hdbscan", "evoc"):
         config = OmegaConf.load(Path(CONFIG_DIR) / "clusterer" / f"{name}.yaml")
         if "random_state" in config:
@@ -117,11 +132,17 @@ def compare_default_and_evoc(reduced: np.ndarray, vectors: np.ndarray, themes, n
             continue
         space = input_space(estimator)
         X = (vectors if space == "raw" else reduced)[:n]
-        fit_clusterer(instantiate(config), X[: min(1000, n)])  # warm-up: numba compilation is not clustering time
+        fit_clusterer(
+            instantiate(config), X[: min(1000, n)]
+        )  # warm-up: numba compilation is not clustering time
         result = fit_clusterer(estimator, X)
-        ari = f"{adjusted_rand_score(themes[:n], result.labels):>12.3f}" if themes is not None else f"{'-':>12}"
+        ari = (
+            f"{adjusted_rand_score(themes[:n], result.labels):>12.3f}" if themes is not None else f"{'-':>12}"
+        )
         layers = [len(set(layer.tolist()) - {-1}) for layer in result.layers]
-        print(f"{name:<14}{space:>9}{result.seconds:>8.2f}{result.n_clusters:>10}{(result.labels < 0).mean():>8.1%}{ari}  {layers}")
+        print(
+            f"{name:<14}{space:>9}{result.seconds:>8.2f}{result.n_clusters:>10}{(result.labels < 0).mean():>8.1%}{ari}  {layers}"
+        )
         RESULTS[f"{name}_seconds"] = result.seconds
         if themes is not None:
             RESULTS[f"{name}_ari"] = adjusted_rand_score(themes[:n], result.labels)
@@ -131,17 +152,31 @@ RESULTS: dict[str, float] = {}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=16567, help="points for the UMAP comparison (the study's corpus size)")
-    parser.add_argument("--raw-n", type=int, default=5000, help="points for the raw 512-d comparison (0 = skip)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--n", type=int, default=16567, help="points for the UMAP comparison (the study's corpus size)"
+    )
+    parser.add_argument(
+        "--raw-n", type=int, default=5000, help="points for the raw 512-d comparison (0 = skip)"
+    )
     parser.add_argument("--min-cluster-size", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--evoc-n", type=int, default=5000, help="points for default vs EVoC (0 = skip)")
-    parser.add_argument("--cache-dir", default=None, help="where the UMAP coordinates are kept (default: a temp dir)")
-    parser.add_argument("--embeddings", default=None,
-                        help="an embedding cache dir (<cache>/embeddings/<encoder_key>) to use instead of synthetic vectors")
-    parser.add_argument("--reduced", default=None,
-                        help="a reduction cache entry (<cache>/reductions/<key>.npy) to use instead of fitting UMAP")
+    parser.add_argument(
+        "--cache-dir", default=None, help="where the UMAP coordinates are kept (default: a temp dir)"
+    )
+    parser.add_argument(
+        "--embeddings",
+        default=None,
+        help="an embedding cache dir (<cache>/embeddings/<encoder_key>) to use instead of synthetic vectors",
+    )
+    parser.add_argument(
+        "--reduced",
+        default=None,
+        help="a reduction cache entry (<cache>/reductions/<key>.npy) to use instead of fitting UMAP",
+    )
     args = parser.parse_args()
 
     cache_dir = Path(args.cache_dir or tempfile.mkdtemp(prefix="bench-cluster-"))
@@ -159,13 +194,19 @@ def main() -> None:
             themes = None
     else:
         reduced, umap_seconds = umap_reduced(vectors, cache_dir)
-    print(f"UMAP 5-d of {args.n:,} × {vectors.shape[1]}: {umap_seconds:.1f}s (with numba compilation; cached after) "
-          f"[{time.perf_counter() - started:.1f}s]")
+    print(
+        f"UMAP 5-d of {args.n:,} × {vectors.shape[1]}: {umap_seconds:.1f}s (with numba compilation; cached after) "
+        f"[{time.perf_counter() - started:.1f}s]"
+    )
     compare("UMAP output (5-d)", reduced, themes, args.min_cluster_size, args.repeats)
     if args.raw_n:
-        compare(f"raw embeddings ({vectors.shape[1]}-d)", vectors[: args.raw_n].astype(np.float64),
-                None if themes is None else themes[: args.raw_n],
-                args.min_cluster_size, args.repeats)
+        compare(
+            f"raw embeddings ({vectors.shape[1]}-d)",
+            vectors[: args.raw_n].astype(np.float64),
+            None if themes is None else themes[: args.raw_n],
+            args.min_cluster_size,
+            args.repeats,
+        )
     if args.evoc_n:
         compare_default_and_evoc(reduced, vectors, themes, min(args.evoc_n, len(vectors)))
     print("RESULT " + " ".join(f"{k}={v:.3f}" for k, v in RESULTS.items()))

@@ -33,7 +33,9 @@ def run(args: list[str], env: dict, cwd: Path) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--preset", default="small")
     parser.add_argument("--model", default="tiny_random")
     parser.add_argument("--clusterer", default="fast_hdbscan")
@@ -46,8 +48,14 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     env |= {"VISFRAME_CACHE_DIR": str(cache), "PYTHONWARNINGS": "ignore"}
     env.pop("NUMBA_CACHE_DIR", None)  # cli.py's default: <cache_dir>/numba
-    common = [f"dataset.preset={args.preset}", f"model={args.model}", f"clusterer={args.clusterer}",
-              "report.enabled=false", "tracking.enabled=false", "show_progress=false"]
+    common = [
+        f"dataset.preset={args.preset}",
+        f"model={args.model}",
+        f"clusterer={args.clusterer}",
+        "report.enabled=false",
+        "tracking.enabled=false",
+        "show_progress=false",
+    ]
     prepare = run([*common, f"hydra.run.dir={work / 'prepare'}"], env, work)
     print(f"preparation run (corpus, embeddings): {prepare:.1f}s")
     times = {}
@@ -60,7 +68,9 @@ def main() -> None:
     size = sum(f.stat().st_size for f in (cache / "numba").rglob("*") if f.is_file()) / 1e6
     print(f"numba cache {cache / 'numba'}: {size:.1f} MB")
     print(f"UMAP + {args.clusterer} job, empty numba cache:  {times['cold']:.1f}s")
-    print(f"UMAP + {args.clusterer} job, warm numba cache:   {times['warm']:.1f}s  ({times['cold'] / times['warm']:.2f}x faster)")
+    print(
+        f"UMAP + {args.clusterer} job, warm numba cache:   {times['warm']:.1f}s  ({times['cold'] / times['warm']:.2f}x faster)"
+    )
     print(f"cluster-only job (reduction cached), warm cache: {times['cluster']:.1f}s")
 
 

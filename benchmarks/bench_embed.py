@@ -200,7 +200,9 @@ def table(rows: list[list[str]], header: list[str]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--models", default="efficientnet_lite0,resnet50")
     parser.add_argument("--timing-images", default="efficientnet_lite0=512,resnet50=192,clip_b32_random=512",
                         help="images per end-to-end timing run, per model (fewer for slower models)")  # fmt: skip
@@ -209,9 +211,15 @@ def main() -> None:
     parser.add_argument("--rss-sizes", default=f"2000,{PAPER_SIZE}")
     parser.add_argument("--rss-models", default="efficientnet_lite0")
     parser.add_argument("--accelerator", default="cpu")
-    parser.add_argument("--images-dir", default=str(Path(tempfile.gettempdir()) / "visframe-bench-images-256"))
+    parser.add_argument(
+        "--images-dir", default=str(Path(tempfile.gettempdir()) / "visframe-bench-images-256")
+    )
     # internal: the fresh-process peak-RSS runs
-    parser.add_argument("--rss-child"), parser.add_argument("--rss-n", type=int), parser.add_argument("--rss-model")
+    (
+        parser.add_argument("--rss-child"),
+        parser.add_argument("--rss-n", type=int),
+        parser.add_argument("--rss-model"),
+    )
     parser.add_argument("--cache"), parser.add_argument("--trainer"), parser.add_argument("--scratch")
     args = parser.parse_args()
     if args.rss_child:
@@ -232,7 +240,11 @@ def main() -> None:
     paths = make_images(Path(args.images_dir), total)
     ids = image_ids(paths)
     scratch = Path(tempfile.mkdtemp(prefix="visframe-bench-"))
-    trainer_cfg = {"accelerator": args.accelerator, "batch_size": args.batch_size, "enable_progress_bar": False}
+    trainer_cfg = {
+        "accelerator": args.accelerator,
+        "batch_size": args.batch_size,
+        "enable_progress_bar": False,
+    }
     started = time.perf_counter()
     load_at_start = load_avg()
 
@@ -246,14 +258,22 @@ def main() -> None:
             # Without AVX512-BF16/AMX, autocast emulates bf16: about 3x slower than fp32 (measured on
             # this machine's AVX2 EPYC), and `precision: auto` picks fp32. Not worth minutes to show.
             speed_rows.append([name, f"{fp32:.1f}", "n/a (no native bf16)", "-"])
-            print(f"[{time.perf_counter() - started:5.0f}s] {name}: model-only fp32 {fp32:.1f} img/s (no native bf16 here)", flush=True)
+            print(
+                f"[{time.perf_counter() - started:5.0f}s] {name}: model-only fp32 {fp32:.1f} img/s (no native bf16 here)",
+                flush=True,
+            )
         else:
             fast = model_only(encoder, pixels, "bf16-mixed", True, device, 3)
             speed_rows.append([name, f"{fp32:.1f}", f"{fast:.1f}", f"{fast / fp32:.2f}x"])
-            print(f"[{time.perf_counter() - started:5.0f}s] {name}: model-only fp32 {fp32:.1f}, bf16+CL {fast:.1f} img/s", flush=True)
+            print(
+                f"[{time.perf_counter() - started:5.0f}s] {name}: model-only fp32 {fp32:.1f}, bf16+CL {fast:.1f} img/s",
+                flush=True,
+            )
 
         n = int(timing_n.get(name, 512))
-        end_to_end(encoder, ids[:8], paths[:8], trainer_cfg, scratch / f"warm-{name}")  # imports, first workers
+        end_to_end(
+            encoder, ids[:8], paths[:8], trainer_cfg, scratch / f"warm-{name}"
+        )  # imports, first workers
         ratios, e2e_all, model_all, reruns = [], [], [], []
         batches = max(1, n // args.batch_size)  # model-only covers as many images as end-to-end
         for repeat in range(args.repeats):
@@ -280,7 +300,13 @@ def main() -> None:
         for n in rss_sizes:
             command = [sys.executable, __file__, "--rss-child", str(listing), "--rss-n", str(n), "--rss-model", name,
                        "--cache", str(scratch / f"rss-{name}-{n}"), "--trainer", json.dumps(trainer_cfg), "--scratch", str(scratch)]  # fmt: skip
-            out = subprocess.run(command, capture_output=True, text=True, check=False, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+            out = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                check=False,
+                env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            )
             if out.returncode:
                 raise SystemExit(f"RSS run failed:\n{out.stderr[-3000:]}")
             stats = json.loads(out.stdout.strip().splitlines()[-1])
@@ -291,10 +317,16 @@ def main() -> None:
                 f"{stats['first_s']:.1f}", f"{n / stats['first_s']:.1f}", f"{stats['rerun_s']:.2f}", f"{100 * stats['rerun_s'] / stats['first_s']:.1f}%",
             ])  # fmt: skip
 
-    print(f"\n== visframe embedding benchmark ({time.perf_counter() - started:.0f}s; batch {args.batch_size}, {device}) ==\n")
+    print(
+        f"\n== visframe embedding benchmark ({time.perf_counter() - started:.0f}s; batch {args.batch_size}, {device}) ==\n"
+    )
     print("Model only, pre-decoded tensors, images/s (3 batches):")
     print(table(speed_rows, ["model", "fp32", "bf16+channels_last", "speed-up"]))
-    print("\nEnd-to-end from JPEG files through the Lightning loop (default trainer settings), medians of", args.repeats, "runs:")
+    print(
+        "\nEnd-to-end from JPEG files through the Lightning loop (default trainer settings), medians of",
+        args.repeats,
+        "runs:",
+    )
     print(table(loop_rows, ["model", "images", "precision", "channels_last", "workers", "model-only/s", "end-to-end/s",
                             "ratio (goal>=0.85)", "rerun/first (goal<10%)"]))  # fmt: skip
     if rss_rows:
@@ -321,6 +353,7 @@ def main() -> None:
         result[f"{row[0].replace('-', '_')}_peak_rss_mib_{row[1]}"] = row[3]
     result["load_avg"] = f"{load_at_start}-{load_avg()}"
     print("RESULT " + " ".join(f"{k}={v}" for k, v in result.items()))
+
 
 if __name__ == "__main__":
     main()

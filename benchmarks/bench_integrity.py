@@ -58,13 +58,21 @@ def main() -> None:
             verified.append(timed(load))
             again.append(timed(load))
         assert np.array_equal(load_embeddings(directory, ids, dim=args.dim), vectors)
-    check_s, plain_s, verified_s = statistics.median(check), statistics.median(plain), statistics.median(verified)
+    check_s, plain_s, verified_s = (
+        statistics.median(check),
+        statistics.median(plain),
+        statistics.median(verified),
+    )
     again_s = statistics.median(again)
-    print(f"{args.n} vectors × {args.dim} in {len(range(0, args.n, args.shard_rows))} shards, {size_mb:.0f} MB")
+    print(
+        f"{args.n} vectors × {args.dim} in {len(range(0, args.n, args.shard_rows))} shards, {size_mb:.0f} MB"
+    )
     print(f"write (atomic + checksum): {write_s:.2f} s")
     print(f"checksum of every shard:        {check_s:.2f} s (median of {args.repeats})")
     print(f"plain Parquet read:             {plain_s:.2f} s")
-    print(f"load_embeddings (checked, N×D): {verified_s:.2f} s; the check is {check_s / verified_s:.0%} of it")
+    print(
+        f"load_embeddings (checked, N×D): {verified_s:.2f} s; the check is {check_s / verified_s:.0%} of it"
+    )
     print(f"load_embeddings again (same process, already verified): {again_s:.2f} s")
     print(f"RESULT n={args.n} dim={args.dim} size_mb={size_mb:.0f} write_s={write_s:.2f} check_s={check_s:.2f} "
           f"plain_read_s={plain_s:.2f} load_s={verified_s:.2f} load_again_s={again_s:.2f} "

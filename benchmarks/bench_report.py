@@ -105,8 +105,9 @@ def main() -> None:
             run_dir = args.keep if args.keep and label.startswith("warm") else tmp / f"run_{label[:4]}"
             run_dir.mkdir(parents=True, exist_ok=True)
             start = time.perf_counter()
-            inputs = describe_stage.DescribeInputs(manifest, assignments, None, _Encoder(), vectors,
-                                                   list(assignments["image_id"]))
+            inputs = describe_stage.DescribeInputs(
+                manifest, assignments, None, _Encoder(), vectors, list(assignments["image_id"])
+            )
             described = describe_stage.run(inputs, None, StageContext())
             RunDir(run_dir).write_descriptions(described)
             seconds["describe_s"] = time.perf_counter() - start

@@ -30,7 +30,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(os.environ.get("VISFRAME_CACHE_DIR", Path.home() / ".cache/visframe")) / "numba"))
+os.environ.setdefault(
+    "NUMBA_CACHE_DIR",
+    str(Path(os.environ.get("VISFRAME_CACHE_DIR", Path.home() / ".cache/visframe")) / "numba"),
+)
 
 DEFAULT_RUNS = ["16567:full", "100000:full", "100000:sample_fit", "1000000:sample_fit"]
 
@@ -54,8 +57,13 @@ def job_config(mode: str, overrides: list[str]):
 
     conf = Path(CONFIG_DIR)
     root = OmegaConf.create({"seed": 42})
-    for group, name in (("reducer", "umap"), ("map_reducer", "umap_2d"), ("clusterer", default_clusterer_name()),
-                        ("evaluation", "default"), ("scale", mode)):
+    for group, name in (
+        ("reducer", "umap"),
+        ("map_reducer", "umap_2d"),
+        ("clusterer", default_clusterer_name()),
+        ("evaluation", "default"),
+        ("scale", mode),
+    ):
         root[group] = OmegaConf.load(conf / group / f"{name}.yaml")
     root.merge_with_dotlist(overrides)
     OmegaConf.resolve(root)
@@ -110,29 +118,54 @@ def stages(cfg, vectors, themes, cache_dir: Path, run_dir: Path) -> dict:
     input_key = f"bench:{len(vectors)}:{vectors[:64].tobytes().hex()[:32]}"
     context = StageContext(cache_dir=str(cache_dir), seed=int(cfg.seed))
     started = time.perf_counter()
-    reduction = reduce.run(reduce.ReduceInputs(vectors, input_key),
-                           reduce.ReduceSettings(cfg.reducer, cfg.map_reducer, cfg.scale), context)
+    reduction = reduce.run(
+        reduce.ReduceInputs(vectors, input_key),
+        reduce.ReduceSettings(cfg.reducer, cfg.map_reducer, cfg.scale),
+        context,
+    )
     seconds.update(reduction.seconds)
     t = time.perf_counter()
-    clusters = cluster.run(cluster.ClusterInputs(reduction.coordinates, vectors, reduction.sample_rows),
-                           cluster.ClusterSettings(cfg.clusterer, cfg.scale), context)
+    clusters = cluster.run(
+        cluster.ClusterInputs(reduction.coordinates, vectors, reduction.sample_rows),
+        cluster.ClusterSettings(cfg.clusterer, cfg.scale),
+        context,
+    )
     seconds["cluster"] = time.perf_counter() - t
     reduced, map_xy = reduction.coordinates, reduction.map_coordinates
     t = time.perf_counter()
-    metrics, _ = evaluate_run(cfg.evaluation, reduced, vectors, clusters.labels, clusters.probabilities,
-                              truth=themes.astype(str), seed=int(cfg.seed))
+    metrics, _ = evaluate_run(
+        cfg.evaluation,
+        reduced,
+        vectors,
+        clusters.labels,
+        clusters.probabilities,
+        truth=themes.astype(str),
+        seed=int(cfg.seed),
+    )
     seconds["evaluate"] = time.perf_counter() - t
     t = time.perf_counter()
     ids = pd.array([f"img{i:07d}" for i in range(len(vectors))], dtype="string")
-    pd.DataFrame({
-        c.IMAGE_ID: ids, c.PATH: ids, c.CLUSTER: clusters.labels, c.PROBABILITY: clusters.probabilities,
-        c.OUTLIER_SCORE: clusters.outlier_scores, c.X: map_xy[:, 0].astype(np.float64), c.Y: map_xy[:, 1].astype(np.float64),
-    }).to_parquet(run_dir / c.ASSIGNMENTS_FILE, index=False)
+    pd.DataFrame(
+        {
+            c.IMAGE_ID: ids,
+            c.PATH: ids,
+            c.CLUSTER: clusters.labels,
+            c.PROBABILITY: clusters.probabilities,
+            c.OUTLIER_SCORE: clusters.outlier_scores,
+            c.X: map_xy[:, 0].astype(np.float64),
+            c.Y: map_xy[:, 1].astype(np.float64),
+        }
+    ).to_parquet(run_dir / c.ASSIGNMENTS_FILE, index=False)
     seconds["write"] = time.perf_counter() - t
     seconds["pipeline"] = time.perf_counter() - started
     np.save(run_dir / "labels.npy", clusters.labels)
-    return {"seconds": seconds, "ari": metrics.get("ari"), "n_clusters": metrics["n_clusters"],
-            "noise": metrics["noise_fraction"], "silhouette_sample_size": metrics["silhouette_sample_size"]}
+    return {
+        "seconds": seconds,
+        "ari": metrics.get("ari"),
+        "n_clusters": metrics["n_clusters"],
+        "noise": metrics["noise_fraction"],
+        "silhouette_sample_size": metrics["silhouette_sample_size"],
+    }
 
 
 def one_run(n: int, mode: str, overrides: list[str], out: Path) -> None:
@@ -152,7 +185,9 @@ def one_run(n: int, mode: str, overrides: list[str], out: Path) -> None:
 
         compute_knn(warm_vectors[:3000], 25, "cosine", 42, threads=int(cfg.reducer.knn.get("n_jobs") or 1))
         if mode == "sample_fit":  # transform + approximate_predict compile too (in this process)
-            warm_sample = job_config("sample_fit", [*overrides, "scale.sample_size=4500", "scale.chunk_size=500"])
+            warm_sample = job_config(
+                "sample_fit", [*overrides, "scale.sample_size=4500", "scale.chunk_size=500"]
+            )
             stages(warm_sample, warm_vectors, warm_themes, Path(tmp) / "warm-cache", Path(tmp))
         warm = time.perf_counter() - started
         vectors, themes = synthetic_embeddings(n)
@@ -187,16 +222,22 @@ def option_study(n: int, overrides: list[str]) -> None:
             seconds = time.perf_counter() - t
             labels = fit_clusterer(instantiate(cfg.clusterer), reduced).labels
             reductions[pca] = reduced
-            print(f"{'kNN on ' + (f'PCA-{pca}' if pca else 'the raw vectors'):<34}{seconds:>7.1f}"
-                  f"{adjusted_rand_score(themes, labels):>7.3f}{normalized_mutual_info_score(themes, labels):>7.3f}", flush=True)
+            print(
+                f"{'kNN on ' + (f'PCA-{pca}' if pca else 'the raw vectors'):<34}{seconds:>7.1f}"
+                f"{adjusted_rand_score(themes, labels):>7.3f}{normalized_mutual_info_score(themes, labels):>7.3f}",
+                flush=True,
+            )
         print(f"\n{'2-D map':<34}{'s':>7}{'trust@10':>9}   (trustworthiness on 4,000 points, cosine)")
-        for name, changes in (("UMAP, default epochs (today)", {"n_epochs": None, "init_from_reduction": False}),
-                              ("UMAP, 100 epochs", {"n_epochs": 100, "init_from_reduction": False}),
-                              ("init from reduction, 100 epochs", {"n_epochs": 100, "init_from_reduction": True}),
-                              ("init from reduction, 50 epochs", {"n_epochs": 50, "init_from_reduction": True})):
+        for name, changes in (
+            ("UMAP, default epochs (today)", {"n_epochs": None, "init_from_reduction": False}),
+            ("UMAP, 100 epochs", {"n_epochs": 100, "init_from_reduction": False}),
+            ("init from reduction, 100 epochs", {"n_epochs": 100, "init_from_reduction": True}),
+            ("init from reduction, 50 epochs", {"n_epochs": 50, "init_from_reduction": True}),
+        ):
             t = time.perf_counter()
-            xy = reduce_cached(OmegaConf.merge(cfg.map_reducer, changes), vectors, "study", tmp,
-                               init_from=reductions[None]).coordinates
+            xy = reduce_cached(
+                OmegaConf.merge(cfg.map_reducer, changes), vectors, "study", tmp, init_from=reductions[None]
+            ).coordinates
             seconds = time.perf_counter() - t
             trust = trustworthiness(vectors[rows], xy[rows], n_neighbors=10, metric="cosine")
             print(f"{name:<34}{seconds:>7.1f}{trust:>9.3f}", flush=True)
@@ -233,18 +274,34 @@ def predict_study(n: int, repeats: int = 2) -> None:
             results[where] = np.concatenate([part["labels"] for _, part in parts])
             print(f"predict {len(rest):,} points {where}: {seconds[where][-1]:.1f}s", flush=True)
     same = np.array_equal(results["here"], results["dask"])
-    print(f"RESULT predict_here_s={np.median(seconds['here']):.1f} predict_dask_s={np.median(seconds['dask']):.1f} "
-          f"same_labels={same}")
+    print(
+        f"RESULT predict_here_s={np.median(seconds['here']):.1f} predict_dask_s={np.median(seconds['dask']):.1f} "
+        f"same_labels={same}"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", nargs="+", default=DEFAULT_RUNS, help="SIZE:MODE (mode full or sample_fit)")
-    parser.add_argument("--set", nargs="*", default=[], dest="overrides", help="config overrides, e.g. reducer.n_epochs=100")
-    parser.add_argument("--study", type=int, default=None, metavar="N",
-                        help="instead: compare map variants (trustworthiness, time) and PCA-50 before the kNN (ARI/NMI) at N")
-    parser.add_argument("--predict", type=int, default=None, metavar="N",
-                        help="instead: time the sample-fit prediction of N points of 5-d here and on Dask")
+    parser.add_argument(
+        "--set", nargs="*", default=[], dest="overrides", help="config overrides, e.g. reducer.n_epochs=100"
+    )
+    parser.add_argument(
+        "--study",
+        type=int,
+        default=None,
+        metavar="N",
+        help="instead: compare map variants (trustworthiness, time) and PCA-50 before the kNN (ARI/NMI) at N",
+    )
+    parser.add_argument(
+        "--predict",
+        type=int,
+        default=None,
+        metavar="N",
+        help="instead: time the sample-fit prediction of N points of 5-d here and on Dask",
+    )
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--out", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -262,29 +319,45 @@ def main() -> None:
     import numpy as np
     from sklearn.metrics import adjusted_rand_score
 
-    print(f"clusterer conf/clusterer/{default_clusterer_name()}.yaml; overrides {args.overrides or 'none'}; "
-          f"{os.cpu_count()} CPUs; NUMBA_CACHE_DIR={os.environ['NUMBA_CACHE_DIR']}")
+    print(
+        f"clusterer conf/clusterer/{default_clusterer_name()}.yaml; overrides {args.overrides or 'none'}; "
+        f"{os.cpu_count()} CPUs; NUMBA_CACHE_DIR={os.environ['NUMBA_CACHE_DIR']}"
+    )
     results, work = [], Path(tempfile.mkdtemp(prefix="bench-scale-runs-"))
     header = f"{'n':>8} {'mode':<11}{'warm-up s':>10}{'pipeline s':>11}{'peak GB':>9}{'clusters':>9}{'noise':>7}{'ARI':>7}  stages s"
     print(header)
     for run in args.runs:
         out = work / run.replace(":", "-")
         out.mkdir()
-        done = subprocess.run([sys.executable, __file__, "--one", run, "--out", str(out), "--set", *args.overrides],
-                              capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            [sys.executable, __file__, "--one", run, "--out", str(out), "--set", *args.overrides],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         line = next((x for x in done.stdout.splitlines() if x.startswith("JSON ")), None)
         if line is None:
             sys.exit(f"run {run} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
         r = json.loads(line[5:]) | {"dir": str(out)}
         results.append(r)
         parts = " ".join(f"{k}={v:.1f}" for k, v in r["seconds"].items() if k != "pipeline")
-        print(f"{r['n']:>8} {r['mode']:<11}{r['warmup_s']:>10.1f}{r['seconds']['pipeline']:>11.1f}{r['peak_rss_gb']:>9.2f}"
-              f"{r['n_clusters']:>9.0f}{r['noise']:>7.1%}{r['ari']:>7.3f}  {parts}", flush=True)
+        print(
+            f"{r['n']:>8} {r['mode']:<11}{r['warmup_s']:>10.1f}{r['seconds']['pipeline']:>11.1f}{r['peak_rss_gb']:>9.2f}"
+            f"{r['n_clusters']:>9.0f}{r['noise']:>7.1%}{r['ari']:>7.3f}  {parts}",
+            flush=True,
+        )
 
     fields = []
     for r in results:
-        suffix = "" if r["mode"] == "full" or not any(o["n"] == r["n"] and o["mode"] == "full" for o in results) else "_sample_fit"
-        fields += [f"pipeline_s_{r['n']}{suffix}={r['seconds']['pipeline']:.1f}", f"ari_{r['n']}{suffix}={r['ari']:.3f}"]
+        suffix = (
+            ""
+            if r["mode"] == "full" or not any(o["n"] == r["n"] and o["mode"] == "full" for o in results)
+            else "_sample_fit"
+        )
+        fields += [
+            f"pipeline_s_{r['n']}{suffix}={r['seconds']['pipeline']:.1f}",
+            f"ari_{r['n']}{suffix}={r['ari']:.3f}",
+        ]
         if r["n"] >= 1_000_000:
             fields.append(f"peak_rss_gb_{r['n']}{suffix}={r['peak_rss_gb']:.2f}")
     for n in sorted({r["n"] for r in results}):

@@ -42,7 +42,9 @@ def make_folder(folder: Path, count: int, workers: int) -> list[str]:
 
         bounds = np.linspace(0, count, workers + 1).astype(int)
         with ProcessPoolExecutor(workers) as pool:
-            list(pool.map(_make_slice, [(str(folder), int(a), int(b)) for a, b in itertools.pairwise(bounds)]))
+            list(
+                pool.map(_make_slice, [(str(folder), int(a), int(b)) for a, b in itertools.pairwise(bounds)])
+            )
     return make_images(folder, count)
 
 
@@ -108,8 +110,13 @@ def end_to_end(encoder, paths, accelerator: str, batch: int, workers: int, cache
     from visframe.embed import embed_images
 
     ids = image_ids(paths)
-    trainer = {"accelerator": accelerator, "batch_size": batch, "num_workers": workers, "precision": "bf16-mixed",
-               "enable_progress_bar": False}
+    trainer = {
+        "accelerator": accelerator,
+        "batch_size": batch,
+        "num_workers": workers,
+        "precision": "bf16-mixed",
+        "enable_progress_bar": False,
+    }
     embed_images(ids[:batch], paths[:batch], encoder, trainer, cache / "warm", show_progress=False)
     started = time.perf_counter()
     result = embed_images(ids, paths, encoder, trainer, cache / "run", show_progress=False)
@@ -141,7 +148,9 @@ def gpu_decode_loop(encoder, paths, batch: int, workers: int, size: int = 224) -
 
     mean = torch.tensor(getattr(encoder, "mean", (0.485, 0.456, 0.406)), device="cuda").view(1, 3, 1, 1)
     std = torch.tensor(getattr(encoder, "std", (0.229, 0.224, 0.225)), device="cuda").view(1, 3, 1, 1)
-    loader = DataLoader(_Bytes(paths), batch_size=batch, num_workers=workers, collate_fn=list, pin_memory=False)
+    loader = DataLoader(
+        _Bytes(paths), batch_size=batch, num_workers=workers, collate_fn=list, pin_memory=False
+    )
     encoder.to("cuda")
     count, started = 0, None
     with torch.inference_mode(), torch.autocast(device_type="cuda", dtype=torch.bfloat16):
@@ -150,8 +159,18 @@ def gpu_decode_loop(encoder, paths, batch: int, workers: int, size: int = 224) -
                 torch.cuda.synchronize()
                 started, count = time.perf_counter(), 0
             images = decode_jpeg(data, device="cuda")
-            pixels = torch.stack([F.interpolate(im[None].float(), size=(size, size), mode="bilinear",
-                                                antialias=True, align_corners=False)[0] for im in images])
+            pixels = torch.stack(
+                [
+                    F.interpolate(
+                        im[None].float(),
+                        size=(size, size),
+                        mode="bilinear",
+                        antialias=True,
+                        align_corners=False,
+                    )[0]
+                    for im in images
+                ]
+            )
             pixels = ((pixels / 255.0) - mean) / std
             if encoder.prefers_channels_last:
                 pixels = pixels.contiguous(memory_format=torch.channels_last)
@@ -162,14 +181,20 @@ def gpu_decode_loop(encoder, paths, batch: int, workers: int, size: int = 224) -
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--images", type=int, default=20000)
     parser.add_argument("--models", default="resnet50,clip_b32_random")
     parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="decode workers (default: cores)")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="decode workers (default: cores)"
+    )
     parser.add_argument("--gpu-decode", choices=["auto", "on", "off"], default="auto")
     parser.add_argument("--images-dir", default=str(Path(tempfile.gettempdir()) / "visframe-device-images"))
-    parser.add_argument("--dry-run", action="store_true", help="48 images, batch 8, CPU: checks the script, measures nothing")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="48 images, batch 8, CPU: checks the script, measures nothing"
+    )
     args = parser.parse_args()
 
     import torch
@@ -179,8 +204,11 @@ def main() -> None:
         args.images, args.batch_size, args.workers = 48, 8, min(2, args.workers)
     accelerator = "gpu" if device == "cuda" else "cpu"
     gpu_decode = device == "cuda" and args.gpu_decode != "off"
-    print(f"torch {torch.__version__}, device {torch.cuda.get_device_name() if device == 'cuda' else 'cpu'}, "
-          f"{os.cpu_count()} CPUs, {args.workers} decode workers, batch {args.batch_size}, {args.images} images", flush=True)
+    print(
+        f"torch {torch.__version__}, device {torch.cuda.get_device_name() if device == 'cuda' else 'cpu'}, "
+        f"{os.cpu_count()} CPUs, {args.workers} decode workers, batch {args.batch_size}, {args.images} images",
+        flush=True,
+    )
     started = time.perf_counter()
     paths = make_folder(Path(args.images_dir), args.images, args.workers)
     print(f"[{time.perf_counter() - started:5.0f}s] {len(paths)} JPEGs ready", flush=True)
@@ -198,10 +226,17 @@ def main() -> None:
         pixels = torch.stack([encoder.preprocess(load_rgb(p)) for p in paths[: args.batch_size]])
         model = model_only(encoder, pixels, device, repeats=3 if args.dry_run else 20)
         e2e = end_to_end(encoder, paths, accelerator, args.batch_size, args.workers, scratch / name)
-        line = (f"[{time.perf_counter() - started:5.0f}s] {name}: CPU-decode bound {bound:.0f} img/s, model-only "
-                f"{model:.0f} img/s, end-to-end {e2e:.0f} img/s = {e2e / model:.2f} x model-only, {e2e / bound:.2f} x the bound")
-        results |= {f"{short}_bound": bound, f"{short}_model": model, f"{short}_e2e": e2e,
-                    f"{short}_e2e_over_model": e2e / model, f"{short}_e2e_over_bound": e2e / bound}
+        line = (
+            f"[{time.perf_counter() - started:5.0f}s] {name}: CPU-decode bound {bound:.0f} img/s, model-only "
+            f"{model:.0f} img/s, end-to-end {e2e:.0f} img/s = {e2e / model:.2f} x model-only, {e2e / bound:.2f} x the bound"
+        )
+        results |= {
+            f"{short}_bound": bound,
+            f"{short}_model": model,
+            f"{short}_e2e": e2e,
+            f"{short}_e2e_over_model": e2e / model,
+            f"{short}_e2e_over_bound": e2e / bound,
+        }
         if gpu_decode:
             gpu = gpu_decode_loop(encoder, paths, args.batch_size, args.workers)
             line += f"; GPU decode {gpu:.0f} img/s ({gpu / bound:.2f} x the CPU bound)"
@@ -210,7 +245,10 @@ def main() -> None:
         del encoder
         if device == "cuda":
             torch.cuda.empty_cache()
-    print(f"total {time.perf_counter() - started:.0f}s" + ("  (dry run: figures mean nothing)" if args.dry_run else ""))
+    print(
+        f"total {time.perf_counter() - started:.0f}s"
+        + ("  (dry run: figures mean nothing)" if args.dry_run else "")
+    )
     print("RESULT " + " ".join(f"{k}={v:.2f}" if "over" in k else f"{k}={v:.0f}" for k, v in results.items()))
 
 

@@ -49,7 +49,9 @@ def start_session(client: httpx.Client, coder: str) -> str:
     return token.group(1)
 
 
-def plan_codes(image_ids: list[str], code_ids: list[int], coders: int, codes_total: int) -> list[list[tuple[str, int]]]:
+def plan_codes(
+    image_ids: list[str], code_ids: list[int], coders: int, codes_total: int
+) -> list[list[tuple[str, int]]]:
     """Each coder's (image_id, code_id) pairs: the first codes_total/coders slots of the image × code grid."""
     per_coder, extra = divmod(codes_total, coders)
     slots = [(i, c) for i in image_ids for c in code_ids]
@@ -57,7 +59,9 @@ def plan_codes(image_ids: list[str], code_ids: list[int], coders: int, codes_tot
     for k in range(coders):
         n = per_coder + (1 if k < extra else 0)
         if n > len(slots):
-            raise ValueError(f"{n} codes per coder need more than {len(image_ids)} images × {len(code_ids)} codes")
+            raise ValueError(
+                f"{n} codes per coder need more than {len(image_ids)} images × {len(code_ids)} codes"
+            )
         plans.append(slots[:n])
     return plans
 
@@ -85,8 +89,9 @@ class LoadResult:
         )
 
 
-def _code_as(base_url: str, coder: str, plan: list[tuple[str, int]], barrier: threading.Barrier,
-             failures: list[str]) -> int:
+def _code_as(
+    base_url: str, coder: str, plan: list[tuple[str, int]], barrier: threading.Barrier, failures: list[str]
+) -> int:
     requests = 0
     with httpx.Client(base_url=base_url, timeout=60) as client:
         token = start_session(client, coder)
@@ -105,8 +110,9 @@ def _code_as(base_url: str, coder: str, plan: list[tuple[str, int]], barrier: th
     return requests
 
 
-def run_load(run: ReviewRun, store: ReviewStore, coders: int = 8, codes_total: int = 1000,
-             n_codes: int = 5) -> LoadResult:
+def run_load(
+    run: ReviewRun, store: ReviewStore, coders: int = 8, codes_total: int = 1000, n_codes: int = 5
+) -> LoadResult:
     """Hit a live server with `coders` threads writing `codes_total` codes; count what the store kept.
 
     Uses `n_codes` codes, or more when the run has too few images for each coder's share."""
@@ -118,6 +124,7 @@ def run_load(run: ReviewRun, store: ReviewStore, coders: int = 8, codes_total: i
     barrier = threading.Barrier(coders + 1)
     counts: list[int] = [0] * coders
     with serve_in_background(app) as base_url:
+
         def work(k: int) -> None:
             counts[k] = _code_as(base_url, f"coder {k + 1}", plans[k], barrier, failures)
 
@@ -157,9 +164,11 @@ def main(argv: list[str] | None = None) -> int:
         result = run_load(run, store, args.coders, args.codes)
         store.dispose()
     print(result.summary())
-    print(f"RESULT coders={result.coders} codes={result.codes_sent} lost={result.lost} "
-          f"failed={result.failed_requests} requests_per_s={result.requests / result.seconds:.0f} "
-          f"retries={result.retries}")
+    print(
+        f"RESULT coders={result.coders} codes={result.codes_sent} lost={result.lost} "
+        f"failed={result.failed_requests} requests_per_s={result.requests / result.seconds:.0f} "
+        f"retries={result.retries}"
+    )
     return 0 if result.lost == 0 and result.failed_requests == 0 else 1
 
 

@@ -28,14 +28,19 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(os.environ.get("VISFRAME_CACHE_DIR", Path.home() / ".cache/visframe")) / "numba"))
+os.environ.setdefault(
+    "NUMBA_CACHE_DIR",
+    str(Path(os.environ.get("VISFRAME_CACHE_DIR", Path.home() / ".cache/visframe")) / "numba"),
+)
 warnings.filterwarnings("ignore", category=FutureWarning)
 warnings.filterwarnings("ignore", category=UserWarning)
 
 REAL = ("tuxpaint", "digits", "openclipart")
 
 
-def study_set(name: str, epoch_counts: list[int | None], seeds: list[int], overrides: tuple[str, ...] | list[str] = ()) -> dict:
+def study_set(
+    name: str, epoch_counts: list[int | None], seeds: list[int], overrides: tuple[str, ...] | list[str] = ()
+) -> dict:
     import numpy as np
     from _real_sets import load_set
     from hydra.utils import instantiate
@@ -50,23 +55,32 @@ def study_set(name: str, epoch_counts: list[int | None], seeds: list[int], overr
     loaded = load_set(name)
     n = len(loaded.vectors)
     rows = np.random.default_rng(0).choice(n, size=min(2000, n), replace=False)
-    base = OmegaConf.create(OmegaConf.to_container(loaded.cfg.reducer, resolve=True))  # not struct: n_epochs may be absent
+    base = OmegaConf.create(
+        OmegaConf.to_container(loaded.cfg.reducer, resolve=True)
+    )  # not struct: n_epochs may be absent
     base = OmegaConf.merge(base, OmegaConf.from_dotlist(list(overrides)))
     mean_nmi = {}
     for epochs in epoch_counts:
         count = library_epochs(n) if epochs is None else epochs
         scores = []
         for seed in seeds:
-            reducer = OmegaConf.merge(base, {"n_epochs": count, "random_state": seed, "epoch_budget": {"point_epochs": None}})
+            reducer = OmegaConf.merge(
+                base, {"n_epochs": count, "random_state": seed, "epoch_budget": {"point_epochs": None}}
+            )
             started = time.perf_counter()
-            reduced = reduce_cached(reducer, loaded.vectors, loaded.input_key, str(loaded.cfg.paths.cache_dir)).coordinates
+            reduced = reduce_cached(
+                reducer, loaded.vectors, loaded.input_key, str(loaded.cfg.paths.cache_dir)
+            ).coordinates
             seconds = time.perf_counter() - started  # 0 when read from the reduction cache
             labels = fit_clusterer(instantiate(loaded.cfg.clusterer), reduced).labels
             nmi = normalized_mutual_info_score(loaded.truth, labels)
             scores.append(nmi)
             trust = trustworthiness(loaded.vectors[rows], reduced[rows], n_neighbors=10, metric="cosine")
-            print(f"{name:<12}{n:>7}{count:>8}{seed:>6}{labels.max() + 1:>9}{np.mean(labels < 0):>7.1%}"
-                  f"{adjusted_rand_score(loaded.truth, labels):>7.3f}{nmi:>7.3f}{trust:>8.3f}{seconds:>8.1f}", flush=True)
+            print(
+                f"{name:<12}{n:>7}{count:>8}{seed:>6}{labels.max() + 1:>9}{np.mean(labels < 0):>7.1%}"
+                f"{adjusted_rand_score(loaded.truth, labels):>7.3f}{nmi:>7.3f}{trust:>8.3f}{seconds:>8.1f}",
+                flush=True,
+            )
         mean_nmi[epochs] = float(np.mean(scores))
         print(f"{name:<12}{n:>7}{count:>8}{'mean':>6}{'':>23}{mean_nmi[epochs]:>7.3f}", flush=True)
     return mean_nmi
@@ -82,17 +96,30 @@ def configured_floor() -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sets", nargs="+", default=[*REAL, "paper"])
-    parser.add_argument("--epochs", nargs="+", type=int, default=[120, 100, 60, 40],
-                        help="counts besides umap-learn's own (the reference) and the budget's floor")
+    parser.add_argument(
+        "--epochs",
+        nargs="+",
+        type=int,
+        default=[120, 100, 60, 40],
+        help="counts besides umap-learn's own (the reference) and the budget's floor",
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=[42, 7, 11])
-    parser.add_argument("--set", nargs="*", default=[], dest="overrides", help="reducer overrides, e.g. init=pca")
+    parser.add_argument(
+        "--set", nargs="*", default=[], dest="overrides", help="reducer overrides, e.g. init=pca"
+    )
     args = parser.parse_args()
     floor = configured_floor()
     counts = [None, *sorted({*args.epochs, floor}, reverse=True)]
-    print(f"reference: umap-learn's own epochs (500 up to 10,000 points, 200 above); the budget's floor: {floor}")
-    print(f"{'set':<12}{'n':>7}{'epochs':>8}{'seed':>6}{'clusters':>9}{'noise':>7}{'ARI':>7}{'NMI':>7}{'trust':>8}{'umap s':>8}")
+    print(
+        f"reference: umap-learn's own epochs (500 up to 10,000 points, 200 above); the budget's floor: {floor}"
+    )
+    print(
+        f"{'set':<12}{'n':>7}{'epochs':>8}{'seed':>6}{'clusters':>9}{'noise':>7}{'ARI':>7}{'NMI':>7}{'trust':>8}{'umap s':>8}"
+    )
     fields, real_ratios = [], []
     for name in args.sets:
         nmi = study_set(name, counts, args.seeds, args.overrides)

@@ -12,16 +12,51 @@ from visframe import contracts as C
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "visframe"
 # The stages in the order data flows; a stage may import any earlier one, never a later one.
-STAGES = ["data", "embed", "text", "reduce", "cluster", "messages", "evaluate", "describe", "report", "tracking", "review",
-          "export"]
+STAGES = [
+    "data",
+    "embed",
+    "text",
+    "reduce",
+    "cluster",
+    "messages",
+    "evaluate",
+    "describe",
+    "report",
+    "tracking",
+    "review",
+    "export",
+]
 # Names of files and columns that only make sense as part of a contract (common words such as
 # "path" or "name" are left out: they are also ordinary dictionary keys and parameter names).
 CONTRACT_LITERALS = {
-    C.MANIFEST_FILE, C.ASSIGNMENTS_FILE, C.TEXTS_FILE, C.CLUSTERS_FILE, C.CLUSTER_TREE_FILE,
-    C.CLUSTER_TIMELINE_FILE, C.METRICS_FILE, C.CLEANING_REPORT_FILE, C.MLFLOW_RUN_ID_FILE, C.REVIEW_DB_FILE,
-    C.IMAGE_ID, C.PROBABILITY, C.OUTLIER_SCORE, C.CLUSTER, C.RESHARE_GROUP, C.HASHTAG_KEYS, C.POSTED_AT,
-    C.NEAREST_CLUSTER, C.NEAREST_CLUSTER_STRENGTH, C.MEDOID_IMAGE_ID, C.TEXT_AREA_SHARE, C.CAROUSEL_INDEX,
-    C.ALT_TEXT, C.HUMAN_CLUSTER, C.HUMAN_NAME, C.TOP_TERMS, C.TOP_HASHTAGS, C.TOP_ACCOUNTS,
+    C.MANIFEST_FILE,
+    C.ASSIGNMENTS_FILE,
+    C.TEXTS_FILE,
+    C.CLUSTERS_FILE,
+    C.CLUSTER_TREE_FILE,
+    C.CLUSTER_TIMELINE_FILE,
+    C.METRICS_FILE,
+    C.CLEANING_REPORT_FILE,
+    C.MLFLOW_RUN_ID_FILE,
+    C.REVIEW_DB_FILE,
+    C.IMAGE_ID,
+    C.PROBABILITY,
+    C.OUTLIER_SCORE,
+    C.CLUSTER,
+    C.RESHARE_GROUP,
+    C.HASHTAG_KEYS,
+    C.POSTED_AT,
+    C.NEAREST_CLUSTER,
+    C.NEAREST_CLUSTER_STRENGTH,
+    C.MEDOID_IMAGE_ID,
+    C.TEXT_AREA_SHARE,
+    C.CAROUSEL_INDEX,
+    C.ALT_TEXT,
+    C.HUMAN_CLUSTER,
+    C.HUMAN_NAME,
+    C.TOP_TERMS,
+    C.TOP_HASHTAGS,
+    C.TOP_ACCOUNTS,
 }
 
 
@@ -77,7 +112,9 @@ def contract_literals(path: Path) -> list[str]:
     return hits
 
 
-@pytest.mark.parametrize("path", [p for p in _modules() if p.name != "contracts.py"], ids=lambda p: str(p.relative_to(SRC)))
+@pytest.mark.parametrize(
+    "path", [p for p in _modules() if p.name != "contracts.py"], ids=lambda p: str(p.relative_to(SRC))
+)
 def test_no_contract_name_spelled_as_a_literal(path):
     hits = contract_literals(path)
     assert not hits, "use visframe.contracts instead of:\n" + "\n".join(hits)

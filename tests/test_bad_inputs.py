@@ -51,7 +51,11 @@ def bad_corpus(root: Path, non_utf8: bool) -> tuple[dict[str, str], list[str]]:
     """The messy corpus + odd names; {relative path: expected status}, [files with no row]."""
     expected, no_row = build_messy_corpus(root)
     for name, seed in ODD_NAMES.items():
-        data = encode(rich_photo(seed), "PNG" if name.endswith(".png") else "JPEG", **({} if name.endswith(".png") else {"quality": 90}))
+        data = encode(
+            rich_photo(seed),
+            "PNG" if name.endswith(".png") else "JPEG",
+            **({} if name.endswith(".png") else {"quality": 90}),
+        )
         write(root, name, data)
         expected[name] = type(next(iter(expected.values())))("ok")
     bad_name = os.fsdecode(b"good/" + NON_UTF8_NAME)
@@ -65,7 +69,10 @@ def run_pipeline(tmp_path: Path, root: Path) -> Path:
     from visframe.pipeline import run
 
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("config", overrides=[*QUICK, f"dataset.root={root}", f"paths.cache_dir={os.environ['VISFRAME_CACHE_DIR']}"])
+        cfg = compose(
+            "config",
+            overrides=[*QUICK, f"dataset.root={root}", f"paths.cache_dir={os.environ['VISFRAME_CACHE_DIR']}"],
+        )
     run(cfg, tmp_path / "run")  # no crash
     return tmp_path / "run"
 
@@ -79,7 +86,9 @@ def check_run(run_dir: Path, root: Path, expected: dict[str, str], no_row: list[
     assert len(relative) == len(set(relative)) == len(expected), "one row per file, none lost"
     assert statuses == expected, "every file has its status"
     assert not set(no_row) & set(statuses)
-    assert manifest["reason"].where(manifest["status"] != "ok", "x").astype(bool).all(), "every problem says why"
+    assert manifest["reason"].where(manifest["status"] != "ok", "x").astype(bool).all(), (
+        "every problem says why"
+    )
     assignments = pd.read_parquet(run_dir / "assignments.parquet")
     good = manifest.loc[manifest["status"] == "ok"]
     assert len(assignments) == len(good), "0 good images lost"
@@ -102,8 +111,15 @@ def check_review_pages(run_dir: Path, tmp_path: Path) -> None:
     store = ReviewStore(sqlite_url(tmp_path / "review.db"), review.run_id)
     try:
         client = TestClient(create_app(review, store), base_url="http://127.0.0.1", follow_redirects=True)
-        pages = ["/", "/codebook", "/agreement", "/export", "/export/codes.csv", "/export/codes.parquet",
-                 "/export/labelstudio/tasks.json"]
+        pages = [
+            "/",
+            "/codebook",
+            "/agreement",
+            "/export",
+            "/export/codes.csv",
+            "/export/codes.parquet",
+            "/export/labelstudio/tasks.json",
+        ]
         assignments = pd.read_parquet(run_dir / "assignments.parquet")
         pages += [f"/cluster/{c}" for c in sorted(set(assignments["cluster"]))]
         pages += [f"/thumb/{i}" for i in assignments["image_id"].unique()]

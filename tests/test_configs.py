@@ -57,8 +57,15 @@ FILLS = {
 # Encoders whose default weights come from a hub (Hugging Face, torch hub, timm) or a file a user has:
 # offline with empty caches they stop at construction with MissingWeightsError naming the setting.
 HUB_WEIGHTS = {
-    "model/blip2", "model/clip_vit_b16", "model/clip_vit_b32", "model/clip_vit_l14", "model/hf",
-    "model/onnx", "model/resnet50", "model/timm", "model/torchvision",
+    "model/blip2",
+    "model/clip_vit_b16",
+    "model/clip_vit_b32",
+    "model/clip_vit_l14",
+    "model/hf",
+    "model/onnx",
+    "model/resnet50",
+    "model/timm",
+    "model/torchvision",
 }
 # Options that need a package outside visframe's dependencies and extras, and hub weights: offline,
 # building them stops with the project's error and its fix (package missing, or model not cached).

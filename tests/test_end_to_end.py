@@ -40,7 +40,15 @@ def test_synthetic_run_writes_the_output_contract_and_tracks_it(tmp_path, shared
     metrics = json.loads((run_dir / "metrics.json").read_text())
 
     assert {"image_id", "path", "status", "reason", "label", "account", "hashtags"} <= set(manifest.columns)
-    assert list(assignments.columns)[:7] == ["image_id", "path", "cluster", "probability", "outlier_score", "x", "y"]
+    assert list(assignments.columns)[:7] == [
+        "image_id",
+        "path",
+        "cluster",
+        "probability",
+        "outlier_score",
+        "x",
+        "y",
+    ]
     assert (manifest["status"] != "ok").any(), "the synthetic corpus has broken downloads"
     assert manifest.loc[manifest["status"] != "ok", "reason"].str.len().gt(0).all()
     assert len(assignments) == (manifest["status"] == "ok").sum() == metrics["n_clean"]
@@ -51,8 +59,17 @@ def test_synthetic_run_writes_the_output_contract_and_tracks_it(tmp_path, shared
     joined = assignments.merge(manifest[["path", "label"]], on="path")
     assert metrics["ari"] == pytest.approx(adjusted_rand_score(joined["label"], joined["cluster"]))
     assert metrics["nmi"] == pytest.approx(normalized_mutual_info_score(joined["label"], joined["cluster"]))
-    for name in ("n_images", "n_clean", "n_clusters", "noise_fraction", "silhouette", "calinski_harabasz",
-                 "davies_bouldin", "confident_fraction", "mean_confident_probability"):
+    for name in (
+        "n_images",
+        "n_clean",
+        "n_clusters",
+        "noise_fraction",
+        "silhouette",
+        "calinski_harabasz",
+        "davies_bouldin",
+        "confident_fraction",
+        "mean_confident_probability",
+    ):
         assert name in metrics
     assert metrics["images_embedded"] == manifest.loc[manifest["status"] == "ok", "image_id"].nunique()
 
@@ -70,7 +87,10 @@ def test_rerun_embeds_and_reduces_nothing_and_gives_identical_clusters(tmp_path,
     first = run(make_cfg(tmp_path, FAST), tmp_path / "a")
     second = run(make_cfg(tmp_path, [*FAST, "clusterer.min_cluster_size=5"]), tmp_path / "b")
     assert second.metrics["images_embedded"] == 0
-    assert second.metrics["images_from_cache"] == first.metrics["images_from_cache"] + first.metrics["images_embedded"]
+    assert (
+        second.metrics["images_from_cache"]
+        == first.metrics["images_from_cache"] + first.metrics["images_embedded"]
+    )
     assert second.metrics["reduce_cache_hit"] == 1
     a = pd.read_parquet(tmp_path / "a" / "assignments.parquet")
     b = pd.read_parquet(tmp_path / "b" / "assignments.parquet")
@@ -105,10 +125,27 @@ def test_cli_on_a_folder_with_a_corrupt_file_completes(tmp_path):
     run_dir = tmp_path / "run"
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     completed = subprocess.run(
-        [sys.executable, "-m", "visframe.cli", "dataset=folder", f"dataset.root={root}", "dataset.label_from_dirs=true",
-         "model=tiny_random", "reducer=pca", "map_reducer=pca_2d", "clusterer.min_cluster_size=4", "report.enabled=false",
-         "show_progress=false", "trainer.num_workers=0", f"hydra.run.dir={run_dir}"],
-        capture_output=True, text=True, env=env, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "visframe.cli",
+            "dataset=folder",
+            f"dataset.root={root}",
+            "dataset.label_from_dirs=true",
+            "model=tiny_random",
+            "reducer=pca",
+            "map_reducer=pca_2d",
+            "clusterer.min_cluster_size=4",
+            "report.enabled=false",
+            "show_progress=false",
+            "trainer.num_workers=0",
+            f"hydra.run.dir={run_dir}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     manifest = pd.read_parquet(run_dir / "manifest.parquet")

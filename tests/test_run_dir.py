@@ -14,10 +14,17 @@ from visframe.run_dir import RunDir, RunFileMissing
 
 
 def _assignments(n: int = 4) -> pd.DataFrame:
-    return pd.DataFrame({C.IMAGE_ID: [f"{k:016x}" for k in range(n)],
-                         C.PATH: [f"/img/{k}.png" for k in range(n)],
-                         C.CLUSTER: [0, 1, -1, 0][:n], C.PROBABILITY: [0.9, 0.8, 0.0, 0.7][:n],
-                         C.OUTLIER_SCORE: [0.1] * n, C.X: [0.0, 1.0, 2.0, 3.0][:n], C.Y: [1.0] * n})
+    return pd.DataFrame(
+        {
+            C.IMAGE_ID: [f"{k:016x}" for k in range(n)],
+            C.PATH: [f"/img/{k}.png" for k in range(n)],
+            C.CLUSTER: [0, 1, -1, 0][:n],
+            C.PROBABILITY: [0.9, 0.8, 0.0, 0.7][:n],
+            C.OUTLIER_SCORE: [0.1] * n,
+            C.X: [0.0, 1.0, 2.0, 3.0][:n],
+            C.Y: [1.0] * n,
+        }
+    )
 
 
 def test_read_arrow_optional_is_none_when_absent_or_unreadable_and_says_why(tmp_path, caplog):
@@ -50,8 +57,9 @@ def test_the_sampling_sheet_is_read_as_text_and_without_one_is_none(tmp_path):
     run = RunDir(tmp_path)
     assert run.read_sampling_sheet() is None
     run.report_dir.mkdir()
-    run.sampling_sheet_file.write_text(f"{C.IMAGE_ID},{C.LIKES},{C.CAPTION}\n1234567890123456,12,\n",
-                                       encoding="utf-8")
+    run.sampling_sheet_file.write_text(
+        f"{C.IMAGE_ID},{C.LIKES},{C.CAPTION}\n1234567890123456,12,\n", encoding="utf-8"
+    )
     sheet = run.read_sampling_sheet()
     # A hex image_id made only of digits stays text; an empty cell stays "" (not NaN).
     assert sheet.to_dict("records") == [{C.IMAGE_ID: "1234567890123456", C.LIKES: "12", C.CAPTION: ""}]
@@ -64,15 +72,24 @@ def test_the_sampling_sheet_is_read_as_text_and_without_one_is_none(tmp_path):
 def test_cluster_names_by_layer_keep_the_chosen_layer_under_minus_one(tmp_path):
     run = RunDir(tmp_path)
     assert run.cluster_names() == {} and run.cluster_names_by_layer() == {}
-    clusters = pd.DataFrame({C.LAYER: [0, 0, 1, 1], C.CLUSTER: [0, 1, 0, 1],
-                             C.IS_CHOSEN_LAYER: [False, False, True, True],
-                             C.NAME: ["fine a", "fine b", " marchas ", ""], C.SIZE: [2, 2, 3, 1],
-                             C.N_UNIQUE_IMAGES: [2, 2, 3, 1]})
+    clusters = pd.DataFrame(
+        {
+            C.LAYER: [0, 0, 1, 1],
+            C.CLUSTER: [0, 1, 0, 1],
+            C.IS_CHOSEN_LAYER: [False, False, True, True],
+            C.NAME: ["fine a", "fine b", " marchas ", ""],
+            C.SIZE: [2, 2, 3, 1],
+            C.N_UNIQUE_IMAGES: [2, 2, 3, 1],
+        }
+    )
     run.write(C.CLUSTERS, clusters)
     assert run.cluster_names() == {0: "marchas"}  # stripped; a blank name is no name
     assert run.cluster_names(0) == {0: "fine a", 1: "fine b"}
-    assert run.cluster_names_by_layer() == {0: {0: "fine a", 1: "fine b"}, 1: {0: "marchas"},
-                                            -1: {0: "marchas"}}
+    assert run.cluster_names_by_layer() == {
+        0: {0: "fine a", 1: "fine b"},
+        1: {0: "marchas"},
+        -1: {0: "marchas"},
+    }
 
 
 def test_small_files_a_summary_reads(tmp_path):

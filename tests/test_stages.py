@@ -18,7 +18,9 @@ from visframe.stages import STAGES, StageContext
 SRC = Path(__file__).resolve().parents[1] / "src" / "visframe"
 # Modules allowed to join a contract file name onto a directory: the run-directory module, and the
 # places that name a file in a message or a listing rather than open it.
-RUN_FILE_NAMES = {name for name in dir(C) if name.endswith(("_FILE", "_DIR")) and isinstance(getattr(C, name), str)}
+RUN_FILE_NAMES = {
+    name for name in dir(C) if name.endswith(("_FILE", "_DIR")) and isinstance(getattr(C, name), str)
+}
 
 
 @pytest.mark.parametrize("package", STAGES)
@@ -47,7 +49,13 @@ def _joins_a_run_file(tree: ast.AST) -> list[int]:
     for node in ast.walk(tree):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
             right = node.right
-            name = right.attr if isinstance(right, ast.Attribute) else right.id if isinstance(right, ast.Name) else None
+            name = (
+                right.attr
+                if isinstance(right, ast.Attribute)
+                else right.id
+                if isinstance(right, ast.Name)
+                else None
+            )
             if name in RUN_FILE_NAMES:
                 found.append(node.lineno)
     return found

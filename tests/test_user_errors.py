@@ -65,15 +65,24 @@ def test_input_root_not_given(tmp_path, no_model):
 
 
 def test_metadata_file_missing(tmp_path, image_folder, no_model):
-    error = expect(InputError, "does not exist", tmp_path,
-                   ["dataset=folder", f"dataset.root={image_folder}", f"dataset.metadata={tmp_path / 'nope.csv'}"])
+    error = expect(
+        InputError,
+        "does not exist",
+        tmp_path,
+        ["dataset=folder", f"dataset.root={image_folder}", f"dataset.metadata={tmp_path / 'nope.csv'}"],
+    )
     assert "dataset.metadata" in str(error)
 
 
 def test_metadata_csv_without_a_file_column(tmp_path, image_folder, no_model):
     csv = tmp_path / "posts.csv"
     csv.write_text("account,likes\nana,3\n")
-    expect(InputError, "no file column", tmp_path, ["dataset=folder", f"dataset.root={image_folder}", f"dataset.metadata={csv}"])
+    expect(
+        InputError,
+        "no file column",
+        tmp_path,
+        ["dataset=folder", f"dataset.root={image_folder}", f"dataset.metadata={csv}"],
+    )
 
 
 @pytest.mark.parametrize("remembered", [False, True], ids=["first-run", "after-a-run-with-them"])
@@ -209,9 +218,20 @@ def test_cli_prints_one_message_and_exits_2_without_traceback(tmp_path):
     env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
     env.pop("VISFRAME_DEBUG", None)
     result = subprocess.run(
-        [sys.executable, "-m", "visframe.cli", "dataset=folder", "dataset.root=/nonexistent/posts",
-         f"hydra.run.dir={tmp_path / 'run'}", f"tracking.store_dir={tmp_path / 'mlruns'}"],
-        check=False, capture_output=True, text=True, timeout=120, env=env,
+        [
+            sys.executable,
+            "-m",
+            "visframe.cli",
+            "dataset=folder",
+            "dataset.root=/nonexistent/posts",
+            f"hydra.run.dir={tmp_path / 'run'}",
+            f"tracking.store_dir={tmp_path / 'mlruns'}",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
     assert result.returncode == 2, result.stderr
     output = result.stdout + result.stderr
@@ -222,9 +242,19 @@ def test_cli_prints_one_message_and_exits_2_without_traceback(tmp_path):
 
 def test_cli_bad_parameter_exits_2(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "visframe.cli", "clusterer.min_cluster_size=abc", "dataset.preset=tiny",
-         f"hydra.run.dir={tmp_path / 'run'}", f"tracking.store_dir={tmp_path / 'mlruns'}"],
-        check=False, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "visframe.cli",
+            "clusterer.min_cluster_size=abc",
+            "dataset.preset=tiny",
+            f"hydra.run.dir={tmp_path / 'run'}",
+            f"tracking.store_dir={tmp_path / 'mlruns'}",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2
     assert "whole number" in result.stdout + result.stderr
@@ -239,8 +269,15 @@ def test_every_user_error_class_derives_from_visframe_error():
     from visframe.embed.encoders.base import MissingWeightsError
     from visframe.run_dir import RunFileMissing
 
-    for error_type in (IngestError, MetadataError, EmbeddingError, MissingWeightsError, pipeline.PipelineError,
-                       NoUsableImages, RunFileMissing):
+    for error_type in (
+        IngestError,
+        MetadataError,
+        EmbeddingError,
+        MissingWeightsError,
+        pipeline.PipelineError,
+        NoUsableImages,
+        RunFileMissing,
+    ):
         assert issubclass(error_type, VisframeError), error_type
 
 
@@ -262,3 +299,14 @@ def test_store_failing_at_the_end_keeps_outputs_and_exits_2_from_the_cli(tmp_pat
     run_dir = tmp_path / "run"
     assert (run_dir / C.ASSIGNMENTS_FILE).exists()
     assert "log-artifacts" in (run_dir / C.TRACKING_PENDING_FILE).read_text()
+
+
+def test_a_reducer_asking_more_components_than_the_vectors_have_stops_with_one_message(tmp_path):
+    """Issue 25: `reducer=pca reducer.n_components=500` on the tiny model's vectors ends in the project's
+    error (exit 2 from the command), before the estimator runs, with nothing of the job lost."""
+    fast = [o for o in job_config.FAST if not o.startswith("reducer.")] + ["report.enabled=false"]
+    cfg = job_config.make_cfg(tmp_path, ["reducer=pca", "reducer.n_components=500"], fast=fast)
+    with pytest.raises(ConfigError, match=r"n_components=500 is more than") as caught:
+        pipeline.run(cfg, tmp_path / "run")
+    assert "n_components ≤" in caught.value.fix
+    assert (tmp_path / "run" / C.MANIFEST_FILE).exists()  # ingest's work is kept for the rerun

@@ -17,8 +17,21 @@ REPO = Path(__file__).resolve().parents[1]
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(REPO)],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     (built,) = out.glob("visframe-*.whl")
     return built
@@ -26,7 +39,9 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_holds_every_config_and_template(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped_yaml = {str(p.relative_to(REPO / "src")) for p in (REPO / "src" / "visframe" / "conf").rglob("*.yaml")}
+    shipped_yaml = {
+        str(p.relative_to(REPO / "src")) for p in (REPO / "src" / "visframe" / "conf").rglob("*.yaml")
+    }
     assert shipped_yaml, "no configs found in the source tree"
     assert shipped_yaml <= names, f"configs missing from the wheel: {sorted(shipped_yaml - names)[:5]}"
     assert "visframe/conf/config.yaml" in names
@@ -38,18 +53,36 @@ def test_wheel_holds_every_config_and_template(wheel):
 def test_installed_wheel_runs_from_another_directory(wheel, tmp_path):
     """`pip install` the wheel (no source checkout on the path) and run a tiny job elsewhere."""
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
-                   check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        check=True,
+        timeout=300,
+    )
     work = tmp_path / "elsewhere"
     work.mkdir()
     env = {**os.environ, "PYTHONPATH": str(target)}  # ahead of the editable checkout's .pth
     code = "import visframe, sys; assert visframe.__file__.startswith(sys.argv[1]), visframe.__file__"
     subprocess.run([sys.executable, "-c", code, str(target)], check=True, env=env, cwd=work)
     result = subprocess.run(
-        [sys.executable, "-m", "visframe.cli", "model=tiny_random", "dataset.preset=tiny", "report.enabled=false",
-         "clusterer.min_cluster_size=5", "reducer.n_neighbors=10", "map_reducer.n_neighbors=10",
-         "show_progress=false", "trainer.num_workers=0"],
-        env=env, cwd=work, check=False, capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "visframe.cli",
+            "model=tiny_random",
+            "dataset.preset=tiny",
+            "report.enabled=false",
+            "clusterer.min_cluster_size=5",
+            "reducer.n_neighbors=10",
+            "map_reducer.n_neighbors=10",
+            "show_progress=false",
+            "trainer.num_workers=0",
+        ],
+        env=env,
+        cwd=work,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert list(work.glob("outputs/*/*/assignments.parquet"))

@@ -74,7 +74,9 @@ def _job(cfg: DictConfig) -> float | None:
     run_dir = Path(hydra_cfg.runtime.output_dir)
     result = run(cfg, run_dir, _job_session(hydra_cfg))
     metrics = result.metrics
-    summary = ", ".join(f"{name}={metrics[name]:.3f}" for name in SUMMARY_METRICS if metrics.get(name) is not None)
+    summary = ", ".join(
+        f"{name}={metrics[name]:.3f}" for name in SUMMARY_METRICS if metrics.get(name) is not None
+    )
     log.info("Done: %s", summary)
     log.info("Results: %s", run_dir.resolve())
     if result.mlflow_run_id:

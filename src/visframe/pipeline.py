@@ -127,10 +127,14 @@ def _run_stages(cfg: DictConfig, run_files: RunDir, tracker, session: Session) -
         encoder = load_encoder(cfg.model, cfg.trainer, context.cache_dir)
     with timer.stage("ingest"):
         ingest = data_stage.run(data_stage.IngestInputs(_inspector(cfg)), cfg.dataset, context)
-    artifacts += [run_files.write_manifest(ingest.manifest, ingest.warnings),
-                  run_files.write_cleaning_report(ingest.report)]
+    artifacts += [
+        run_files.write_manifest(ingest.manifest, ingest.warnings),
+        run_files.write_cleaning_report(ingest.report),
+    ]
     if tracker is not None:
-        tracker.log_dataset(ingest.manifest, run_files.file(C.MANIFEST_FILE), str(cfg.dataset.name), ingest.fingerprint)
+        tracker.log_dataset(
+            ingest.manifest, run_files.file(C.MANIFEST_FILE), str(cfg.dataset.name), ingest.fingerprint
+        )
     unique = ingest.clean.drop_duplicates(C.IMAGE_ID)
     ids, paths = unique[C.IMAGE_ID].tolist(), unique[C.PATH].tolist()
     with timer.stage("embed"):
@@ -146,31 +150,51 @@ def _run_stages(cfg: DictConfig, run_files: RunDir, tracker, session: Session) -
     # What the text says does not depend on the images' clusters: its topics come first, so the
     # image clustering may use its vectors too (`embedding=fused`).
     with timer.stage("messages"):
-        messages = messages_stage.run(messages_stage.MessagesInputs(ingest.clean, texts.table),
-                                      messages_stage.MessagesSettings(cfg.get("messages"), cfg.get("text_encoder")),
-                                      context)
+        messages = messages_stage.run(
+            messages_stage.MessagesInputs(ingest.clean, texts.table),
+            messages_stage.MessagesSettings(cfg.get("messages"), cfg.get("text_encoder")),
+            context,
+        )
     if messages.table is not None:
-        artifacts += [run_files.write(C.MESSAGES, messages.table), run_files.write(C.SLOGANS, messages.slogans)]
+        artifacts += [
+            run_files.write(C.MESSAGES, messages.table),
+            run_files.write(C.SLOGANS, messages.slogans),
+        ]
     if messages.vectors is not None:  # not an artifact: vectors, for the review app and suggestions
-        run_files.write_message_vectors(messages.vectors.image_ids, messages.vectors.vectors,
-                                        messages.vectors.encoder_key)
+        run_files.write_message_vectors(
+            messages.vectors.image_ids, messages.vectors.vectors, messages.vectors.encoder_key
+        )
 
     points = points_of(ingest.clean, embedding, str(cfg.cluster_unit), messages, cfg.get("embedding"))
     with timer.stage("reduce"):
-        reduced = reduce_stage.run(reduce_stage.ReduceInputs(points.vectors, points.input_key),
-                                   reduce_stage.ReduceSettings(cfg.reducer, cfg.map_reducer, cfg.get("scale")), context)
+        reduced = reduce_stage.run(
+            reduce_stage.ReduceInputs(points.vectors, points.input_key),
+            reduce_stage.ReduceSettings(cfg.reducer, cfg.map_reducer, cfg.get("scale")),
+            context,
+        )
     with timer.stage("clustering"):
-        clusters = cluster_stage.run(cluster_stage.ClusterInputs(reduced.coordinates, points.vectors, reduced.sample_rows),
-                                     cluster_stage.ClusterSettings(cfg.clusterer, cfg.get("scale")), context)
-    log.info("Clustered %d points: %d clusters, %.1f%% noise", len(points.vectors), clusters.n_clusters,
-             100 * (clusters.labels == C.NOISE).mean())
+        clusters = cluster_stage.run(
+            cluster_stage.ClusterInputs(reduced.coordinates, points.vectors, reduced.sample_rows),
+            cluster_stage.ClusterSettings(cfg.clusterer, cfg.get("scale")),
+            context,
+        )
+    log.info(
+        "Clustered %d points: %d clusters, %.1f%% noise",
+        len(points.vectors),
+        clusters.n_clusters,
+        100 * (clusters.labels == C.NOISE).mean(),
+    )
     post_clusters = clusters.take(points.point_of_row)
     assignments = assignments_table(ingest.clean, points, reduced, post_clusters, messages)
-    artifacts += [run_files.write_assignments(assignments), run_files.write(C.CLUSTER_TREE, post_clusters.tree())]
+    artifacts += [
+        run_files.write_assignments(assignments),
+        run_files.write(C.CLUSTER_TREE, post_clusters.tree()),
+    ]
 
     with timer.stage("evaluate"):
-        evaluation = evaluate_stage.run(_evaluate_inputs(ingest.clean, points, reduced, clusters), cfg.evaluation,
-                                        context)
+        evaluation = evaluate_stage.run(
+            _evaluate_inputs(ingest.clean, points, reduced, clusters), cfg.evaluation, context
+        )
     giant = post_clusters.giant_cluster_warnings(float(cfg.evaluation.warn_largest_cluster_share))
     warnings = [*evaluation.warnings, *giant]
     for warning in warnings:
@@ -189,10 +213,19 @@ def _run_stages(cfg: DictConfig, run_files: RunDir, tracker, session: Session) -
 
     with timer.stage("describe"):
         descriptions = describe_stage.run(
-            describe_stage.DescribeInputs(ingest.manifest, assignments, texts.table, encoder, embedding.vectors,
-                                          embedding.image_ids, messages=messages.table,
-                                          message_vectors=messages.vectors),
-            cfg.describe, context)
+            describe_stage.DescribeInputs(
+                ingest.manifest,
+                assignments,
+                texts.table,
+                encoder,
+                embedding.vectors,
+                embedding.image_ids,
+                messages=messages.table,
+                message_vectors=messages.vectors,
+            ),
+            cfg.describe,
+            context,
+        )
     if descriptions.described:
         artifacts += run_files.write_descriptions(descriptions)
         if tracker is not None:
@@ -201,10 +234,18 @@ def _run_stages(cfg: DictConfig, run_files: RunDir, tracker, session: Session) -
     if cfg.report.get("enabled", True):
         with timer.stage("report"):
             report = report_stage.run(
-                report_stage.ReportInputs(run_files, ingest.manifest, assignments, metrics, warnings,
-                                          _run_info(cfg, ingest, embedding, reduced, resolved_yaml),
-                                          [*(n for n in (texts.skipped, messages.skipped) if n), *descriptions.notes]),
-                cfg.report, context)
+                report_stage.ReportInputs(
+                    run_files,
+                    ingest.manifest,
+                    assignments,
+                    metrics,
+                    warnings,
+                    _run_info(cfg, ingest, embedding, reduced, resolved_yaml),
+                    [*(n for n in (texts.skipped, messages.skipped) if n), *descriptions.notes],
+                ),
+                cfg.report,
+                context,
+            )
         for note in report.notes:
             log.info("Report: %s", note)
         artifacts.append(run_files.report_dir)  # one directory: a report of 100 clusters holds ~1,700 files
@@ -229,20 +270,31 @@ def points_of(clean: pd.DataFrame, embedding, cluster_unit: str, messages=None, 
         image_ids = clean[[C.IMAGE_ID]].drop_duplicates(C.IMAGE_ID).reset_index(drop=True)
         point_of_row = pd.Index(image_ids[C.IMAGE_ID]).get_indexer(clean[C.IMAGE_ID])
     else:
-        raise PipelineError(f"cluster_unit must be 'post' or 'unique_image', not {cluster_unit!r}",
-                            fix="cluster_unit=post")
+        raise PipelineError(
+            f"cluster_unit must be 'post' or 'unique_image', not {cluster_unit!r}", fix="cluster_unit=post"
+        )
     rows = pd.Index(embedding.image_ids).get_indexer(image_ids[C.IMAGE_ID])
     vectors = rows_of(embedding.vectors, rows)  # usually the embedding's rows in order: no copy
     key = embedding.encoder_key
     if space is not None and space.get("kind", "image") != "image":
-        vectors, key = fused_vectors(vectors, image_ids[C.IMAGE_ID].astype(str).tolist(),
-                                     None if messages is None else messages.vectors, space, key)
+        vectors, key = fused_vectors(
+            vectors,
+            image_ids[C.IMAGE_ID].astype(str).tolist(),
+            None if messages is None else messages.vectors,
+            space,
+            key,
+        )
     input_key = f"{key}:{hash_strings(image_ids[C.IMAGE_ID].tolist())}"
     return Points(image_ids, point_of_row, vectors, input_key)
 
 
-def assignments_table(clean: pd.DataFrame, points: Points, reduced: reduce_stage.ReduceResult, posts: ClusterResult,
-                      messages: messages_stage.Messages | None = None) -> pd.DataFrame:
+def assignments_table(
+    clean: pd.DataFrame,
+    points: Points,
+    reduced: reduce_stage.ReduceResult,
+    posts: ClusterResult,
+    messages: messages_stage.Messages | None = None,
+) -> pd.DataFrame:
     """One row per clean post (contracts.ASSIGNMENTS + the layer and soft-noise columns, and the message
     topic of the post's image when the messages stage made topics), in memory with the original
     (openable) paths. `posts` is the clustering taken at every post's point."""
@@ -269,10 +321,16 @@ def assignments_table(clean: pd.DataFrame, points: Points, reduced: reduce_stage
     return C.validate(C.ASSIGNMENTS, table)
 
 
-def _evaluate_inputs(clean: pd.DataFrame, points: Points, reduced: reduce_stage.ReduceResult, clusters: ClusterResult):
+def _evaluate_inputs(
+    clean: pd.DataFrame, points: Points, reduced: reduce_stage.ReduceResult, clusters: ClusterResult
+):
     """One row per post: metrics count posts, whichever unit was clustered."""
     rows = points.point_of_row
-    truth = clean[C.LABEL].to_numpy(dtype=object) if C.LABEL in clean.columns and clean[C.LABEL].notna().any() else None
+    truth = (
+        clean[C.LABEL].to_numpy(dtype=object)
+        if C.LABEL in clean.columns and clean[C.LABEL].notna().any()
+        else None
+    )
     return evaluate_stage.EvaluateInputs(
         reduced=reduced.coordinates[rows],
         vectors=rows_of(points.vectors, rows),  # one point per post: no copy
@@ -292,7 +350,9 @@ def _inspector(cfg: DictConfig):
 # ----------------------------------------------------------------------------------- tracking
 
 
-def _run_info(cfg: DictConfig, ingest, embedding, reduced: reduce_stage.ReduceResult, resolved_yaml: str) -> report_stage.RunInfo:
+def _run_info(
+    cfg: DictConfig, ingest, embedding, reduced: reduce_stage.ReduceResult, resolved_yaml: str
+) -> report_stage.RunInfo:
     return report_stage.RunInfo(
         model=str(cfg.model.get("name", "")),
         config_hash=stable_hash(OmegaConf.to_container(cfg, resolve=True)),
@@ -320,16 +380,36 @@ def _code_version() -> str:
 
 
 # Clusterer keys that are settings of the estimator's machinery, not of the clustering itself.
-_NOT_RUN_NAME_KEYS = {"_target_", "metric", "core_dist_n_jobs", "n_jobs", "verbose", "reproducible", "gen_min_span_tree",
-                      "prediction_data", "algorithm", "leaf_size", "memory", "output_type", "handle"}
+_NOT_RUN_NAME_KEYS = {
+    "_target_",
+    "metric",
+    "core_dist_n_jobs",
+    "n_jobs",
+    "verbose",
+    "reproducible",
+    "gen_min_span_tree",
+    "prediction_data",
+    "algorithm",
+    "leaf_size",
+    "memory",
+    "output_type",
+    "handle",
+}
 
 
 def clusterer_label(clusterer_cfg: DictConfig | dict) -> str:
     """The clusterer's own name and set parameters, e.g. 'HDBSCAN(min_cluster_size=50,min_samples=null)'."""
-    values = OmegaConf.to_container(clusterer_cfg, resolve=True) if isinstance(clusterer_cfg, DictConfig) else dict(clusterer_cfg)
+    values = (
+        OmegaConf.to_container(clusterer_cfg, resolve=True)
+        if isinstance(clusterer_cfg, DictConfig)
+        else dict(clusterer_cfg)
+    )
     target = str(values.get("_target_", "clusterer")).rsplit(".", 1)[-1]
-    shown = [f"{k}={'null' if v is None else v}" for k, v in values.items()
-             if k not in _NOT_RUN_NAME_KEYS and not isinstance(v, (dict, list))][:3]
+    shown = [
+        f"{k}={'null' if v is None else v}"
+        for k, v in values.items()
+        if k not in _NOT_RUN_NAME_KEYS and not isinstance(v, (dict, list))
+    ][:3]
     return f"{target}({','.join(shown)})"
 
 
@@ -346,8 +426,14 @@ def _tracker(cfg: DictConfig, run_dir: Path, session: Session) -> Any:
     tags = {str(k): str(v) for k, v in (cfg.tracking.get("tags") or {}).items()}
     tags["visframe.run_dir"] = str(run_dir.resolve())
     run_name = cfg.tracking.get("run_name") or default_run_name(cfg)
-    return JobTracker(cfg.tracking, run_name, params=flatten_config(cfg), tags=tags,
-                      parent_run_id=session.parent_run_id, dataset_profiles=session.dataset_profiles)
+    return JobTracker(
+        cfg.tracking,
+        run_name,
+        params=flatten_config(cfg),
+        tags=tags,
+        parent_run_id=session.parent_run_id,
+        dataset_profiles=session.dataset_profiles,
+    )
 
 
 __all__ = ["JobResult", "PipelineError", "Points", "VisframeError", "points_of", "run"]

@@ -23,8 +23,17 @@ from dataclasses import dataclass, field
 from visframe.session import Session
 
 # The stage packages in the order data flows; a stage may import an earlier one, never a later one.
-STAGES = ("visframe.data", "visframe.embed", "visframe.text", "visframe.reduce", "visframe.cluster",
-          "visframe.messages", "visframe.evaluate", "visframe.describe", "visframe.report")
+STAGES = (
+    "visframe.data",
+    "visframe.embed",
+    "visframe.text",
+    "visframe.reduce",
+    "visframe.cluster",
+    "visframe.messages",
+    "visframe.evaluate",
+    "visframe.describe",
+    "visframe.report",
+)
 
 
 @dataclass(frozen=True)

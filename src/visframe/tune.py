@@ -99,9 +99,13 @@ def suggest(trial, name: str, distribution) -> Any:
     import optuna.distributions as dist
 
     if isinstance(distribution, dist.IntDistribution):
-        return trial.suggest_int(name, distribution.low, distribution.high, step=distribution.step, log=distribution.log)
+        return trial.suggest_int(
+            name, distribution.low, distribution.high, step=distribution.step, log=distribution.log
+        )
     if isinstance(distribution, dist.FloatDistribution):
-        return trial.suggest_float(name, distribution.low, distribution.high, step=distribution.step, log=distribution.log)
+        return trial.suggest_float(
+            name, distribution.low, distribution.high, step=distribution.step, log=distribution.log
+        )
     return trial.suggest_categorical(name, distribution.choices)
 
 
@@ -153,7 +157,9 @@ def undefined_objective_reason(metrics: Mapping[str, float], names: list[str]) -
         why = "one cluster: nothing to compare it with"
     else:
         why = "undefined for this trial"
-    scored = ", ".join(f"{n} scored as its worst value {worst_value(n):g}" for n in undefined if n in REGISTRY)
+    scored = ", ".join(
+        f"{n} scored as its worst value {worst_value(n):g}" for n in undefined if n in REGISTRY
+    )
     return f"{why}; {scored}" if scored else why
 
 
@@ -207,8 +213,12 @@ def _orphans(study, storage, grace: float) -> list:
     if unmarked:
         wait = max(0.0, grace - min(_age_seconds(t) for t in unmarked))
         if wait:
-            log.info("Study %s: %d running trial(s) without a worker yet; checking again in %.1f s",
-                     study.study_name, len(unmarked), wait)
+            log.info(
+                "Study %s: %d running trial(s) without a worker yet; checking again in %.1f s",
+                study.study_name,
+                len(unmarked),
+                wait,
+            )
             time.sleep(wait)
         again = [storage.get_trial(t._trial_id) for t in unmarked]
         orphans += [t for t in again if t.state == TrialState.RUNNING and not t.user_attrs.get("worker")]
@@ -218,8 +228,11 @@ def _orphans(study, storage, grace: float) -> list:
 def _running_here(study) -> list:
     from optuna.trial import TrialState
 
-    return [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-            if t.user_attrs.get("worker") == _worker_id()]
+    return [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if t.user_attrs.get("worker") == _worker_id()
+    ]
 
 
 def fail_and_requeue(study, storage, trials) -> int:
@@ -264,8 +277,12 @@ def parent_run_for_study(study, tracking_cfg: DictConfig | None, tags: Mapping[s
             client.update_run(run_id, status="RUNNING")
             return run_id
         except Exception:  # noqa: BLE001 - the MLflow store was reset: start a new parent
-            log.warning("MLflow parent run %s of study %s not found: starting a new one", run_id, study.study_name)
-    run_id = start_parent_run(tracking_cfg, f"optuna {study.study_name}", tags={"visframe.kind": "optuna", **tags})
+            log.warning(
+                "MLflow parent run %s of study %s not found: starting a new one", run_id, study.study_name
+            )
+    run_id = start_parent_run(
+        tracking_cfg, f"optuna {study.study_name}", tags={"visframe.kind": "optuna", **tags}
+    )
     study.set_user_attr("mlflow_parent_run_id", run_id)
     return run_id
 
@@ -274,6 +291,38 @@ def pipeline_trial(cfg: DictConfig, run_dir: Path, session: Session) -> Mapping[
     from visframe.pipeline import run
 
     return run(cfg, run_dir, session=session).metrics
+
+
+def _open_study(tune_cfg: DictConfig, storage, names: list[str], directions: list[str]):
+    """Create or load the study, its objectives named as the dashboard shows them."""
+    import warnings
+
+    import optuna
+    from hydra.utils import instantiate
+    from optuna.exceptions import ExperimentalWarning
+
+    study = optuna.create_study(
+        study_name=str(tune_cfg.study_name),
+        storage=storage,
+        load_if_exists=True,
+        directions=directions,
+        sampler=instantiate(tune_cfg.sampler),
+    )
+    if study.metric_names != names:
+        with warnings.catch_warnings():  # experimental since Optuna 3.2, and what optuna-dashboard reads
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            study.set_metric_names(names)  # the dashboard says "dbcv", not "Objective 0"
+    return study
+
+
+def _record_trial_attributes(trial, metrics: Mapping[str, Any], names: list[str]) -> None:
+    """The headline metrics as trial attributes, and why the objective is undefined when it is."""
+    for name in ("n_clusters", "noise_fraction", "silhouette", "dbcv"):
+        if metrics.get(name) is not None and math.isfinite(float(metrics[name])):
+            trial.set_user_attr(name, float(metrics[name]))
+    reason = undefined_objective_reason(metrics, names)
+    if reason:
+        trial.set_user_attr("objective_undefined", reason)
 
 
 def run_study(
@@ -289,30 +338,21 @@ def run_study(
     the same Session, which carries the study's MLflow parent run.
     """
     import optuna
-    from hydra.utils import instantiate
     from optuna.trial import TrialState
 
     from visframe.tracking.sweep import end_parent_run, log_parent_summary
 
     tune_cfg = base_cfg.tune
     if not space:
-        raise ConfigError("empty search space", fix="give a sweep override, e.g. 'clusterer.min_cluster_size=int(interval(10,200))'")
+        raise ConfigError(
+            "empty search space",
+            fix="give a sweep override, e.g. 'clusterer.min_cluster_size=int(interval(10,200))'",
+        )
     names, directions = objectives_and_directions(tune_cfg)
     output_dir = Path(str(tune_cfg.output_dir)).expanduser().resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
     storage = optuna.storages.get_storage(storage_url(tune_cfg))
-    study = optuna.create_study(
-        study_name=str(tune_cfg.study_name), storage=storage, load_if_exists=True,
-        directions=directions, sampler=instantiate(tune_cfg.sampler),
-    )
-    if study.metric_names != names:
-        import warnings
-
-        from optuna.exceptions import ExperimentalWarning
-
-        with warnings.catch_warnings():  # experimental since Optuna 3.2, and what optuna-dashboard reads
-            warnings.simplefilter("ignore", ExperimentalWarning)
-            study.set_metric_names(names)  # the dashboard says "dbcv", not "Objective 0"
+    study = _open_study(tune_cfg, storage, names, directions)
     recover_killed_trials(study, storage)
     tracking_cfg = base_cfg.get("tracking")
     tracking_cfg = tracking_cfg if tracking_cfg is not None and tracking_cfg.get("enabled", True) else None
@@ -321,8 +361,14 @@ def run_study(
     finished_states = (TrialState.COMPLETE, TrialState.PRUNED)
     done = len(study.get_trials(deepcopy=False, states=finished_states))
     remaining = max(0, int(tune_cfg.n_trials) - done)
-    log.info("Study %s: %d trial(s) finished, %d to run (objective %s, %s)", study.study_name, done, remaining,
-             names, directions)
+    log.info(
+        "Study %s: %d trial(s) finished, %d to run (objective %s, %s)",
+        study.study_name,
+        done,
+        remaining,
+        names,
+        directions,
+    )
 
     def objective(trial):
         trial.set_user_attr("worker", _worker_id())
@@ -344,12 +390,7 @@ def run_study(
             if run_id:
                 trial.set_user_attr("mlflow_run_id", run_id)
         values = objective_values(metrics, names, directions)
-        for name in ("n_clusters", "noise_fraction", "silhouette", "dbcv"):
-            if metrics.get(name) is not None and math.isfinite(float(metrics[name])):
-                trial.set_user_attr(name, float(metrics[name]))
-        reason = undefined_objective_reason(metrics, names)
-        if reason:
-            trial.set_user_attr("objective_undefined", reason)
+        _record_trial_attributes(trial, metrics, names)
         if parent:
             # The parent shows the search's progress: each objective per trial (step = trial number).
             from mlflow.tracking import MlflowClient
@@ -463,11 +504,22 @@ def _search(argv: list[str]) -> None:
     names, _ = objectives_and_directions(base_cfg.tune)
     if len(names) == 1:
         best = study.best_trial
-        log.info("Best trial %d: %s = %.4f with %s (%s)", best.number, names[0], best.value, best.params,
-                 best.user_attrs.get("run_dir", ""))
+        log.info(
+            "Best trial %d: %s = %.4f with %s (%s)",
+            best.number,
+            names[0],
+            best.value,
+            best.params,
+            best.user_attrs.get("run_dir", ""),
+        )
     else:
         for trial in study.best_trials:
-            log.info("Pareto trial %d: %s with %s", trial.number, dict(zip(names, trial.values, strict=True)), trial.params)
+            log.info(
+                "Pareto trial %d: %s with %s",
+                trial.number,
+                dict(zip(names, trial.values, strict=True)),
+                trial.params,
+            )
     log.info("Study summary: %s", Path(str(base_cfg.tune.output_dir)).resolve() / "summary")
 
 

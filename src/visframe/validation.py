@@ -68,10 +68,13 @@ def check_reducer_options(section: str, reducer_cfg: DictConfig | Mapping | None
         return
     knn = reducer_cfg.get("knn") or {}
     threads = knn.get("n_jobs")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads == 0
-                                or threads < -1):
-        raise ConfigError(f"{section}.knn.n_jobs must be -1 (every core) or a whole number of at least 1, "
-                          f"not {threads!r}", fix=f"{section}.knn.n_jobs=2 (the default), 1 or -1 (every core)")
+    if threads is not None and (
+        isinstance(threads, bool) or not isinstance(threads, int) or threads == 0 or threads < -1
+    ):
+        raise ConfigError(
+            f"{section}.knn.n_jobs must be -1 (every core) or a whole number of at least 1, not {threads!r}",
+            fix=f"{section}.knn.n_jobs=2 (the default), 1 or -1 (every core)",
+        )
     if knn.get("pca_components") is not None:
         check_integer(f"{section}.knn", "pca_components", knn.get("pca_components"), 2)
     budget = reducer_cfg.get("epoch_budget")
@@ -90,13 +93,19 @@ def check_input_folder(dataset_cfg: DictConfig | Mapping) -> None:
         raise InputError("no input folder given", fix="dataset.root=/path/to/your/images")
     root = Path(str(raw)).expanduser()
     if not root.exists():
-        raise InputError(f"the input folder {root} does not exist", fix="check dataset.root=… (an absolute path is safest)")
+        raise InputError(
+            f"the input folder {root} does not exist", fix="check dataset.root=… (an absolute path is safest)"
+        )
     if not root.is_dir():
         raise InputError(f"dataset.root {root} is a file, not a folder", fix=f"dataset.root={root.parent}")
     if not os.access(root, os.R_OK | os.X_OK):
-        raise InputError(f"the input folder {root} is not readable", fix=f"give yourself read access: chmod -R u+rX {root}")
+        raise InputError(
+            f"the input folder {root} is not readable", fix=f"give yourself read access: chmod -R u+rX {root}"
+        )
     if not _has_any_file(root):
-        raise InputError(f"the input folder {root} holds no files", fix="point dataset.root at the folder with your images")
+        raise InputError(
+            f"the input folder {root} holds no files", fix="point dataset.root at the folder with your images"
+        )
 
 
 def _has_any_file(root: Path) -> bool:
@@ -112,7 +121,9 @@ def check_metadata_file(dataset_cfg: DictConfig | Mapping, memo: Memo | None = N
         return
     path = Path(str(raw)).expanduser()
     if not path.exists():
-        raise InputError(f"the metadata file {path} does not exist", fix="check dataset.metadata=… or drop it")
+        raise InputError(
+            f"the metadata file {path} does not exist", fix="check dataset.metadata=… or drop it"
+        )
     if path.is_file() and not os.access(path, os.R_OK):
         raise InputError(f"the metadata file {path} is not readable", fix=f"chmod u+r {path}")
     if path.is_file():
@@ -132,8 +143,10 @@ def check_writable(run_dir: Path) -> None:
             handle.flush()
             os.fsync(handle.fileno())
     except OSError as error:
-        raise InputError(f"cannot write the outputs to {run_dir}: {describe_os_error(error)}",
-                         fix="free some space or choose another place: hydra.run.dir=/path/with/space") from error
+        raise InputError(
+            f"cannot write the outputs to {run_dir}: {describe_os_error(error)}",
+            fix="free some space or choose another place: hydra.run.dir=/path/with/space",
+        ) from error
     finally:
         try:
             probe.unlink()
@@ -142,8 +155,12 @@ def check_writable(run_dir: Path) -> None:
 
 
 def describe_os_error(error: OSError) -> str:
-    names = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
-             errno.EDQUOT: "the disk quota is used up"}
+    names = {
+        errno.ENOSPC: "the disk is full",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EDQUOT: "the disk quota is used up",
+    }
     return names.get(error.errno, error.strerror or str(error))
 
 

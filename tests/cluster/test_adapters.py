@@ -19,7 +19,9 @@ from visframe.cluster import fit_clusterer, glosh_outlier_scores
 
 @pytest.fixture(scope="module")
 def blobs():
-    points, _ = make_blobs(n_samples=600, centers=[[0, 0, 0], [8, 8, 0], [-8, 8, 4]], cluster_std=1.2, random_state=3)
+    points, _ = make_blobs(
+        n_samples=600, centers=[[0, 0, 0], [8, 8, 0], [-8, 8, 4]], cluster_std=1.2, random_state=3
+    )
     points = np.vstack([points, points[:20]])  # exact duplicates, as reshared images give
     return points
 
@@ -45,7 +47,9 @@ def test_glosh_by_hand():
 def test_backend_from_its_config_gives_all_three_outputs_and_agrees_with_hdbscan(name, blobs):
     cfg = OmegaConf.load(f"{CONFIG_DIR}/clusterer/{name}.yaml")
     cfg.min_cluster_size = 15
-    result = fit_clusterer(instantiate(cfg), blobs.astype(np.float32))  # float32, as the reduction cache stores
+    result = fit_clusterer(
+        instantiate(cfg), blobs.astype(np.float32)
+    )  # float32, as the reduction cache stores
     reference = fit_clusterer(hdbscan.HDBSCAN(min_cluster_size=15), blobs)
     assert result.n_clusters == 3
     assert adjusted_rand_score(reference.labels, result.labels) > 0.95
@@ -95,7 +99,6 @@ def test_gpu_adapter_without_cuml_says_how_to_install(monkeypatch):
         estimator.fit(np.zeros((10, 2)))
 
 
-
 class RawKMeans(KMeans):
     """A clusterer of the raw vectors (as EVoC is), for the stage's test."""
 
@@ -117,7 +120,9 @@ def test_the_cluster_stage_gives_a_raw_input_estimator_the_vectors(monkeypatch):
     config = OmegaConf.create({"_target_": "raw_clusterer_for_tests.RawKMeans"})
     vectors, _ = make_blobs(n_samples=120, centers=3, n_features=8, random_state=2)
     coordinates = vectors[:, :2]
-    result = cluster.run(cluster.ClusterInputs(coordinates, vectors), cluster.ClusterSettings(config), StageContext())
+    result = cluster.run(
+        cluster.ClusterInputs(coordinates, vectors), cluster.ClusterSettings(config), StageContext()
+    )
     np.testing.assert_array_equal(result.labels, RawKMeans().fit(vectors).labels_)
     with pytest.raises(ConfigError, match="raw vectors"):
         cluster.run(cluster.ClusterInputs(coordinates), cluster.ClusterSettings(config), StageContext())

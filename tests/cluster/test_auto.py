@@ -39,11 +39,17 @@ def test_the_choice_is_the_best_candidate_and_is_recorded(points, criterion):
     estimator = AutoHDBSCAN(criterion=criterion)
     result = fit_clusterer(estimator, points)
     candidates = estimator.candidates_
-    assert [c["min_cluster_size"] for c in candidates] == estimator.candidate_sizes(len(points)) == [5, 6, 12, 24]
+    assert (
+        [c["min_cluster_size"] for c in candidates]
+        == estimator.candidate_sizes(len(points))
+        == [5, 6, 12, 24]
+    )
     best = max((c for c in candidates if c["n_clusters"] >= 2), key=lambda c: c[criterion])
     assert result.selection["selected_min_cluster_size"] == best["min_cluster_size"]
     for c in candidates:
-        assert result.selection[f"selection_{criterion}_mcs{c['min_cluster_size']}"] == pytest.approx(c[criterion], nan_ok=True)
+        assert result.selection[f"selection_{criterion}_mcs{c['min_cluster_size']}"] == pytest.approx(
+            c[criterion], nan_ok=True
+        )
     # The chosen cut equals HDBSCAN refitted with that size and the same min_samples.
     refit = hdbscan.HDBSCAN(min_cluster_size=best["min_cluster_size"], min_samples=5).fit(points)
     np.testing.assert_array_equal(result.labels, refit.labels_)

@@ -22,7 +22,9 @@ def two_level_blobs():
     return points, sub
 
 
-@pytest.mark.parametrize("make", [lambda: hdbscan.HDBSCAN(min_cluster_size=150), lambda: FastHDBSCAN(min_cluster_size=150)])
+@pytest.mark.parametrize(
+    "make", [lambda: hdbscan.HDBSCAN(min_cluster_size=150), lambda: FastHDBSCAN(min_cluster_size=150)]
+)
 def test_layers_nest_and_keep_the_chosen_labels(two_level_blobs, make):
     points, _ = two_level_blobs
     clusterer = make()
@@ -50,14 +52,18 @@ def test_tree_is_a_valid_cluster_tree_table_with_every_fine_cluster_once(two_lev
             parents = set(result.layers[i + 1][layer == row[C.CLUSTER]].tolist())
             assert parents == {row[C.PARENT_CLUSTER]}
     columns = result.assignment_columns()
-    assert [c for c in columns if c.startswith(C.CLUSTER_LAYER_PREFIX)] == [C.layer_column(i) for i in range(len(result.layers))]
+    assert [c for c in columns if c.startswith(C.CLUSTER_LAYER_PREFIX)] == [
+        C.layer_column(i) for i in range(len(result.layers))
+    ]
 
 
 def test_giant_cluster_warning_names_the_finer_layer_that_splits_it():
     # One big group of four sub-blobs (80% of the points) and one small group; epsilon merges the four.
     centers = [(0, 0), (7, 0), (0, 7), (7, 7), (60, 60)]
     points, _ = make_blobs(n_samples=[300] * 5, centers=centers, cluster_std=0.9, random_state=1)
-    result = fit_clusterer(hdbscan.HDBSCAN(min_cluster_size=100, min_samples=10, cluster_selection_epsilon=8), points)
+    result = fit_clusterer(
+        hdbscan.HDBSCAN(min_cluster_size=100, min_samples=10, cluster_selection_epsilon=8), points
+    )
     notes = result.giant_clusters()
     assert len(notes) == 1 and notes[0]["share"] > 0.5
     assert notes[0]["layer"] is not None and notes[0]["layer"] < result.chosen_layer

@@ -36,13 +36,28 @@ def test_default_clusterer_on_a_real_folder(tmp_path):
         for path in sorted((STAMPS / name).rglob("*.png"))[:20]:
             shutil.copy(path, root / name / f"{path.parent.name}-{path.name}")
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
-        cfg = compose("config", overrides=[
-            "dataset=folder", f"dataset.root={root}", "dataset.label_from_dirs=true",
-            "clusterer=auto_hdbscan", "show_progress=false",
-        ])
+        cfg = compose(
+            "config",
+            overrides=[
+                "dataset=folder",
+                f"dataset.root={root}",
+                "dataset.label_from_dirs=true",
+                "clusterer=auto_hdbscan",
+                "show_progress=false",
+            ],
+        )
     cache = str(cfg.paths.cache_dir)
-    clean = data_stage.run(data_stage.IngestInputs(), cfg.dataset, StageContext(cache)).clean.drop_duplicates(C.IMAGE_ID)
-    embedding = embed_images(clean[C.IMAGE_ID].tolist(), clean[C.PATH].tolist(), instantiate(cfg.model), cfg.trainer, cache, show_progress=False)
+    clean = data_stage.run(data_stage.IngestInputs(), cfg.dataset, StageContext(cache)).clean.drop_duplicates(
+        C.IMAGE_ID
+    )
+    embedding = embed_images(
+        clean[C.IMAGE_ID].tolist(),
+        clean[C.PATH].tolist(),
+        instantiate(cfg.model),
+        cfg.trainer,
+        cache,
+        show_progress=False,
+    )
     reduced = reduce_cached(cfg.reducer, embedding.vectors, "tuxpaint-subset", cache).coordinates
     result = fit_clusterer(instantiate(cfg.clusterer), reduced)
 

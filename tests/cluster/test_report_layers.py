@@ -13,7 +13,9 @@ from visframe.report.layers import GIANT_TABLE, TREE_FIGURE, write_layer_report
 def test_tree_figure_and_giant_cluster_table(tmp_path):
     centers = [(0, 0), (7, 0), (0, 7), (7, 7), (60, 60)]
     points, _ = make_blobs(n_samples=[300] * 5, centers=centers, cluster_std=0.9, random_state=1)
-    result = fit_clusterer(hdbscan.HDBSCAN(min_cluster_size=100, min_samples=10, cluster_selection_epsilon=8), points)
+    result = fit_clusterer(
+        hdbscan.HDBSCAN(min_cluster_size=100, min_samples=10, cluster_selection_epsilon=8), points
+    )
     assignments = pd.DataFrame(result.assignment_columns())
     written = write_layer_report(result.tree(), assignments, tmp_path, chosen_layer=result.chosen_layer)
     assert {p.name for p in written} == {TREE_FIGURE, GIANT_TABLE}
@@ -29,5 +31,7 @@ def test_tree_figure_and_giant_cluster_table(tmp_path):
 
 def test_one_layer_and_no_giant_writes_nothing(tmp_path):
     labels = np.array([0, 0, 1, 1, -1])
-    empty = pd.DataFrame({c: pd.Series(dtype="int64") for c in [C.LAYER, C.CLUSTER, C.PARENT_LAYER, C.PARENT_CLUSTER, C.SIZE]})
+    empty = pd.DataFrame(
+        {c: pd.Series(dtype="int64") for c in [C.LAYER, C.CLUSTER, C.PARENT_LAYER, C.PARENT_CLUSTER, C.SIZE]}
+    )
     assert write_layer_report(empty, [labels], tmp_path, chosen_layer=0) == []

@@ -79,19 +79,31 @@ def main() -> None:
         )
         manifest, parallel = timed(
             f"cold ingest, {args.workers} processes",
-            lambda: ingest_folder(
-                root, cache_dir=Path(tmp) / "c2", show_progress=False, workers=args.workers
-            ).manifest,
+            lambda: (
+                ingest_folder(
+                    root, cache_dir=Path(tmp) / "c2", show_progress=False, workers=args.workers
+                ).manifest
+            ),
         )
         _, warm = timed(
             "rerun, files re-checked against the facts cache",
-            lambda: ingest_folder(
-                root, cache_dir=Path(tmp) / "c2", show_progress=False, workers=args.workers, use_snapshot=False
-            ).manifest,
+            lambda: (
+                ingest_folder(
+                    root,
+                    cache_dir=Path(tmp) / "c2",
+                    show_progress=False,
+                    workers=args.workers,
+                    use_snapshot=False,
+                ).manifest
+            ),
         )
         _, unchanged = timed(
             "rerun, unchanged folder (listing fingerprint)",
-            lambda: ingest_folder(root, cache_dir=Path(tmp) / "c2", show_progress=False, workers=args.workers).manifest,
+            lambda: (
+                ingest_folder(
+                    root, cache_dir=Path(tmp) / "c2", show_progress=False, workers=args.workers
+                ).manifest
+            ),
         )
         print(
             f"  per image cold (1 process): {1000 * serial / args.n:.2f} ms; speed-up with {args.workers} "

@@ -124,11 +124,17 @@ def test_placeholders_are_told_apart_from_a_popular_reshared_photo(messy):
 
 def test_placeholder_rule_can_be_turned_off_and_needs_the_minimum_count(messy, tmp_path):
     root, _, _, _ = messy
-    off = ingest_folder(root / "blocked", placeholder_min_count=0, cache_dir=tmp_path, show_progress=False).manifest
+    off = ingest_folder(
+        root / "blocked", placeholder_min_count=0, cache_dir=tmp_path, show_progress=False
+    ).manifest
     assert set(off.status) == {"ok"}
-    high = ingest_folder(root / "blocked", placeholder_min_count=6, cache_dir=tmp_path, show_progress=False).manifest
+    high = ingest_folder(
+        root / "blocked", placeholder_min_count=6, cache_dir=tmp_path, show_progress=False
+    ).manifest
     assert set(high.status) == {"ok"}
-    exact = ingest_folder(root / "blocked", placeholder_min_count=5, cache_dir=tmp_path, show_progress=False).manifest
+    exact = ingest_folder(
+        root / "blocked", placeholder_min_count=5, cache_dir=tmp_path, show_progress=False
+    ).manifest
     assert set(exact.status) == {"placeholder"}
 
 

@@ -52,7 +52,12 @@ def zero_png(path: Path, width: int, height: int, bit_depth: int = 8, colour_typ
     chunks.append(compressor.flush())
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
     data = chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(chunks)) + chunk(b"IEND", b"")
@@ -86,14 +91,19 @@ def test_a_declared_huge_png_is_refused_before_any_pixel_is_allocated(tmp_path):
     assert found["increase"] < 16 * MIB, found
 
 
-@pytest.mark.parametrize(("colour_type", "bit_depth"), [(6, 8), (0, 16), (2, 8)], ids=["rgba", "grey16", "rgb"])
+@pytest.mark.parametrize(
+    ("colour_type", "bit_depth"), [(6, 8), (0, 16), (2, 8)], ids=["rgba", "grey16", "rgb"]
+)
 def test_a_decoded_bomb_stays_under_the_stated_bound(tmp_path, colour_type, bit_depth):
     side = 4_000  # 16 Mpx: the bound (128 MiB) is far below the old path's ~20-35 bytes a pixel (320-560 MB)
     path = zero_png(tmp_path / "bomb.png", side, side, bit_depth, colour_type)
     assert path.stat().st_size < 2 * MIB
     found = peak(path)
     assert found["problem"] is None  # decoded and checked (a black picture: blank, by classify)
-    assert found["increase"] < bound(path, side * side), (found["increase"] / MIB, bound(path, side * side) / MIB)
+    assert found["increase"] < bound(path, side * side), (
+        found["increase"] / MIB,
+        bound(path, side * side) / MIB,
+    )
 
 
 @pytest.mark.slow
@@ -114,7 +124,9 @@ def test_decoders_that_need_more_memory_get_a_lower_pixel_limit(tmp_path):
     allowed = tmp_path / "allowed.webp"
     Image.new("RGB", (3_100, 3_100), (200, 30, 90)).save(allowed, lossless=True)  # 9.6 Mpx
     found = peak(allowed, max_pixels)
-    assert found["problem"] is None and found["increase"] < bound(allowed, max_pixels), found["increase"] / MIB
+    assert found["problem"] is None and found["increase"] < bound(allowed, max_pixels), (
+        found["increase"] / MIB
+    )
     refused = tmp_path / "refused.webp"
     Image.new("RGB", (3_200, 3_200), (200, 30, 90)).save(refused, lossless=True)  # 10.2 Mpx
     found = peak(refused, max_pixels)

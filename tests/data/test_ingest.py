@@ -29,7 +29,9 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def test_manifest_columns_follow_the_contract(corpus, tmp_path):
-    manifest = ingest_folder(corpus, metadata=corpus / "meta.csv", cache_dir=tmp_path, show_progress=False).manifest
+    manifest = ingest_folder(
+        corpus, metadata=corpus / "meta.csv", cache_dir=tmp_path, show_progress=False
+    ).manifest
     assert tuple(manifest.columns) == (*MANIFEST_COLUMNS, "source")
     assert MANIFEST_COLUMNS[:7] == ("image_id", "path", "status", "reason", "label", "width", "height")
     assert all(os.path.isabs(path) for path in manifest.path)

@@ -33,7 +33,9 @@ def ingest(root: Path, **options) -> tuple[pd.DataFrame, list[str]]:
 
 
 def by_name(manifest: pd.DataFrame, root: Path) -> pd.DataFrame:
-    return manifest.set_index(manifest.path.map(lambda p: os.path.relpath(p, root) if p.startswith("/") else p))
+    return manifest.set_index(
+        manifest.path.map(lambda p: os.path.relpath(p, root) if p.startswith("/") else p)
+    )
 
 
 @pytest.fixture
@@ -97,7 +99,9 @@ def test_links_leading_out_are_recorded_and_nothing_outside_is_read(linked, tmp_
     assert child.returncode == 0, child.stderr[-3000:]
     found = json.loads(child.stdout.strip().splitlines()[-1])
     assert found["touched"] == []  # no file opened, no folder listed outside the image folder
-    rows = {os.path.relpath(p, root) if p.startswith(str(root)) else p: (s, r) for p, s, r, _ in found["rows"]}
+    rows = {
+        os.path.relpath(p, root) if p.startswith(str(root)) else p: (s, r) for p, s, r, _ in found["rows"]
+    }
     for link, target in OUTSIDE_LINKS.items():
         status, reason = rows[link]
         assert status == "outside_root", (link, status)

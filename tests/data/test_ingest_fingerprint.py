@@ -37,7 +37,9 @@ def forbid_checks(monkeypatch):
 
 def assert_same(a, b):
     """Two Ingested: the same manifest, warnings and skipped files."""
-    pd.testing.assert_frame_equal(a.manifest.reset_index(drop=True), b.manifest.reset_index(drop=True), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        a.manifest.reset_index(drop=True), b.manifest.reset_index(drop=True), check_dtype=False
+    )
     assert a.warnings == b.warnings and a.skipped_files == b.skipped_files and a.root == b.root
 
 
@@ -52,7 +54,9 @@ def test_a_changed_file_metadata_or_option_is_checked_again(folder, tmp_path, mo
     first = run_ingest(folder, cache)
     calls = []
     real = ingest.inspect_files
-    monkeypatch.setattr(ingest, "inspect_files", lambda paths, *a, **k: calls.append(len(paths)) or real(paths, *a, **k))
+    monkeypatch.setattr(
+        ingest, "inspect_files", lambda paths, *a, **k: calls.append(len(paths)) or real(paths, *a, **k)
+    )
     photo = folder / "good" / "photo.jpg"
     stat = photo.stat()
     os.utime(photo, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # touched: same bytes, new mtime

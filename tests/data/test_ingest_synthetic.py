@@ -41,7 +41,9 @@ def test_statuses_and_reshare_groups_match_the_generators_truth(tmp_path, preset
     synthetic = pytest.importorskip("visframe.data.synthetic")
     root = tmp_path / "corpus"
     metadata = synthetic.generate_corpus(root, preset=preset, seed=0, show_progress=False)
-    manifest = ingest_folder(root, metadata=metadata, cache_dir=tmp_path / "cache", show_progress=False).manifest
+    manifest = ingest_folder(
+        root, metadata=metadata, cache_dir=tmp_path / "cache", show_progress=False
+    ).manifest
     with open(root / "truth.jsonl", encoding="utf-8") as handle:
         truth = {record["file"]: record for record in map(json.loads, handle)}
     relpaths = [os.path.relpath(path, root) for path in manifest.path]

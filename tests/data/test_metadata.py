@@ -351,7 +351,9 @@ def test_instaloader_bad_sidecar_is_a_warning(tmp_path):
     assert any("p2.json: cannot read this Instaloader sidecar" in w for w in result.warnings)
 
 
-def test_an_unchanged_table_is_parsed_once_per_session_and_each_caller_gets_its_own_copy(tmp_path, monkeypatch):
+def test_an_unchanged_table_is_parsed_once_per_session_and_each_caller_gets_its_own_copy(
+    tmp_path, monkeypatch
+):
     """Validation and ingest (and every job of a sweep) read the same file: parsed once per session."""
     from visframe.data import metadata
     from visframe.session import Session

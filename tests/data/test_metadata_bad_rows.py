@@ -59,10 +59,20 @@ def assert_only_lost(manifest: pd.DataFrame, lost: set[int]) -> None:
 
 CASES = {
     # case: (line index, bytes of that line, rows lost, words the warning must hold)
-    "a 10 MB cell": (4, b"p04.jpg,a4," + b"x" * TEN_MB + b",4", set(), ["line 6", "10,485,760 characters", "cut"]),
+    "a 10 MB cell": (
+        4,
+        b"p04.jpg,a4," + b"x" * TEN_MB + b",4",
+        set(),
+        ["line 6", "10,485,760 characters", "cut"],
+    ),
     "a NUL byte": (9, b"p09.jpg,a9,post\x00 9,9", set(), ["line 11", "NUL", "removed"]),
     "a NUL byte in the first 4,096 bytes": (0, b"p00.jpg,a0\x00,post 0,0", set(), ["line 2", "NUL"]),
-    "a line that is not UTF-8": (14, b"p14.jpg,a14,caf\xe9 14,14", set(), ["line 16", "not valid UTF-8", "0xE9"]),
+    "a line that is not UTF-8": (
+        14,
+        b"p14.jpg,a14,caf\xe9 14,14",
+        set(),
+        ["line 16", "not valid UTF-8", "0xE9"],
+    ),
     "a quote never closed": (19, b'p19.jpg,a19,"post 19,19', {19}, ["line 21", "quote", "never closed"]),
 }
 
@@ -78,7 +88,9 @@ def test_a_bad_csv_row_costs_that_row_at_most(thirty, case):
 
 
 def test_the_bad_cells_themselves(thirty):
-    bad = {CASES[case][0]: CASES[case][1] for case in ("a 10 MB cell", "a NUL byte", "a line that is not UTF-8")}
+    bad = {
+        CASES[case][0]: CASES[case][1] for case in ("a 10 MB cell", "a NUL byte", "a line that is not UTF-8")
+    }
     (thirty.parent / "meta.csv").write_bytes(csv_lines(bad))
     manifest, _ = ingest(thirty, metadata=thirty.parent / "meta.csv")
     captions = dict(zip(manifest.path.map(lambda p: Path(p).stem), manifest.caption))
@@ -129,7 +141,10 @@ def test_a_binary_file_is_still_refused_whole(thirty, head, what):
 
 
 def test_json_lines_and_json_lists(thirty):
-    lines = [json.dumps({"file": f"p{i:02d}.jpg", "account": f"a{i}", "caption": f"post {i}"}) for i in range(N_ROWS)]
+    lines = [
+        json.dumps({"file": f"p{i:02d}.jpg", "account": f"a{i}", "caption": f"post {i}"})
+        for i in range(N_ROWS)
+    ]
     lines[2] = json.dumps({"file": "p02.jpg", "account": "a2", "caption": "x" * (MAX_CELL_CHARS + 5)})
     lines[5] = '{"file": "p05.jpg", "account": "a5", "caption": "with\u2028a line separator"}'  # raw U+2028
     lines[8] = '{"file": "p08.jpg", "account": "a8", "caption": "nul\x00"}'
@@ -178,3 +193,26 @@ def test_a_bad_instaloader_sidecar_costs_its_own_post_only(thirty, monkeypatch):
     for words in (["p03.json", "unexpected shape"], ["p05.json.xz", "more than 1 MiB"], ["p07.json", "NUL"],
                   ["p09.json", "cannot read"], ["p11.json", "cut to that length"]):  # fmt: skip
         assert any(all(word in w for word in words) for w in warnings), words
+
+
+def test_the_cleaning_report_file_lists_each_bad_row_with_its_line(thirty, tmp_path):
+    """cleaning_report.csv, the file a user opens after the run, holds the row notes too (not only the
+    console): one `warning` row per note, naming the metadata file and the line."""
+    from visframe.data import stage as data_stage
+    from visframe.run_dir import RunDir
+    from visframe.stages import StageContext
+
+    (thirty.parent / "meta.csv").write_bytes(
+        csv_lines({9: b"p09.jpg,a9,post\x00 9,9", 19: b'p19.jpg,a19,"post 19,19'})
+    )
+    from omegaconf import OmegaConf
+
+    settings = OmegaConf.create({"root": str(thirty), "metadata": str(thirty.parent / "meta.csv")})
+    context = StageContext(cache_dir=tmp_path / "cache", show_progress=False)
+    result = data_stage.run(data_stage.IngestInputs(None), settings, context)
+    back = pd.read_csv(RunDir(tmp_path / "run").write_cleaning_report(result.report))
+    notes = back[back.status == "warning"]["reason"].tolist()
+    assert any("meta.csv line 11" in note and "NUL" in note for note in notes)
+    assert any("meta.csv line 21" in note and "never closed" in note for note in notes)
+    files = back[back.status != "warning"]
+    assert files["count"].sum() == N_ROWS  # the per-status counts still count files

@@ -19,8 +19,20 @@ from visframe.data.synthetic.__main__ import main as cli_main
 from visframe.data.synthetic.drawing import FONT_FILES, font_path, get_font
 from visframe.data.synthetic.plan import PRESETS, build_plan
 
-METADATA_KEYS = {"file", "post_id", "account", "hashtags", "likes", "caption", "alt_text", "posted_at",
-                 "carousel_index", "label", "message", "rendered_text"}
+METADATA_KEYS = {
+    "file",
+    "post_id",
+    "account",
+    "hashtags",
+    "likes",
+    "caption",
+    "alt_text",
+    "posted_at",
+    "carousel_index",
+    "label",
+    "message",
+    "rendered_text",
+}
 TEXT_GENRES = ("text_statement", "hashtag_graphic", "memo_notice", "missing_person_poster")
 
 
@@ -29,8 +41,11 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def file_digests(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +92,13 @@ def test_every_genre_appears_with_its_intended_share(records):
     labels = Counter(m["label"] for m in meta)
     assert set(labels) == set(GENRE_NAMES) and len(GENRE_NAMES) >= 8
     # Posts (first image of original posts) follow the genre shares to the nearest post.
-    originals = [m for m in meta if m["carousel_index"] == 0 and not truth[m["file"]]["reshare_of"]
-                 and not truth[m["file"]]["near_duplicate_of"]]
+    originals = [
+        m
+        for m in meta
+        if m["carousel_index"] == 0
+        and not truth[m["file"]]["reshare_of"]
+        and not truth[m["file"]]["near_duplicate_of"]
+    ]
     post_labels = Counter(m["label"] for m in originals)
     for name, genre in GENRES.items():
         assert abs(post_labels[name] - genre.share * len(originals)) <= 1, name
@@ -137,8 +157,11 @@ def test_metadata_has_every_key_with_the_right_type(corpus, records):
 def test_posts_peak_in_the_weeks_of_8m_and_25n(records):
     meta, _ = records
     weeks = Counter(datetime.strptime(m["posted_at"], "%Y-%m-%dT%H:%M:%SZ").isocalendar()[:2] for m in meta)
-    movement_weeks = {datetime(year, month, day).isocalendar()[:2]
-                      for year in (2019, 2020, 2021) for month, day in ((3, 8), (11, 25))}
+    movement_weeks = {
+        datetime(year, month, day).isocalendar()[:2]
+        for year in (2019, 2020, 2021)
+        for month, day in ((3, 8), (11, 25))
+    }
     busiest = [week for week, _ in weeks.most_common(len(movement_weeks))]
     # The busiest weeks are (next to) the movement's dates: a posts-over-time plot shows the peaks.
     near = {(y, w + k) for y, w in movement_weeks for k in (-1, 0, 1)}
@@ -160,7 +183,11 @@ def test_rendered_text_is_the_text_each_image_shows(records):
             assert m["rendered_text"].strip(), m
     # Text in the picture is in the ground truth, line by line: Spanish accents kept, reading order
     # (a communiqué starts with its title, or the notes-app header above it).
-    memos = [m["rendered_text"] for m in meta if m["label"] == "memo_notice" and not truth[m["file"]]["broken_kind"]]
+    memos = [
+        m["rendered_text"]
+        for m in meta
+        if m["label"] == "memo_notice" and not truth[m["file"]]["broken_kind"]
+    ]
     starts = sum(" ".join(r.split()).startswith(tuple(vocab.MEMO_TITLES) + ("< Notas", "@")) for r in memos)
     assert memos and starts >= 0.9 * len(memos)
     assert all(len(r.splitlines()) >= 5 for r in memos)
@@ -308,6 +335,7 @@ def test_cli_generates_a_corpus(tmp_path, capsys):
 
 # ---------------------------------------------------------------- messages: what the images' text says
 
+
 def _flat(text: str) -> str:
     return " ".join(text.split()).casefold()
 
@@ -330,8 +358,14 @@ def _originals_with_text(plan) -> list:
 
 def test_the_seven_messages_each_have_ten_distinct_phrasings():
     assert set(messages.MESSAGE_KEYS) == {
-        "woman_man_comparison", "authorities_accused", "victim_story", "domestic_violence", "gender_violence",
-        "protest_call", "solidarity"}
+        "woman_man_comparison",
+        "authorities_accused",
+        "victim_story",
+        "domestic_violence",
+        "gender_violence",
+        "protest_call",
+        "solidarity",
+    }
     assert set(messages.MESSAGE_SHARES) == set(messages.MESSAGE_KEYS)
     everything = [p for m in messages.MESSAGE_KEYS for p in messages.PHRASINGS[m]]
     assert len(set(map(_flat, everything))) == len(everything), "no phrasing said twice, nor by two messages"
@@ -418,8 +452,12 @@ def test_copies_and_carousel_pages_keep_the_message_of_their_post(small_plan):
     assert copies
     for s in copies:
         source = images[s.reshare_of if s.reshare_of is not None else s.near_duplicate_of]
-        assert (s.message, s.headline, s.body, s.phrasing) == (source.message, source.headline, source.body,
-                                                              source.phrasing)
+        assert (s.message, s.headline, s.body, s.phrasing) == (
+            source.message,
+            source.headline,
+            source.body,
+            source.phrasing,
+        )
     pages = defaultdict(list)
     for s in images:
         if s.reshare_of is None and s.near_duplicate_of is None:
@@ -444,8 +482,9 @@ def test_alt_text_quotes_the_text_the_image_shows(small_plan):
 
 def test_the_plan_of_messages_is_deterministic(small_plan):
     again = build_plan(PRESETS["small"], seed=0, image_size=256)
-    assert [(s.message, s.phrasing, s.headline, s.body) for s in again.images] == \
-           [(s.message, s.phrasing, s.headline, s.body) for s in small_plan.images]
+    assert [(s.message, s.phrasing, s.headline, s.body) for s in again.images] == [
+        (s.message, s.phrasing, s.headline, s.body) for s in small_plan.images
+    ]
     other = build_plan(PRESETS["small"], seed=1, image_size=256)
     assert [s.message for s in other.images[:200]] != [s.message for s in small_plan.images[:200]]
 

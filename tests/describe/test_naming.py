@@ -17,12 +17,12 @@ def _rows(*rows):
 
 def test_highest_lift_names_a_cluster_then_count_then_the_term():
     hashtags = _rows(
-        (0, "#common", 90, 0.9, 1.0),      # the searched tag: on every post, lift 1, never a name
-        (0, "#rare", 5, 0.05, 9.0),        # highest lift but on too few posts
+        (0, "#common", 90, 0.9, 1.0),  # the searched tag: on every post, lift 1, never a name
+        (0, "#rare", 5, 0.05, 9.0),  # highest lift but on too few posts
         (0, "#marcha", 40, 0.4, 3.0),
-        (0, "#protesta", 30, 0.3, 4.0),    # <- highest lift among the common ones
+        (0, "#protesta", 30, 0.3, 4.0),  # <- highest lift among the common ones
         (1, "#b_tag", 20, 0.5, 2.0),
-        (1, "#a_tag", 20, 0.5, 2.0),       # <- same lift and count: the term decides
+        (1, "#a_tag", 20, 0.5, 2.0),  # <- same lift and count: the term decides
         (1, "#more", 30, 0.6, 2.0 - 1e-12),
         (2, "#only_common", 50, 0.9, 1.0),  # cluster 2: no hashtag names it
     )
@@ -32,7 +32,8 @@ def test_highest_lift_names_a_cluster_then_count_then_the_term():
 
 def test_name_parts_and_fallbacks():
     assert cluster_name(3, 0.8, ["marcha", "#x", "justicia"], "#protesta", [], NAME_CFG) == (
-        "text-heavy · marcha, justicia · #protesta")
+        "text-heavy · marcha, justicia · #protesta"
+    )
     assert cluster_name(3, float("nan"), [], None, ["a photo of a crowd"], NAME_CFG) == "a photo of a crowd"
     assert cluster_name(3, 0.0, [], None, [], NAME_CFG) == "cluster 3"
     assert cluster_name(-1, 0.0, [], None, [], NAME_CFG) == "noise"

@@ -20,7 +20,9 @@ TINY_VIT = {
 }  # fmt: skip
 
 
-def make_images(folder: Path, count: int, seed: int = 0, size: tuple[int, int] = (96, 80)) -> tuple[list[str], list[str]]:
+def make_images(
+    folder: Path, count: int, seed: int = 0, size: tuple[int, int] = (96, 80)
+) -> tuple[list[str], list[str]]:
     """`count` distinct JPEGs (noise + a coloured rectangle); returns (image_ids, paths)."""
     from visframe.utils.hashing import image_id_from_file
 
@@ -77,7 +79,9 @@ def tiny_clip_dir(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     model = CLIPModel(config).eval()
     processor = CLIPProcessor(
-        image_processor=CLIPImageProcessor(size={"shortest_edge": TINY_IMAGE}, crop_size={"height": TINY_IMAGE, "width": TINY_IMAGE}),
+        image_processor=CLIPImageProcessor(
+            size={"shortest_edge": TINY_IMAGE}, crop_size={"height": TINY_IMAGE, "width": TINY_IMAGE}
+        ),
         tokenizer=tokenizer,
     )
     folder = tmp_path_factory.mktemp("tiny-clip")
@@ -107,7 +111,20 @@ def tiny_blip2_dir(tmp_path_factory) -> Path:
     import torch
     from transformers import BertTokenizer, Blip2Config, Blip2ForImageTextRetrieval, BlipImageProcessor
 
-    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"abcdefghijklmnopqrstuvwxyz", "a", "photo", "of", "cat", "dog", "march"]
+    words = [
+        "[PAD]",
+        "[UNK]",
+        "[CLS]",
+        "[SEP]",
+        "[MASK]",
+        *"abcdefghijklmnopqrstuvwxyz",
+        "a",
+        "photo",
+        "of",
+        "cat",
+        "dog",
+        "march",
+    ]
     tokenizer = BertTokenizer(vocab={w: i for i, w in enumerate(dict.fromkeys(words))})
     config = Blip2Config(
         vision_config=TINY_VIT,
@@ -135,7 +152,14 @@ def tiny_vit_dir(tmp_path_factory) -> Path:
     from transformers import ViTConfig, ViTImageProcessor, ViTModel
 
     torch.manual_seed(0)
-    config = ViTConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=TINY_IMAGE, patch_size=8)
+    config = ViTConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=TINY_IMAGE,
+        patch_size=8,
+    )
     model = ViTModel(config).eval()
     folder = tmp_path_factory.mktemp("tiny-vit")
     model.save_pretrained(folder)

@@ -13,7 +13,13 @@ from pathlib import Path
 from visframe.embed import embed_images
 from visframe.embed.encoders.tiny import TinyRandomEncoder
 
-SETTINGS = {"precision": "32", "num_workers": 0, "batch_size": 2, "shard_rows": 4, "enable_progress_bar": False}
+SETTINGS = {
+    "precision": "32",
+    "num_workers": 0,
+    "batch_size": 2,
+    "shard_rows": 4,
+    "enable_progress_bar": False,
+}
 
 if __name__ == "__main__":
     listing, cache_dir = sys.argv[1], sys.argv[2]
@@ -25,5 +31,7 @@ if __name__ == "__main__":
 
     TinyRandomEncoder.encode_images = slow_encode
     ids, paths = json.loads(Path(listing).read_text())
-    embed_images(ids, paths, TinyRandomEncoder(dim=64, image_size=48), SETTINGS, cache_dir, show_progress=False)
+    embed_images(
+        ids, paths, TinyRandomEncoder(dim=64, image_size=48), SETTINGS, cache_dir, show_progress=False
+    )
     print("finished without being killed")

@@ -45,7 +45,12 @@ FLOAT = 1  # TensorProto.DataType.FLOAT
 
 def _tensor(name: str, array: np.ndarray) -> bytes:
     array = np.ascontiguousarray(array, dtype="<f4")
-    return b"".join(_int(1, d) for d in array.shape) + _int(2, FLOAT) + _str(8, name) + _bytes(9, array.tobytes())
+    return (
+        b"".join(_int(1, d) for d in array.shape)
+        + _int(2, FLOAT)
+        + _str(8, name)
+        + _bytes(9, array.tobytes())
+    )
 
 
 def _value_info(name: str, dims: list[int | str]) -> bytes:
@@ -55,7 +60,12 @@ def _value_info(name: str, dims: list[int | str]) -> bytes:
 
 
 def _node(op: str, inputs: list[str], outputs: list[str], name: str) -> bytes:
-    return b"".join(_str(1, i) for i in inputs) + b"".join(_str(2, o) for o in outputs) + _str(3, name) + _str(4, op)
+    return (
+        b"".join(_str(1, i) for i in inputs)
+        + b"".join(_str(2, o) for o in outputs)
+        + _str(3, name)
+        + _str(4, op)
+    )
 
 
 def write_conv_pool_model(path: Path, weight: np.ndarray, bias: np.ndarray) -> Path:

@@ -22,8 +22,14 @@ from visframe.embed.encoders.tiny import TinyRandomEncoder
 from visframe.session import Session
 
 # Two images per shard: the number of shards grows with the number of images, as at scale.
-TRAINER = {"accelerator": "cpu", "precision": "32", "num_workers": 0, "batch_size": 2, "shard_rows": 2,
-           "enable_progress_bar": False}
+TRAINER = {
+    "accelerator": "cpu",
+    "precision": "32",
+    "num_workers": 0,
+    "batch_size": 2,
+    "shard_rows": 2,
+    "enable_progress_bar": False,
+}
 SIZES = (8, 24)
 
 
@@ -86,7 +92,9 @@ def test_a_cold_cache_is_listed_a_constant_number_of_times(tiny, corpora, tmp_pa
         seen[n] = (listings, reads / shards)
         # The loop's own rate is recorded beside the stage's (metrics.json, benchmarks/bench_paper.py).
         metrics = result.metrics()
-        assert 0 < metrics["embed_loop_seconds"] and metrics["embed_loop_images_per_s"] == round(n / result.loop_seconds, 2)
+        assert 0 < metrics["embed_loop_seconds"] and metrics["embed_loop_images_per_s"] == round(
+            n / result.loop_seconds, 2
+        )
         assert metrics["embed_forward_images_per_s"] >= metrics["embed_loop_images_per_s"]
     assert seen[SIZES[0]] == seen[SIZES[1]], f"listings and reads per shard grew with the images: {seen}"
 
@@ -96,7 +104,9 @@ def test_a_resumed_cache_is_listed_a_constant_number_of_times(tiny, corpora, tmp
     seen = {}
     for n, (ids, paths) in corpora.items():
         cache = tmp_path / f"resume-{n}"
-        embed_images(ids[: n // 2], paths[: n // 2], tiny, TRAINER, cache, show_progress=False)  # a killed run's part
+        embed_images(
+            ids[: n // 2], paths[: n // 2], tiny, TRAINER, cache, show_progress=False
+        )  # a killed run's part
         spy.reset()
         result = embed_images(ids, paths, tiny, TRAINER, cache, show_progress=False)
         assert (result.images_embedded, result.images_from_cache) == (n - n // 2, n // 2)

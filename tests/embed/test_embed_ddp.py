@@ -16,9 +16,16 @@ def test_ddp_spawn_two_cpu_processes(image_folder, tmp_path):
     ids, paths = ids[:23], paths[:23]  # odd count: one rank gets one image more, none is dropped
     encoder = TinyRandomEncoder(dim=64, image_size=48)
     base = {"precision": "32", "num_workers": 0, "batch_size": 4, "enable_progress_bar": False}
-    single = embed_images(ids, paths, encoder, {**base, "accelerator": "cpu"}, tmp_path / "single", show_progress=False)
+    single = embed_images(
+        ids, paths, encoder, {**base, "accelerator": "cpu"}, tmp_path / "single", show_progress=False
+    )
     ddp = embed_images(
-        ids, paths, encoder, {**base, "accelerator": "cpu", "devices": 2, "strategy": "ddp_spawn"}, tmp_path / "ddp", show_progress=False
+        ids,
+        paths,
+        encoder,
+        {**base, "accelerator": "cpu", "devices": 2, "strategy": "ddp_spawn"},
+        tmp_path / "ddp",
+        show_progress=False,
     )
     assert ddp.encoder_key == single.encoder_key
     assert ddp.images_embedded == len(ids)

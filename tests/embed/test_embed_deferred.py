@@ -47,7 +47,11 @@ def test_second_job_reads_cached_vectors_without_loading_the_model(image_folder,
     monkeypatch.setattr(tiny.TinyRandomEncoder, "__init__", refuse)
     second_encoder = load_encoder(tiny_cfg(), TRAINER, isolated_cache)
     assert not second_encoder.loaded
-    assert (second_encoder.name, second_encoder.dim, second_encoder.supports_text) == ("tiny_random", 64, False)
+    assert (second_encoder.name, second_encoder.dim, second_encoder.supports_text) == (
+        "tiny_random",
+        64,
+        False,
+    )
     second = embed(ids, paths, second_encoder, isolated_cache)
     assert (second.images_embedded, second.images_from_cache) == (0, len(ids))
     assert second.encoder_key == first.encoder_key and second.embeddings_dir == first.embeddings_dir
@@ -72,7 +76,8 @@ def test_what_changes_the_key_changes_the_identity(tmp_path):
     assert base is not None and base == encoder_identity(tiny_cfg(), TRAINER)
     assert encoder_identity(tiny_cfg(seed=1), TRAINER) != base
     assert encoder_identity(tiny_cfg(), {**TRAINER, "precision": "32"}) != encoder_identity(
-        tiny_cfg(), {**TRAINER, "precision": "bf16-mixed"})
+        tiny_cfg(), {**TRAINER, "precision": "bf16-mixed"}
+    )
     # A hub id can change under the same name: never remembered, always loaded.
     clip = OmegaConf.load(Path(CONFIG_DIR) / "model" / "clip_vit_b32.yaml")
     assert encoder_identity(clip, TRAINER) is None
@@ -133,8 +138,9 @@ def test_the_deferred_encoder_loads_for_anything_beyond_its_key(image_folder, is
     assert deferred.loaded
 
 
-def test_a_sweeps_later_jobs_reuse_the_loaded_vectors_until_a_shard_changes(image_folder, isolated_cache,
-                                                                             monkeypatch):
+def test_a_sweeps_later_jobs_reuse_the_loaded_vectors_until_a_shard_changes(
+    image_folder, isolated_cache, monkeypatch
+):
     from visframe.embed import embedding as E
     from visframe.session import Session
 
@@ -147,8 +153,9 @@ def test_a_sweeps_later_jobs_reuse_the_loaded_vectors_until_a_shard_changes(imag
 
     def job(image_ids, image_paths, session=session):
         encoder = load_encoder(tiny_cfg(), TRAINER, isolated_cache)
-        return embed_images(image_ids, image_paths, encoder, TRAINER, isolated_cache, show_progress=False,
-                            session=session)
+        return embed_images(
+            image_ids, image_paths, encoder, TRAINER, isolated_cache, show_progress=False, session=session
+        )
 
     for _ in range(3):  # three jobs of a sweep: one read
         np.testing.assert_array_equal(job(ids, paths).vectors, first.vectors)

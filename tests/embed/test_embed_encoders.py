@@ -47,7 +47,9 @@ def test_tiny_random_is_seeded_and_deterministic(image_folder):
     assert a.cache_key == b.cache_key
     other = TinyRandomEncoder(dim=64, seed=1)
     assert other.cache_key != a.cache_key, "different weights must give a different cache key"
-    assert TinyRandomEncoder(dim=64, image_size=48).cache_key != a.cache_key, "preprocessing is part of the key"
+    assert TinyRandomEncoder(dim=64, image_size=48).cache_key != a.cache_key, (
+        "preprocessing is part of the key"
+    )
 
 
 def test_image_only_encoder_refuses_text():
@@ -78,7 +80,11 @@ def test_resnet50_random_weights(image_folder):
     assert encoder.name == "resnet50" and encoder.model_id == "torchvision:resnet50:random(seed=0)"
     assert encoder.dim == 2048 and encoder.prefers_channels_last
     preprocessing = encoder.transform.describe()
-    assert (preprocessing["resize"], preprocessing["crop"]) == (256, 224) and preprocessing["mean"] == [0.485, 0.456, 0.406]
+    assert (preprocessing["resize"], preprocessing["crop"]) == (256, 224) and preprocessing["mean"] == [
+        0.485,
+        0.456,
+        0.406,
+    ]
     assert encoder.preprocess(load_rgb(paths[0])).shape == (3, 224, 224)
     # Shapes and batch invariance at a small input size (same network, a fraction of the compute).
     encoder.transform = type(encoder.transform)(72, 64)
@@ -142,7 +148,9 @@ def test_tiny_clip_from_local_dir(tiny_clip_dir, image_folder):
     with torch.no_grad():
         out = reference.get_image_features(pixel_values=_batch(encoder, paths[:2]))
     projected = out.pooler_output if hasattr(out, "pooler_output") else out
-    torch.testing.assert_close(vectors[:2], torch.nn.functional.normalize(projected, dim=-1), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(
+        vectors[:2], torch.nn.functional.normalize(projected, dim=-1), atol=1e-5, rtol=1e-4
+    )
 
     text = encoder.encode_text(["a photo of a cat", "a march", "dog"])
     assert text.shape == (3, 24)
@@ -176,7 +184,12 @@ def test_tiny_blip2_from_local_dir(tiny_blip2_dir, image_folder):
         )  # fmt: skip
     text = encoder.encode_text(["a photo of a cat"])
     torch.testing.assert_close(text, out.text_embeds, atol=1e-5, rtol=1e-4)
-    torch.testing.assert_close((queries[:2] @ text.T).max(dim=1).values.squeeze(-1), out.logits_per_image.squeeze(-1), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(
+        (queries[:2] @ text.T).max(dim=1).values.squeeze(-1),
+        out.logits_per_image.squeeze(-1),
+        atol=1e-5,
+        rtol=1e-4,
+    )
     similarity = vectors @ encoder.encode_text(["a cat", "a dog", "march"]).T
     assert similarity.shape == (8, 3)
 
@@ -223,7 +236,9 @@ def test_onnx_encoder_matches_torch(tmp_path, image_folder):
     encoder = OnnxEncoder(str(path), output_name="pooled", resize_size=40, crop_size=32)
     assert encoder.dim == 6 and not encoder.supports_text
     pixels = _batch(encoder, paths[:8])
-    expected = torch.relu(torch.nn.functional.conv2d(pixels, torch.from_numpy(weight), torch.from_numpy(bias))).mean(dim=(2, 3))
+    expected = torch.relu(
+        torch.nn.functional.conv2d(pixels, torch.from_numpy(weight), torch.from_numpy(bias))
+    ).mean(dim=(2, 3))
     torch.testing.assert_close(encoder.encode_images(pixels), expected, atol=1e-5, rtol=1e-4)
     check_encoder(encoder, paths, 6)
     with pytest.raises(ValueError, match="no output named 'nope'"):
@@ -236,7 +251,11 @@ def test_hydra_model_configs(tiny_clip_dir, tiny_blip2_dir):
 
     for name in ("tiny_random", "efficientnet_lite0"):
         assert instantiate(compose_model(name)).name == name
-    for name, weights in (("clip_vit_b32", tiny_clip_dir), ("clip_vit_l14", tiny_clip_dir), ("blip2", tiny_blip2_dir)):
+    for name, weights in (
+        ("clip_vit_b32", tiny_clip_dir),
+        ("clip_vit_l14", tiny_clip_dir),
+        ("blip2", tiny_blip2_dir),
+    ):
         encoder = instantiate(compose_model(name, [f"model.weights={weights}"]))
         assert encoder.name == name and encoder.supports_text
     # The generic presets need a model named on the command line; the name is the group option.
@@ -245,7 +264,12 @@ def test_hydra_model_configs(tiny_clip_dir, tiny_blip2_dir):
         module, _, cls = cfg._target_.rpartition(".")
         assert hasattr(__import__(module, fromlist=[cls]), cls), cfg._target_
         assert cfg.name == name
-    assert instantiate(compose_model("torchvision", ["model.model=mobilenet_v3_small", "model.weights=null"])).dim == 1024
+    assert (
+        instantiate(
+            compose_model("torchvision", ["model.model=mobilenet_v3_small", "model.weights=null"])
+        ).dim
+        == 1024
+    )
 
 
 def test_preprocess_handles_odd_images(tmp_path):

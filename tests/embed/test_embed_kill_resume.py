@@ -50,7 +50,11 @@ def test_kill_9_then_resume(image_folder, tmp_path):
     resumed = embed_images(ids, paths, encoder, SETTINGS, cache, show_progress=False)
     assert resumed.embeddings_dir == embeddings_dir, "the killed run and the rerun share one cache key"
     assert (resumed.images_embedded, resumed.images_from_cache) == (len(ids) - len(survived), len(survived))
-    stored = [i for shard in sorted(embeddings_dir.glob("part-*.parquet")) for i in pq.read_table(shard)["image_id"].to_pylist()]
+    stored = [
+        i
+        for shard in sorted(embeddings_dir.glob("part-*.parquet"))
+        for i in pq.read_table(shard)["image_id"].to_pylist()
+    ]
     assert sorted(stored) == sorted(ids), "no image lost, none stored twice"
 
     uninterrupted = embed_images(ids, paths, encoder, SETTINGS, tmp_path / "clean", show_progress=False)

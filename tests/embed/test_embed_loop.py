@@ -71,7 +71,11 @@ def test_resume_embeds_only_the_rest_and_matches_uninterrupted(tiny, image_folde
     assert (resumed.images_embedded, resumed.images_from_cache) == (len(ids) - half, half)
     np.testing.assert_allclose(resumed.vectors, uninterrupted.vectors, rtol=1e-5, atol=1e-6)
     # No image is stored twice.
-    stored = [i for shard in shard_paths(resumed.embeddings_dir) for i in pq.read_table(shard, columns=["image_id"])["image_id"].to_pylist()]
+    stored = [
+        i
+        for shard in shard_paths(resumed.embeddings_dir)
+        for i in pq.read_table(shard, columns=["image_id"])["image_id"].to_pylist()
+    ]
     assert sorted(stored) == sorted(ids)
 
 
@@ -79,7 +83,9 @@ def test_subset_in_any_order_is_aligned(tiny, image_folder, tmp_path):
     ids, paths = image_folder
     full = embed_images(ids, paths, tiny, FP32, tmp_path, show_progress=False)
     order = np.random.default_rng(1).permutation(len(ids))[:10]
-    subset = embed_images([ids[i] for i in order], [paths[i] for i in order], tiny, FP32, tmp_path, show_progress=False)
+    subset = embed_images(
+        [ids[i] for i in order], [paths[i] for i in order], tiny, FP32, tmp_path, show_progress=False
+    )
     assert subset.images_embedded == 0
     np.testing.assert_array_equal(subset.vectors, full.vectors[order])
 
@@ -128,7 +134,11 @@ def test_workers_bf16_channels_last(tiny, image_folder, tmp_path):
     bf16 = embed_images(ids, paths, tiny, fast, tmp_path, show_progress=False)
     assert bf16.encoder_key != fp32.encoder_key, "bf16 vectors are cached apart from fp32 ones"
     assert bf16.images_embedded == len(ids)
-    cosine = (bf16.vectors * fp32.vectors).sum(1) / np.linalg.norm(bf16.vectors, axis=1) / np.linalg.norm(fp32.vectors, axis=1)
+    cosine = (
+        (bf16.vectors * fp32.vectors).sum(1)
+        / np.linalg.norm(bf16.vectors, axis=1)
+        / np.linalg.norm(fp32.vectors, axis=1)
+    )
     assert cosine.min() > 0.99
 
 

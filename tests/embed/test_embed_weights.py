@@ -80,7 +80,9 @@ def test_torchvision_weights_missing_from_torch_hub(tmp_path, monkeypatch):
     message = str(raised.value)
     assert "ResNet50_Weights.IMAGENET1K_V2" in message
     assert str(tmp_path / "torch" / "hub" / "checkpoints" / "resnet50-11ad3fa6.pth") in message
-    assert "https://download.pytorch.org/models/resnet50-11ad3fa6.pth" in message and "model.weights=" in message
+    assert (
+        "https://download.pytorch.org/models/resnet50-11ad3fa6.pth" in message and "model.weights=" in message
+    )
 
 
 def test_torchvision_weights_found_in_torch_hub_cache(tmp_path, monkeypatch):
@@ -119,6 +121,8 @@ def test_timm_pretrained_weights_missing(empty_hf_cache, monkeypatch):
     from visframe.embed.encoders.timm_models import TimmEncoder
 
     monkeypatch.setattr(timm_models, "host_reachable", lambda url, timeout=3.0: False)
-    with pytest.raises(MissingWeightsError, match="Could not load the pretrained timm weights of 'test_resnet.r160_in1k'") as raised:
+    with pytest.raises(
+        MissingWeightsError, match="Could not load the pretrained timm weights of 'test_resnet.r160_in1k'"
+    ) as raised:
         TimmEncoder("test_resnet.r160_in1k")
     assert "model.weights=" in str(raised.value) and "HF_HOME" in str(raised.value)

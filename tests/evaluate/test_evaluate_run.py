@@ -42,16 +42,24 @@ def test_raw_space_metrics_are_sklearns_on_normalised_vectors_without_noise(job)
     keep = labels >= 0
     unit = vectors[keep] / np.linalg.norm(vectors[keep], axis=1, keepdims=True)
     got = raw_space_metrics(vectors, labels, silhouette_sample_size=None, sample_size=None)
-    assert got["silhouette_raw_cosine"] == pytest.approx(skm.silhouette_score(vectors[keep], labels[keep], metric="cosine"))
-    assert got["calinski_harabasz_raw_cosine"] == pytest.approx(skm.calinski_harabasz_score(unit, labels[keep]))
+    assert got["silhouette_raw_cosine"] == pytest.approx(
+        skm.silhouette_score(vectors[keep], labels[keep], metric="cosine")
+    )
+    assert got["calinski_harabasz_raw_cosine"] == pytest.approx(
+        skm.calinski_harabasz_score(unit, labels[keep])
+    )
     assert got["davies_bouldin_raw_cosine"] == pytest.approx(skm.davies_bouldin_score(unit, labels[keep]))
     # The vectors' lengths vary: un-normalised Calinski-Harabasz would differ.
-    assert got["calinski_harabasz_raw_cosine"] != pytest.approx(skm.calinski_harabasz_score(vectors[keep], labels[keep]))
+    assert got["calinski_harabasz_raw_cosine"] != pytest.approx(
+        skm.calinski_harabasz_score(vectors[keep], labels[keep])
+    )
 
 
 def test_dbcv_is_the_reference_validity_index_when_not_sampled(job):
     reduced, _, labels, _, _ = job
-    assert dbcv(reduced, labels, sample_size=None) == pytest.approx(validity_index(reduced.astype(np.float64), labels))
+    assert dbcv(reduced, labels, sample_size=None) == pytest.approx(
+        validity_index(reduced.astype(np.float64), labels)
+    )
     # Clusters with gaps in their ids (as a sweep's relabelled subsets have) give the same value.
     gapped = np.where(labels >= 0, labels * 3 + 1, -1)
     assert dbcv(reduced, gapped, sample_size=None) == pytest.approx(dbcv(reduced, labels, sample_size=None))
@@ -80,8 +88,12 @@ def test_cluster_sizes_and_probabilities_by_hand():
     labels = np.array([0, 0, 0, 0, 1, 1, 2, -1, -1, -1])
     probabilities = np.array([1.0, 0.8, 0.6, 0.6, 0.5, 0.3, 0.9, 0, 0, 0])
     sizes = cluster_size_metrics(labels)
-    assert sizes == {"largest_cluster_share": 0.4, "largest_cluster_size": 4.0, "smallest_cluster_size": 1.0,
-                     "median_cluster_size": 2.0}
+    assert sizes == {
+        "largest_cluster_share": 0.4,
+        "largest_cluster_size": 4.0,
+        "smallest_cluster_size": 1.0,
+        "median_cluster_size": 2.0,
+    }
     probs = cluster_probability_metrics(labels, probabilities)
     assert probs["min_cluster_mean_probability"] == pytest.approx(0.4)
     assert probs["median_cluster_mean_probability"] == pytest.approx(0.75)
@@ -89,16 +101,31 @@ def test_cluster_sizes_and_probabilities_by_hand():
 
 def test_evaluate_run_names_every_space_and_keeps_issue2_names(job):
     reduced, vectors, labels, probabilities, truth = job
-    metrics, warnings = evaluate_run(CFG, reduced, vectors, labels, probabilities, truth=truth.astype(str), seed=0)
+    metrics, warnings = evaluate_run(
+        CFG, reduced, vectors, labels, probabilities, truth=truth.astype(str), seed=0
+    )
     keep = labels >= 0
     assert metrics["silhouette"] == pytest.approx(skm.silhouette_score(reduced[keep], labels[keep]))
-    for name in ("calinski_harabasz", "davies_bouldin", "dbcv", "silhouette_raw_cosine", "calinski_harabasz_raw_cosine",
-                 "davies_bouldin_raw_cosine", "largest_cluster_share", "noise_fraction", "confident_fraction",
-                 "min_cluster_mean_probability", "ari", "nmi"):
+    for name in (
+        "calinski_harabasz",
+        "davies_bouldin",
+        "dbcv",
+        "silhouette_raw_cosine",
+        "calinski_harabasz_raw_cosine",
+        "davies_bouldin_raw_cosine",
+        "largest_cluster_share",
+        "noise_fraction",
+        "confident_fraction",
+        "min_cluster_mean_probability",
+        "ari",
+        "nmi",
+    ):
         assert math.isfinite(metrics[name]), name
     assert metrics["n_clusters"] == 4 and warnings == []
     # Small data: every bounded metric is exact and says so.
-    assert metrics["silhouette_sample_size"] == keep.sum() == metrics["calinski_harabasz_raw_cosine_sample_size"]
+    assert (
+        metrics["silhouette_sample_size"] == keep.sum() == metrics["calinski_harabasz_raw_cosine_sample_size"]
+    )
     assert metrics["dbcv_sample_size"] == len(labels)
     assert metrics["silhouette_raw_cosine_sample_size"] == keep.sum()
 
@@ -160,4 +187,7 @@ def test_degenerate_outcomes_warn(labels, expected):
 def test_warning_thresholds_come_from_the_config():
     metrics = {"n_clusters": 3, "noise_fraction": 0.3, "largest_cluster_share": 0.4}
     assert degenerate_outcome_warnings(metrics) == []
-    assert len(degenerate_outcome_warnings(metrics, max_largest_cluster_share=0.35, max_noise_fraction=0.25)) == 2
+    assert (
+        len(degenerate_outcome_warnings(metrics, max_largest_cluster_share=0.35, max_noise_fraction=0.25))
+        == 2
+    )

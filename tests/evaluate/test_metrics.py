@@ -36,13 +36,17 @@ def test_sampled_silhouette_equals_the_exact_one_below_its_sample_size(clustered
 
 
 def test_sampled_silhouette_above_its_size_is_seeded_stratified_and_close():
-    points, labels = make_blobs(n_samples=6000, centers=[[0, 0], [6, 0], [0, 6]], cluster_std=1.5, random_state=1)
+    points, labels = make_blobs(
+        n_samples=6000, centers=[[0, 0], [6, 0], [0, 6]], cluster_std=1.5, random_state=1
+    )
     exact = skm.silhouette_score(points, labels)
     got = internal_metrics(points, labels, silhouette_sample_size=1500, seed=5)
     assert got == internal_metrics(points, labels, silhouette_sample_size=1500, seed=5)
     assert got["silhouette_sample_size"] == pytest.approx(1500, abs=3)
     assert got["silhouette"] == pytest.approx(exact, abs=0.02)
-    assert got["calinski_harabasz"] == pytest.approx(skm.calinski_harabasz_score(points, labels))  # always exact
+    assert got["calinski_harabasz"] == pytest.approx(
+        skm.calinski_harabasz_score(points, labels)
+    )  # always exact
 
 
 def test_internal_metrics_undefined_with_one_cluster():
@@ -72,7 +76,9 @@ def test_ground_truth_metrics_treat_noise_as_a_label_and_skip_unknown(clustered)
     truth_text[:7] = None  # unknown labels are left out
     got = ground_truth_metrics(labels, truth_text)
     assert got["ari"] == pytest.approx(skm.adjusted_rand_score(truth_text[7:].astype(str), labels[7:]))
-    assert got["nmi"] == pytest.approx(skm.normalized_mutual_info_score(truth_text[7:].astype(str), labels[7:]))
+    assert got["nmi"] == pytest.approx(
+        skm.normalized_mutual_info_score(truth_text[7:].astype(str), labels[7:])
+    )
     assert 0 < got["ari"] < 1  # noise points cost agreement
 
 

@@ -35,7 +35,9 @@ def test_singletons_duplicates_and_arbitrary_label_values_as_in_scikit_learn():
     expected = silhouette_samples(points.astype(np.float64), labels)
     assert ours[0] == 0.0
     np.testing.assert_allclose(ours, expected, atol=1e-7)
-    assert silhouette_score_euclidean(points, labels) == pytest.approx(silhouette_score(points, labels), abs=1e-7)
+    assert silhouette_score_euclidean(points, labels) == pytest.approx(
+        silhouette_score(points, labels), abs=1e-7
+    )
 
 
 def test_internal_metrics_use_it_and_keep_scikit_learns_value():
@@ -62,7 +64,9 @@ def test_cosine_singletons_duplicates_and_zero_vectors_as_in_scikit_learn():
     points[30] = 0.0  # a zero vector: distance 1 to everything, itself included
     ours = silhouette_samples_cosine(points, labels)
     assert ours[0] == 0.0
-    np.testing.assert_allclose(ours, silhouette_samples(points.astype(np.float64), labels, metric="cosine"), atol=1e-9)
+    np.testing.assert_allclose(
+        ours, silhouette_samples(points.astype(np.float64), labels, metric="cosine"), atol=1e-9
+    )
 
 
 def test_raw_space_silhouette_is_scikit_learns_cosine_silhouette_on_every_clustered_point():

@@ -28,10 +28,20 @@ from visframe.export.cli import main
 @pytest.fixture
 def run_dir(tmp_path):
     run_dir = make_run_dir(tmp_path)
-    pd.DataFrame({"layer": [0, 0], "cluster": [0, 1], "is_chosen_layer": [True, True], "name": ["marcha", "texto"],
-                  "size": [8, 9], "n_unique_images": [8, 8]}).to_parquet(run_dir / "clusters.parquet")
+    pd.DataFrame(
+        {
+            "layer": [0, 0],
+            "cluster": [0, 1],
+            "is_chosen_layer": [True, True],
+            "name": ["marcha", "texto"],
+            "size": [8, 9],
+            "n_unique_images": [8, 8],
+        }
+    ).to_parquet(run_dir / "clusters.parquet")
     assignments = pd.read_parquet(run_dir / "assignments.parquet")
-    pd.DataFrame({"image_id": [assignments.image_id[2]], "text": ["JUSTICIA"]}).to_parquet(run_dir / "texts.parquet")
+    pd.DataFrame({"image_id": [assignments.image_id[2]], "text": ["JUSTICIA"]}).to_parquet(
+        run_dir / "texts.parquet"
+    )
     return run_dir
 
 
@@ -46,12 +56,20 @@ def test_embedding_atlas_parquet_has_coordinates_text_and_images_as_bytes(run_di
     named = [command[k + 1] for k, word in enumerate(command) if word in ("--x", "--y", "--text", "--image")]
     assert command[1] == str(out)
     assert named == ["x", "y", "text", "image"] and set(named) <= set(table.column_names)
-    assert pa.types.is_floating(table.schema.field("x").type) and pa.types.is_floating(table.schema.field("y").type)
+    assert pa.types.is_floating(table.schema.field("x").type) and pa.types.is_floating(
+        table.schema.field("y").type
+    )
     # --state: the charts replace the defaults; the embedding view is coloured by the cluster's name.
     state = json.loads(Path(command[command.index("--state") + 1]).read_text())
     charts = list(state["charts"].values())
     embedding = next(c for c in charts if c.get("type") == "embedding")
-    assert embedding["data"] == {"x": "x", "y": "y", "text": "text", "image": "image", "category": "cluster_name"}
+    assert embedding["data"] == {
+        "x": "x",
+        "y": "y",
+        "text": "text",
+        "image": "image",
+        "category": "cluster_name",
+    }
     fields = {c["data"]["field"] for c in charts if c.get("type") == "count-plot"}
     fields |= {c["layers"][0]["encoding"]["x"]["field"] for c in charts if "layers" in c}
     assert fields <= set(table.column_names) and {"cluster_name", "probability", "account"} <= fields
@@ -61,14 +79,18 @@ def test_embedding_atlas_parquet_has_coordinates_text_and_images_as_bytes(run_di
     posts = pd.read_parquet(run_dir / "assignments.parquet")
     assert list(labels.columns) == ["x", "y", "text", "priority"]
     clustered = posts[posts.cluster >= 0]
-    assert sorted(labels.text) == sorted({0: "marcha", 1: "texto", 2: "cluster 2"}[c] for c in clustered.cluster.unique())
+    assert sorted(labels.text) == sorted(
+        {0: "marcha", 1: "texto", 2: "cluster 2"}[c] for c in clustered.cluster.unique()
+    )
     first = labels.set_index("text").loc["marcha"]
     assert first.x == pytest.approx(clustered[clustered.cluster == 0].x.median(), rel=1e-5)
     assert first.priority == (clustered.cluster == 0).sum()
     # "An object with a bytes field ... and an optional path field": struct<bytes: binary, path: string>.
     image_type = table.schema.field("image").type
     assert pa.types.is_struct(image_type)
-    assert pa.types.is_binary(image_type.field("bytes").type) and pa.types.is_string(image_type.field("path").type)
+    assert pa.types.is_binary(image_type.field("bytes").type) and pa.types.is_string(
+        image_type.field("path").type
+    )
     frame = table.to_pandas()
     first = Image.open(io.BytesIO(frame.image[0]["bytes"]))
     assert first.format == "JPEG" and max(first.size) <= 32
@@ -107,8 +129,11 @@ def test_fiftyone_samples_are_what_dataset_from_json_reads_with_every_field_decl
     for sample, (_, post) in zip(samples, assignments.iterrows(), strict=True):
         assert set(sample) - {"filepath"} <= set(schema)
         assert Path(sample["filepath"]).is_absolute() and Path(sample["filepath"]).is_file()
-        assert sample["cluster"] == {"_cls": "Classification", "label": names[post.cluster],
-                                     "confidence": pytest.approx(post.probability)}
+        assert sample["cluster"] == {
+            "_cls": "Classification",
+            "label": names[post.cluster],
+            "confidence": pytest.approx(post.probability),
+        }
         assert sample["cluster_id"] == post.cluster and sample["cluster_name"] == names[post.cluster]
         assert sample["x"] == pytest.approx(post.x) and sample["image_id"] == post.image_id
     assert samples[2]["text"] == "JUSTICIA" and samples[0]["text"] is None  # the OCR text where there is one

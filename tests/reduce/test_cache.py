@@ -19,7 +19,9 @@ def test_second_call_is_a_cache_hit_with_identical_coordinates(tmp_path):
 def test_key_changes_with_reducer_config_and_input(tmp_path):
     vectors = np.random.default_rng(0).normal(size=(40, 8)).astype(np.float32)
     base = reduce_cached(OmegaConf.create(PCA), vectors, "embedding-a:ids", tmp_path)
-    other_params = reduce_cached(OmegaConf.create({**PCA, "n_components": 3}), vectors, "embedding-a:ids", tmp_path)
+    other_params = reduce_cached(
+        OmegaConf.create({**PCA, "n_components": 3}), vectors, "embedding-a:ids", tmp_path
+    )
     other_input = reduce_cached(OmegaConf.create(PCA), vectors, "embedding-b:ids", tmp_path)
     assert not other_params.cache_hit and not other_input.cache_hit
     assert len({base.cache_key, other_params.cache_key, other_input.cache_key}) == 3

@@ -49,8 +49,16 @@ def test_reduce_cached_fits_with_the_budget(tmp_path, monkeypatch):
 
     monkeypatch.setattr(umap.UMAP, "fit_transform", spy)
     vectors = np.random.default_rng(0).normal(size=(300, 16)).astype(np.float32)
-    cfg = OmegaConf.create({"_target_": "umap.UMAP", "n_neighbors": 10, "n_components": 2, "random_state": 1,
-                            "n_epochs": None, "epoch_budget": {"point_epochs": 3000, "min_epochs": 5}})
+    cfg = OmegaConf.create(
+        {
+            "_target_": "umap.UMAP",
+            "n_neighbors": 10,
+            "n_components": 2,
+            "random_state": 1,
+            "n_epochs": None,
+            "epoch_budget": {"point_epochs": 3000, "min_epochs": 5},
+        }
+    )
     coordinates = reduce_cached(cfg, vectors, "budget-test", tmp_path).coordinates
     assert seen["n_epochs"] == 10 and coordinates.shape == (300, 2)
 

@@ -127,7 +127,9 @@ def test_small_collections_get_the_exact_graph_self_first():
     assert len(vectors) < EXACT_BELOW and graph.key.endswith("-exact")
     assert (graph.indices[:, 0] == np.arange(len(vectors))).all() and (graph.distances[:, 0] == 0).all()
     assert graph.indices[7, 1] == 8 and graph.indices[8, 1] == 7
-    distances, expected = NearestNeighbors(n_neighbors=10, metric="cosine", algorithm="brute").fit(vectors).kneighbors(vectors)
+    distances, expected = (
+        NearestNeighbors(n_neighbors=10, metric="cosine", algorithm="brute").fit(vectors).kneighbors(vectors)
+    )
     same = [len(set(a) & set(b)) / 10 for a, b in zip(graph.indices, expected)]
     assert np.mean(same) > 0.99  # only ties may be ordered differently
     np.testing.assert_allclose(graph.distances[:, 1:], distances[:, 1:], atol=1e-6)
@@ -155,8 +157,12 @@ def test_a_threaded_search_is_cached_under_its_thread_count_and_repeats(monkeypa
     session = Session()
     serial = knn.knn_cached(vectors, "threads-test", 10, seed=3, use_cache=False, session=session)
     first = knn.knn_cached(vectors, "threads-test", 10, seed=3, use_cache=False, threads=2, session=session)
-    remembered = knn.knn_cached(vectors, "threads-test", 10, seed=3, use_cache=False, threads=2, session=session)
-    again = knn.knn_cached(vectors, "threads-test", 10, seed=3, use_cache=False, threads=2)  # no session: computed
+    remembered = knn.knn_cached(
+        vectors, "threads-test", 10, seed=3, use_cache=False, threads=2, session=session
+    )
+    again = knn.knn_cached(
+        vectors, "threads-test", 10, seed=3, use_cache=False, threads=2
+    )  # no session: computed
     assert first.key.endswith("-threads2") and serial.key != first.key
     assert remembered.cache_hit and remembered.indices is first.indices and not again.cache_hit
     np.testing.assert_array_equal(first.indices, again.indices)
@@ -174,13 +180,20 @@ def test_the_map_fitted_on_its_starting_layout_equals_the_map_fitted_on_the_vect
     fitted_on = []
     stand_in = Reducer._fit_input
     monkeypatch.setattr(Reducer, "_fit_input", lambda *a: fitted_on.append(stand_in(*a)) or fitted_on[-1])
-    mapped = reduce_cached(OmegaConf.create({**MAP, "init_from_reduction": True}), vectors, "emb:ids", tmp_path,
-                           use_cache=False, init_from=reduction.coordinates)
+    mapped = reduce_cached(
+        OmegaConf.create({**MAP, "init_from_reduction": True}),
+        vectors,
+        "emb:ids",
+        tmp_path,
+        use_cache=False,
+        init_from=reduction.coordinates,
+    )
     assert fitted_on[0].shape == (len(vectors), 5)  # the reduction stood in for the 16-d vectors
     graph = knn_cached(vectors, "emb:ids", 10, seed=7, use_cache=False)
     options = {k: v for k, v in MAP.items() if k not in ("_target_", "knn")}
-    direct = umap.UMAP(**options, precomputed_knn=graph.as_precomputed(),
-                       init=initial_layout(reduction.coordinates, 2)).fit_transform(vectors)
+    direct = umap.UMAP(
+        **options, precomputed_knn=graph.as_precomputed(), init=initial_layout(reduction.coordinates, 2)
+    ).fit_transform(vectors)
     np.testing.assert_array_equal(mapped.coordinates, direct.astype(np.float32))
 
 
@@ -209,12 +222,16 @@ def test_two_threads_give_the_same_graph_on_a_bigger_machine(tmp_path):
 
     vectors = np.random.default_rng(8).normal(size=(3000, 32)).astype(np.float32)
     np.save(tmp_path / "vectors.npy", vectors)
-    code = ("import sys, numpy as np; from visframe.reduce.knn import compute_knn; "
-            "np.save(sys.argv[2], compute_knn(np.load(sys.argv[1]), 10, 'cosine', 3, threads=2)[0])")
+    code = (
+        "import sys, numpy as np; from visframe.reduce.knn import compute_knn; "
+        "np.save(sys.argv[2], compute_knn(np.load(sys.argv[1]), 10, 'cosine', 3, threads=2)[0])"
+    )
     graphs = []
     for pool in (2, 4):
         out = tmp_path / f"pool{pool}.npy"
         env = {**os.environ, "NUMBA_NUM_THREADS": str(pool)}
-        subprocess.run([sys.executable, "-c", code, str(tmp_path / "vectors.npy"), str(out)], env=env, check=True)
+        subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path / "vectors.npy"), str(out)], env=env, check=True
+        )
         graphs.append(np.load(out))
     np.testing.assert_array_equal(graphs[0], graphs[1])

@@ -40,8 +40,13 @@ def test_a_small_folder_is_checked_here_without_starting_a_cluster(tmp_path, mon
     monkeypatch.setattr(jobs, "dask_client", no_cluster)
     (tmp_path / "images").mkdir()
     folder = _folder(tmp_path / "images")
-    manifest = ingest_folder(folder, cache_dir=tmp_path / "cache", show_progress=False, use_snapshot=False,
-                             inspector=DaskInspector(_dask_cfg(ingest_min_files=1000))).manifest
+    manifest = ingest_folder(
+        folder,
+        cache_dir=tmp_path / "cache",
+        show_progress=False,
+        use_snapshot=False,
+        inspector=DaskInspector(_dask_cfg(ingest_min_files=1000)),
+    ).manifest
     assert (manifest[C.STATUS] == C.STATUS_OK).sum() == 24
 
 
@@ -49,9 +54,16 @@ def test_a_small_folder_is_checked_here_without_starting_a_cluster(tmp_path, mon
 def test_file_checks_on_a_two_worker_local_cluster_give_the_same_manifest(tmp_path):
     (tmp_path / "images").mkdir()
     folder = _folder(tmp_path / "images")
-    local = ingest_folder(folder, cache_dir=tmp_path / "cache-local", show_progress=False, use_snapshot=False).manifest
-    on_dask = ingest_folder(folder, cache_dir=tmp_path / "cache-dask", show_progress=False, use_snapshot=False,
-                            inspector=DaskInspector(_dask_cfg(ingest_min_files=1, ingest_batch_size=7))).manifest
+    local = ingest_folder(
+        folder, cache_dir=tmp_path / "cache-local", show_progress=False, use_snapshot=False
+    ).manifest
+    on_dask = ingest_folder(
+        folder,
+        cache_dir=tmp_path / "cache-dask",
+        show_progress=False,
+        use_snapshot=False,
+        inspector=DaskInspector(_dask_cfg(ingest_min_files=1, ingest_batch_size=7)),
+    ).manifest
     columns = [C.PATH, C.IMAGE_ID, C.STATUS, C.REASON]
     assert local[columns].equals(on_dask[columns])
     assert set(on_dask[C.STATUS]) >= {C.STATUS_OK} and (on_dask[C.STATUS] != C.STATUS_OK).sum() == 2

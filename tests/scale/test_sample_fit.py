@@ -11,12 +11,26 @@ from visframe.reduce import stage as reduce
 from visframe.scale import sample_rows, uses_sample_fit
 from visframe.stages import StageContext
 
-REDUCER = {"_target_": "umap.UMAP", "n_neighbors": 10, "min_dist": 0.01, "metric": "cosine", "n_components": 5,
-           "random_state": 3, "n_epochs": 60, "knn": {"shared": True, "pca_components": None}}
+REDUCER = {
+    "_target_": "umap.UMAP",
+    "n_neighbors": 10,
+    "min_dist": 0.01,
+    "metric": "cosine",
+    "n_components": 5,
+    "random_state": 3,
+    "n_epochs": 60,
+    "knn": {"shared": True, "pca_components": None},
+}
 MAP = {**REDUCER, "n_components": 2, "min_dist": 0.1}
-CLUSTERER = {"_target_": "visframe.cluster.adapters.FastHDBSCAN", "min_cluster_size": 15, "min_samples": None,
-             "cluster_selection_method": "eom", "cluster_selection_epsilon": 0.0, "allow_single_cluster": False,
-             "reproducible": True}
+CLUSTERER = {
+    "_target_": "visframe.cluster.adapters.FastHDBSCAN",
+    "min_cluster_size": 15,
+    "min_samples": None,
+    "cluster_selection_method": "eom",
+    "cluster_selection_epsilon": 0.0,
+    "allow_single_cluster": False,
+    "reproducible": True,
+}
 
 
 def themes(n=2400, dim=24, k=4, seed=0):
@@ -34,10 +48,16 @@ def scale_cfg(**changes):
 
 def both_stages(vectors, clusterer, scale, seed=1, map_reducer=MAP):
     context = StageContext(seed=seed)
-    reduced = reduce.run(reduce.ReduceInputs(vectors, "sample-fit-test"),
-                         reduce.ReduceSettings(OmegaConf.create(REDUCER), OmegaConf.create(map_reducer), scale), context)
-    clusters = cluster.run(cluster.ClusterInputs(reduced.coordinates, vectors, reduced.sample_rows),
-                           cluster.ClusterSettings(clusterer, scale), context)
+    reduced = reduce.run(
+        reduce.ReduceInputs(vectors, "sample-fit-test"),
+        reduce.ReduceSettings(OmegaConf.create(REDUCER), OmegaConf.create(map_reducer), scale),
+        context,
+    )
+    clusters = cluster.run(
+        cluster.ClusterInputs(reduced.coordinates, vectors, reduced.sample_rows),
+        cluster.ClusterSettings(clusterer, scale),
+        context,
+    )
     return reduced, clusters
 
 
@@ -96,16 +116,22 @@ def test_the_cluster_stage_fits_the_sample_rows_and_predicts_the_others_as_hdbsc
     rows = sample_rows(len(coordinates), 600, seed=4)
     rest = np.setdiff1d(np.arange(len(coordinates)), rows)
     config = OmegaConf.create({"_target_": "hdbscan.HDBSCAN", "min_cluster_size": 20})
-    result = cluster.run(cluster.ClusterInputs(coordinates, sample_rows=rows), cluster.ClusterSettings(config, None),
-                         StageContext())
-    direct = hdbscan.HDBSCAN(min_cluster_size=20, prediction_data=True).fit(coordinates[rows].astype(np.float64))
+    result = cluster.run(
+        cluster.ClusterInputs(coordinates, sample_rows=rows),
+        cluster.ClusterSettings(config, None),
+        StageContext(),
+    )
+    direct = hdbscan.HDBSCAN(min_cluster_size=20, prediction_data=True).fit(
+        coordinates[rows].astype(np.float64)
+    )
     labels, probabilities = approximate_predict(direct, coordinates[rest].astype(np.float64))
     np.testing.assert_array_equal(result.labels[rows], direct.labels_)
     np.testing.assert_array_equal(result.probabilities[rows], direct.probabilities_)
     np.testing.assert_array_equal(result.labels[rest], labels)
     np.testing.assert_array_equal(result.probabilities[rest], probabilities)
-    np.testing.assert_array_equal(result.outlier_scores[rest],
-                                  approximate_predict_scores(direct, coordinates[rest].astype(np.float64)))
+    np.testing.assert_array_equal(
+        result.outlier_scores[rest], approximate_predict_scores(direct, coordinates[rest].astype(np.float64))
+    )
     assert result.n_clusters >= 2
 
 
@@ -114,7 +140,9 @@ def test_predicting_on_dask_gives_what_predicting_here_gives():
     named by scale.dask.address; the same answers either way."""
     from visframe.cluster.sample_fit import fit_sample_clusterer, predict_rows, predicts_on_dask
 
-    assert not predicts_on_dask(scale_cfg()) and predicts_on_dask(scale_cfg(dask={"address": "tcp://scheduler:8786"}))
+    assert not predicts_on_dask(scale_cfg()) and predicts_on_dask(
+        scale_cfg(dask={"address": "tcp://scheduler:8786"})
+    )
 
     coordinates, _ = themes(n=900, dim=5, seed=3)
     _, predictor = fit_sample_clusterer(OmegaConf.create(CLUSTERER), coordinates[:500].astype(np.float64))
@@ -153,7 +181,9 @@ def test_both_umaps_transform_with_one_query_per_chunk_and_the_same_result():
         return reducer, mapper
 
     reducer, mapper = fitted()
-    assert ReducerConfig.parse(REDUCER).shares_knn and len(reducer.knn_graph) == 3  # the graph keeps its index
+    assert (
+        ReducerConfig.parse(REDUCER).shares_knn and len(reducer.knn_graph) == 3
+    )  # the graph keeps its index
     expected = reducer.transform(chunk), mapper.transform(chunk)
     reducer, mapper = fitted()
     share_query(reducer, mapper)

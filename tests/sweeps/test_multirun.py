@@ -22,15 +22,23 @@ def _env() -> dict:
 
 
 # PCA to 2-d keeps the job quick (no UMAP compilation); the caching is the same for every reducer.
-QUICK = ["dataset.preset=tiny", "model=tiny_random", "reducer=pca", "reducer.n_components=2", "report.enabled=false",
-         "show_progress=false"]
+QUICK = [
+    "dataset.preset=tiny",
+    "model=tiny_random",
+    "reducer=pca",
+    "reducer.n_components=2",
+    "report.enabled=false",
+    "show_progress=false",
+]
 
 
 def _visframe(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     flags = [a for a in args if a.startswith("-")]  # Hydra's argparse wants -m before the overrides
     overrides = [a for a in args if not a.startswith("-")]
     command = [VISFRAME, *flags, *QUICK, f"tracking.store_dir={tmp_path / 'mlruns'}", *overrides]
-    done = subprocess.run(command, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=900, check=False)
+    done = subprocess.run(
+        command, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=900, check=False
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
 
@@ -42,8 +50,12 @@ def test_min_cluster_size_multirun_after_a_first_run_reuses_every_cache(tmp_path
     assert first["images_embedded"] > 0 and first["reduce_cache_hit"] == 0
 
     sizes = [5, 10, 15, 20]
-    _visframe(tmp_path, "-m", f"hydra.sweep.dir={tmp_path / 'sweep'}",
-              "clusterer.min_cluster_size=" + ",".join(map(str, sizes)))
+    _visframe(
+        tmp_path,
+        "-m",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        "clusterer.min_cluster_size=" + ",".join(map(str, sizes)),
+    )
     jobs = [json.loads((tmp_path / "sweep" / str(n) / "metrics.json").read_text()) for n in range(len(sizes))]
     assert [job["images_embedded"] for job in jobs] == [0] * len(sizes)
     assert [job["reduce_cache_hit"] for job in jobs] == [1] * len(sizes)
@@ -57,9 +69,13 @@ def test_min_cluster_size_multirun_after_a_first_run_reuses_every_cache(tmp_path
     experiment = client.get_experiment_by_name("visframe")
     parents = client.search_runs([experiment.experiment_id], "tags.`visframe.kind` = 'sweep'")
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
-    children = client.search_runs([experiment.experiment_id], f"tags.mlflow.parentRunId = '{parents[0].info.run_id}'")
+    children = client.search_runs(
+        [experiment.experiment_id], f"tags.mlflow.parentRunId = '{parents[0].info.run_id}'"
+    )
     assert len(children) == len(sizes)
-    assert "summary/min_cluster_size.png" in {a.path for a in client.list_artifacts(parents[0].info.run_id, "summary")}
+    assert "summary/min_cluster_size.png" in {
+        a.path for a in client.list_artifacts(parents[0].info.run_id, "summary")
+    }
 
     # The same job again (same seed and config): identical labels, probabilities and outlier scores.
     _visframe(tmp_path, f"hydra.run.dir={tmp_path / 'again'}", "clusterer.min_cluster_size=10")
@@ -74,9 +90,23 @@ def test_same_seed_and_config_give_identical_umap_and_labels_without_caches(tmp_
     runs = []
     for name in ("a", "b"):
         done = subprocess.run(
-            [VISFRAME, "dataset.preset=tiny", "model=tiny_random", "report.enabled=false", "tracking.enabled=false",
-             "show_progress=false", f"paths.cache_dir={tmp_path / ('cache-' + name)}", f"hydra.run.dir={tmp_path / name}"],
-            cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=900, check=False)
+            [
+                VISFRAME,
+                "dataset.preset=tiny",
+                "model=tiny_random",
+                "report.enabled=false",
+                "tracking.enabled=false",
+                "show_progress=false",
+                f"paths.cache_dir={tmp_path / ('cache-' + name)}",
+                f"hydra.run.dir={tmp_path / name}",
+            ],
+            cwd=tmp_path,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         # The corpus lives in each cache dir, so paths differ: compare everything else.
         runs.append(pd.read_parquet(tmp_path / name / "assignments.parquet").drop(columns="path"))

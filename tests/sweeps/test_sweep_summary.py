@@ -17,7 +17,13 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 # PCA to 2-d keeps each job quick (no UMAP compilation); the summary is the same for every reducer.
 QUICK = ["dataset.preset=tiny", "reducer=pca", "reducer.n_components=2", "report.enabled=false", "show_progress=false",
          "trainer.num_workers=0"]  # fmt: skip
-FIGURES = {"confidence_by_job.png", "confidence_lines.png", "model_comparison.png", "confidence.png", "index.html"}
+FIGURES = {
+    "confidence_by_job.png",
+    "confidence_lines.png",
+    "model_comparison.png",
+    "confidence.png",
+    "index.html",
+}
 
 
 def multirun(tmp_path: Path, *overrides: str) -> Path:
@@ -26,7 +32,9 @@ def multirun(tmp_path: Path, *overrides: str) -> Path:
     env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")])
     command = [sys.executable, "-m", "visframe.cli", "-m", *QUICK, f"tracking.store_dir={tmp_path / 'mlruns'}",
                f"hydra.sweep.dir={sweep}", *overrides]  # fmt: skip
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900, check=False)
+    done = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return sweep
 

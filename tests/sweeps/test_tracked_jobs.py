@@ -19,8 +19,14 @@ from visframe.evaluate.registry import METRICS
 
 REPO = Path(__file__).resolve().parents[2]
 VISFRAME = str(REPO / ".venv" / "bin" / "visframe")
-QUICK = ["dataset.preset=tiny", "model=tiny_random", "reducer=pca", "reducer.n_components=2", "report.enabled=false",
-         "show_progress=false"]
+QUICK = [
+    "dataset.preset=tiny",
+    "model=tiny_random",
+    "reducer=pca",
+    "reducer.n_components=2",
+    "report.enabled=false",
+    "show_progress=false",
+]
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -36,8 +42,14 @@ def _client(tmp_path: Path):
 @pytest.mark.parametrize("signum", [signal.SIGTERM])
 def test_a_job_sent_sigterm_mid_way_ends_killed_with_its_outputs_so_far(tmp_path, signum):
     run_dir = tmp_path / "job"
-    job = subprocess.Popen([VISFRAME, *QUICK, f"tracking.store_dir={tmp_path / 'mlruns'}", f"hydra.run.dir={run_dir}"],
-                           cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    job = subprocess.Popen(
+        [VISFRAME, *QUICK, f"tracking.store_dir={tmp_path / 'mlruns'}", f"hydra.run.dir={run_dir}"],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 600
     # The run is open and the stages have begun (config.yaml is their first file): the job is at work.
     while not ((run_dir / "mlflow_run_id.txt").is_file() and (run_dir / "config.yaml").is_file()):
@@ -59,9 +71,22 @@ def test_a_job_sent_sigterm_mid_way_ends_killed_with_its_outputs_so_far(tmp_path
 
 def test_a_sweep_setting_that_clusters_nothing_is_logged_at_its_worst_and_shown(tmp_path):
     sweep = tmp_path / "sweep"
-    done = subprocess.run([VISFRAME, "-m", *QUICK, f"tracking.store_dir={tmp_path / 'mlruns'}",
-                           f"hydra.sweep.dir={sweep}", "clusterer.min_cluster_size=5,10,60"],
-                          cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=1500, check=False)
+    done = subprocess.run(
+        [
+            VISFRAME,
+            "-m",
+            *QUICK,
+            f"tracking.store_dir={tmp_path / 'mlruns'}",
+            f"hydra.sweep.dir={sweep}",
+            "clusterer.min_cluster_size=5,10,60",
+        ],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     metrics = [json.loads((sweep / str(n) / "metrics.json").read_text()) for n in range(3)]
     assert [m["n_clusters"] > 0 for m in metrics] == [True, True, False]  # 60 of ~140 posts: all noise

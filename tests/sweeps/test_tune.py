@@ -29,15 +29,17 @@ def _clean_env() -> dict:
 
 
 def test_sweep_overrides_become_the_search_space_and_the_rest_stay_fixed():
-    fixed, space = parse_overrides([
-        "model=tiny_random",
-        "clusterer.min_cluster_size=int(interval(10,200))",
-        "clusterer.cluster_selection_epsilon=interval(0.0,0.5)",
-        "clusterer.min_samples=tag(log,int(interval(1,64)))",
-        "clusterer.cluster_selection_method=choice(eom,leaf)",
-        "reducer.n_components=range(2,12,step=4)",
-        "seed=1,2",
-    ])
+    fixed, space = parse_overrides(
+        [
+            "model=tiny_random",
+            "clusterer.min_cluster_size=int(interval(10,200))",
+            "clusterer.cluster_selection_epsilon=interval(0.0,0.5)",
+            "clusterer.min_samples=tag(log,int(interval(1,64)))",
+            "clusterer.cluster_selection_method=choice(eom,leaf)",
+            "reducer.n_components=range(2,12,step=4)",
+            "seed=1,2",
+        ]
+    )
     assert fixed == ["model=tiny_random"]
     assert space["clusterer.min_cluster_size"] == IntDistribution(10, 200)
     assert space["clusterer.cluster_selection_epsilon"] == FloatDistribution(0.0, 0.5)
@@ -48,12 +50,19 @@ def test_sweep_overrides_become_the_search_space_and_the_rest_stay_fixed():
 
 
 def test_objectives_know_their_direction_and_undefined_metrics_count_as_worst():
-    names, directions = objectives_and_directions(OmegaConf.create({"objective": ["silhouette", "noise_fraction"]}))
+    names, directions = objectives_and_directions(
+        OmegaConf.create({"objective": ["silhouette", "noise_fraction"]})
+    )
     assert directions == ["maximize", "minimize"]
-    assert objective_values({"silhouette": float("nan"), "noise_fraction": 0.2}, names, directions) == [-1.0, 0.2]
+    assert objective_values({"silhouette": float("nan"), "noise_fraction": 0.2}, names, directions) == [
+        -1.0,
+        0.2,
+    ]
     with pytest.raises(ValueError, match="tune.directions"):
         objectives_and_directions(OmegaConf.create({"objective": "my_metric"}))
-    names, directions = objectives_and_directions(OmegaConf.create({"objective": "my_metric", "directions": ["minimize"]}))
+    names, directions = objectives_and_directions(
+        OmegaConf.create({"objective": "my_metric", "directions": ["minimize"]})
+    )
     assert directions == ["minimize"]
 
 
@@ -66,8 +75,12 @@ def test_every_trial_gets_the_studys_one_session_carrying_its_parent_run(tmp_pat
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv(PARENT_ENV, raising=False)
-    fixed = ["tune.n_trials=3", "tune.study_name=session", f"tune.output_dir={tmp_path / 'tune'}",
-             f"tracking.store_dir={tmp_path / 'mlruns'}"]
+    fixed = [
+        "tune.n_trials=3",
+        "tune.study_name=session",
+        f"tune.output_dir={tmp_path / 'tune'}",
+        f"tracking.store_dir={tmp_path / 'mlruns'}",
+    ]
     _, space = parse_overrides(["clusterer.min_cluster_size=int(interval(10,200))"])
     seen = []
 
@@ -145,9 +158,15 @@ FAKE_STUDY = textwrap.dedent(
 
 
 def _study_command(tmp_path: Path, script: Path, n_trials: int = 20) -> list[str]:
-    return [sys.executable, str(script), f"tune.n_trials={n_trials}", "tune.study_name=resume",
-            f"tune.output_dir={tmp_path / 'tune'}", f"tracking.store_dir={tmp_path / 'mlruns'}",
-            "clusterer.min_cluster_size=int(interval(10,200))"]
+    return [
+        sys.executable,
+        str(script),
+        f"tune.n_trials={n_trials}",
+        "tune.study_name=resume",
+        f"tune.output_dir={tmp_path / 'tune'}",
+        f"tracking.store_dir={tmp_path / 'mlruns'}",
+        "clusterer.min_cluster_size=int(interval(10,200))",
+    ]
 
 
 def _kill_after(process: subprocess.Popen, trial_dirs: Path, finished: int, timeout: float = 300) -> None:
@@ -177,13 +196,17 @@ def _assert_resumed_study(tmp_path: Path, n_trials: int) -> None:
     client = mlflow.tracking.MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
     parent = client.get_run(parent_id)
     assert parent.info.status == "FINISHED"
-    children = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent_id}'", max_results=500)
+    children = client.search_runs(
+        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent_id}'", max_results=500
+    )
     trial_tags = {int(run.data.tags["optuna_trial"]) for run in children if run.info.status == "FINISHED"}
     assert {trial.number for trial in complete} <= trial_tags
     # One parent for the whole study, across the kill.
     parents = client.search_runs([parent.info.experiment_id], "tags.`visframe.kind` = 'optuna'")
     assert [run.info.run_id for run in parents] == [parent_id]
-    assert {"summary/trials.csv", "summary/min_cluster_size.csv"} <= {a.path for a in client.list_artifacts(parent_id, "summary")}
+    assert {"summary/trials.csv", "summary/min_cluster_size.csv"} <= {
+        a.path for a in client.list_artifacts(parent_id, "summary")
+    }
     # Every finished trial names its job's MLflow run, a child of the study's parent.
     for trial in complete:
         assert client.get_run(trial.user_attrs["mlflow_run_id"]).data.tags["mlflow.parentRunId"] == parent_id
@@ -193,26 +216,50 @@ def test_study_killed_mid_way_resumes_to_twenty_trials_under_one_parent(tmp_path
     script = tmp_path / "study.py"
     script.write_text(FAKE_STUDY)
     env = _clean_env()
-    first = subprocess.Popen(_study_command(tmp_path, script), cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
+    first = subprocess.Popen(
+        _study_command(tmp_path, script),
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     _kill_after(first, tmp_path / "tune", finished=6)
     study = optuna.load_study(study_name="resume", storage=f"sqlite:///{tmp_path / 'tune' / 'optuna.db'}")
     # metrics.json is written before the trial is stored COMPLETE: the 6th may have been killed mid-way.
     assert 5 <= len(study.get_trials(states=(TrialState.COMPLETE,))) < 20
-    resumed = subprocess.run(_study_command(tmp_path, script), cwd=tmp_path, env=env, capture_output=True, text=True,
-                             timeout=300, check=False)
+    resumed = subprocess.run(
+        _study_command(tmp_path, script),
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     _assert_resumed_study(tmp_path, 20)
-    best = optuna.load_study(study_name="resume", storage=f"sqlite:///{tmp_path / 'tune' / 'optuna.db'}").best_value
+    best = optuna.load_study(
+        study_name="resume", storage=f"sqlite:///{tmp_path / 'tune' / 'optuna.db'}"
+    ).best_value
     assert math.isfinite(best)
 
 
 def _run_study(tmp_path: Path, script: Path, n_trials: int, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(_study_command(tmp_path, script, n_trials), cwd=tmp_path, env=_clean_env() | env,
-                          capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(
+        _study_command(tmp_path, script, n_trials),
+        cwd=tmp_path,
+        env=_clean_env() | env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
-def test_a_study_stopped_by_sigterm_or_killed_before_a_trial_was_marked_resumes_with_nothing_running(tmp_path):
+def test_a_study_stopped_by_sigterm_or_killed_before_a_trial_was_marked_resumes_with_nothing_running(
+    tmp_path,
+):
     """SIGTERM mid-trial: exit 143, the trial FAIL and re-queued, its job's run and the parent KILLED.
     SIGKILL between Optuna creating a trial and the objective marking it with its worker (the gap
     that left trial 5 RUNNING forever in the slow test): the resume fails and re-queues it too."""
@@ -245,8 +292,12 @@ def test_the_study_names_its_metric_and_each_trial_its_run_and_why_it_scored_wor
     from visframe.tune import compose_config, run_study
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    fixed = ["tune.n_trials=4", "tune.study_name=names", f"tune.output_dir={tmp_path / 'tune'}",
-             f"tracking.store_dir={tmp_path / 'mlruns'}"]
+    fixed = [
+        "tune.n_trials=4",
+        "tune.study_name=names",
+        f"tune.output_dir={tmp_path / 'tune'}",
+        f"tracking.store_dir={tmp_path / 'mlruns'}",
+    ]
     _, space = parse_overrides(["clusterer.min_cluster_size=choice(20,300)"])
 
     def stand_in(cfg, run_dir, session):
@@ -262,7 +313,8 @@ def test_the_study_names_its_metric_and_each_trial_its_run_and_why_it_scored_wor
         if trial.params["clusterer.min_cluster_size"] == "300":
             assert trial.value == -1.0
             assert trial.user_attrs["objective_undefined"] == (
-                "no clusters: every image is noise; dbcv scored as its worst value -1")
+                "no clusters: every image is noise; dbcv scored as its worst value -1"
+            )
         else:
             assert "objective_undefined" not in trial.user_attrs
     assert {t.params["clusterer.min_cluster_size"] for t in study.trials} == {"20", "300"}
@@ -274,14 +326,25 @@ def test_the_study_names_its_metric_and_each_trial_its_run_and_why_it_scored_wor
 @pytest.mark.timeout(1800)  # two processes of 20 real jobs each: 11 minutes here under a shared load
 def test_visframe_tune_on_the_tiny_corpus_killed_and_resumed(tmp_path):
     """The real pipeline per trial (tiny corpus, tiny_random encoder, PCA to keep it quick)."""
-    command = [str(REPO / ".venv" / "bin" / "visframe-tune"), "dataset.preset=tiny", "model=tiny_random",
-               "reducer=pca", "reducer.n_components=2", "show_progress=false", "tune.n_trials=20",
-               "tune.study_name=resume", f"tune.output_dir={tmp_path / 'tune'}", f"tracking.store_dir={tmp_path / 'mlruns'}",
-               "clusterer.min_cluster_size=int(interval(5,40))"]
-    first = subprocess.Popen(command, cwd=tmp_path, env=_clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True)
+    command = [
+        str(REPO / ".venv" / "bin" / "visframe-tune"),
+        "dataset.preset=tiny",
+        "model=tiny_random",
+        "reducer=pca",
+        "reducer.n_components=2",
+        "show_progress=false",
+        "tune.n_trials=20",
+        "tune.study_name=resume",
+        f"tune.output_dir={tmp_path / 'tune'}",
+        f"tracking.store_dir={tmp_path / 'mlruns'}",
+        "clusterer.min_cluster_size=int(interval(5,40))",
+    ]
+    first = subprocess.Popen(
+        command, cwd=tmp_path, env=_clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     _kill_after(first, tmp_path / "tune", finished=5, timeout=600)
-    resumed = subprocess.run(command, cwd=tmp_path, env=_clean_env(), capture_output=True, text=True, timeout=900,
-                             check=False)
+    resumed = subprocess.run(
+        command, cwd=tmp_path, env=_clean_env(), capture_output=True, text=True, timeout=900, check=False
+    )
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     _assert_resumed_study(tmp_path, 20)

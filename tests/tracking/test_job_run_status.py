@@ -38,8 +38,14 @@ def _no_cluster_metrics() -> dict:
     """What the evaluate stage reports for a clustering that left every point noise (with ground truth)."""
     rng = np.random.default_rng(0)
     config = OmegaConf.load(f"{CONFIG_DIR}/evaluation/default.yaml")
-    metrics, _ = evaluate_run(config, rng.normal(size=(60, 2)), rng.normal(size=(60, 8)), np.full(60, -1),
-                              np.zeros(60), truth=np.array(["a", "b", "c"] * 20))
+    metrics, _ = evaluate_run(
+        config,
+        rng.normal(size=(60, 2)),
+        rng.normal(size=(60, 8)),
+        np.full(60, -1),
+        np.zeros(60),
+        truth=np.array(["a", "b", "c"] * 20),
+    )
     return metrics
 
 
@@ -66,9 +72,14 @@ def test_a_job_with_no_clusters_logs_every_registry_metric_at_its_worst(tmp_path
 
 
 def test_defined_metrics_pass_unchanged_and_absent_ones_stay_absent():
-    tracked, undefined = tracked_metrics({"ari": 0.5, "silhouette": float("nan"), "stage_seconds_x": float("nan"),
-                                          "n_clusters": 1.0})
-    assert tracked == {"ari": 0.5, "silhouette": -1.0, "n_clusters": 1.0}  # a timing's NaN is dropped, not graded
+    tracked, undefined = tracked_metrics(
+        {"ari": 0.5, "silhouette": float("nan"), "stage_seconds_x": float("nan"), "n_clusters": 1.0}
+    )
+    assert tracked == {
+        "ari": 0.5,
+        "silhouette": -1.0,
+        "n_clusters": 1.0,
+    }  # a timing's NaN is dropped, not graded
     assert undefined == ["silhouette"]  # no dbcv in the job's metrics (evaluation.dbcv=false): none invented
 
 
@@ -86,8 +97,13 @@ def test_runs_carry_who_ran_which_code_and_the_resolved_config(tmp_path):
     import visframe
 
     assert tags["visframe.version"] == visframe.__version__
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(visframe.__file__).parent, capture_output=True,
-                          text=True, check=False).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"],
+        cwd=Path(visframe.__file__).parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
     if head:  # the package runs from a git checkout (an editable install, as here)
         assert tags["mlflow.source.git.commit"] == head
     assert tags["visframe.config"] == "config.yaml"

@@ -29,8 +29,11 @@ def test_job_tracker_logs_params_metrics_artifacts_and_parent(tmp_path):
     parent.finish({}, [], run_dir)
     child = JobTracker(tracking, "child", params, {}, parent_run_id=parent_id)
     run_id = child.start()
-    child.finish({"ari": 0.5, "silhouette": float("nan")}, [run_dir / "metrics.json", run_dir / "report" / "map.png"],
-                 run_dir)
+    child.finish(
+        {"ari": 0.5, "silhouette": float("nan")},
+        [run_dir / "metrics.json", run_dir / "report" / "map.png"],
+        run_dir,
+    )
     client = mlflow.tracking.MlflowClient(resolve_tracking_uri(tracking))
     logged = client.get_run(run_id)
     assert logged.info.status == "FINISHED"
@@ -39,7 +42,9 @@ def test_job_tracker_logs_params_metrics_artifacts_and_parent(tmp_path):
     assert logged.data.metrics == {"ari": 0.5, "silhouette": -1.0}
     assert logged.data.tags["visframe.undefined_metrics"] == "silhouette"
     assert logged.data.tags["mlflow.parentRunId"] == parent_id
-    artifacts = {a.path for a in client.list_artifacts(run_id)} | {a.path for a in client.list_artifacts(run_id, "report")}
+    artifacts = {a.path for a in client.list_artifacts(run_id)} | {
+        a.path for a in client.list_artifacts(run_id, "report")
+    }
     assert {"metrics.json", "report/map.png"} <= artifacts
     assert (tmp_path / "mlruns" / "artifacts").is_dir()
 
@@ -53,8 +58,13 @@ def test_every_job_of_a_sweep_logs_the_image_set_with_its_schema_and_row_count(t
     from visframe.tracking import job as job_module
 
     tracking = {"tracking_uri": None, "store_dir": str(tmp_path / "mlruns"), "experiment_name": "t"}
-    manifest = pd.DataFrame({C.IMAGE_ID: [f"id{i}" for i in range(7)], C.STATUS: ["ok"] * 6 + ["corrupt"],
-                             C.PATH: [f"p{i}.jpg" for i in range(7)]})
+    manifest = pd.DataFrame(
+        {
+            C.IMAGE_ID: [f"id{i}" for i in range(7)],
+            C.STATUS: ["ok"] * 6 + ["corrupt"],
+            C.PATH: [f"p{i}.jpg" for i in range(7)],
+        }
+    )
     profiles = Session().dataset_profiles  # one process's sweep
     logged = []
     for number in range(2):

@@ -17,12 +17,16 @@ def make_job(sweep, number, model, mcs, labels, metrics, overrides):
     job = sweep / str(number)
     (job / ".hydra").mkdir(parents=True)
     (job / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(overrides))
-    config = {"model": {"name": model}, "clusterer": {"_target_": "hdbscan.HDBSCAN", "min_cluster_size": mcs},
-              "reducer": {"_target_": "umap.UMAP"}}
+    config = {
+        "model": {"name": model},
+        "clusterer": {"_target_": "hdbscan.HDBSCAN", "min_cluster_size": mcs},
+        "reducer": {"_target_": "umap.UMAP"},
+    }
     (job / "config.yaml").write_text(yaml.safe_dump(config))
     (job / "metrics.json").write_text(json.dumps(metrics))
     pd.DataFrame({"image_id": [p[-7:-4] for p in PATHS], "path": PATHS, "cluster": labels}).to_parquet(
-        job / "assignments.parquet")
+        job / "assignments.parquet"
+    )
     return job
 
 
@@ -33,14 +37,37 @@ def sweep(tmp_path):
     jobs = []
     for number, (model, mcs) in enumerate([("tiny", 5), ("tiny", 20), ("effnet", 5), ("effnet", 20)]):
         labels = np.where(rng.random(60) < 0.2 * (number + 1) / 4, -1, base if number % 2 == 0 else base % 2)
-        metrics = {"n_clusters": float(len(set(labels) - {-1})), "silhouette": 0.1 * number, "noise_fraction": float((labels < 0).mean()),
-                   "calinski_harabasz": 100.0 + number, "davies_bouldin": 1.0 - 0.1 * number, "dbcv": 0.2 * number,
-                   "confident_fraction": 0.5, "mean_probability": 0.7, "images_embedded": 0.0, "reduce_cache_hit": 1.0,
-                   "ari": None}
-        jobs.append((labels, make_job(tmp_path, number, model, mcs, labels, metrics,
-                                      [f"model={model}", f"clusterer.min_cluster_size={mcs}"])))
+        metrics = {
+            "n_clusters": float(len(set(labels) - {-1})),
+            "silhouette": 0.1 * number,
+            "noise_fraction": float((labels < 0).mean()),
+            "calinski_harabasz": 100.0 + number,
+            "davies_bouldin": 1.0 - 0.1 * number,
+            "dbcv": 0.2 * number,
+            "confident_fraction": 0.5,
+            "mean_probability": 0.7,
+            "images_embedded": 0.0,
+            "reduce_cache_hit": 1.0,
+            "ari": None,
+        }
+        jobs.append(
+            (
+                labels,
+                make_job(
+                    tmp_path,
+                    number,
+                    model,
+                    mcs,
+                    labels,
+                    metrics,
+                    [f"model={model}", f"clusterer.min_cluster_size={mcs}"],
+                ),
+            )
+        )
     (tmp_path / "4" / ".hydra").mkdir(parents=True)  # a job that failed before writing metrics
-    (tmp_path / "4" / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(["model=broken", "clusterer.min_cluster_size=10"]))
+    (tmp_path / "4" / ".hydra" / "overrides.yaml").write_text(
+        yaml.safe_dump(["model=broken", "clusterer.min_cluster_size=10"])
+    )
     return tmp_path, jobs
 
 
@@ -60,13 +87,37 @@ def test_study_tables_have_the_papers_columns(sweep):
     names = {p.name for p in written}
     for table in ("min_cluster_size", "model_comparison", "confidence"):
         assert {f"{table}.csv", f"{table}.png"} <= names
-    assert {"jobs.csv", "agreement_ari.csv", "agreement_nmi.csv", "agreement.png", "min_cluster_size_plot.png"} <= names
+    assert {
+        "jobs.csv",
+        "agreement_ari.csv",
+        "agreement_nmi.csv",
+        "agreement.png",
+        "min_cluster_size_plot.png",
+    } <= names
     mcs = pd.read_csv(sweep_dir / "summary" / "min_cluster_size.csv")
-    assert list(mcs.columns) == ["model", "min_cluster_size", "n_clusters", "silhouette", "noise_share", "dbcv"]
-    assert list(zip(mcs["model"], mcs["min_cluster_size"], strict=True)) == [("effnet", 5), ("effnet", 20), ("tiny", 5), ("tiny", 20)]  # 5 < 20: sorted as numbers
+    assert list(mcs.columns) == [
+        "model",
+        "min_cluster_size",
+        "n_clusters",
+        "silhouette",
+        "noise_share",
+        "dbcv",
+    ]
+    assert list(zip(mcs["model"], mcs["min_cluster_size"], strict=True)) == [
+        ("effnet", 5),
+        ("effnet", 20),
+        ("tiny", 5),
+        ("tiny", 20),
+    ]  # 5 < 20: sorted as numbers
     assert mcs.loc[0, "silhouette"] == pytest.approx(0.2)  # job 2
     models = pd.read_csv(sweep_dir / "summary" / "model_comparison.csv")
-    assert list(models.columns[:5]) == ["model", "clusterer.min_cluster_size", "silhouette", "calinski_harabasz", "davies_bouldin"]
+    assert list(models.columns[:5]) == [
+        "model",
+        "clusterer.min_cluster_size",
+        "silhouette",
+        "calinski_harabasz",
+        "davies_bouldin",
+    ]
     confidence = pd.read_csv(sweep_dir / "summary" / "confidence.csv")
     assert {"share_probability_ge_0.85", "mean_probability", "n_clusters"} <= set(confidence.columns)
     jobs = pd.read_csv(sweep_dir / "summary" / "jobs.csv")

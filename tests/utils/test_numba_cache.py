@@ -11,7 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-LIBRARY = '''
+LIBRARY = """
 import numba
 
 @numba.njit
@@ -21,9 +21,9 @@ def double(x):
 @numba.njit
 def apply(f, x):
     return f(x)
-'''
+"""
 
-RUN = '''
+RUN = """
 import json, sys
 sys.path.insert(0, {folder!r})
 import fakelib.kernels as k
@@ -32,13 +32,18 @@ enabled = enable_caching("fakelib")
 k.double(1.0), k.apply(k.double, 2.0)
 print(json.dumps({{"enabled": enabled, "double_hits": sum(k.double.stats.cache_hits.values()),
                    "apply_hits": sum(k.apply.stats.cache_hits.values())}}))
-'''
+"""
 
 
 def _run(folder: Path, cache: Path) -> dict:
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "PYTHONPATH": os.pathsep.join(sys.path)}
-    done = subprocess.run([sys.executable, "-c", RUN.format(folder=str(folder))], env=env, capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", RUN.format(folder=str(folder))],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -35,7 +35,9 @@ class FastHDBSCAN(fast_hdbscan.HDBSCAN):
         tree = self._condensed_tree
         scores = glosh_outlier_scores(tree["parent"], tree["child"], tree["lambda_val"])
         # The condensed tree names every point; a degenerate fit (< 2 points) has an empty tree.
-        self.outlier_scores_ = scores if len(scores) == len(self.labels_) else np.full(len(self.labels_), np.nan)
+        self.outlier_scores_ = (
+            scores if len(scores) == len(self.labels_) else np.full(len(self.labels_), np.nan)
+        )
         return self
 
 

@@ -89,7 +89,10 @@ class AutoHDBSCAN(ClusterMixin, BaseEstimator):
         if self.min_cluster_size is not None:  # the user's setting: plain HDBSCAN, nothing chosen
             model = self._hdbscan(int(self.min_cluster_size), self.min_samples, keep_mst=False).fit(X)
             self._take(model.labels_, model.probabilities_, model.condensed_tree_._raw_tree)
-            self.selection_ = {"selected_min_cluster_size": float(self.min_cluster_size), "selection_candidates": 1.0}
+            self.selection_ = {
+                "selected_min_cluster_size": float(self.min_cluster_size),
+                "selection_candidates": 1.0,
+            }
             self.candidates_, self.finer_layers_ = [], []
             return self
         min_samples = int(self.min_samples if self.min_samples is not None else self.auto_min_samples)
@@ -107,8 +110,14 @@ class AutoHDBSCAN(ClusterMixin, BaseEstimator):
             score = dbcv if self.criterion == "dbcv" else (persistence if k >= 2 else float("nan"))
             largest = float(np.bincount(labels[labels >= 0]).max() / n) if k else 1.0
             self.candidates_.append(
-                {"min_cluster_size": size, "n_clusters": k, "noise_fraction": float(np.mean(labels < 0)), "largest_share": largest,
-                 "dbcv": dbcv, "persistence": persistence}
+                {
+                    "min_cluster_size": size,
+                    "n_clusters": k,
+                    "noise_fraction": float(np.mean(labels < 0)),
+                    "largest_share": largest,
+                    "dbcv": dbcv,
+                    "persistence": persistence,
+                }
             )
             if np.isfinite(score) and (best is None or score > best[0]):
                 best = (score, size, labels, probabilities, tree)
@@ -118,8 +127,13 @@ class AutoHDBSCAN(ClusterMixin, BaseEstimator):
         score, size, labels, probabilities, tree = best
         self._take(labels, probabilities, tree)
         # Smaller sizes' cuts with at least twice as many clusters: finer layers (finest first).
-        self.finer_layers_, last = [], self.candidates_[[c["min_cluster_size"] for c in self.candidates_].index(size)]["n_clusters"]
-        for candidate, cut in sorted(zip(self.candidates_, cuts), key=lambda pair: -pair[0]["min_cluster_size"]):
+        self.finer_layers_, last = (
+            [],
+            self.candidates_[[c["min_cluster_size"] for c in self.candidates_].index(size)]["n_clusters"],
+        )
+        for candidate, cut in sorted(
+            zip(self.candidates_, cuts), key=lambda pair: -pair[0]["min_cluster_size"]
+        ):
             if candidate["min_cluster_size"] < size and candidate["n_clusters"] >= 2 * last:
                 self.finer_layers_.insert(0, cut)
                 last = candidate["n_clusters"]
@@ -129,10 +143,15 @@ class AutoHDBSCAN(ClusterMixin, BaseEstimator):
             f"selection_{self.criterion}": float(score),
             "selection_candidates": float(len(sizes)),
             **{f"selection_dbcv_mcs{c['min_cluster_size']}": float(c["dbcv"]) for c in self.candidates_},
-            **{f"selection_persistence_mcs{c['min_cluster_size']}": float(c["persistence"]) for c in self.candidates_},
+            **{
+                f"selection_persistence_mcs{c['min_cluster_size']}": float(c["persistence"])
+                for c in self.candidates_
+            },
         }
         log.info(
-            "AutoHDBSCAN: min_cluster_size=%d chosen by %s among %s", size, self.criterion,
+            "AutoHDBSCAN: min_cluster_size=%d chosen by %s among %s",
+            size,
+            self.criterion,
             [(c["min_cluster_size"], round(c[self.criterion], 3)) for c in self.candidates_],
         )
         return self
@@ -153,7 +172,13 @@ class AutoHDBSCAN(ClusterMixin, BaseEstimator):
             from hdbscan.hdbscan_ import _tree_to_labels
 
             labels, probabilities, persistence, tree, _ = _tree_to_labels(
-                X, linkage, size, self.cluster_selection_method, self.allow_single_cluster, False, self.cluster_selection_epsilon
+                X,
+                linkage,
+                size,
+                self.cluster_selection_method,
+                self.allow_single_cluster,
+                False,
+                self.cluster_selection_epsilon,
             )
         except ImportError:  # a future hdbscan without the private helper: refit (slower, same result)
             refit = self._hdbscan(size, model.min_samples, keep_mst=False).fit(X)
@@ -165,6 +190,10 @@ class AutoHDBSCAN(ClusterMixin, BaseEstimator):
     def _take(self, labels, probabilities, tree) -> None:
         self.labels_ = np.asarray(labels, dtype=np.int64)
         self.probabilities_ = np.asarray(probabilities, dtype=np.float64)
-        self.condensed_tree_arrays_ = {k: np.asarray(tree[k]) for k in ("parent", "child", "lambda_val", "child_size")}
+        self.condensed_tree_arrays_ = {
+            k: np.asarray(tree[k]) for k in ("parent", "child", "lambda_val", "child_size")
+        }
         scores = glosh_outlier_scores(tree["parent"], tree["child"], tree["lambda_val"])
-        self.outlier_scores_ = scores if len(scores) == len(self.labels_) else np.full(len(self.labels_), np.nan)
+        self.outlier_scores_ = (
+            scores if len(scores) == len(self.labels_) else np.full(len(self.labels_), np.nan)
+        )

@@ -40,12 +40,12 @@ class Clusterer(Protocol):
 class ClustererOutputs:
     """A fitted clusterer's outputs as numpy arrays, None / empty where the backend has none."""
 
-    labels: np.ndarray                      # int64, -1 = noise
-    probabilities: np.ndarray | None        # float64
-    outlier_scores: np.ndarray | None       # float64
+    labels: np.ndarray  # int64, -1 = noise
+    probabilities: np.ndarray | None  # float64
+    outlier_scores: np.ndarray | None  # float64
     condensed_tree: CondensedTreeArrays | None  # (parent, child, lambda_val, child_size)
     cluster_layers: list[np.ndarray] = field(default_factory=list)  # int64 each, the backend's order
-    finer_layers: list[np.ndarray] = field(default_factory=list)    # int64 each, finest first
+    finer_layers: list[np.ndarray] = field(default_factory=list)  # int64 each, finest first
     selection: dict[str, float] = field(default_factory=dict)
     candidates: list[dict] = field(default_factory=list)
 

@@ -24,8 +24,12 @@ except ImportError:
         the estimator stops with the pip line (a MissingExtraError) instead of a TypeError."""
 
         def __init__(self, **params):
-            import_extra("evoc", extra="experimental", option="clusterer=evoc",
-                         instead="the default clusterer (clusterer=auto_hdbscan)")
+            import_extra(
+                "evoc",
+                extra="experimental",
+                option="clusterer=evoc",
+                instead="the default clusterer (clusterer=auto_hdbscan)",
+            )
 
 
 class EVoCClusterer(_Base):

@@ -42,7 +42,9 @@ class CumlHDBSCAN(ClusterMixin, BaseEstimator):
 
     def _backend_class(self):
         return import_extra(
-            _CUML_MODULE, extra="gpu", option="clusterer=hdbscan_gpu",
+            _CUML_MODULE,
+            extra="gpu",
+            option="clusterer=hdbscan_gpu",
             needs="cuML (cuml-cu13) and an NVIDIA GPU",
             instead="a CPU clusterer (clusterer=auto_hdbscan, fast_hdbscan or hdbscan)",
         ).HDBSCAN
@@ -56,5 +58,7 @@ class CumlHDBSCAN(ClusterMixin, BaseEstimator):
         self.probabilities_ = np.asarray(model.probabilities_, dtype=np.float64)
         tree = model.condensed_tree_.to_numpy()
         scores = glosh_outlier_scores(tree["parent"], tree["child"], tree["lambda_val"])
-        self.outlier_scores_ = scores if len(scores) == len(self.labels_) else np.full(len(self.labels_), np.nan)
+        self.outlier_scores_ = (
+            scores if len(scores) == len(self.labels_) else np.full(len(self.labels_), np.nan)
+        )
         return self

@@ -127,7 +127,9 @@ def _geometric(steps, start: int, grow: bool, max_layers: int) -> list[list[int]
     return kept[:max_layers]
 
 
-def tree_layers(tree: CondensedTree, labels: np.ndarray, max_finer: int, max_coarser: int) -> tuple[list[np.ndarray], int]:
+def tree_layers(
+    tree: CondensedTree, labels: np.ndarray, max_finer: int, max_coarser: int
+) -> tuple[list[np.ndarray], int]:
     """Layers finest → coarsest around `labels` (kept exactly), and the chosen layer's index.
 
     Coarser layers merge the weakest splits first, finer ones open the strongest first; a layer is
@@ -136,8 +138,14 @@ def tree_layers(tree: CondensedTree, labels: np.ndarray, max_finer: int, max_coa
     if not chosen:
         return [labels.astype(np.int64)], 0
     nodes = sorted(chosen)
-    finer = [_numbered_by_size(tree, step) for step in _geometric(tree.finer_steps(nodes), len(nodes), True, max_finer)]
-    coarser = [_numbered_by_size(tree, step) for step in _geometric(tree.coarser_steps(nodes), len(nodes), False, max_coarser)]
+    finer = [
+        _numbered_by_size(tree, step)
+        for step in _geometric(tree.finer_steps(nodes), len(nodes), True, max_finer)
+    ]
+    coarser = [
+        _numbered_by_size(tree, step)
+        for step in _geometric(tree.coarser_steps(nodes), len(nodes), False, max_coarser)
+    ]
     return [*finer[::-1], labels.astype(np.int64), *coarser], len(finer)
 
 
@@ -208,7 +216,13 @@ def giant_cluster_notes(layers: list[np.ndarray], chosen: int, max_share: float 
         share = members.sum() / n
         if share <= max_share:
             continue
-        note = {C.CLUSTER: label, "share": float(share), "layer": None, "parts": 0, "largest_part_share": float(share)}
+        note = {
+            C.CLUSTER: label,
+            "share": float(share),
+            "layer": None,
+            "parts": 0,
+            "largest_part_share": float(share),
+        }
         for i in range(chosen - 1, -1, -1):
             parts = layers[i][members]
             sizes = np.bincount(parts[parts >= 0]) if (parts >= 0).any() else np.zeros(1, dtype=int)

@@ -25,7 +25,9 @@ from visframe import contracts as C
 DEFAULT_NEIGHBORS = 10
 
 
-def nearest_clusters(points: np.ndarray, labels: np.ndarray, k: int = DEFAULT_NEIGHBORS) -> tuple[np.ndarray, np.ndarray]:
+def nearest_clusters(
+    points: np.ndarray, labels: np.ndarray, k: int = DEFAULT_NEIGHBORS
+) -> tuple[np.ndarray, np.ndarray]:
     """(nearest_cluster int64, nearest_cluster_strength float64), one per point."""
     labels = np.asarray(labels, dtype=np.int64)
     nearest = labels.copy()

@@ -23,19 +23,19 @@ from visframe.cluster.clusterer import Clusterer, ClustererOutputs, read_cluster
 from visframe.cluster.layers import CondensedTree, giant_cluster_notes, layer_tree, nest_layers, tree_layers
 from visframe.cluster.noise import DEFAULT_NEIGHBORS, nearest_clusters
 
-MAX_FINER_LAYERS = 3    # steps down the condensed tree below the chosen clusters (towards the leaves)
+MAX_FINER_LAYERS = 3  # steps down the condensed tree below the chosen clusters (towards the leaves)
 MAX_COARSER_LAYERS = 3  # steps up (towards the first split)
 
 
 @dataclass(frozen=True)
 class ClusterResult:
-    labels: np.ndarray          # int64, -1 = noise
-    probabilities: np.ndarray   # float64 in [0, 1]; 0 for noise
+    labels: np.ndarray  # int64, -1 = noise
+    probabilities: np.ndarray  # float64 in [0, 1]; 0 for noise
     outlier_scores: np.ndarray  # float64 GLOSH scores, NaN where the backend gives none
     seconds: float
     layers: list[np.ndarray] = field(default_factory=list)  # finest first; layers[chosen_layer] is labels
     chosen_layer: int = 0
-    nearest_cluster: np.ndarray | None = None           # int64: noise → its nearest cluster; else its own
+    nearest_cluster: np.ndarray | None = None  # int64: noise → its nearest cluster; else its own
     nearest_cluster_strength: np.ndarray | None = None  # float64 in (0, 1] for noise; NaN for clustered
     selection: dict[str, float] = field(default_factory=dict)
     layers_relabelled_share: float = 0.0  # share of layer labels moved to make a backend's layers nest
@@ -51,11 +51,15 @@ class ClusterResult:
 
     def take(self, rows: np.ndarray) -> ClusterResult:
         """The result for `rows` (e.g. every post row mapped to its clustered point)."""
-        pick = (lambda a: None if a is None else a[rows])
+        pick = lambda a: None if a is None else a[rows]
         return replace(
-            self, labels=self.labels[rows], probabilities=self.probabilities[rows],
-            outlier_scores=self.outlier_scores[rows], layers=[layer[rows] for layer in self.layers],
-            nearest_cluster=pick(self.nearest_cluster), nearest_cluster_strength=pick(self.nearest_cluster_strength),
+            self,
+            labels=self.labels[rows],
+            probabilities=self.probabilities[rows],
+            outlier_scores=self.outlier_scores[rows],
+            layers=[layer[rows] for layer in self.layers],
+            nearest_cluster=pick(self.nearest_cluster),
+            nearest_cluster_strength=pick(self.nearest_cluster_strength),
             selection=dict(self.selection),
         )
 
@@ -132,13 +136,17 @@ def _layers_of(fitted: ClustererOutputs) -> tuple[list[np.ndarray], int, float]:
 
 def _split_setting(fitted: ClustererOutputs, layers: list[np.ndarray], chosen: int) -> dict[str, float]:
     """A candidate setting with no cluster over half the images, when the chosen one has such a cluster."""
-    splitting = [c for c in fitted.candidates if c.get("largest_share", 1.0) <= 0.5 and c.get("n_clusters", 0) > 2]
+    splitting = [
+        c for c in fitted.candidates if c.get("largest_share", 1.0) <= 0.5 and c.get("n_clusters", 0) > 2
+    ]
     if splitting and giant_cluster_notes(layers, chosen):
         return {"split_min_cluster_size": float(max(c["min_cluster_size"] for c in splitting))}
     return {}
 
 
-def fit_clusterer(clusterer: Clusterer, coordinates: np.ndarray, noise_neighbors: int = DEFAULT_NEIGHBORS) -> ClusterResult:
+def fit_clusterer(
+    clusterer: Clusterer, coordinates: np.ndarray, noise_neighbors: int = DEFAULT_NEIGHBORS
+) -> ClusterResult:
     """Fit `clusterer` on `coordinates`; collect labels, probabilities, outlier scores, layers,
     the nearest cluster of every noise point, and the estimator's `selection_` (if any)."""
     started = time.perf_counter()
@@ -147,9 +155,15 @@ def fit_clusterer(clusterer: Clusterer, coordinates: np.ndarray, noise_neighbors
     fitted = read_clusterer(clusterer)
     labels = fitted.labels
     # A backend without soft membership: full membership for clustered points, none for noise.
-    probabilities = fitted.probabilities if fitted.probabilities is not None else (labels >= 0).astype(np.float64)
-    outlier_scores = fitted.outlier_scores if fitted.outlier_scores is not None else np.full(labels.shape, np.nan)
+    probabilities = (
+        fitted.probabilities if fitted.probabilities is not None else (labels >= 0).astype(np.float64)
+    )
+    outlier_scores = (
+        fitted.outlier_scores if fitted.outlier_scores is not None else np.full(labels.shape, np.nan)
+    )
     layers, chosen, moved = _layers_of(fitted)
     nearest, strength = nearest_clusters(np.asarray(coordinates), labels, noise_neighbors)
     selection = {**fitted.selection, **_split_setting(fitted, layers, chosen)}
-    return ClusterResult(labels, probabilities, outlier_scores, seconds, layers, chosen, nearest, strength, selection, moved)
+    return ClusterResult(
+        labels, probabilities, outlier_scores, seconds, layers, chosen, nearest, strength, selection, moved
+    )

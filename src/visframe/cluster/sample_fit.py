@@ -30,8 +30,15 @@ from visframe.scale import map_chunks, rest_rows
 
 log = logging.getLogger(__name__)
 # hdbscan.HDBSCAN parameters a fast_hdbscan / sklearn config shares (approximate_predict needs hdbscan's).
-_SHARED_HDBSCAN_PARAMS = ("min_cluster_size", "min_samples", "cluster_selection_method", "cluster_selection_epsilon",
-                          "allow_single_cluster", "metric", "alpha")
+_SHARED_HDBSCAN_PARAMS = (
+    "min_cluster_size",
+    "min_samples",
+    "cluster_selection_method",
+    "cluster_selection_epsilon",
+    "allow_single_cluster",
+    "metric",
+    "alpha",
+)
 
 
 def predicting_clusterer(clusterer_cfg):
@@ -72,8 +79,11 @@ def predict_chunk(predictor, points: np.ndarray) -> dict[str, np.ndarray]:
     points = np.asarray(points, dtype=np.float64)
     labels, probabilities = approximate_predict(predictor, points)
     scores = approximate_predict_scores(predictor, points)
-    return {"labels": np.asarray(labels, dtype=np.int64), "probabilities": np.asarray(probabilities, dtype=np.float64),
-            "scores": np.asarray(scores, dtype=np.float64)}
+    return {
+        "labels": np.asarray(labels, dtype=np.int64),
+        "probabilities": np.asarray(probabilities, dtype=np.float64),
+        "scores": np.asarray(scores, dtype=np.float64),
+    }
 
 
 def predicts_on_dask(scale_cfg) -> bool:
@@ -81,7 +91,9 @@ def predicts_on_dask(scale_cfg) -> bool:
     return bool(scale_cfg) and scale_cfg["dask"].get("address") is not None
 
 
-def predict_rows(predictor, coordinates: np.ndarray, rows: np.ndarray, scale_cfg, on_dask: bool | None = None):
+def predict_rows(
+    predictor, coordinates: np.ndarray, rows: np.ndarray, scale_cfg, on_dask: bool | None = None
+):
     """[(rows, predict_chunk's result)] for `rows` of `coordinates`: in this process, or as chunk tasks
     on Dask (`on_dask` None: `predicts_on_dask(scale_cfg)`)."""
     if on_dask is None:
@@ -93,14 +105,18 @@ def predict_rows(predictor, coordinates: np.ndarray, rows: np.ndarray, scale_cfg
     return [(rows, predict_chunk(predictor, coordinates[rows]))]
 
 
-def fit_sample_and_predict(clusterer_cfg, coordinates: np.ndarray, fitted_rows: np.ndarray, scale_cfg) -> ClusterResult:
+def fit_sample_and_predict(
+    clusterer_cfg, coordinates: np.ndarray, fitted_rows: np.ndarray, scale_cfg
+) -> ClusterResult:
     """Fit the clusterer on `coordinates[fitted_rows]`, predict every other row.
 
     The result has labels, probabilities and outlier scores for every row; `seconds` is the fit's.
     """
     n = len(coordinates)
     started = time.perf_counter()
-    sample_clusters, predictor = fit_sample_clusterer(clusterer_cfg, np.asarray(coordinates[fitted_rows], dtype=np.float64))
+    sample_clusters, predictor = fit_sample_clusterer(
+        clusterer_cfg, np.asarray(coordinates[fitted_rows], dtype=np.float64)
+    )
     fit_seconds = time.perf_counter() - started
     rest = rest_rows(n, fitted_rows)
     started = time.perf_counter()
@@ -112,7 +128,17 @@ def fit_sample_and_predict(clusterer_cfg, coordinates: np.ndarray, fitted_rows: 
     probabilities[fitted_rows] = sample_clusters.probabilities
     outlier_scores[fitted_rows] = sample_clusters.outlier_scores
     for rows, part in parts:
-        labels[rows], probabilities[rows], outlier_scores[rows] = part["labels"], part["probabilities"], part["scores"]
-    log.info("scale=sample_fit: clusterer fitted on %d of %d points in %.1fs, %d predicted in %.1fs", len(fitted_rows), n,
-             fit_seconds, len(rest), time.perf_counter() - started)
+        labels[rows], probabilities[rows], outlier_scores[rows] = (
+            part["labels"],
+            part["probabilities"],
+            part["scores"],
+        )
+    log.info(
+        "scale=sample_fit: clusterer fitted on %d of %d points in %.1fs, %d predicted in %.1fs",
+        len(fitted_rows),
+        n,
+        fit_seconds,
+        len(rest),
+        time.perf_counter() - started,
+    )
     return ClusterResult(labels, probabilities, outlier_scores, fit_seconds)

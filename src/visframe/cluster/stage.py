@@ -25,25 +25,31 @@ from visframe.stages import StageContext
 
 @dataclass(frozen=True)
 class ClusterInputs:
-    coordinates: np.ndarray            # the reduced space
-    vectors: np.ndarray | None = None  # raw vectors of the same points (estimators whose input_space is "raw")
+    coordinates: np.ndarray  # the reduced space
+    vectors: np.ndarray | None = (
+        None  # raw vectors of the same points (estimators whose input_space is "raw")
+    )
     sample_rows: np.ndarray | None = None  # from ReduceResult: fit on these rows, predict the rest
 
 
 @dataclass(frozen=True)
 class ClusterSettings:
-    clusterer: Any     # cfg.clusterer
+    clusterer: Any  # cfg.clusterer
     scale: Any = None  # cfg.scale (its Dask settings, where the prediction runs there)
 
 
 def run(inputs: ClusterInputs, settings: ClusterSettings, context: StageContext) -> ClusterResult:
     del context  # the clustering reads no cache and remembers nothing between jobs
     if inputs.sample_rows is not None:
-        return fit_sample_and_predict(settings.clusterer, inputs.coordinates, inputs.sample_rows, settings.scale)
+        return fit_sample_and_predict(
+            settings.clusterer, inputs.coordinates, inputs.sample_rows, settings.scale
+        )
     estimator = instantiate(settings.clusterer)
     if input_space(estimator) == "raw":
         if inputs.vectors is None:
-            raise ConfigError(f"{type(estimator).__name__} clusters the raw vectors, and none were given",
-                              fix="pass ClusterInputs(vectors=...), or choose a clusterer of the reduced space")
+            raise ConfigError(
+                f"{type(estimator).__name__} clusters the raw vectors, and none were given",
+                fix="pass ClusterInputs(vectors=...), or choose a clusterer of the reduced space",
+            )
         return fit_clusterer(estimator, inputs.vectors)
     return fit_clusterer(estimator, inputs.coordinates)

@@ -33,7 +33,9 @@ _INTRO = re.compile(
     re.IGNORECASE,
 )
 # The older form: "Image may contain: 1 person, text", "La imagen puede contener: …", "A imagem pode conter: …".
-_CONTAINS = re.compile(r"(?:image may contain|la imagen puede contener|a imagem pode conter)\s*:\s*", re.IGNORECASE)
+_CONTAINS = re.compile(
+    r"(?:image may contain|la imagen puede contener|a imagem pode conter)\s*:\s*", re.IGNORECASE
+)
 _NOTHING = re.compile(
     r"no photo description available|no hay ninguna descripci[oó]n de la foto disponible|"
     r"nenhuma descri[cç][aã]o de foto dispon[ií]vel|sin descripci[oó]n de la foto",
@@ -69,11 +71,11 @@ def parse_alt_text(alt_text: str | None) -> AltText:
     match = _INTRO.search(text) or _CONTAINS.search(text)
     if match is None:
         return AltText(None, None)
-    rest = text[match.end():]
+    rest = text[match.end() :]
     says_match = _SAYS.search(rest)
     says = None
     if says_match is not None:
-        says = _quoted(rest[says_match.end():])
+        says = _quoted(rest[says_match.end() :])
         rest = rest[: says_match.start()]
     return AltText(_items(rest), says)
 

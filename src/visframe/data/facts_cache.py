@@ -68,7 +68,9 @@ class FactsCache:
                 if attempt == 0 and ("not a database" in str(error) or "malformed" in str(error)):
                     _set_aside(self.path, f"ingest cache {self.path} is damaged ({error})")
                     continue
-                log.warning("ingest cache %s is unusable (%s): every file will be checked again", self.path, error)
+                log.warning(
+                    "ingest cache %s is unusable (%s): every file will be checked again", self.path, error
+                )
                 return
 
     def get_many(self, keys: list[tuple[bytes, int, int]]) -> dict[bytes, FileFacts]:
@@ -96,8 +98,12 @@ class FactsCache:
             log.warning("ingest cache %s could not be read (%s): checking files again", self.path, error)
             return {}
         if damaged:
-            log.warning("ingest cache %s: %d damaged entr%s dropped; those files are checked again",
-                        self.path, len(damaged), "y" if len(damaged) == 1 else "ies")
+            log.warning(
+                "ingest cache %s: %d damaged entr%s dropped; those files are checked again",
+                self.path,
+                len(damaged),
+                "y" if len(damaged) == 1 else "ies",
+            )
             self._delete(damaged)
         return found
 
@@ -157,8 +163,12 @@ class ManifestSnapshots:
             if _file_digest(data) != expected["data"] or _file_digest(attrs) != expected["attrs"]:
                 raise ValueError("its content does not match its checksum")
             extras = json.loads(attrs.read_text())
-            return Ingested(read_manifest(data), tuple(read_manifest_warnings(data)),
-                            dict(extras.get("skipped_files") or {}), extras.get("root"))
+            return Ingested(
+                read_manifest(data),
+                tuple(read_manifest_warnings(data)),
+                dict(extras.get("skipped_files") or {}),
+                extras.get("root"),
+            )
         except (OSError, ValueError, KeyError) as error:
             for path in (data, attrs, checksum):
                 if path.exists():
@@ -170,8 +180,12 @@ class ManifestSnapshots:
 
         data, attrs, checksum = self._paths(key)
         try:
-            write_manifest(ingested.manifest, data, warnings=ingested.warnings)  # atomic (.part, then renamed)
-            _atomic_text(attrs, json.dumps({"skipped_files": dict(ingested.skipped_files), "root": ingested.root}))
+            write_manifest(
+                ingested.manifest, data, warnings=ingested.warnings
+            )  # atomic (.part, then renamed)
+            _atomic_text(
+                attrs, json.dumps({"skipped_files": dict(ingested.skipped_files), "root": ingested.root})
+            )
             _atomic_text(checksum, json.dumps({"data": _file_digest(data), "attrs": _file_digest(attrs)}))
         except OSError as error:
             log.warning("ingest: could not cache the manifest in %s (%s)", self.folder, error)

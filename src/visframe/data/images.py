@@ -125,6 +125,11 @@ _HTML_MARKERS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<script", b"
 
 def sniff(head: bytes) -> Sniffed:
     """Classify a file by its first bytes (pass at least `SNIFF_BYTES` when available)."""
+    return _sniff_raster(head) or _sniff_iso_media(head) or _sniff_other_binary(head) or _sniff_text(head)
+
+
+def _sniff_raster(head: bytes) -> Sniffed | None:
+    """The still-image formats with a fixed signature."""
     if head.startswith(b"\xff\xd8\xff"):
         return Sniffed("image", "JPEG")
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -147,24 +152,32 @@ def sniff(head: bytes) -> Sniffed:
         return Sniffed("image", "ICO")
     if re.match(rb"P[1-6]\s", head[:3]):
         return Sniffed("image", "PPM")
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in _ISO_BRANDS_AVIF:
-            return (
-                Sniffed("image", "AVIF")
-                if "AVIF" in DECODABLE_FORMATS
-                else Sniffed("unsupported_image", "AVIF")
-            )
-        if brand in _ISO_BRANDS_HEIF:
-            return Sniffed("unsupported_image", "HEIF")
-        return Sniffed("video", brand.decode("ascii", "replace").strip())
+    return None
+
+
+def _sniff_iso_media(head: bytes) -> Sniffed | None:
+    """ISO base media files (`ftyp`): AVIF and HEIF stills, everything else a video."""
+    if head[4:8] != b"ftyp":
+        return None
+    brand = head[8:12]
+    if brand in _ISO_BRANDS_AVIF:
+        return (
+            Sniffed("image", "AVIF") if "AVIF" in DECODABLE_FORMATS else Sniffed("unsupported_image", "AVIF")
+        )
+    if brand in _ISO_BRANDS_HEIF:
+        return Sniffed("unsupported_image", "HEIF")
+    return Sniffed("video", brand.decode("ascii", "replace").strip())
+
+
+def _sniff_other_binary(head: bytes) -> Sniffed | None:
+    """Documents, archives and the other video containers a scrape brings along."""
     if head.startswith(b"%PDF"):
         return Sniffed("pdf")
     if head.startswith((b"PK\x03\x04", b"\x1f\x8b", b"7z\xbc\xaf")):
         return Sniffed("archive")
     if head[:4] == b"\x1a\x45\xdf\xa3" or (head[:4] == b"RIFF" and head[8:12] == b"AVI "):
         return Sniffed("video")
-    return _sniff_text(head)
+    return None
 
 
 def _sniff_text(head: bytes) -> Sniffed:

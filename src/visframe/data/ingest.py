@@ -136,6 +136,32 @@ OUTSIDE_LINK_KEY_REASON = (
 )
 
 
+def _folder_keys(folders) -> set[tuple[int, int]]:
+    """(device, inode) of each folder that exists: how a folder is recognised when reached again."""
+    keys = set()
+    for folder in folders:
+        try:
+            info = os.stat(folder)
+        except OSError:
+            continue
+        keys.add((info.st_dev, info.st_ino))
+    return keys
+
+
+def _unvisited_entries(directory: str, visited: set, skipped: Counter) -> list:
+    """The entries of `directory`, or none when it was seen already (a link loop) or cannot be listed."""
+    try:
+        info = os.stat(directory)
+        if (info.st_dev, info.st_ino) in visited:
+            return []
+        visited.add((info.st_dev, info.st_ino))
+        return list(os.scandir(directory))
+    except OSError as error:
+        log.warning("ingest: cannot list %s (%s); its files are skipped", storable_path(directory), error)
+        skipped["unlistable folder"] += 1
+        return []
+
+
 def list_image_files(
     root: str | Path, exclude: list[str | Path] | None = None, follow_symlinks_outside: bool = False
 ) -> tuple[list[_Candidate], Counter]:
@@ -154,33 +180,17 @@ def list_image_files(
     real_root = os.path.realpath(root_str)
     candidates: list[_Candidate] = []
     skipped: Counter = Counter()
-    visited: set[tuple[int, int]] = set()
-    for folder in exclude or []:
-        try:
-            info = os.stat(folder)
-        except OSError:
-            continue
-        visited.add((info.st_dev, info.st_ino))  # treated as seen: never entered
+    visited = _folder_keys(exclude or [])  # excluded folders count as seen: never entered
     prefix = root_str if root_str.endswith(os.sep) else root_str + os.sep
     stack: list[tuple[str, bool]] = [(root_str, False)]  # (folder, reached through a link leading outside)
     while stack:
         directory, outside = stack.pop()
-        try:
-            info = os.stat(directory)
-            if (info.st_dev, info.st_ino) in visited:
-                continue
-            visited.add((info.st_dev, info.st_ino))
-            entries = list(os.scandir(directory))
-        except OSError as error:
-            log.warning("ingest: cannot list %s (%s); its files are skipped", storable_path(directory), error)
-            skipped["unlistable folder"] += 1
-            continue
-        for entry in entries:
+        for entry in _unvisited_entries(directory, visited, skipped):
             if entry.name.startswith("."):
                 skipped["hidden"] += 1
                 continue
             # entry.path is `prefix` + the relative path (scandir joins); os.path.relpath cost ~12 µs a file
-            relpath = entry.path[len(prefix):].replace(os.sep, "/")
+            relpath = entry.path[len(prefix) :].replace(os.sep, "/")
             leads_out = outside
             if _is_symlink(entry) and not _inside(os.path.realpath(entry.path), real_root):
                 if not follow_symlinks_outside:
@@ -269,7 +279,14 @@ def listing_fingerprint(
     Costs one stat per file (about 0.1 s for 20,000 files), not a read. A link leading outside the root
     counts by its reason (where it points), never by a stat of its target."""
     digest = hashlib.sha256()
-    header = [SNAPSHOT_VERSION, str(root), list(MANIFEST_COLUMNS), sorted(skipped.items()), metadata_listing, options]
+    header = [
+        SNAPSHOT_VERSION,
+        str(root),
+        list(MANIFEST_COLUMNS),
+        sorted(skipped.items()),
+        metadata_listing,
+        options,
+    ]
     digest.update(json.dumps(header, default=str).encode())
     for candidate in candidates:
         digest.update(os.fsencode(candidate.relpath))
@@ -335,7 +352,11 @@ def inspect_files(
         pending: list[tuple[bytes, int, int, FileFacts]] = []
         with progress:
             todo_paths = [paths[i] for i in todo]
-            results = run_inspections(todo_paths, max_pixels, workers) if inspector is None else inspector(todo_paths, max_pixels)
+            results = (
+                run_inspections(todo_paths, max_pixels, workers)
+                if inspector is None
+                else inspector(todo_paths, max_pixels)
+            )
             for index, result in zip(todo, results):
                 facts[index] = result
                 progress.update(1)
@@ -444,7 +465,8 @@ def ingest_folder(
         )
     # Never ingest our own cache (thumbnails are JPEGs) when it lives inside the image folder.
     candidates, skipped = list_image_files(
-        root_path, exclude=[default_cache_dir() if cache_dir is None else cache_dir],
+        root_path,
+        exclude=[default_cache_dir() if cache_dir is None else cache_dir],
         follow_symlinks_outside=follow_symlinks_outside,
     )
     if not candidates:
@@ -456,12 +478,24 @@ def ingest_folder(
     # An unchanged folder (same files, sizes, mtimes, metadata and options): the manifest as before.
     snapshots = ManifestSnapshots(cache_dir) if use_snapshot else None
     fingerprint = listing_fingerprint(
-        root_path, candidates, skipped, _metadata_listing(metadata, metadata_format, root_path),
-        [metadata_format, label_from_dirs, min_side, max_pixels, placeholder_min_count,
-         near_duplicate_max_distance, follow_symlinks_outside],
+        root_path,
+        candidates,
+        skipped,
+        _metadata_listing(metadata, metadata_format, root_path),
+        [
+            metadata_format,
+            label_from_dirs,
+            min_side,
+            max_pixels,
+            placeholder_min_count,
+            near_duplicate_max_distance,
+            follow_symlinks_outside,
+        ],
     )
     if snapshots is not None and (ingested := snapshots.get(fingerprint)) is not None:
-        log.info("ingest: folder unchanged (listing fingerprint %s): manifest read from the cache", fingerprint)
+        log.info(
+            "ingest: folder unchanged (listing fingerprint %s): manifest read from the cache", fingerprint
+        )
         _report(ingested, show_progress)
         return ingested
     # Metadata first: an unusable metadata file fails in a second, not after checking every image.
@@ -486,7 +520,9 @@ def ingest_folder(
     # A file that could not be read (permissions, an I/O error) may be readable next time without
     # its name, size or mtime changing: such a manifest is never reused whole. (A broken link or a
     # FIFO is in the listing itself, so it may stay.)
-    transient = (manifest[C.STATUS] == cleaning.UNREADABLE) & manifest[C.REASON].str.startswith("cannot read the file")
+    transient = (manifest[C.STATUS] == cleaning.UNREADABLE) & manifest[C.REASON].str.startswith(
+        "cannot read the file"
+    )
     if snapshots is not None and not transient.any():
         snapshots.put(fingerprint, ingested)
     _report(ingested, show_progress)
@@ -654,7 +690,10 @@ def _to_frame(rows: list[dict], extra_columns: list[str]) -> pd.DataFrame:
     data: dict[str, Any] = {}
     # The platform's automatic alt text, read once here: what it detected and the text it quotes.
     alt_objects, alt_says = alt_columns([row.get(C.ALT_TEXT) for row in rows])
-    derived = {C.ALT_OBJECTS: pd.Series(alt_objects, dtype=object), C.ALT_SAYS: pd.Series(alt_says, dtype="str")}
+    derived = {
+        C.ALT_OBJECTS: pd.Series(alt_objects, dtype=object),
+        C.ALT_SAYS: pd.Series(alt_says, dtype="str"),
+    }
     for column in columns:
         values = [row.get(column) for row in rows]
         if column in derived:
@@ -670,7 +709,9 @@ def _to_frame(rows: list[dict], extra_columns: list[str]) -> pd.DataFrame:
         elif column == C.HASHTAG_KEYS:
             # Normalised once here; every reader counts by these keys (visframe.utils.hashtags).
             tags = [row.get(C.HASHTAGS) for row in rows]
-            data[column] = pd.Series([None if t is None else normalise_hashtags(t)[1] for t in tags], dtype=object)
+            data[column] = pd.Series(
+                [None if t is None else normalise_hashtags(t)[1] for t in tags], dtype=object
+            )
         elif column == "path":
             data[column] = path_series(values)
         elif column in STRING_COLUMNS:

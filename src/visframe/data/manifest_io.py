@@ -35,7 +35,9 @@ _ARROW_TYPE = {
     "list": pa.list_(pa.string()),
     "time": pa.timestamp("us", tz="UTC"),
 }
-MANIFEST_SCHEMA = pa.schema([pa.field(column.name, _ARROW_TYPE[column.kind]) for column in C.MANIFEST.columns])
+MANIFEST_SCHEMA = pa.schema(
+    [pa.field(column.name, _ARROW_TYPE[column.kind]) for column in C.MANIFEST.columns]
+)
 STRING_COLUMNS = tuple(column.name for column in C.MANIFEST.columns if column.kind == "str")
 INT_COLUMNS = tuple(column.name for column in C.MANIFEST.columns if column.kind == "int")
 MANIFEST_COLUMNS = tuple(C.MANIFEST.names)
@@ -139,8 +141,9 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
         )
     for column in (C.HASHTAGS, C.ALT_OBJECTS):  # Python lists, as ingest makes them
         if column in frame:
-            frame[column] = pd.Series([list(v) if v is not None else None for v in frame[column]], dtype=object,
-                                      index=frame.index)
+            frame[column] = pd.Series(
+                [list(v) if v is not None else None for v in frame[column]], dtype=object, index=frame.index
+            )
     return frame
 
 
@@ -167,4 +170,6 @@ def storable_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """`frame` with its `path` column (if any) in storable UTF-8 form, ready for Parquet or CSV."""
     if C.PATH not in frame.columns:
         return frame
-    return frame.assign(**{C.PATH: pd.array([None if p is None else storable_path(p) for p in frame[C.PATH]], dtype="string")})
+    return frame.assign(
+        **{C.PATH: pd.array([None if p is None else storable_path(p) for p in frame[C.PATH]], dtype="string")}
+    )

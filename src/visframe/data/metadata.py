@@ -155,7 +155,9 @@ def detect_format(path: Path, metadata_format: str = "auto") -> str:
     )
 
 
-def read_metadata(path: str | Path, metadata_format: str = "auto", memo: Memo | None = None) -> MetadataRecords:
+def read_metadata(
+    path: str | Path, metadata_format: str = "auto", memo: Memo | None = None
+) -> MetadataRecords:
     """Read a CSV / JSONL / JSON metadata table (see the module docstring for what is accepted).
 
     `memo` (a `Session.metadata_tables`) remembers the table by (path, size, mtime_ns, format):
@@ -368,8 +370,11 @@ def _csv_records(lines: list[str], delimiter: str, notes: _Notes) -> Iterator[tu
             last, consumed = index + reader.line_num, reader.line_num
             if expected is None:
                 expected = len(values)
-            elif last > first and len(values) != expected and _rows_of_width(lines[first:last], delimiter,
-                                                                               expected):
+            elif (
+                last > first
+                and len(values) != expected
+                and _rows_of_width(lines[first:last], delimiter, expected)
+            ):
                 notes.add(
                     "skipped (a quote never closed)",
                     f"line {first}: a quote opened on this line is never closed (it swallowed "
@@ -536,7 +541,6 @@ def _cap_cells(raw: dict[str, Any], line: int, notes: _Notes) -> None:
                 f"line {line}, column {column!r}: {len(value):,} characters, more than the "
                 f"{MAX_CELL_CHARS:,} kept: cut to that length",
             )
-
 
 
 # Re-exported: the parsers and the join live in their own modules.

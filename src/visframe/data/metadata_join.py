@@ -106,4 +106,3 @@ def _resolve(
                 "relative to the folder"
             )
     return None, "no such file in the folder"
-

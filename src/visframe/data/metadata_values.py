@@ -149,5 +149,3 @@ def parse_value(column: str, value: Any, where: str, source_column: str, warning
             f"({error}); {column} left empty"
         )
         return None
-
-

@@ -1,9 +1,10 @@
 """The cleaning report: how many files ended in each status, why, with example file names.
 
-`cleaning_report(manifest, root)` returns one row per (status, kind of reason) — reasons that differ only in
-numbers or file names (image sizes, decoder byte counts, symlink targets) are counted together — with
+`cleaning_report(manifest, root, warnings=...)` returns one row per (status, kind of reason) — reasons
+that differ only in numbers or file names (image sizes, decoder byte counts, symlink targets) are counted together — with
 columns `status`, `reason`, `count`, `examples` (up to three file names, relative to the ingested
-folder). `print_cleaning_report` prints it with rich, with ingest's warnings and skipped files; the
+folder), then one row per ingest warning (a metadata row skipped, cut or repaired, with its line
+number). `print_cleaning_report` prints it with rich, with ingest's warnings and skipped files; the
 pipeline writes it as cleaning_report.csv through `RunDir.write_cleaning_report`.
 """
 
@@ -63,9 +64,26 @@ def _example_name(path: str, root: str | None) -> str:
     return shown
 
 
-def cleaning_report(manifest: pd.DataFrame, root: str | None = None, max_examples: int = 3) -> pd.DataFrame:
+WARNING_STATUS = "warning"  # a report row that is one of ingest's warnings (a metadata row's note)
+
+
+def cleaning_report(
+    manifest: pd.DataFrame, root: str | None = None, max_examples: int = 3, warnings: Sequence[str] = ()
+) -> pd.DataFrame:
     """Counts by status and reason with example file names (relative to `root`, the ingested folder);
-    usable files first, then by count."""
+    usable files first, then by count; then ingest's `warnings` one per row (status `warning`): what
+    happened to a metadata row (its file and line number, and why it was skipped, cut or repaired)."""
+    report = _status_rows(manifest, root, max_examples)
+    if warnings:
+        notes = pd.DataFrame(
+            {"status": WARNING_STATUS, "reason": list(warnings), "count": 1, "examples": ""},
+            columns=list(REPORT_COLUMNS),
+        )
+        report = pd.concat([report, notes], ignore_index=True) if len(report) else notes
+    return report
+
+
+def _status_rows(manifest: pd.DataFrame, root: str | None, max_examples: int) -> pd.DataFrame:
     kinds = [
         reason_kind(status, reason)
         for status, reason in zip(manifest["status"], manifest["reason"].fillna(""))

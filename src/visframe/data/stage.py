@@ -62,8 +62,11 @@ def run(inputs: IngestInputs, settings: Any, context: StageContext) -> IngestRes
         log.info("Preparing the %s corpus in %s", settings.get("name", "synthetic"), root)
         metadata = instantiate(settings.generator, out_dir=root)
     ingest_options = settings.get("ingest") or {}
-    options = (OmegaConf.to_container(ingest_options, resolve=True) if OmegaConf.is_config(ingest_options)
-               else dict(ingest_options))
+    options = (
+        OmegaConf.to_container(ingest_options, resolve=True)
+        if OmegaConf.is_config(ingest_options)
+        else dict(ingest_options)
+    )
     ingested = ingest_folder(
         root,
         metadata=metadata,
@@ -78,11 +81,22 @@ def run(inputs: IngestInputs, settings: Any, context: StageContext) -> IngestRes
     )
     manifest = ingested.manifest
     clean = clean_rows(manifest)
-    log.info("Ingested %d files: %d usable rows, %d distinct images", len(manifest), len(clean),
-             clean[C.IMAGE_ID].nunique())
+    log.info(
+        "Ingested %d files: %d usable rows, %d distinct images",
+        len(manifest),
+        len(clean),
+        clean[C.IMAGE_ID].nunique(),
+    )
     fingerprint = hash_strings(sorted(manifest[C.IMAGE_ID].dropna().astype(str).tolist()))
-    return IngestResult(manifest, clean, cleaning_report(manifest, ingested.root), fingerprint, ingested.warnings,
-                        dict(ingested.skipped_files), ingested.root)
+    return IngestResult(
+        manifest,
+        clean,
+        cleaning_report(manifest, ingested.root, warnings=ingested.warnings),
+        fingerprint,
+        ingested.warnings,
+        dict(ingested.skipped_files),
+        ingested.root,
+    )
 
 
 def clean_rows(manifest: pd.DataFrame) -> pd.DataFrame:

@@ -42,7 +42,6 @@ from visframe.describe import terms as T
 from visframe.describe.config import stage_config
 from visframe.describe.naming import cluster_name, named_hashtags, unique_names
 from visframe.describe.posts import Layer, cluster_layers, cluster_order, join_posts, rank_by_probability
-from visframe.utils.stopwords import stop_words
 from visframe.describe.timeline import cluster_timeline, empty_timeline
 from visframe.describe.zero_shot import (
     ZeroShotSkipped,
@@ -52,6 +51,7 @@ from visframe.describe.zero_shot import (
 from visframe.session import Memo
 from visframe.stages import StageContext
 from visframe.utils.hashing import hash_strings
+from visframe.utils.stopwords import stop_words
 
 log = logging.getLogger(__name__)
 
@@ -97,18 +97,33 @@ def run(inputs: DescribeInputs, settings: Any, context: StageContext) -> Descrip
     With `describe.enabled: false` the tables are empty and the report names clusters "cluster 3"."""
     if not stage_config("describe", settings).enabled:
         note = "describe.enabled is false: clusters were not described (no names, terms or medoids)"
-        return Descriptions(_empty_clusters(), T.empty_term_table(), empty_timeline(), None, (note,), described=False)
+        return Descriptions(
+            _empty_clusters(), T.empty_term_table(), empty_timeline(), None, (note,), described=False
+        )
     posts = join_posts(inputs.manifest, inputs.assignments)
     vector_ids = list(inputs.vector_ids) if inputs.vector_ids is not None else None
-    described = describe_clusters(posts, inputs.texts, settings, inputs.encoder, inputs.vectors, vector_ids,
-                                  inputs.chosen_layer, memo=context.session.term_matrices)
+    described = describe_clusters(
+        posts,
+        inputs.texts,
+        settings,
+        inputs.encoder,
+        inputs.vectors,
+        vector_ids,
+        inputs.chosen_layer,
+        memo=context.session.term_matrices,
+    )
     if inputs.messages is None or inputs.messages.empty:
         return described
     from visframe.describe.topics import describe_topics
 
     vectors = inputs.message_vectors
-    topics = describe_topics(posts, inputs.messages, None if vectors is None else vectors.vectors,
-                             None if vectors is None else list(vectors.image_ids), settings)
+    topics = describe_topics(
+        posts,
+        inputs.messages,
+        None if vectors is None else vectors.vectors,
+        None if vectors is None else list(vectors.image_ids),
+        settings,
+    )
     return dataclasses.replace(described, topics=topics)
 
 
@@ -189,10 +204,17 @@ def _term_matrices(posts, texts, config, notes, memo: Memo | None) -> dict[str, 
 
 
 def _terms_key(posts, documents, stop, min_posts: int) -> str:
-    columns = [[_as_text(v) for v in posts[c]] if c in posts else [] for c in
-               (C.HASHTAG_KEYS, C.HASHTAGS, C.ACCOUNT)]
-    return hash_strings([hash_strings(documents), hash_strings(sorted(stop)), str(min_posts),
-                         *(hash_strings(values) for values in columns)])
+    columns = [
+        [_as_text(v) for v in posts[c]] if c in posts else [] for c in (C.HASHTAG_KEYS, C.HASHTAGS, C.ACCOUNT)
+    ]
+    return hash_strings(
+        [
+            hash_strings(documents),
+            hash_strings(sorted(stop)),
+            str(min_posts),
+            *(hash_strings(values) for values in columns),
+        ]
+    )
 
 
 def _as_text(value) -> str:
@@ -292,18 +314,32 @@ def _layer_rows(posts, layer: Layer, clusters, terms, has_text, unit, config) ->
     image_ids = posts[C.IMAGE_ID].astype(str).to_numpy()
     span = _posting_span(posts, layer.column)
     top_lists = _top_lists(terms, top_n)
-    tags = named_hashtags(terms[terms[T.KIND] == T.KIND_HASHTAG] if terms is not None else None,
-                          float(config.name.hashtag_min_share))
+    tags = named_hashtags(
+        terms[terms[T.KIND] == T.KIND_HASHTAG] if terms is not None else None,
+        float(config.name.hashtag_min_share),
+    )
     medoid = _Medoids(posts, unit)
     text_flags = has_text.to_numpy() if has_text is not None else None
     for cluster in clusters:
         positions = members_of.get(cluster, np.array([], dtype=np.int64))
-        lists = {kind: top_lists.get((cluster, kind), [])
-                 for kind in (T.KIND_TERM, T.KIND_HASHTAG, T.KIND_ACCOUNT, T.KIND_ZERO_SHOT)}
+        lists = {
+            kind: top_lists.get((cluster, kind), [])
+            for kind in (T.KIND_TERM, T.KIND_HASHTAG, T.KIND_ACCOUNT, T.KIND_ZERO_SHOT)
+        }
         lists[T.KIND_ZERO_SHOT] = lists[T.KIND_ZERO_SHOT][: int(config.zero_shot.n_labels)]
-        text_share = _text_share(image_ids[positions], text_flags[positions] if text_flags is not None else None)
-        names.append(cluster_name(cluster, text_share, lists[T.KIND_TERM], tags.get(int(cluster)),
-                                  lists[T.KIND_ZERO_SHOT], config.name))
+        text_share = _text_share(
+            image_ids[positions], text_flags[positions] if text_flags is not None else None
+        )
+        names.append(
+            cluster_name(
+                cluster,
+                text_share,
+                lists[T.KIND_TERM],
+                tags.get(int(cluster)),
+                lists[T.KIND_ZERO_SHOT],
+                config.name,
+            )
+        )
         first, last = span.get(cluster, (pd.NaT, pd.NaT))
         rows.append(
             {
@@ -333,7 +369,10 @@ def _posting_span(posts: pd.DataFrame, column: str) -> dict:
         return {}
     times = pd.to_datetime(posts[C.POSTED_AT], utc=True)
     span = times.groupby(posts[column].to_numpy(), sort=False).agg(["min", "max"])
-    return {cluster: (first, last) for cluster, first, last in zip(span.index, span["min"], span["max"], strict=True)}
+    return {
+        cluster: (first, last)
+        for cluster, first, last in zip(span.index, span["min"], span["max"], strict=True)
+    }
 
 
 def _top_lists(terms: pd.DataFrame | None, top_n: int) -> dict[tuple, list[str]]:
@@ -342,7 +381,9 @@ def _top_lists(terms: pd.DataFrame | None, top_n: int) -> dict[tuple, list[str]]
         return {}
     counted = terms[terms[T.COUNT] > 0]
     top = counted.groupby([C.CLUSTER, T.KIND], sort=False).head(top_n)
-    return {key: list(group[T.TERM].astype(str)) for key, group in top.groupby([C.CLUSTER, T.KIND], sort=False)}
+    return {
+        key: list(group[T.TERM].astype(str)) for key, group in top.groupby([C.CLUSTER, T.KIND], sort=False)
+    }
 
 
 def _text_share(image_ids: np.ndarray, has_text: np.ndarray | None) -> float:

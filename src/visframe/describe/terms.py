@@ -65,11 +65,19 @@ def tokenize(text: str, stop: frozenset[str]) -> list[str]:
     return tokens
 
 
+# Detected items that only say the image holds text: every poster has one, so it describes none.
+_TEXT_ITEMS = frozenset({"texto", "text", "textos", "texts"})
+
+
 def readable_alt_text(alt_text) -> str | None:
-    """What an alt text says in its own words: the quoted text of an automatic one, a person's whole."""
+    """What an alt text says in its own words: for an automatic one, the things the platform detected
+    ("2 personas, personas de pie, calle": what the picture shows, as the study's coders would say it;
+    the generic "texto" left out) and the text it quotes; one a person wrote, whole."""
     parsed = parse_alt_text(alt_text)
     if parsed.automatic:
-        return parsed.says
+        items = [item for item in parsed.objects if item.strip().lower() not in _TEXT_ITEMS]
+        words = " ".join([*items, parsed.says or ""]).strip()
+        return words or None
     return alt_text if isinstance(alt_text, str) and alt_text.strip() else None
 
 

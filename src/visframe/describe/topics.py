@@ -17,8 +17,14 @@ from visframe.describe.config import stage_config
 from visframe.session import Memo
 
 
-def describe_topics(posts: pd.DataFrame, messages: pd.DataFrame, vectors: np.ndarray | None,
-                    vector_ids: list[str] | None, settings, memo: Memo | None = None) -> pd.DataFrame:
+def describe_topics(
+    posts: pd.DataFrame,
+    messages: pd.DataFrame,
+    vectors: np.ndarray | None,
+    vector_ids: list[str] | None,
+    settings,
+    memo: Memo | None = None,
+) -> pd.DataFrame:
     """contracts.MESSAGE_TOPICS for the posts (`join_posts` rows) whose image is in `messages`."""
     from visframe.describe.stage import describe_clusters
 
@@ -30,12 +36,14 @@ def describe_topics(posts: pd.DataFrame, messages: pd.DataFrame, vectors: np.nda
     topics = image_ids[keep].map(topic_of).to_numpy(dtype=np.int64)
     layers = C.layer_columns(posts.columns)
     topic_posts = posts[keep].drop(columns=layers).assign(**{C.CLUSTER: topics, C.layer_column(0): topics})
-    texts = pd.DataFrame({
-        C.IMAGE_ID: messages[C.IMAGE_ID].astype("string"),
-        C.TEXT: messages[C.MESSAGE_TEXT].astype("string"),
-        C.N_CHARS: messages[C.MESSAGE_TEXT].str.len().astype("int64"),
-        C.TEXT_STATUS: C.TEXT_OK,
-    })
+    texts = pd.DataFrame(
+        {
+            C.IMAGE_ID: messages[C.IMAGE_ID].astype("string"),
+            C.TEXT: messages[C.MESSAGE_TEXT].astype("string"),
+            C.N_CHARS: messages[C.MESSAGE_TEXT].str.len().astype("int64"),
+            C.TEXT_STATUS: C.TEXT_OK,
+        }
+    )
     config = stage_config("describe", settings)
     overrides = {
         "terms": {"sources": [C.TEXT]},

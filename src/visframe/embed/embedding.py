@@ -64,7 +64,10 @@ class EmbeddingResult:
     def metrics(self) -> dict[str, float]:
         """The counts the pipeline records, and the loop's own rate beside the stage's: the stage
         also lists the cache, starts the Trainer and reads every vector back (benchmarks/bench_paper.py)."""
-        found = {"images_embedded": float(self.images_embedded), "images_from_cache": float(self.images_from_cache)}
+        found = {
+            "images_embedded": float(self.images_embedded),
+            "images_from_cache": float(self.images_from_cache),
+        }
         if self.images_embedded and self.loop_seconds > 0:
             found["embed_loop_seconds"] = round(self.loop_seconds, 3)
             found["embed_loop_images_per_s"] = round(self.images_embedded / self.loop_seconds, 2)
@@ -92,7 +95,9 @@ def _as_mapping(trainer_cfg: Any) -> Mapping[str, Any] | None:
     return dict(trainer_cfg)
 
 
-def _failure_reasons(encoder: Encoder, image_ids: list[str], paths: dict[str, str], known: dict[str, str]) -> dict[str, str]:
+def _failure_reasons(
+    encoder: Encoder, image_ids: list[str], paths: dict[str, str], known: dict[str, str]
+) -> dict[str, str]:
     """Why each image has no vector: the loop's recorded error, else decode it again to find out."""
     reasons = {}
     for image_id in image_ids:
@@ -110,12 +115,16 @@ def _failure_reasons(encoder: Encoder, image_ids: list[str], paths: dict[str, st
 
 
 def _shard_listing(embeddings_dir: Path) -> tuple:
-    return tuple((path.name, stat.st_size, stat.st_mtime_ns)
-                 for path in shard_paths(embeddings_dir) for stat in [path.stat()])
+    return tuple(
+        (path.name, stat.st_size, stat.st_mtime_ns)
+        for path in shard_paths(embeddings_dir)
+        for stat in [path.stat()]
+    )
 
 
-def _all_cached(image_ids: list[str], recalled: dict, cache_dir: str | Path | None,
-                session: Session | None) -> EmbeddingResult | None:
+def _all_cached(
+    image_ids: list[str], recalled: dict, cache_dir: str | Path | None, session: Session | None
+) -> EmbeddingResult | None:
     """The vectors of `image_ids` under the remembered key, when the cache holds every one; else None.
 
     With a session, the last such load is remembered by the shards it read (name, size, mtime) and
@@ -139,10 +148,20 @@ def _all_cached(image_ids: list[str], recalled: dict, cache_dir: str | Path | No
             return None
         if session is not None:
             session.cached_vectors.put(memo_key, vectors)
-    log.info("Embedding with %s (%s): all %d images cached; the model was not loaded",
-             recalled["name"], key, len(image_ids))
-    return EmbeddingResult(image_ids=image_ids, vectors=vectors, encoder_key=key, images_embedded=0,
-                           images_from_cache=len(image_ids), embeddings_dir=embeddings_dir)
+    log.info(
+        "Embedding with %s (%s): all %d images cached; the model was not loaded",
+        recalled["name"],
+        key,
+        len(image_ids),
+    )
+    return EmbeddingResult(
+        image_ids=image_ids,
+        vectors=vectors,
+        encoder_key=key,
+        images_embedded=0,
+        images_from_cache=len(image_ids),
+        embeddings_dir=embeddings_dir,
+    )
 
 
 def embed_images(
@@ -171,7 +190,9 @@ def embed_images(
     for image_id, path in zip(image_ids, paths):
         path_of.setdefault(image_id, path)
     if len(path_of) != len(image_ids):
-        raise ValueError("embed_images needs unique image_ids (one path per image); drop duplicate rows first")
+        raise ValueError(
+            "embed_images needs unique image_ids (one path per image); drop duplicate rows first"
+        )
 
     deferred = encoder if isinstance(encoder, DeferredEncoder) else None
     if deferred is not None:
@@ -186,7 +207,13 @@ def embed_images(
     remove_stale_tmp_files(embeddings_dir)
     write_metadata(
         embeddings_dir,
-        {"encoder_key": key, "name": encoder.name, "dim": encoder.dim, "precision": settings.precision, "spec": encoder.cache_spec()},
+        {
+            "encoder_key": key,
+            "name": encoder.name,
+            "dim": encoder.dim,
+            "precision": settings.precision,
+            "spec": encoder.cache_spec(),
+        },
     )
     if deferred is not None:
         deferred.remember(key)  # the next job with this identity may skip loading the model
@@ -207,9 +234,19 @@ def embed_images(
         loop = run_predict_loop(
             encoder, todo, [path_of[i] for i in todo], settings, embeddings_dir, show_progress=show_progress
         )
-        rank, failures, loop_seconds, forward_seconds = loop.rank, loop.failures, loop.seconds, loop.forward_seconds
-        log.info("Embedding loop: %d images in %.1f s (%.1f images/s; %.1f s in the model's forward passes)",
-                 len(todo), loop_seconds, len(todo) / max(loop_seconds, 1e-9), forward_seconds)
+        rank, failures, loop_seconds, forward_seconds = (
+            loop.rank,
+            loop.failures,
+            loop.seconds,
+            loop.forward_seconds,
+        )
+        log.info(
+            "Embedding loop: %d images in %.1f s (%.1f images/s; %.1f s in the model's forward passes)",
+            len(todo),
+            loop_seconds,
+            len(todo) / max(loop_seconds, 1e-9),
+            forward_seconds,
+        )
     # The cache listed once after the loop, not once per image (that was O(images × shards): 5.7 min
     # at 19,075 images).
     cached_now = cached_image_ids(embeddings_dir, verified) if todo else set()

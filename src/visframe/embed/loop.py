@@ -167,7 +167,9 @@ class ParquetShardWriter(BasePredictionWriter):
         self._vectors: list[np.ndarray] = []
         self._last_flush = time.monotonic()
 
-    def write_on_batch_end(self, trainer, pl_module, prediction, batch_indices, batch, batch_idx, dataloader_idx=0):
+    def write_on_batch_end(
+        self, trainer, pl_module, prediction, batch_indices, batch, batch_idx, dataloader_idx=0
+    ):
         vectors = prediction["vectors"].detach().float().cpu().numpy()
         keep = [row for row, error in enumerate(prediction["error"]) if not error]
         for row, error in enumerate(prediction["error"]):
@@ -260,4 +262,10 @@ def run_predict_loop(
         module = EncoderModule(encoder, settings.channels_last)
         started = time.perf_counter()
         trainer.predict(module, datamodule=EmbeddingDataModule(dataset, settings), return_predictions=False)
-    return LoopRun(trainer.global_rank, writer.failures, time.perf_counter() - started, len(dataset), module.forward_seconds)
+    return LoopRun(
+        trainer.global_rank,
+        writer.failures,
+        time.perf_counter() - started,
+        len(dataset),
+        module.forward_seconds,
+    )

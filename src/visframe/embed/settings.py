@@ -26,6 +26,7 @@ PRECISIONS = {
     "16": "16-mixed", "16-mixed": "16-mixed", "fp16": "16-mixed", "16-true": "16-true",
 }  # fmt: skip
 
+
 @lru_cache(maxsize=1)
 def loop_defaults() -> dict[str, Any]:
     """The loop's defaults: conf/trainer/default.yaml is their one place (a trainer config given in
@@ -90,7 +91,9 @@ def known_precision(trainer_cfg: Mapping[str, Any] | None) -> str | None:
     raw = dict(loop_defaults())
     raw.update(dict(trainer_cfg or {}))
     accelerator = str(raw.get("accelerator", "auto")).lower()
-    if accelerator in ("gpu", "cuda") or (accelerator == "auto" and any(os.path.exists(f) for f in _GPU_DEVICE_FILES)):
+    if accelerator in ("gpu", "cuda") or (
+        accelerator == "auto" and any(os.path.exists(f) for f in _GPU_DEVICE_FILES)
+    ):
         return None
     try:
         return resolve_precision(raw.get("precision"), uses_gpu=False)
@@ -118,7 +121,9 @@ def resolve_precision(value: Any, uses_gpu: bool) -> str:
         if uses_gpu:
             import torch
 
-            return "bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "16-mixed"
+            return (
+                "bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "16-mixed"
+            )
         return "bf16-mixed" if cpu_has_native_bf16() else "32-true"
     key = str(value).lower()
     if key not in PRECISIONS:
@@ -144,7 +149,9 @@ def resolve_settings(trainer_cfg: Mapping[str, Any] | None, prefers_channels_las
     if trainer_cfg is not None:
         for key, value in dict(trainer_cfg).items():
             if key not in raw:
-                raise ValueError(f"trainer.{key} is not a setting of the embedding loop; known: {sorted(raw)}")
+                raise ValueError(
+                    f"trainer.{key} is not a setting of the embedding loop; known: {sorted(raw)}"
+                )
             raw[key] = value
     accelerator = str(raw["accelerator"]).lower()
     uses_gpu = _uses_gpu(accelerator)

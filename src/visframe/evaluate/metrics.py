@@ -40,8 +40,12 @@ def internal_metrics(
     clustered = labels >= 0
     points, point_labels = coordinates[clustered], labels[clustered]
     if len(np.unique(point_labels)) < 2 or len(point_labels) < 3:
-        return {"silhouette": math.nan, "calinski_harabasz": math.nan, "davies_bouldin": math.nan,
-                "silhouette_sample_size": 0.0}
+        return {
+            "silhouette": math.nan,
+            "calinski_harabasz": math.nan,
+            "davies_bouldin": math.nan,
+            "silhouette_sample_size": 0.0,
+        }
     rows = stratified_sample(point_labels, silhouette_sample_size, seed)
     return {
         "silhouette": _silhouette(points[rows], point_labels[rows], metric),
@@ -62,7 +66,9 @@ def _silhouette(points: np.ndarray, labels: np.ndarray, metric: str) -> float:
     return float(skm.silhouette_score(np.asarray(points, dtype=np.float64), labels, metric=metric))
 
 
-def confidence_metrics(labels: np.ndarray, probabilities: np.ndarray, threshold: float = 0.85) -> dict[str, float]:
+def confidence_metrics(
+    labels: np.ndarray, probabilities: np.ndarray, threshold: float = 0.85
+) -> dict[str, float]:
     """How confident HDBSCAN is about its clustered points (the study's Appendix 3).
 
     - noise_fraction: share of all points labelled noise
@@ -78,7 +84,9 @@ def confidence_metrics(labels: np.ndarray, probabilities: np.ndarray, threshold:
         "n_clusters": float(len(np.unique(labels[clustered]))),
         "noise_fraction": float(1.0 - clustered.mean()) if n else math.nan,
         "confident_fraction": float(confident.mean()) if clustered.any() else math.nan,
-        "mean_confident_probability": float(clustered_probabilities[confident].mean()) if confident.any() else math.nan,
+        "mean_confident_probability": float(clustered_probabilities[confident].mean())
+        if confident.any()
+        else math.nan,
         "mean_probability": float(clustered_probabilities.mean()) if clustered.any() else math.nan,
     }
 

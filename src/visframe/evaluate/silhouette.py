@@ -48,7 +48,9 @@ def _cluster_distance_sums(points: np.ndarray, labels: np.ndarray, n_labels: int
 def silhouette_samples_euclidean(points: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """s(i) for every point, as `sklearn.metrics.silhouette_samples(points, labels)` gives it."""
     codes, dense = np.unique(np.asarray(labels), return_inverse=True)
-    sums = _cluster_distance_sums(np.ascontiguousarray(points, dtype=np.float64), dense.astype(np.int64), len(codes))
+    sums = _cluster_distance_sums(
+        np.ascontiguousarray(points, dtype=np.float64), dense.astype(np.int64), len(codes)
+    )
     return _scores(sums, dense)
 
 
@@ -64,7 +66,9 @@ def silhouette_samples_of_unit_rows(unit: np.ndarray, labels: np.ndarray) -> np.
     from scipy import sparse
 
     codes, dense = np.unique(np.asarray(labels), return_inverse=True)
-    members = sparse.csr_matrix((np.ones(len(dense)), (dense, np.arange(len(dense)))), shape=(len(codes), len(dense)))
+    members = sparse.csr_matrix(
+        (np.ones(len(dense)), (dense, np.arange(len(dense)))), shape=(len(codes), len(dense))
+    )
     cluster_sums = np.asarray(members @ unit)  # (k, d): each cluster's unit vectors summed
     sizes = np.bincount(dense, minlength=len(codes)).astype(np.float64)
     sums = sizes - unit @ cluster_sums.T  # Σ_j∈c (1 - u_i·u_j)
@@ -89,4 +93,3 @@ def _scores(sums: np.ndarray, dense: np.ndarray) -> np.ndarray:
 def silhouette_score_euclidean(points: np.ndarray, labels: np.ndarray) -> float:
     """The mean silhouette (scikit-learn's `silhouette_score`, metric="euclidean")."""
     return float(np.mean(silhouette_samples_euclidean(points, labels)))
-

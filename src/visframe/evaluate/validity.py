@@ -16,7 +16,9 @@ import warnings
 import numpy as np
 
 
-def stratified_sample(labels: np.ndarray, sample_size: int | None, seed: int = 0, min_per_label: int = 3) -> np.ndarray:
+def stratified_sample(
+    labels: np.ndarray, sample_size: int | None, seed: int = 0, min_per_label: int = 3
+) -> np.ndarray:
     """Row indices: about `sample_size` rows, each label's share kept (all rows when small enough)."""
     n = len(labels)
     if not sample_size or sample_size >= n:

@@ -16,10 +16,14 @@ from visframe.export.fiftyone_export import LOADER_FILE, SAMPLES_FILE, export_fi
 def next_step(tool: str, out: Path) -> str:
     """The command that opens the export in `tool` (each checked against the tool itself: see the modules)."""
     if tool == "embedding-atlas":
-        return (f"embedding-atlas {shlex.quote(str(out))} --x x --y y --text text --image image "
-                f"--state {shlex.quote(str(state_path(out)))} --labels {shlex.quote(str(labels_path(out)))}")
-    return (f"python {shlex.quote(str(out / LOADER_FILE))} --app   (FiftyOne's Python; or, fields only: "
-            f"fiftyone.Dataset.from_json('{out / SAMPLES_FILE}', persistent=True))")
+        return (
+            f"embedding-atlas {shlex.quote(str(out))} --x x --y y --text text --image image "
+            f"--state {shlex.quote(str(state_path(out)))} --labels {shlex.quote(str(labels_path(out)))}"
+        )
+    return (
+        f"python {shlex.quote(str(out / LOADER_FILE))} --app   (FiftyOne's Python; or, fields only: "
+        f"fiftyone.Dataset.from_json('{out / SAMPLES_FILE}', persistent=True))"
+    )
 
 
 TOOLS = ("embedding-atlas", "fiftyone")

@@ -57,25 +57,48 @@ def labels_path(out: Path) -> Path:
 
 def atlas_state() -> dict:
     """The app state: the default charts for our columns, the map coloured by cluster name."""
+
     def count(field: str, is_list: bool = False) -> dict:
-        return {"type": "count-plot", "title": field, "data": {"field": field, **({"isList": True} if is_list else {})}}
+        return {
+            "type": "count-plot",
+            "title": field,
+            "data": {"field": field, **({"isList": True} if is_list else {})},
+        }
 
     def histogram(field: str) -> dict:  # the viewer's histogramSpec(field)
-        return {"title": field, "layers": [
-            {"mark": "bar", "style": {"fillColor": "$markColorFade"},
-             "encoding": {"x": {"field": field}, "y": {"aggregate": "count"}}},
-            {"mark": "bar", "filter": "$filter", "encoding": {"x": {"field": field}, "y": {"aggregate": "count"}}},
-        ], "selection": {"brush": {"encoding": "x"}}, "widgets": [
-            {"type": "scale.type", "channel": "x"},
-            {"type": "encoding.normalize", "attribute": "y", "layer": [0, 1], "options": ["x"]},
-        ]}
+        return {
+            "title": field,
+            "layers": [
+                {
+                    "mark": "bar",
+                    "style": {"fillColor": "$markColorFade"},
+                    "encoding": {"x": {"field": field}, "y": {"aggregate": "count"}},
+                },
+                {
+                    "mark": "bar",
+                    "filter": "$filter",
+                    "encoding": {"x": {"field": field}, "y": {"aggregate": "count"}},
+                },
+            ],
+            "selection": {"brush": {"encoding": "x"}},
+            "widgets": [
+                {"type": "scale.type", "channel": "x"},
+                {"type": "encoding.normalize", "attribute": "y", "layer": [0, 1], "options": ["x"]},
+            ],
+        }
 
     charts = [
-        {"type": "embedding", "title": "Embedding",
-         "data": {"x": C.X, "y": C.Y, "text": C.TEXT, "image": IMAGE, "category": CLUSTER_NAME}},
+        {
+            "type": "embedding",
+            "title": "Embedding",
+            "data": {"x": C.X, "y": C.Y, "text": C.TEXT, "image": IMAGE, "category": CLUSTER_NAME},
+        },
         {"type": "predicates", "title": "SQL Predicates"},
         {"type": "instances", "title": "Instances"},
-        count(CLUSTER_NAME), histogram(C.PROBABILITY), count(C.ACCOUNT), count(C.HASHTAGS, is_list=True),
+        count(CLUSTER_NAME),
+        histogram(C.PROBABILITY),
+        count(C.ACCOUNT),
+        count(C.HASHTAGS, is_list=True),
         histogram(C.POSTED_AT),
     ]
     return {"charts": {str(number): chart for number, chart in enumerate(charts, start=1)}}
@@ -91,8 +114,14 @@ def cluster_labels(data: MapData) -> pa.Table:
         x, y = np.median(data.xy[members], axis=0)
         rows.append((float(x), float(y), str(names[np.argmax(members)]), int(members.sum())))
     x, y, text, priority = (list(column) for column in zip(*rows, strict=True)) if rows else ([], [], [], [])
-    return pa.table({C.X: pa.array(x, pa.float64()), C.Y: pa.array(y, pa.float64()),
-                     C.TEXT: pa.array(text, pa.string()), "priority": pa.array(priority, pa.int64())})
+    return pa.table(
+        {
+            C.X: pa.array(x, pa.float64()),
+            C.Y: pa.array(y, pa.float64()),
+            C.TEXT: pa.array(text, pa.string()),
+            "priority": pa.array(priority, pa.int64()),
+        }
+    )
 
 
 def image_bytes(path: str, max_px: int) -> bytes | None:
@@ -121,8 +150,9 @@ def _texts(data: MapData) -> pa.Array:
     return pc.if_else(both, joined, pc.binary_join_element_wise(captions, ocr, ""))
 
 
-def export_embedding_atlas(run_dir: str | Path | RunDir, out: str | Path | None = None,
-                           max_px: int = 256) -> Path:
+def export_embedding_atlas(
+    run_dir: str | Path | RunDir, out: str | Path | None = None, max_px: int = 256
+) -> Path:
     """Write the Embedding Atlas Parquet for the run in `run_dir`; return its path."""
     files = RunDir(run_dir)
     data = MapData.load(files)  # first: a run without assignments stops before anything is written
@@ -133,11 +163,15 @@ def export_embedding_atlas(run_dir: str | Path | RunDir, out: str | Path | None 
     hashtags = pc.fill_null(meta[C.HASHTAGS], pa.scalar([], pa.list_(pa.string())))
     columns = {
         C.IMAGE_ID: data.assignments[C.IMAGE_ID],
-        C.X: data.assignments[C.X], C.Y: data.assignments[C.Y],
-        C.CLUSTER: data.assignments[C.CLUSTER], CLUSTER_NAME: names,
+        C.X: data.assignments[C.X],
+        C.Y: data.assignments[C.Y],
+        C.CLUSTER: data.assignments[C.CLUSTER],
+        CLUSTER_NAME: names,
         C.PROBABILITY: data.assignments[C.PROBABILITY],
         C.TEXT: _texts(data),
-        C.ACCOUNT: meta[C.ACCOUNT], C.HASHTAGS: hashtags, C.POSTED_AT: meta[C.POSTED_AT],
+        C.ACCOUNT: meta[C.ACCOUNT],
+        C.HASHTAGS: hashtags,
+        C.POSTED_AT: meta[C.POSTED_AT],
     }
     table = pa.table(columns)
     paths = data.assignments[C.PATH].to_pylist()
@@ -147,7 +181,7 @@ def export_embedding_atlas(run_dir: str | Path | RunDir, out: str | Path | None 
         for start in range(0, table.num_rows, BATCH):
             chunk = table.slice(start, BATCH)
             images = []
-            for p in paths[start:start + BATCH]:
+            for p in paths[start : start + BATCH]:
                 found = image_bytes(p, max_px)
                 images.append({"bytes": found, "path": Path(p).name} if found is not None else None)
             chunk = chunk.add_column(7, pa.field(IMAGE, IMAGE_STRUCT), pa.array(images, IMAGE_STRUCT))

@@ -58,7 +58,12 @@ CLUSTER_ID, CLUSTER_NAME = "cluster_id", "cluster_name"
 
 _FIELDS = "fiftyone.core.fields."
 CLASSIFICATION = f"{_FIELDS}EmbeddedDocumentField(fiftyone.core.labels.Classification)"
-STRING, INT, FLOAT, BOOL = f"{_FIELDS}StringField", f"{_FIELDS}IntField", f"{_FIELDS}FloatField", f"{_FIELDS}BooleanField"
+STRING, INT, FLOAT, BOOL = (
+    f"{_FIELDS}StringField",
+    f"{_FIELDS}IntField",
+    f"{_FIELDS}FloatField",
+    f"{_FIELDS}BooleanField",
+)
 STRINGS, DATE = f"{_FIELDS}ListField({_FIELDS}StringField)", f"{_FIELDS}DateTimeField"
 # Assignments columns given their own (named) field above; every other column is carried as it is.
 _NAMED = {C.IMAGE_ID, C.PATH, C.CLUSTER, C.PROBABILITY, C.X, C.Y}
@@ -179,17 +184,32 @@ def export_fiftyone(run_dir: str | Path | RunDir, out: str | Path | None = None)
     for row, path in enumerate(paths):
         sample: dict[str, Any] = {"filepath": path}
         confidence = _json_value(probability[row], FLOAT)
-        sample[C.CLUSTER] = {"_cls": "Classification", "label": columns[CLUSTER_NAME][1][row], "confidence": confidence}
+        sample[C.CLUSTER] = {
+            "_cls": "Classification",
+            "label": columns[CLUSTER_NAME][1][row],
+            "confidence": confidence,
+        }
         sample.update({name: _json_value(values[row], kind) for name, (kind, values) in columns.items()})
         samples.append(sample)
     name = f"visframe-{files.path.resolve().name}"
     # Dates are text in the JSON (see the module docstring); load_fiftyone.py makes them dates.
-    schema = {C.CLUSTER: CLASSIFICATION, **{name: STRING if kind == DATE else kind for name, (kind, _) in columns.items()}}
-    document = {"name": name, "media_type": "image", "sample_fields": schema,
-                "info": {"visframe_run": str(files.path.resolve())}, "samples": samples}
+    schema = {
+        C.CLUSTER: CLASSIFICATION,
+        **{name: STRING if kind == DATE else kind for name, (kind, _) in columns.items()},
+    }
+    document = {
+        "name": name,
+        "media_type": "image",
+        "sample_fields": schema,
+        "info": {"visframe_run": str(files.path.resolve())},
+        "samples": samples,
+    }
     _write(out / SAMPLES_FILE, json.dumps(document, ensure_ascii=False, allow_nan=False))
     dates = [field for field, (kind, _) in columns.items() if kind == DATE]
-    _write(out / LOADER_FILE, LOADER.format(name=name, samples=SAMPLES_FILE, brain_key=BRAIN_KEY, date_fields=dates))
+    _write(
+        out / LOADER_FILE,
+        LOADER.format(name=name, samples=SAMPLES_FILE, brain_key=BRAIN_KEY, date_fields=dates),
+    )
     return out
 
 
@@ -197,4 +217,3 @@ def _write(path: Path, text: str) -> None:
     partial = path.with_name(f".{path.name}.part")
     partial.write_text(text, encoding="utf-8")
     partial.replace(path)
-

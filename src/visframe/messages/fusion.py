@@ -23,8 +23,9 @@ from visframe.errors import ConfigError
 KINDS = ("image", "fused", "text")
 
 
-def fused_vectors(image_vectors: np.ndarray, image_ids: Sequence[str], message_vectors: Any, space: Any,
-                  image_key: str) -> tuple[np.ndarray, str]:
+def fused_vectors(
+    image_vectors: np.ndarray, image_ids: Sequence[str], message_vectors: Any, space: Any, image_key: str
+) -> tuple[np.ndarray, str]:
     """The points' vectors for `space.kind`, and their identity for the reduction cache."""
     kind = str(space.get("kind", "image"))
     if kind not in KINDS:

@@ -41,7 +41,9 @@ def find_slogans(
     rows = [r for r in rows if len(r[1].split()) >= int(min_words)]
     if not rows:
         return _empty()
-    occurrences = pd.DataFrame(rows, columns=[C.IMAGE_ID, "key", C.SLOGAN]).drop_duplicates([C.IMAGE_ID, "key"])
+    occurrences = pd.DataFrame(rows, columns=[C.IMAGE_ID, "key", C.SLOGAN]).drop_duplicates(
+        [C.IMAGE_ID, "key"]
+    )
     columns = [c for c in (C.IMAGE_ID, C.RESHARE_GROUP, C.ACCOUNT, C.POSTED_AT) if c in posts.columns]
     joined = occurrences.merge(posts[columns], on=C.IMAGE_ID, how="inner")
     if C.RESHARE_GROUP not in joined:
@@ -58,29 +60,46 @@ def _slogan_rows(joined: pd.DataFrame, topics: Mapping[str, int]) -> pd.DataFram
     found = []
     for _, group in joined.groupby("key", sort=False):
         image_ids = list(dict.fromkeys(group[C.IMAGE_ID].astype(str)))
-        dated = group.dropna(subset=[C.POSTED_AT]).sort_values(C.POSTED_AT) if C.POSTED_AT in group else group.iloc[:0]
+        dated = (
+            group.dropna(subset=[C.POSTED_AT]).sort_values(C.POSTED_AT)
+            if C.POSTED_AT in group
+            else group.iloc[:0]
+        )
         first = dated.iloc[0] if len(dated) else None
         image_topics = pd.Series([topics.get(i, C.NOISE) for i in image_ids])
         clustered = image_topics[image_topics != C.NOISE]
-        found.append({
-            C.SLOGAN: group[C.SLOGAN].mode().iloc[0],
-            C.N_DESIGNS: int(group[C.RESHARE_GROUP].nunique()),
-            C.N_UNIQUE_IMAGES: len(image_ids),
-            C.N_POSTS: len(group),
-            C.N_ACCOUNTS: int(group[C.ACCOUNT].nunique()) if C.ACCOUNT in group else 0,
-            C.FIRST_ACCOUNT: None if first is None or C.ACCOUNT not in group else first[C.ACCOUNT],
-            C.FIRST_POSTED_AT: None if first is None else first[C.POSTED_AT],
-            C.LAST_POSTED_AT: None if first is None else dated.iloc[-1][C.POSTED_AT],
-            C.MESSAGE_TOPIC: int(clustered.mode().iloc[0]) if len(clustered) else C.NOISE,
-            C.IMAGE_IDS: image_ids,
-        })
-    frame = pd.DataFrame(found).sort_values([C.N_ACCOUNTS, C.N_DESIGNS, C.N_POSTS], ascending=False, kind="stable")
+        found.append(
+            {
+                C.SLOGAN: group[C.SLOGAN].mode().iloc[0],
+                C.N_DESIGNS: int(group[C.RESHARE_GROUP].nunique()),
+                C.N_UNIQUE_IMAGES: len(image_ids),
+                C.N_POSTS: len(group),
+                C.N_ACCOUNTS: int(group[C.ACCOUNT].nunique()) if C.ACCOUNT in group else 0,
+                C.FIRST_ACCOUNT: None if first is None or C.ACCOUNT not in group else first[C.ACCOUNT],
+                C.FIRST_POSTED_AT: None if first is None else first[C.POSTED_AT],
+                C.LAST_POSTED_AT: None if first is None else dated.iloc[-1][C.POSTED_AT],
+                C.MESSAGE_TOPIC: int(clustered.mode().iloc[0]) if len(clustered) else C.NOISE,
+                C.IMAGE_IDS: image_ids,
+            }
+        )
+    frame = pd.DataFrame(found).sort_values(
+        [C.N_ACCOUNTS, C.N_DESIGNS, C.N_POSTS], ascending=False, kind="stable"
+    )
     return _typed(frame.reset_index(drop=True))
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.astype({C.SLOGAN: "string", C.N_DESIGNS: "int64", C.N_UNIQUE_IMAGES: "int64", C.N_POSTS: "int64",
-                          C.N_ACCOUNTS: "int64", C.FIRST_ACCOUNT: "string", C.MESSAGE_TOPIC: "int64"})
+    frame = frame.astype(
+        {
+            C.SLOGAN: "string",
+            C.N_DESIGNS: "int64",
+            C.N_UNIQUE_IMAGES: "int64",
+            C.N_POSTS: "int64",
+            C.N_ACCOUNTS: "int64",
+            C.FIRST_ACCOUNT: "string",
+            C.MESSAGE_TOPIC: "int64",
+        }
+    )
     for column in (C.FIRST_POSTED_AT, C.LAST_POSTED_AT):
         frame[column] = pd.to_datetime(frame[column], utc=True)
     return frame[C.SLOGANS.names]

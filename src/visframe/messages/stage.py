@@ -69,10 +69,13 @@ class Messages:
         if self.table is None:
             return {}
         topics = self.table[C.MESSAGE_TOPIC]
-        return {"message_images": float(len(topics)), "message_topics": float(topics[topics != C.NOISE].nunique()),
-                "message_noise_fraction": float((topics == C.NOISE).mean()) if len(topics) else 0.0,
-                "slogans": float(len(self.slogans)) if self.slogans is not None else 0.0,
-                **{f"message_seconds_{k}": round(v, 3) for k, v in self.seconds.items()}}
+        return {
+            "message_images": float(len(topics)),
+            "message_topics": float(topics[topics != C.NOISE].nunique()),
+            "message_noise_fraction": float((topics == C.NOISE).mean()) if len(topics) else 0.0,
+            "slogans": float(len(self.slogans)) if self.slogans is not None else 0.0,
+            **{f"message_seconds_{k}": round(v, 3) for k, v in self.seconds.items()},
+        }
 
 
 def run(inputs: MessagesInputs, settings: MessagesSettings, context: StageContext) -> Messages:
@@ -80,11 +83,14 @@ def run(inputs: MessagesInputs, settings: MessagesSettings, context: StageContex
     if config is None or not config.get("enabled", True):
         return _skipped("messages.enabled is false: images were not grouped by what their text says")
     started = time.perf_counter()
-    units = image_units(_sources(inputs, list(config.get("sources") or ["ocr", "alt_says"])),
-                        int(config.get("min_chars", 10)))
+    units = image_units(
+        _sources(inputs, list(config.get("sources") or ["ocr", "alt_says"])), int(config.get("min_chars", 10))
+    )
     if len(units) < 3:
-        return _skipped(f"{len(units)} image(s) carry text (text=none and no platform alt text quoting any?): "
-                        "no message topics; run with text=ocr to read the images' text")
+        return _skipped(
+            f"{len(units)} image(s) carry text (text=none and no platform alt text quoting any?): "
+            "no message topics; run with text=ocr to read the images' text"
+        )
     seconds = {"units": time.perf_counter() - started}
     sentences = _sentences(units, settings.text_encoder, context, seconds)
     vectors = _vectors(units, config, sentences, context, seconds)
@@ -92,22 +98,40 @@ def run(inputs: MessagesInputs, settings: MessagesSettings, context: StageContex
         return _skipped("text_encoder=none and messages.representation needs it: no message topics")
     started = time.perf_counter()
     key = f"messages:{vectors.encoder_key}:{stable_hash([vectors.image_ids, _digest(vectors.vectors)])}"
-    reduced = reduce_stage.run(reduce_stage.ReduceInputs(vectors.vectors, key),
-                               reduce_stage.ReduceSettings(config.reducer, None, None), context)
-    clusters = cluster_stage.run(cluster_stage.ClusterInputs(reduced.coordinates, vectors.vectors),
-                                 cluster_stage.ClusterSettings(config.clusterer), context)
+    reduced = reduce_stage.run(
+        reduce_stage.ReduceInputs(vectors.vectors, key),
+        reduce_stage.ReduceSettings(config.reducer, None, None),
+        context,
+    )
+    clusters = cluster_stage.run(
+        cluster_stage.ClusterInputs(reduced.coordinates, vectors.vectors),
+        cluster_stage.ClusterSettings(config.clusterer),
+        context,
+    )
     seconds["topics"] = time.perf_counter() - started
-    table = pd.DataFrame({
-        C.IMAGE_ID: pd.array(vectors.image_ids, dtype="string"),
-        C.MESSAGE_TEXT: pd.array(["\n".join(units[i]) for i in vectors.image_ids], dtype="string"),
-        C.MESSAGE_TOPIC: clusters.labels.astype("int64"),
-        C.MESSAGE_PROBABILITY: clusters.probabilities.astype("float64"),
-    })
+    table = pd.DataFrame(
+        {
+            C.IMAGE_ID: pd.array(vectors.image_ids, dtype="string"),
+            C.MESSAGE_TEXT: pd.array(["\n".join(units[i]) for i in vectors.image_ids], dtype="string"),
+            C.MESSAGE_TOPIC: clusters.labels.astype("int64"),
+            C.MESSAGE_PROBABILITY: clusters.probabilities.astype("float64"),
+        }
+    )
     slogans_cfg = config.get("slogans") or {}
-    slogans = find_slogans(units, inputs.posts, dict(zip(vectors.image_ids, clusters.labels.tolist())),
-                           int(slogans_cfg.get("min_words", 3)), int(slogans_cfg.get("min_designs", 2)))
-    log.info("Message topics: %d images with text, %d topics (%.0f%% in none), %d slogans",
-             len(table), clusters.n_clusters, 100 * (clusters.labels == C.NOISE).mean(), len(slogans))
+    slogans = find_slogans(
+        units,
+        inputs.posts,
+        dict(zip(vectors.image_ids, clusters.labels.tolist())),
+        int(slogans_cfg.get("min_words", 3)),
+        int(slogans_cfg.get("min_designs", 2)),
+    )
+    log.info(
+        "Message topics: %d images with text, %d topics (%.0f%% in none), %d slogans",
+        len(table),
+        clusters.n_clusters,
+        100 * (clusters.labels == C.NOISE).mean(),
+        len(slogans),
+    )
     return Messages(C.validate(C.MESSAGES, table), C.validate(C.SLOGANS, slogans), sentences, None, seconds)
 
 
@@ -148,14 +172,17 @@ def _sentences(units, text_encoder_cfg, context: StageContext, seconds: dict) ->
     return found
 
 
-def _vectors(units, config, sentences: MessageVectors | None, context: StageContext,
-             seconds: dict) -> MessageVectors | None:
+def _vectors(
+    units, config, sentences: MessageVectors | None, context: StageContext, seconds: dict
+) -> MessageVectors | None:
     """What the topics are made from (`messages.representation`)."""
     representation = str(config.get("representation", "sentence"))
     if representation not in REPRESENTATIONS:
         from visframe.errors import ConfigError
 
-        raise ConfigError(f"messages.representation={representation!r}", fix=f"one of {list(REPRESENTATIONS)}")
+        raise ConfigError(
+            f"messages.representation={representation!r}", fix=f"one of {list(REPRESENTATIONS)}"
+        )
     parts = []
     if representation in ("sentence", "both"):
         if sentences is None:
@@ -189,8 +216,11 @@ def _encoder(text_encoder_cfg, context: StageContext):
     from hydra.utils import instantiate
     from omegaconf import OmegaConf
 
-    spec = OmegaConf.to_container(text_encoder_cfg, resolve=True) if OmegaConf.is_config(text_encoder_cfg) \
+    spec = (
+        OmegaConf.to_container(text_encoder_cfg, resolve=True)
+        if OmegaConf.is_config(text_encoder_cfg)
         else dict(text_encoder_cfg)
+    )
     return context.session.text_encoders.get_or_make(stable_hash(spec), lambda: instantiate(spec))
 
 

@@ -139,11 +139,17 @@ def unit_weights(units_by_image: Mapping[str, Sequence[str]]) -> dict[str, float
         documents.update(keys.keys())
         names.update(key for key, unit in keys.items() if looks_like_a_name(unit))
     n = len(units_by_image)
-    return {key: (math.log((1 + n) / (1 + df)) + 1) * math.sqrt(max(1, len(key.split())))
-            * (NAME_WEIGHT if key in names else 1.0) for key, df in documents.items()}
+    return {
+        key: (math.log((1 + n) / (1 + df)) + 1)
+        * math.sqrt(max(1, len(key.split())))
+        * (NAME_WEIGHT if key in names else 1.0)
+        for key, df in documents.items()
+    }
 
 
-def image_units(sources: Mapping[str, Sequence[str | None]], min_chars: int = 0) -> dict[str, tuple[str, ...]]:
+def image_units(
+    sources: Mapping[str, Sequence[str | None]], min_chars: int = 0
+) -> dict[str, tuple[str, ...]]:
     """image id → its message units, from each of its texts in turn (OCR, then the platform's quote …):
     a unit already read from an earlier source is not counted twice. Images whose units hold fewer
     than `min_chars` characters get none."""
@@ -169,8 +175,13 @@ class MessageVectors:
     encoder_key: str
 
 
-def sentence_vectors(units: Mapping[str, Sequence[str]], encoder: TextEncoder, cache_dir=None,
-                     show_progress: bool = False, session: Session | None = None) -> MessageVectors:
+def sentence_vectors(
+    units: Mapping[str, Sequence[str]],
+    encoder: TextEncoder,
+    cache_dir=None,
+    show_progress: bool = False,
+    session: Session | None = None,
+) -> MessageVectors:
     """One vector per image: the weighted mean of its units' sentence vectors (`unit_weights`)."""
     weights = unit_weights(units)
     distinct = list(dict.fromkeys(u for found in units.values() for u in found))
@@ -186,8 +197,9 @@ def sentence_vectors(units: Mapping[str, Sequence[str]], encoder: TextEncoder, c
     return _unit_rows(image_ids, vectors, encoded.encoder_key)
 
 
-def lexical_vectors(units: Mapping[str, Sequence[str]], stop: Sequence[str], n_components: int = 100,
-                    seed: int = 0) -> MessageVectors:
+def lexical_vectors(
+    units: Mapping[str, Sequence[str]], stop: Sequence[str], n_components: int = 100, seed: int = 0
+) -> MessageVectors:
     """One vector per image from its words: TF-IDF of its units (sublinear, accents stripped, words in
     at least two images), reduced by truncated SVD (latent semantic analysis)."""
     from sklearn.decomposition import TruncatedSVD
@@ -196,8 +208,9 @@ def lexical_vectors(units: Mapping[str, Sequence[str]], stop: Sequence[str], n_c
     image_ids = tuple(units)
     documents = [" ".join(units[i]) for i in image_ids]
     try:
-        matrix = TfidfVectorizer(stop_words=list(stop), sublinear_tf=True, min_df=2,
-                                 strip_accents="unicode").fit_transform(documents)
+        matrix = TfidfVectorizer(
+            stop_words=list(stop), sublinear_tf=True, min_df=2, strip_accents="unicode"
+        ).fit_transform(documents)
     except ValueError:  # no word in two images: nothing lexical to go on
         return MessageVectors((), np.zeros((0, 1), dtype=np.float32), "lexical")
     size = min(int(n_components), matrix.shape[1] - 1, matrix.shape[0] - 1)
@@ -212,5 +225,13 @@ def _unit_rows(image_ids: tuple[str, ...], vectors: np.ndarray, key: str) -> Mes
     return MessageVectors(kept, (vectors[keep] / norms[keep]).astype(np.float32), key)
 
 
-__all__ = ["MessageVectors", "image_units", "lexical_vectors", "looks_like_a_name", "message_units",
-           "sentence_vectors", "unit_key", "unit_weights"]
+__all__ = [
+    "MessageVectors",
+    "image_units",
+    "lexical_vectors",
+    "looks_like_a_name",
+    "message_units",
+    "sentence_vectors",
+    "unit_key",
+    "unit_weights",
+]

@@ -13,5 +13,15 @@ from visframe.reduce.identity import Identity
 from visframe.reduce.knn import KnnGraph, knn_cached
 from visframe.reduce.reducer import Reducer, ReducerConfig
 
-__all__ = ["CachedFit", "Identity", "KnnGraph", "Reducer", "ReducerConfig", "ReductionResult", "fit_transform_cached",
-           "knn_cached", "reduce_cached", "reduction_key"]
+__all__ = [
+    "CachedFit",
+    "Identity",
+    "KnnGraph",
+    "Reducer",
+    "ReducerConfig",
+    "ReductionResult",
+    "fit_transform_cached",
+    "knn_cached",
+    "reduce_cached",
+    "reduction_key",
+]

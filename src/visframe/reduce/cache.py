@@ -39,7 +39,10 @@ class CachedFit:
 
 
 def reduction_key(
-    reducer_cfg: DictConfig | dict, input_key: str, init_from: np.ndarray | None = None, knn_method: str | None = None
+    reducer_cfg: DictConfig | dict,
+    input_key: str,
+    init_from: np.ndarray | None = None,
+    knn_method: str | None = None,
 ) -> str:
     """The cache key: the input's identity, the fully resolved reducer config (and the init, if any,
     and how the shared kNN graph is searched: exact below knn.EXACT_BELOW points, approximate above)."""
@@ -55,8 +58,9 @@ def reduction_path(key: str, cache_dir: str | Path | None = None) -> Path:
     return cache_subdir(cache_dir, REDUCTIONS_SUBDIR) / f"{key}.npz"
 
 
-def fit_transform_cached(estimator, vectors: np.ndarray, key: str, cache_dir: str | Path | None = None,
-                         use_cache: bool = True) -> CachedFit:
+def fit_transform_cached(
+    estimator, vectors: np.ndarray, key: str, cache_dir: str | Path | None = None, use_cache: bool = True
+) -> CachedFit:
     """`estimator.fit_transform(vectors)` as float32, read from the cache entry `key` when it is there
     (then `estimator` is left unfitted), else fitted and stored. `key` must identify everything the
     coordinates depend on (`reduction_key`)."""
@@ -67,8 +71,12 @@ def fit_transform_cached(estimator, vectors: np.ndarray, key: str, cache_dir: st
             log.info("Reduction read from cache %s", path)
             return CachedFit(stored["coordinates"], key, True, 0.0)
         if stored is not None:
-            log.warning("Ignoring cached reduction %s: %d rows, expected %d", path, len(stored["coordinates"]),
-                        len(vectors))
+            log.warning(
+                "Ignoring cached reduction %s: %d rows, expected %d",
+                path,
+                len(stored["coordinates"]),
+                len(vectors),
+            )
     started = time.perf_counter()
     coordinates = np.asarray(estimator.fit_transform(vectors), dtype=np.float32)
     seconds = time.perf_counter() - started

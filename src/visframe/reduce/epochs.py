@@ -56,8 +56,13 @@ def apply_epoch_budget(estimator, budget: dict | None, n_points: int) -> int | N
     configured = estimator.get_params()["n_epochs"]
     epochs = budgeted_epochs(configured, n_points, budget)
     if epochs != configured:
-        log.info("UMAP epochs: %d for %d points (epoch_budget %s; configured %s)", epochs, n_points,
-                 budget.get("point_epochs"), configured)
+        log.info(
+            "UMAP epochs: %d for %d points (epoch_budget %s; configured %s)",
+            epochs,
+            n_points,
+            budget.get("point_epochs"),
+            configured,
+        )
         estimator.set_params(n_epochs=int(epochs))
     return epochs
 
@@ -67,7 +72,9 @@ def _whole(budget: dict, key: str, default: int | None = None) -> int:
     if value is None and default is not None:
         value = default
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{EPOCHS_OPTION}.{key} must be a whole number of at least 1, not {value!r}",
-                          fix=f"e.g. reducer.{EPOCHS_OPTION}.{key}={4000000 if key == 'point_epochs' else 40}, "
-                              f"or reducer.{EPOCHS_OPTION}.point_epochs=null for umap-learn's own epochs")
+        raise ConfigError(
+            f"{EPOCHS_OPTION}.{key} must be a whole number of at least 1, not {value!r}",
+            fix=f"e.g. reducer.{EPOCHS_OPTION}.{key}={4000000 if key == 'point_epochs' else 40}, "
+            f"or reducer.{EPOCHS_OPTION}.point_epochs=null for umap-learn's own epochs",
+        )
     return value

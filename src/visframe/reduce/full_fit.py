@@ -30,20 +30,37 @@ class ReductionResult:
     coordinates: np.ndarray  # (N, n_components) float32, rows aligned with the input vectors
     cache_key: str
     cache_hit: bool
-    seconds: float            # time to fit (0 when read from the cache)
+    seconds: float  # time to fit (0 when read from the cache)
     knn_seconds: float = 0.0  # time spent computing the shared kNN graph (0 when it was reused)
 
 
-def shared_graph_source(config: ReducerConfig, estimator, vectors: np.ndarray, input_key: str,
-                        cache_dir: str | Path | None, use_cache: bool, session: Session | None):
+def shared_graph_source(
+    config: ReducerConfig,
+    estimator,
+    vectors: np.ndarray,
+    input_key: str,
+    cache_dir: str | Path | None,
+    use_cache: bool,
+    session: Session | None,
+):
     """A function of no arguments giving the run's shared kNN graph for `estimator` (a umap-learn UMAP
     whose config shares it), or None."""
     if not config.shares_knn or not is_umap_learn(estimator):
         return None
     params = estimator.get_params()
-    return partial(knn_cached, vectors, input_key, int(params["n_neighbors"]), metric=str(params["metric"]),
-                   seed=params["random_state"], pca_components=config.knn.get("pca_components"),
-                   cache_dir=cache_dir, use_cache=use_cache, threads=config.knn_threads, session=session)
+    return partial(
+        knn_cached,
+        vectors,
+        input_key,
+        int(params["n_neighbors"]),
+        metric=str(params["metric"]),
+        seed=params["random_state"],
+        pca_components=config.knn.get("pca_components"),
+        cache_dir=cache_dir,
+        use_cache=use_cache,
+        threads=config.knn_threads,
+        session=session,
+    )
 
 
 def reduce_cached(
@@ -65,7 +82,9 @@ def reduce_cached(
     """
     config = ReducerConfig.parse(reducer_cfg)
     init_from = init_from if config.init_from_reduction else None
-    key = reduction_key(config.resolved, input_key, init_from, knn_method(len(vectors)) if config.shares_knn else None)
+    key = reduction_key(
+        config.resolved, input_key, init_from, knn_method(len(vectors)) if config.shares_knn else None
+    )
     estimator = config.build()
     graph = shared_graph_source(config, estimator, vectors, input_key, cache_dir, use_cache, session)
     reducer = Reducer(estimator, knn_graph=graph, epoch_budget=config.epoch_budget, init=init_from)
@@ -82,8 +101,14 @@ class FullFit:
     seconds: dict[str, float] = field(default_factory=dict)  # knn, reduce, map
 
 
-def reduce_and_map(vectors: np.ndarray, input_key: str, reducer_cfg, map_reducer_cfg,
-                   cache_dir: str | Path | None = None, session: Session | None = None) -> FullFit:
+def reduce_and_map(
+    vectors: np.ndarray,
+    input_key: str,
+    reducer_cfg,
+    map_reducer_cfg,
+    cache_dir: str | Path | None = None,
+    session: Session | None = None,
+) -> FullFit:
     """The clustering reduction and the 2-D map (one kNN graph shared by both UMAPs, the map started
     from the reduction). A 2-D reduction, or no map reducer, is its own map (its first two columns)."""
     reduction = reduce_cached(reducer_cfg, vectors, input_key, cache_dir, session=session)
@@ -93,7 +118,8 @@ def reduce_and_map(vectors: np.ndarray, input_key: str, reducer_cfg, map_reducer
     if reduction.coordinates.shape[1] == 2 or map_reducer_cfg is None:
         map_coordinates = reduction.coordinates[:, :2]
     else:
-        mapped = reduce_cached(map_reducer_cfg, vectors, input_key, cache_dir, init_from=reduction.coordinates,
-                               session=session)
+        mapped = reduce_cached(
+            map_reducer_cfg, vectors, input_key, cache_dir, init_from=reduction.coordinates, session=session
+        )
         map_coordinates, seconds["map"] = mapped.coordinates, mapped.seconds
     return FullFit(reduction.coordinates, map_coordinates, reduction.cache_hit, seconds)

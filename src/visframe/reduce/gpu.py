@@ -16,7 +16,10 @@ from visframe.utils.extras import import_extra
 def cuml_umap(**params: Any) -> Any:
     """`cuml.manifold.UMAP(**params)`, or a MissingExtraError saying how to install cuML."""
     manifold = import_extra(
-        "cuml.manifold", extra="gpu", option="reducer=umap_gpu", needs="cuML (cuml-cu13) and an NVIDIA GPU",
+        "cuml.manifold",
+        extra="gpu",
+        option="reducer=umap_gpu",
+        needs="cuML (cuml-cu13) and an NVIDIA GPU",
         instead="the CPU reducer (reducer=umap)",
     )
     return manifold.UMAP(**params)

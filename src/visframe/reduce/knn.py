@@ -56,7 +56,9 @@ class KnnGraph:
         return self.indices, self.distances
 
 
-def knn_key(input_key: str, n_neighbors: int, metric: str, pca_components: int | None, seed: int | None) -> str:
+def knn_key(
+    input_key: str, n_neighbors: int, metric: str, pca_components: int | None, seed: int | None
+) -> str:
     spec = {"input": input_key, "k": int(n_neighbors), "metric": metric, "pca": pca_components, "seed": seed}
     return stable_hash(spec, digits=24)
 
@@ -72,8 +74,14 @@ def pca_project(vectors: np.ndarray, n_components: int | None, seed: int | None)
     return pca.fit_transform(vectors).astype(np.float32)
 
 
-def compute_knn(vectors: np.ndarray, n_neighbors: int, metric: str, seed: int | None, low_memory: bool = True,
-                threads: int = 1):
+def compute_knn(
+    vectors: np.ndarray,
+    n_neighbors: int,
+    metric: str,
+    seed: int | None,
+    low_memory: bool = True,
+    threads: int = 1,
+):
     """umap-learn's own kNN: (indices, distances, search index), as UMAP would compute it.
 
     Seeded, the search runs on `threads` threads (-1 = every core; see `resolved_threads`): the same
@@ -121,9 +129,15 @@ def resolved_threads(threads: int, session: Session | None = None) -> int:
         return available
     fewer = int(threads) > available
     if fewer and (session is None or session.tell_once(("knn-fewer-threads", int(threads)))):
-        log.warning("The kNN search asked for %d threads (reducer.knn.n_jobs) but numba has %d here: it runs on %d, "
-                    "which gives another neighbour graph than %d threads elsewhere. For the same graph on every "
-                    "machine set reducer.knn.n_jobs=1.", int(threads), available, available, int(threads))
+        log.warning(
+            "The kNN search asked for %d threads (reducer.knn.n_jobs) but numba has %d here: it runs on %d, "
+            "which gives another neighbour graph than %d threads elsewhere. For the same graph on every "
+            "machine set reducer.knn.n_jobs=1.",
+            int(threads),
+            available,
+            available,
+            int(threads),
+        )
     return min(int(threads), available)
 
 
@@ -153,7 +167,9 @@ def exact_knn(vectors: np.ndarray, n_neighbors: int, metric: str):
             block = pairwise_distances(points[rows], points, metric=metric).astype(np.float32)
         np.maximum(block, 0.0, out=block)  # float rounding can give -1e-7 for identical vectors
         block[np.arange(len(rows)), rows] = -1.0  # the point itself first, even beside exact duplicates
-        nearest = np.argpartition(block, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (len(rows), 1))
+        nearest = (
+            np.argpartition(block, k - 1, axis=1)[:, :k] if k < n else np.tile(np.arange(n), (len(rows), 1))
+        )
         order = np.lexsort((nearest, np.take_along_axis(block, nearest, axis=1)), axis=1)
         indices[rows] = np.take_along_axis(nearest, order, axis=1)
         found[rows] = np.take_along_axis(block, indices[rows], axis=1)
@@ -202,7 +218,9 @@ def knn_cached(
     started = time.perf_counter()
     points = pca_project(vectors, pca_components, seed)
     graph = exact_knn(points, n_neighbors, metric) if exact else None
-    indices, distances, _ = graph if graph is not None else compute_knn(points, n_neighbors, metric, seed, threads=threads)
+    indices, distances, _ = (
+        graph if graph is not None else compute_knn(points, n_neighbors, metric, seed, threads=threads)
+    )
     indices, distances = indices.astype(np.int32), distances.astype(np.float32)
     seconds = time.perf_counter() - started
     if use_cache:

@@ -31,6 +31,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 
+from visframe.errors import ConfigError
 from visframe.reduce.epochs import EPOCHS_OPTION, apply_epoch_budget
 from visframe.reduce.knn import KnnGraph
 
@@ -41,6 +42,35 @@ VISFRAME_OPTIONS = (KNN_OPTIONS, INIT_OPTION, EPOCHS_OPTION)
 # A neighbour graph as umap-learn takes it: (indices, distances) or (indices, distances, search index).
 Graph = tuple
 GraphSource = KnnGraph | Graph | Callable[[], KnnGraph | Graph] | None
+
+
+_FIX_SETTING = (
+    "change the setting named above in the reducer config that set it (reducer.…, map_reducer.… or "
+    "messages.reducer.…), e.g. visframe reducer.n_components=5"
+)
+
+
+def _describe(model) -> str:
+    return f"{type(model).__name__}(n_components={model.get_params().get('n_components')})"
+
+
+def check_n_components(model, shape: tuple[int, int]) -> None:
+    """Refuse, before any work, an `n_components` the vectors cannot give: more than their dimensions,
+    and for a linear decomposition (PCA, TruncatedSVD) more than min(rows, dimensions), which
+    scikit-learn would otherwise refuse mid-run with a traceback."""
+    n_components = model.get_params().get("n_components")
+    if not isinstance(n_components, int | np.integer) or isinstance(n_components, bool):
+        return  # None, "mle", a float variance fraction: the estimator decides
+    n_rows, n_dims = int(shape[0]), int(shape[1])
+    linear = type(model).__module__.startswith("sklearn.decomposition")
+    limit = min(n_rows, n_dims) if linear else n_dims
+    if n_components > limit:
+        bound = f"min(rows, dimensions) = min({n_rows}, {n_dims})" if linear else f"the {n_dims} dimensions"
+        raise ConfigError(
+            f"reducer {_describe(model)}: n_components={n_components} is more than {bound} of the "
+            "vectors it reduces",
+            fix=f"set n_components ≤ {limit}; {_FIX_SETTING}",
+        )
 
 
 def as_dict(cfg: DictConfig | dict | None) -> dict:
@@ -56,9 +86,9 @@ def as_dict(cfg: DictConfig | dict | None) -> dict:
 class ReducerConfig:
     """A reducer config split into the estimator's parameters and visframe's own blocks."""
 
-    resolved: dict          # the whole resolved config (what the reduction cache key hashes)
-    estimator: dict         # `_target_` and the estimator's parameters
-    knn: dict               # the `knn` block ({} when absent)
+    resolved: dict  # the whole resolved config (what the reduction cache key hashes)
+    estimator: dict  # `_target_` and the estimator's parameters
+    knn: dict  # the `knn` block ({} when absent)
     epoch_budget: dict | None
     init_from_reduction: bool
 
@@ -66,8 +96,13 @@ class ReducerConfig:
     def parse(cls, cfg: DictConfig | dict) -> ReducerConfig:
         resolved = as_dict(cfg)
         estimator = {k: v for k, v in resolved.items() if k not in VISFRAME_OPTIONS}
-        return cls(resolved, estimator, dict(resolved.get(KNN_OPTIONS) or {}), resolved.get(EPOCHS_OPTION),
-                   bool(resolved.get(INIT_OPTION, False)))
+        return cls(
+            resolved,
+            estimator,
+            dict(resolved.get(KNN_OPTIONS) or {}),
+            resolved.get(EPOCHS_OPTION),
+            bool(resolved.get(INIT_OPTION, False)),
+        )
 
     @property
     def shares_knn(self) -> bool:
@@ -112,8 +147,13 @@ class Reducer(TransformerMixin, BaseEstimator):
     `knn_seconds_` (time the graph source spent computing; 0 when it was read or remembered).
     """
 
-    def __init__(self, estimator=None, knn_graph: GraphSource = None, epoch_budget: dict | None = None,
-                 init: np.ndarray | None = None):
+    def __init__(
+        self,
+        estimator=None,
+        knn_graph: GraphSource = None,
+        epoch_budget: dict | None = None,
+        init: np.ndarray | None = None,
+    ):
         self.estimator = estimator
         self.knn_graph = knn_graph
         self.epoch_budget = epoch_budget
@@ -127,6 +167,7 @@ class Reducer(TransformerMixin, BaseEstimator):
         if self.estimator is None:
             raise ValueError("Reducer needs an estimator, e.g. Reducer(umap.UMAP(n_components=5))")
         model = clone(self.estimator)
+        check_n_components(model, X.shape)
         self.n_epochs_ = apply_epoch_budget(model, self.epoch_budget, len(X))
         self.knn_seconds_ = self._give_graph(model, len(X))
         if self.init is not None and "init" in model.get_params():
@@ -137,7 +178,13 @@ class Reducer(TransformerMixin, BaseEstimator):
             # and that a graph without its search index cannot `transform` (the full path never does).
             warnings.filterwarnings("ignore", message="n_jobs value .* overridden", category=UserWarning)
             warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]", category=UserWarning)
-            coordinates = model.fit_transform(self._fit_input(model, X))
+            try:
+                coordinates = model.fit_transform(self._fit_input(model, X))
+            except ValueError as error:  # a setting the estimator refuses: one line and the fix, exit 2
+                raise ConfigError(
+                    f"reducer {_describe(model)} cannot reduce {X.shape[0]} × {X.shape[1]} vectors: {error}",
+                    fix=_FIX_SETTING,
+                ) from error
         self.estimator_ = model
         self.embedding_ = np.asarray(coordinates, dtype=np.float32)
         return self.embedding_
@@ -156,7 +203,9 @@ class Reducer(TransformerMixin, BaseEstimator):
             return 0.0  # UMAP shrinks n_neighbors itself on tiny inputs
         graph = self.knn_graph() if callable(self.knn_graph) else self.knn_graph
         seconds = graph.seconds if isinstance(graph, KnnGraph) else 0.0
-        model.set_params(precomputed_knn=graph.as_precomputed() if isinstance(graph, KnnGraph) else tuple(graph))
+        model.set_params(
+            precomputed_knn=graph.as_precomputed() if isinstance(graph, KnnGraph) else tuple(graph)
+        )
         return seconds
 
     def _fit_input(self, model, X) -> np.ndarray:
@@ -176,5 +225,13 @@ class Reducer(TransformerMixin, BaseEstimator):
         return np.ascontiguousarray(self.init, dtype=np.float32)
 
 
-__all__ = ["INIT_OPTION", "KNN_OPTIONS", "VISFRAME_OPTIONS", "Reducer", "ReducerConfig", "as_dict", "initial_layout",
-           "is_umap_learn"]
+__all__ = [
+    "INIT_OPTION",
+    "KNN_OPTIONS",
+    "VISFRAME_OPTIONS",
+    "Reducer",
+    "ReducerConfig",
+    "as_dict",
+    "initial_layout",
+    "is_umap_learn",
+]

@@ -25,9 +25,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SampleFitReduction:
-    coordinates: np.ndarray      # (N, n_components) float32
+    coordinates: np.ndarray  # (N, n_components) float32
     map_coordinates: np.ndarray  # (N, 2) float32
-    sample_rows: np.ndarray      # the rows the reducer and the map were fitted on
+    sample_rows: np.ndarray  # the rows the reducer and the map were fitted on
     seconds: dict[str, float] = field(default_factory=dict)  # fit_reducer, fit_map, map_rest
 
 
@@ -40,8 +40,9 @@ def sample_graph(config: ReducerConfig, models: list, sample: np.ndarray) -> tup
     params = [(int(m.get_params()["n_neighbors"]), m.get_params()["metric"]) for m in umaps]
     if len(set(params)) != 1 or len(sample) <= params[0][0] + 1:
         return None
-    return compute_knn(sample, params[0][0], params[0][1], umaps[0].get_params()["random_state"],
-                       threads=config.knn_threads)
+    return compute_knn(
+        sample, params[0][0], params[0][1], umaps[0].get_params()["random_state"], threads=config.knn_threads
+    )
 
 
 def fit_on_sample(sample: np.ndarray, reducer_cfg, map_reducer_cfg, seconds: dict[str, float]):
@@ -60,14 +61,20 @@ def fit_on_sample(sample: np.ndarray, reducer_cfg, map_reducer_cfg, seconds: dic
     if map_config is None:
         return reducer, None, sample_reduced, sample_reduced[:, :2]
     started = time.perf_counter()
-    mapper = Reducer(map_model, knn_graph=graph, epoch_budget=map_config.epoch_budget,
-                     init=sample_reduced if map_config.init_from_reduction else None)
+    mapper = Reducer(
+        map_model,
+        knn_graph=graph,
+        epoch_budget=map_config.epoch_budget,
+        init=sample_reduced if map_config.init_from_reduction else None,
+    )
     sample_map = mapper.fit_transform(sample)
     seconds["fit_map"] = time.perf_counter() - started
     return reducer, mapper, sample_reduced, sample_map
 
 
-def fit_sample_and_map(vectors: np.ndarray, reducer_cfg, map_reducer_cfg, scale_cfg, seed: int = 0) -> SampleFitReduction:
+def fit_sample_and_map(
+    vectors: np.ndarray, reducer_cfg, map_reducer_cfg, scale_cfg, seed: int = 0
+) -> SampleFitReduction:
     """Fit on `scale_cfg.sample_size` seeded random rows of `vectors`, place the rest on Dask.
 
     `map_reducer_cfg` None (or a reducer with n_components 2) reuses the reduction as the map.
@@ -75,8 +82,9 @@ def fit_sample_and_map(vectors: np.ndarray, reducer_cfg, map_reducer_cfg, scale_
     seconds: dict[str, float] = {}
     n = len(vectors)
     rows = sample_rows(n, int(scale_cfg["sample_size"]), seed)
-    reducer, mapper, sample_reduced, sample_map = fit_on_sample(np.ascontiguousarray(vectors[rows]), reducer_cfg,
-                                                                map_reducer_cfg, seconds)
+    reducer, mapper, sample_reduced, sample_map = fit_on_sample(
+        np.ascontiguousarray(vectors[rows]), reducer_cfg, map_reducer_cfg, seconds
+    )
     rest = rest_rows(n, rows)
     started = time.perf_counter()
     parts = map_chunks(transform_chunk, (reducer, mapper), vectors, rest, scale_cfg)
@@ -87,8 +95,13 @@ def fit_sample_and_map(vectors: np.ndarray, reducer_cfg, map_reducer_cfg, scale_
     coordinates[rows], map_coordinates[rows] = sample_reduced, sample_map
     for chunk, part in parts:
         coordinates[chunk], map_coordinates[chunk] = part["reduced"], part["map"]
-    log.info("scale=sample_fit: reducer and map fitted on %d of %d points, %d placed in %.1fs", len(rows), n,
-             len(rest), seconds["map_rest"])
+    log.info(
+        "scale=sample_fit: reducer and map fitted on %d of %d points, %d placed in %.1fs",
+        len(rows),
+        n,
+        len(rest),
+        seconds["map_rest"],
+    )
     return SampleFitReduction(coordinates, map_coordinates, rows, seconds)
 
 

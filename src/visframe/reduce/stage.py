@@ -26,23 +26,25 @@ from visframe.stages import StageContext
 @dataclass(frozen=True)
 class ReduceInputs:
     vectors: np.ndarray  # (n_points, d): the points to reduce, one row per point
-    input_key: str       # identity of the vectors: encoder key + hash of the ordered image ids
+    input_key: str  # identity of the vectors: encoder key + hash of the ordered image ids
 
 
 @dataclass(frozen=True)
 class ReduceSettings:
-    reducer: Any             # cfg.reducer
+    reducer: Any  # cfg.reducer
     map_reducer: Any = None  # cfg.map_reducer (None or a 2-D reducer: the reduction is the map)
-    scale: Any = None        # cfg.scale (mode=sample_fit above sample_size points)
+    scale: Any = None  # cfg.scale (mode=sample_fit above sample_size points)
 
 
 @dataclass(frozen=True)
 class ReduceResult:
-    coordinates: np.ndarray       # (n, k) float32: the space the clusterer sees
-    map_coordinates: np.ndarray   # (n, 2)
-    cache_hit: bool               # the clustering reduction was read from the cache
+    coordinates: np.ndarray  # (n, k) float32: the space the clusterer sees
+    map_coordinates: np.ndarray  # (n, 2)
+    cache_hit: bool  # the clustering reduction was read from the cache
     sample_rows: np.ndarray | None = None  # scale=sample_fit: the rows the estimators were fitted on
-    seconds: Mapping[str, float] = field(default_factory=dict)  # knn, reduce, map | fit_reducer, fit_map, map_rest
+    seconds: Mapping[str, float] = field(
+        default_factory=dict
+    )  # knn, reduce, map | fit_reducer, fit_map, map_rest
 
     @property
     def n_components(self) -> int:
@@ -52,8 +54,13 @@ class ReduceResult:
 def run(inputs: ReduceInputs, settings: ReduceSettings, context: StageContext) -> ReduceResult:
     vectors = inputs.vectors
     if uses_sample_fit(settings.scale, len(vectors)):
-        fitted = fit_sample_and_map(vectors, settings.reducer, settings.map_reducer, settings.scale, seed=context.seed)
-        return ReduceResult(fitted.coordinates, fitted.map_coordinates, False, fitted.sample_rows, fitted.seconds)
-    full = reduce_and_map(vectors, inputs.input_key, settings.reducer, settings.map_reducer, context.cache_dir,
-                          context.session)
+        fitted = fit_sample_and_map(
+            vectors, settings.reducer, settings.map_reducer, settings.scale, seed=context.seed
+        )
+        return ReduceResult(
+            fitted.coordinates, fitted.map_coordinates, False, fitted.sample_rows, fitted.seconds
+        )
+    full = reduce_and_map(
+        vectors, inputs.input_key, settings.reducer, settings.map_reducer, context.cache_dir, context.session
+    )
     return ReduceResult(full.coordinates, full.map_coordinates, full.cache_hit, None, full.seconds)

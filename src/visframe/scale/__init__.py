@@ -13,5 +13,12 @@ Configured by the `scale` group (conf/scale/full.yaml, conf/scale/sample_fit.yam
 from visframe.scale.dask_jobs import DaskInspector, dask_client, dask_inspector
 from visframe.scale.sample_fit import map_chunks, rest_rows, sample_rows, uses_sample_fit
 
-__all__ = ["DaskInspector", "dask_client", "dask_inspector", "map_chunks", "rest_rows", "sample_rows",
-           "uses_sample_fit"]
+__all__ = [
+    "DaskInspector",
+    "dask_client",
+    "dask_inspector",
+    "map_chunks",
+    "rest_rows",
+    "sample_rows",
+    "uses_sample_fit",
+]

@@ -89,7 +89,11 @@ class DaskInspector:
         pending: deque = deque()
         for start in range(0, len(paths), self.batch_size):
             batch = paths[start : start + self.batch_size]
-            pending.append(client.submit(inspect_batch, batch, max_pixels, key=f"visframe-ingest-{token}-{start}", retries=2))
+            pending.append(
+                client.submit(
+                    inspect_batch, batch, max_pixels, key=f"visframe-ingest-{token}-{start}", retries=2
+                )
+            )
             if len(pending) >= in_flight:
                 yield pending.popleft().result()  # in file order; later batches keep running meanwhile
         while pending:

@@ -75,7 +75,11 @@ def unneutralise(value: Any) -> Any:
 
 def _is_text_column(series: pd.Series) -> bool:
     dtype = series.dtype
-    return dtype == object or isinstance(dtype, (pd.StringDtype, pd.CategoricalDtype)) or pd.api.types.is_string_dtype(dtype)
+    return (
+        dtype == object
+        or isinstance(dtype, (pd.StringDtype, pd.CategoricalDtype))
+        or pd.api.types.is_string_dtype(dtype)
+    )
 
 
 def _neutralise_series(series: pd.Series) -> pd.Series:
@@ -143,7 +147,9 @@ def visible_text(text: Any) -> str:
             else:
                 drop.add(i)
         elif ch == _PDI:
-            isolate = next((k for k in range(len(stack) - 1, -1, -1) if text[stack[k]] in _ISOLATE_OPENERS), None)
+            isolate = next(
+                (k for k in range(len(stack) - 1, -1, -1) if text[stack[k]] in _ISOLATE_OPENERS), None
+            )
             if isolate is None:
                 drop.add(i)
             else:  # a PDI also closes the embeddings opened inside its isolate: those were unpaired
@@ -170,5 +176,7 @@ def safe_csv_bytes(frame: pd.DataFrame) -> bytes:
     for position in range(out.shape[1]):
         series = out.iloc[:, position]
         if _is_text_column(series):
-            out.isetitem(position, pd.Series([list_to_text(v) for v in series], index=series.index, dtype=object))
+            out.isetitem(
+                position, pd.Series([list_to_text(v) for v in series], index=series.index, dtype=object)
+            )
     return to_csv_safe(out, None, date_format="%Y-%m-%dT%H:%M:%SZ").encode("utf-8")

@@ -19,8 +19,9 @@ class MissingExtraError(ConfigError, ImportError):
     Also an ImportError, so code that guards an optional import still catches it."""
 
 
-def import_extra(module: str, *, extra: str, option: str, instead: str, needs: str | None = None
-                 ) -> ModuleType:
+def import_extra(
+    module: str, *, extra: str, option: str, instead: str, needs: str | None = None
+) -> ModuleType:
     """`importlib.import_module(module)`, or a MissingExtraError saying how to install `extra`.
 
     `option` is what the user chose (e.g. "clusterer=hdbscan_gpu"), `needs` what it needs in words
@@ -35,5 +36,5 @@ def import_extra(module: str, *, extra: str, option: str, instead: str, needs: s
             f"{option} needs {needs or module.split('.')[0]} (visframe's `{extra}` extra), which cannot be "
             f"imported here: {error}",
             fix=f"pip install 'visframe[{extra}]' (from a checkout: pip install -e '.[{extra}]'), "
-                f"or {instead}",
+            f"or {instead}",
         ) from error

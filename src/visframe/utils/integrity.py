@@ -192,12 +192,14 @@ def read_verified(path: str | Path, require_checksum: bool = False) -> bytes:
         return data
     actual = digest_bytes(data)
     if actual != expected:
-        raise CorruptEntry(path, f"checksum mismatch ({len(data)} bytes, blake2b {actual[:12]}… ≠ {expected[:12]}…)")
+        raise CorruptEntry(
+            path, f"checksum mismatch ({len(data)} bytes, blake2b {actual[:12]}… ≠ {expected[:12]}…)"
+        )
     return data
 
 
 def check(path: str | Path) -> Status:
-    """"ok" (checksum matches), "missing", "corrupt" (mismatch or damaged sidecar), or "unverified"."""
+    """ "ok" (checksum matches), "missing", "corrupt" (mismatch or damaged sidecar), or "unverified"."""
     path = Path(path)
     if not path.exists():
         return "missing"
@@ -231,7 +233,9 @@ def set_aside(path: str | Path, reason: str | BaseException = "damaged") -> Path
         pass
     if isinstance(reason, BaseException):
         reason = reason.reason if isinstance(reason, CorruptEntry) else f"{type(reason).__name__}: {reason}"
-    log.warning("Damaged cache entry %s (%s): set aside as %s, it will be recomputed", path, reason, aside.name)
+    log.warning(
+        "Damaged cache entry %s (%s): set aside as %s, it will be recomputed", path, reason, aside.name
+    )
     return aside
 
 

@@ -29,23 +29,67 @@ FONT_FILES = {
     "mono": "DejaVuSansMono.ttf",
 }
 
-PURPLES: tuple[Color, ...] = ((106, 27, 154), (123, 31, 162), (142, 36, 170), (74, 20, 140),
-                              (156, 39, 176), (94, 53, 177), (171, 71, 188), (88, 24, 120))
+PURPLES: tuple[Color, ...] = (
+    (106, 27, 154),
+    (123, 31, 162),
+    (142, 36, 170),
+    (74, 20, 140),
+    (156, 39, 176),
+    (94, 53, 177),
+    (171, 71, 188),
+    (88, 24, 120),
+)
 GREENS: tuple[Color, ...] = ((0, 128, 64), (46, 125, 50), (27, 94, 32), (56, 142, 60))
 PINKS: tuple[Color, ...] = ((216, 27, 96), (236, 64, 122), (240, 98, 146), (194, 24, 91))
 DARKS: tuple[Color, ...] = ((18, 18, 18), (33, 33, 33), (28, 20, 36), (10, 10, 14))
-LIGHTS: tuple[Color, ...] = ((250, 248, 240), (255, 255, 255), (245, 240, 225), (240, 236, 246),
-                             (252, 246, 232))
+LIGHTS: tuple[Color, ...] = (
+    (250, 248, 240),
+    (255, 255, 255),
+    (245, 240, 225),
+    (240, 236, 246),
+    (252, 246, 232),
+)
 ORANGES: tuple[Color, ...] = ((239, 108, 0), (245, 124, 0), (255, 143, 0), (230, 81, 0))
 REDS: tuple[Color, ...] = ((198, 40, 40), (183, 28, 28), (211, 47, 47))
-PASTELS: tuple[Color, ...] = ((225, 190, 231), (248, 187, 208), (255, 224, 178), (200, 230, 201),
-                              (255, 245, 157), (209, 196, 233), (179, 229, 252))
-SKINS: tuple[Color, ...] = ((241, 194, 125), (224, 172, 105), (198, 134, 66), (141, 85, 36),
-                            (255, 219, 172), (234, 192, 134), (176, 120, 80), (160, 110, 70))
-HAIRS: tuple[Color, ...] = ((30, 20, 15), (60, 40, 25), (90, 60, 35), (20, 20, 20), (120, 80, 50),
-                            (130, 50, 120), (40, 30, 60), (15, 12, 10))
-CLOTHES: tuple[Color, ...] = (*PURPLES[:4], *DARKS[:2], (240, 240, 240), GREENS[0], PINKS[1],
-                              (60, 80, 120), (120, 120, 120), (90, 60, 120))
+PASTELS: tuple[Color, ...] = (
+    (225, 190, 231),
+    (248, 187, 208),
+    (255, 224, 178),
+    (200, 230, 201),
+    (255, 245, 157),
+    (209, 196, 233),
+    (179, 229, 252),
+)
+SKINS: tuple[Color, ...] = (
+    (241, 194, 125),
+    (224, 172, 105),
+    (198, 134, 66),
+    (141, 85, 36),
+    (255, 219, 172),
+    (234, 192, 134),
+    (176, 120, 80),
+    (160, 110, 70),
+)
+HAIRS: tuple[Color, ...] = (
+    (30, 20, 15),
+    (60, 40, 25),
+    (90, 60, 35),
+    (20, 20, 20),
+    (120, 80, 50),
+    (130, 50, 120),
+    (40, 30, 60),
+    (15, 12, 10),
+)
+CLOTHES: tuple[Color, ...] = (
+    *PURPLES[:4],
+    *DARKS[:2],
+    (240, 240, 240),
+    GREENS[0],
+    PINKS[1],
+    (60, 80, 120),
+    (120, 120, 120),
+    (90, 60, 120),
+)
 
 
 def pick(rng: np.random.Generator, options: Sequence):
@@ -71,6 +115,7 @@ def text_color_on(rng: np.random.Generator, bg: Color) -> Color:
 
 
 # --- fonts and text ---------------------------------------------------------------------------
+
 
 @lru_cache(maxsize=1)
 def fonts_dir() -> Path:
@@ -118,16 +163,18 @@ def wrap_lines(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> lis
     return lines or [""]
 
 
-def fit_text(text: str, face: str, max_w: float, max_h: float, max_size: int, min_size: int = 6,
-             spacing: float = 1.1) -> tuple[ImageFont.FreeTypeFont, tuple[str, ...]]:
+def fit_text(
+    text: str, face: str, max_w: float, max_h: float, max_size: int, min_size: int = 6, spacing: float = 1.1
+) -> tuple[ImageFont.FreeTypeFont, tuple[str, ...]]:
     """The largest font size (binary search) whose wrapped block fits in max_w × max_h."""
     # Whole pixels and rounded spacing, so the many posts sharing a slogan hit the cache.
     return _fit_text(text, face, int(max_w), int(max_h), int(max_size), int(min_size), round(spacing, 2))
 
 
 @lru_cache(maxsize=8192)
-def _fit_text(text: str, face: str, max_w: int, max_h: int, max_size: int, min_size: int,
-              spacing: float) -> tuple[ImageFont.FreeTypeFont, tuple[str, ...]]:
+def _fit_text(
+    text: str, face: str, max_w: int, max_h: int, max_size: int, min_size: int, spacing: float
+) -> tuple[ImageFont.FreeTypeFont, tuple[str, ...]]:
     lo, hi = min_size, max(min_size, max_size)
     best = None
     while lo <= hi:
@@ -146,10 +193,21 @@ def _fit_text(text: str, face: str, max_w: int, max_h: int, max_size: int, min_s
     return best
 
 
-def draw_text_block(draw: ImageDraw.ImageDraw, text: str, box: tuple[float, float, float, float],
-                    face: str, fill: Color, max_size: int, min_size: int = 6, align: str = "center",
-                    valign: str = "center", spacing: float = 1.1, stroke: int = 0,
-                    stroke_fill: Color | None = None, highlight: Color | None = None) -> float:
+def draw_text_block(
+    draw: ImageDraw.ImageDraw,
+    text: str,
+    box: tuple[float, float, float, float],
+    face: str,
+    fill: Color,
+    max_size: int,
+    min_size: int = 6,
+    align: str = "center",
+    valign: str = "center",
+    spacing: float = 1.1,
+    stroke: int = 0,
+    stroke_fill: Color | None = None,
+    highlight: Color | None = None,
+) -> float:
     """Draw `text` wrapped and sized to fit `box`; returns the y just below the last line."""
     x0, y0, x1, y1 = box
     font, lines = fit_text(text, face, x1 - x0, y1 - y0, max_size, min_size, spacing)
@@ -162,7 +220,9 @@ def draw_text_block(draw: ImageDraw.ImageDraw, text: str, box: tuple[float, floa
         x = {"left": x0, "center": x0 + (x1 - x0 - width) / 2, "right": x1 - width}[align]
         if highlight is not None:
             draw.rectangle((x - pad * 2, y, x + width + pad * 2, y + step - pad), fill=highlight)
-        draw_line(draw, (x, y), line, font, fill, stroke_width=stroke, stroke_fill=stroke_fill if stroke else None)
+        draw_line(
+            draw, (x, y), line, font, fill, stroke_width=stroke, stroke_fill=stroke_fill if stroke else None
+        )
         y += step
     return y
 
@@ -194,8 +254,15 @@ def recording_text() -> Iterator[list[DrawnLine]]:
         _DRAWN.reset(token)
 
 
-def draw_line(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, font: ImageFont.FreeTypeFont,
-              fill: Color, stroke_width: int = 0, stroke_fill: Color | None = None) -> None:
+def draw_line(
+    draw: ImageDraw.ImageDraw,
+    xy: tuple[float, float],
+    text: str,
+    font: ImageFont.FreeTypeFont,
+    fill: Color,
+    stroke_width: int = 0,
+    stroke_fill: Color | None = None,
+) -> None:
     """`draw.text` for one line, recorded (text + ink box) when a `recording_text` block is open."""
     draw.text(xy, text, font=font, fill=fill, stroke_width=stroke_width, stroke_fill=stroke_fill)
     drawn = _DRAWN.get()
@@ -204,8 +271,12 @@ def draw_line(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, fon
         drawn.append(DrawnLine(text.strip(), tuple(float(v) for v in box)))
 
 
-def map_lines(lines: Sequence[DrawnLine], transform: Callable[[float, float], tuple[float, float]],
-              width: float, height: float) -> list[DrawnLine]:
+def map_lines(
+    lines: Sequence[DrawnLine],
+    transform: Callable[[float, float], tuple[float, float]],
+    width: float,
+    height: float,
+) -> list[DrawnLine]:
     """Lines moved by a crop/resize `transform` of points; a line whose centre leaves the canvas is dropped."""
     kept = []
     for line in lines:
@@ -234,6 +305,7 @@ def reading_order(lines: Sequence[DrawnLine]) -> str:
 
 # --- colour fields and photo texture ----------------------------------------------------------
 
+
 def solid(w: int, h: int, color: Color) -> Image.Image:
     return Image.new("RGB", (w, h), color)
 
@@ -249,8 +321,9 @@ def linear_gradient(w: int, h: int, top: Color, bottom: Color, horizontal: bool 
     return Image.fromarray(np.ascontiguousarray(arr))
 
 
-def smooth_field(rng: np.random.Generator, w: int, h: int, colors: Sequence[Color], cells: int = 5,
-                 amount: int = 20) -> Image.Image:
+def smooth_field(
+    rng: np.random.Generator, w: int, h: int, colors: Sequence[Color], cells: int = 5, amount: int = 20
+) -> Image.Image:
     """Low-frequency colour clouds: a small random grid of palette colours upscaled bicubically."""
     gw, gh = max(2, cells), max(2, round(cells * h / w))
     idx = rng.integers(len(colors), size=(gh, gw))
@@ -262,7 +335,9 @@ def smooth_field(rng: np.random.Generator, w: int, h: int, colors: Sequence[Colo
 def soften(img: Image.Image, factor: int) -> Image.Image:
     """A cheap strong blur (down- then up-sampling), e.g. for out-of-focus backgrounds and smoke."""
     w, h = img.size
-    return img.resize((max(1, w // factor), max(1, h // factor)), Image.BILINEAR).resize((w, h), Image.BICUBIC)
+    return img.resize((max(1, w // factor), max(1, h // factor)), Image.BILINEAR).resize(
+        (w, h), Image.BICUBIC
+    )
 
 
 GRAIN_LEVELS = (3, 5, 7, 9, 11, 13, 15)  # grain sigma, in 8-bit levels
@@ -289,8 +364,13 @@ def _vignette(w: int, h: int, strength: float) -> Image.Image:
     return Image.fromarray(np.repeat(falloff[:, :, None], 3, axis=2).astype(np.uint8))
 
 
-def photo_finish(img: Image.Image, rng: np.random.Generator, grain: tuple[float, float] = (4, 12),
-                 blur: float = 0.5, vignette: float | None = None) -> Image.Image:
+def photo_finish(
+    img: Image.Image,
+    rng: np.random.Generator,
+    grain: tuple[float, float] = (4, 12),
+    blur: float = 0.5,
+    vignette: float | None = None,
+) -> Image.Image:
     """Make a flat drawing read as a photo: lens softness, sensor grain, vignette, exposure/colour cast."""
     w, h = img.size
     if blur > 0:
@@ -311,26 +391,56 @@ def photo_finish(img: Image.Image, rng: np.random.Generator, grain: tuple[float,
 
 # --- flat shapes --------------------------------------------------------------------------------
 
-def draw_fist(draw: ImageDraw.ImageDraw, cx: float, cy: float, size: float, fill: Color,
-              outline: Color | None = None, width: int = 0) -> None:
+
+def draw_fist(
+    draw: ImageDraw.ImageDraw,
+    cx: float,
+    cy: float,
+    size: float,
+    fill: Color,
+    outline: Color | None = None,
+    width: int = 0,
+) -> None:
     """A raised fist from polygons: forearm, palm, four knuckles, thumb across."""
     s = size
     ow = {"outline": outline, "width": width} if outline else {}
-    draw.polygon([(cx - 0.22 * s, cy + 0.2 * s), (cx + 0.22 * s, cy + 0.2 * s),
-                  (cx + 0.18 * s, cy + 0.95 * s), (cx - 0.18 * s, cy + 0.95 * s)], fill=fill, **ow)
-    draw.rounded_rectangle((cx - 0.32 * s, cy - 0.25 * s, cx + 0.32 * s, cy + 0.3 * s),
-                           radius=max(1, int(0.1 * s)), fill=fill, **ow)
+    draw.polygon(
+        [
+            (cx - 0.22 * s, cy + 0.2 * s),
+            (cx + 0.22 * s, cy + 0.2 * s),
+            (cx + 0.18 * s, cy + 0.95 * s),
+            (cx - 0.18 * s, cy + 0.95 * s),
+        ],
+        fill=fill,
+        **ow,
+    )
+    draw.rounded_rectangle(
+        (cx - 0.32 * s, cy - 0.25 * s, cx + 0.32 * s, cy + 0.3 * s),
+        radius=max(1, int(0.1 * s)),
+        fill=fill,
+        **ow,
+    )
     knuckle_w = 0.16 * s
     for i in range(4):
         x0 = cx - 0.32 * s + i * knuckle_w
-        draw.rounded_rectangle((x0, cy - 0.5 * s, x0 + knuckle_w, cy - 0.15 * s),
-                               radius=max(1, int(0.07 * s)), fill=fill, **ow)
-    draw.polygon([(cx - 0.34 * s, cy - 0.05 * s), (cx + 0.12 * s, cy - 0.12 * s),
-                  (cx + 0.14 * s, cy + 0.02 * s), (cx - 0.3 * s, cy + 0.12 * s)], fill=fill, **ow)
+        draw.rounded_rectangle(
+            (x0, cy - 0.5 * s, x0 + knuckle_w, cy - 0.15 * s), radius=max(1, int(0.07 * s)), fill=fill, **ow
+        )
+    draw.polygon(
+        [
+            (cx - 0.34 * s, cy - 0.05 * s),
+            (cx + 0.12 * s, cy - 0.12 * s),
+            (cx + 0.14 * s, cy + 0.02 * s),
+            (cx - 0.3 * s, cy + 0.12 * s),
+        ],
+        fill=fill,
+        **ow,
+    )
 
 
-def draw_flower(draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float, petal: Color,
-                center: Color, n_petals: int = 6) -> None:
+def draw_flower(
+    draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float, petal: Color, center: Color, n_petals: int = 6
+) -> None:
     for k in range(n_petals):
         a = 2 * np.pi * k / n_petals
         px, py = cx + np.cos(a) * r * 0.62, cy + np.sin(a) * r * 0.62
@@ -338,8 +448,15 @@ def draw_flower(draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float, petal
     draw.ellipse((cx - r * 0.35, cy - r * 0.35, cx + r * 0.35, cy + r * 0.35), fill=center)
 
 
-def draw_venus(draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float, color: Color, width: int,
-               fist: Color | None = None) -> None:
+def draw_venus(
+    draw: ImageDraw.ImageDraw,
+    cx: float,
+    cy: float,
+    r: float,
+    color: Color,
+    width: int,
+    fist: Color | None = None,
+) -> None:
     """♀ drawn as shapes (circle + cross), optionally with a fist inside: the feminist emblem."""
     draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=color, width=width)
     draw.line((cx, cy + r, cx, cy + 2.1 * r), fill=color, width=width)
@@ -354,31 +471,53 @@ def draw_heart(draw: ImageDraw.ImageDraw, cx: float, cy: float, s: float, fill: 
     draw.polygon([(cx - s * 0.97, cy - s * 0.15), (cx + s * 0.97, cy - s * 0.15), (cx, cy + s)], fill=fill)
 
 
-def draw_person(draw: ImageDraw.ImageDraw, rng: np.random.Generator, x: float, feet: float,
-                height: float, clothing: Color, skin: Color, hair: Color, raised_arm: bool = False) -> None:
+def draw_person(
+    draw: ImageDraw.ImageDraw,
+    rng: np.random.Generator,
+    x: float,
+    feet: float,
+    height: float,
+    clothing: Color,
+    skin: Color,
+    hair: Color,
+    raised_arm: bool = False,
+) -> None:
     """A standing figure seen in a crowd: head, hair, torso; optionally one arm raised."""
     head = height * 0.13
     top = feet - height
     body_w = height * 0.2
-    draw.rounded_rectangle((x - body_w, top + head * 1.8, x + body_w, feet),
-                           radius=max(1, int(body_w * 0.5)), fill=clothing)
+    draw.rounded_rectangle(
+        (x - body_w, top + head * 1.8, x + body_w, feet), radius=max(1, int(body_w * 0.5)), fill=clothing
+    )
     if raised_arm:
         arm = max(1, int(height * 0.05))
-        draw.line((x + body_w * 0.7, top + head * 2.4, x + body_w * 1.4, top - head * 0.4), fill=clothing,
-                  width=arm)
-        draw.ellipse((x + body_w * 1.4 - arm, top - head * 0.4 - arm, x + body_w * 1.4 + arm,
-                      top - head * 0.4 + arm), fill=skin)
+        draw.line(
+            (x + body_w * 0.7, top + head * 2.4, x + body_w * 1.4, top - head * 0.4), fill=clothing, width=arm
+        )
+        draw.ellipse(
+            (x + body_w * 1.4 - arm, top - head * 0.4 - arm, x + body_w * 1.4 + arm, top - head * 0.4 + arm),
+            fill=skin,
+        )
     draw.ellipse((x - head, top, x + head, top + head * 2.1), fill=skin)
     draw.chord((x - head * 1.1, top - head * 0.15, x + head * 1.1, top + head * 1.6), 180, 360, fill=hair)
 
 
-def draw_face(draw: ImageDraw.ImageDraw, rng: np.random.Generator, cx: float, cy: float, rx: float,
-              skin: Color, hair: Color, long_hair: bool = True) -> None:
+def draw_face(
+    draw: ImageDraw.ImageDraw,
+    rng: np.random.Generator,
+    cx: float,
+    cy: float,
+    rx: float,
+    skin: Color,
+    hair: Color,
+    long_hair: bool = True,
+) -> None:
     """A frontal face: hair mass, face ellipse, fringe, eyes, brows, nose, mouth."""
     ry = rx * 1.28
     if long_hair:
-        draw.rounded_rectangle((cx - rx * 1.25, cy - ry * 1.15, cx + rx * 1.25, cy + ry * 1.5),
-                               radius=int(rx * 0.9), fill=hair)
+        draw.rounded_rectangle(
+            (cx - rx * 1.25, cy - ry * 1.15, cx + rx * 1.25, cy + ry * 1.5), radius=int(rx * 0.9), fill=hair
+        )
     draw.ellipse((cx - rx, cy - ry, cx + rx, cy + ry), fill=skin)
     draw.chord((cx - rx * 1.08, cy - ry * 1.12, cx + rx * 1.08, cy + ry * 0.15), 180, 360, fill=hair)
     eye_y = cy + ry * 0.05
@@ -388,8 +527,11 @@ def draw_face(draw: ImageDraw.ImageDraw, rng: np.random.Generator, cx: float, cy
         ex = cx + side * rx * 0.38
         draw.ellipse((ex - eye * 1.4, eye_y - eye, ex + eye * 1.4, eye_y + eye), fill=(245, 245, 240))
         draw.ellipse((ex - eye * 0.8, eye_y - eye * 0.8, ex + eye * 0.8, eye_y + eye * 0.8), fill=dark)
-        draw.line((ex - eye * 1.8, eye_y - eye * 2.4, ex + eye * 1.6, eye_y - eye * 2.7), fill=hair,
-                  width=max(1, int(eye * 0.7)))
+        draw.line(
+            (ex - eye * 1.8, eye_y - eye * 2.4, ex + eye * 1.6, eye_y - eye * 2.7),
+            fill=hair,
+            width=max(1, int(eye * 0.7)),
+        )
     shade = tuple(max(0, c - 35) for c in skin)
     draw.line((cx, eye_y + eye, cx - rx * 0.06, cy + ry * 0.42), fill=shade, width=max(1, int(eye * 0.5)))
     mouth = pick(rng, ((170, 60, 70), (150, 70, 70), (120, 30, 90)))
@@ -397,6 +539,7 @@ def draw_face(draw: ImageDraw.ImageDraw, rng: np.random.Generator, cx: float, cy
 
 
 # --- encoding -------------------------------------------------------------------------------------
+
 
 def encode(img: Image.Image, fmt: str, quality: int) -> bytes:
     """Deterministic bytes: no timestamps or optional metadata in either format."""

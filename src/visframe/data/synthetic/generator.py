@@ -38,7 +38,9 @@ from visframe.data.synthetic.render import near_duplicate_bytes, near_duplicate_
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "3"  # 2: metadata gained rendered_text; 3: the text says one of seven messages (`message`)
+GENERATOR_VERSION = (
+    "3"  # 2: metadata gained rendered_text; 3: the text says one of seven messages (`message`)
+)
 MANIFEST_NAME, PARTIAL_NAME = "corpus.json", "corpus.partial.json"
 METADATA_NAME, TRUTH_NAME = "metadata.jsonl", "truth.jsonl"
 _IMAGE_NAME = re.compile(r"^\d{6,}\.(jpg|png)$")
@@ -49,12 +51,24 @@ _MIN_IMAGES_FOR_POOL = 400
 
 def generation_key(preset: str, seed: int, n_posts: int, image_size: int) -> dict:
     """What decides a corpus's bytes: same key → byte-identical files."""
-    return {"generator_version": GENERATOR_VERSION, "preset": preset, "seed": int(seed),
-            "n_posts": int(n_posts), "image_size": int(image_size)}
+    return {
+        "generator_version": GENERATOR_VERSION,
+        "preset": preset,
+        "seed": int(seed),
+        "n_posts": int(n_posts),
+        "image_size": int(image_size),
+    }
 
 
-def generate_corpus(out_dir: str | os.PathLike, preset: str = "small", seed: int = 0, n_posts: int | None = None,
-                    image_size: int = 256, show_progress: bool = True, workers: int | None = None) -> Path:
+def generate_corpus(
+    out_dir: str | os.PathLike,
+    preset: str = "small",
+    seed: int = 0,
+    n_posts: int | None = None,
+    image_size: int = 256,
+    show_progress: bool = True,
+    workers: int | None = None,
+) -> Path:
     """Generate (or find complete) the synthetic corpus in `out_dir`; returns `out_dir/metadata.jsonl`.
 
     Idempotent: a folder already holding the complete corpus for the same key returns at once.
@@ -81,9 +95,15 @@ def generate_corpus(out_dir: str | os.PathLike, preset: str = "small", seed: int
 
     n_workers = _worker_count(workers, len(todo))
     drawn: dict[int, list[DrawnLine]] = {}
-    with tqdm(total=len(plan.images), initial=done_already, unit="img", desc="synthetic corpus",
-              disable=not show_progress, file=sys.stderr) as bar:
-        chunks = [todo[i:i + _CHUNK] for i in range(0, len(todo), _CHUNK)]
+    with tqdm(
+        total=len(plan.images),
+        initial=done_already,
+        unit="img",
+        desc="synthetic corpus",
+        disable=not show_progress,
+        file=sys.stderr,
+    ) as bar:
+        chunks = [todo[i : i + _CHUNK] for i in range(0, len(todo), _CHUNK)]
         if n_workers > 1:
             # spawn, not fork: the caller may hold threads (torch, BLAS) that fork would copy mid-lock.
             with mp.get_context("spawn").Pool(n_workers) as pool:
@@ -104,13 +124,17 @@ def generate_corpus(out_dir: str | os.PathLike, preset: str = "small", seed: int
     _write_lines(out / METADATA_NAME, ({**s.metadata(), RENDERED_TEXT: texts[s.index]} for s in plan.images))
     _write_lines(out / TRUTH_NAME, (_truth(s, plan) for s in plan.images))
     summary = summarize(plan)
-    _atomic_write(out / MANIFEST_NAME, (json.dumps({**key, **summary}, indent=2, ensure_ascii=False) + "\n").encode())
+    _atomic_write(
+        out / MANIFEST_NAME, (json.dumps({**key, **summary}, indent=2, ensure_ascii=False) + "\n").encode()
+    )
     (out / PARTIAL_NAME).unlink(missing_ok=True)
-    line = (f"synthetic corpus: {summary['n_images']} images in {summary['n_posts']} posts by "
-            f"{summary['n_accounts']} accounts, {len(summary['label_counts'])} genres, "
-            f"{summary['n_reshares']} reshares, {summary['n_near_duplicates']} near-duplicates, "
-            f"{sum(summary['broken_counts'].values())} broken → {out} ({time.perf_counter() - started:.1f}s, "
-            f"{n_workers} worker{'s' if n_workers > 1 else ''})")
+    line = (
+        f"synthetic corpus: {summary['n_images']} images in {summary['n_posts']} posts by "
+        f"{summary['n_accounts']} accounts, {len(summary['label_counts'])} genres, "
+        f"{summary['n_reshares']} reshares, {summary['n_near_duplicates']} near-duplicates, "
+        f"{sum(summary['broken_counts'].values())} broken → {out} ({time.perf_counter() - started:.1f}s, "
+        f"{n_workers} worker{'s' if n_workers > 1 else ''})"
+    )
     log.info(line)
     if show_progress:
         print(line, file=sys.stderr)
@@ -138,8 +162,13 @@ def _truth(spec: ImageSpec, plan: CorpusPlan) -> dict:
     def file_of(index: int | None) -> str | None:
         return None if index is None else plan.images[index].file
 
-    return {"file": spec.file, "broken_kind": spec.broken_kind, "reshare_of": file_of(spec.reshare_of),
-            "near_duplicate_of": file_of(spec.near_duplicate_of), "phrasing": spec.phrasing or None}
+    return {
+        "file": spec.file,
+        "broken_kind": spec.broken_kind,
+        "reshare_of": file_of(spec.reshare_of),
+        "near_duplicate_of": file_of(spec.near_duplicate_of),
+        "phrasing": spec.phrasing or None,
+    }
 
 
 def _is_complete(out: Path, key: dict) -> bool:

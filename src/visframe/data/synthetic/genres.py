@@ -30,24 +30,87 @@ class Genre:
 GENRES: dict[str, Genre] = {
     g.name: g
     for g in (
-        Genre("text_statement", 0.20, text.paint_text_statement, 1.0, 0.15, 0.15,
-              "a short bold Spanish slogan on a plain background"),
-        Genre("hashtag_graphic", 0.15, text.paint_hashtag_graphic, 1.0, 0.2, 0.15,
-              "a hashtag (#8M, #25N, #NiUnaMenos …) in huge type, date lines, the ♀ sign"),
-        Genre("purple_overlay", 0.14, text.paint_purple_overlay, 0.85, 0.25, 0.05,
-              "a purple/coloured card with an inset picture and overlaid text"),
-        Genre("photo_protest", 0.14, scene.paint_photo_protest, 0.5, 0.2, 0.0,
-              "a photo-like march: crowd, buildings, banners, smoke, candles"),
-        Genre("memo_notice", 0.10, text.paint_memo_notice, 1.0, 0.4, 0.1,
-              "a long-text communiqué in small type on white/cream"),
-        Genre("illustration", 0.10, scene.paint_illustration, 0.3, 0.2, 0.15,
-              "a flat vector-like drawing: fists, women, flowers, ♀, hearts"),
-        Genre("photo_portrait", 0.07, scene.paint_photo_portrait, 0.15, 0.3, 0.0,
-              "a selfie-like portrait with a blurred background"),
-        Genre("missing_person_poster", 0.06, text.paint_missing_person_poster, 1.0, 0.45, 0.05,
-              "a search poster: header, photo box, name, age, date, phone"),
-        Genre("landmark", 0.04, scene.paint_landmark, 0.3, 0.2, 0.0,
-              "a monument against the sky, sometimes with painted fences"),
+        Genre(
+            "text_statement",
+            0.20,
+            text.paint_text_statement,
+            1.0,
+            0.15,
+            0.15,
+            "a short bold Spanish slogan on a plain background",
+        ),
+        Genre(
+            "hashtag_graphic",
+            0.15,
+            text.paint_hashtag_graphic,
+            1.0,
+            0.2,
+            0.15,
+            "a hashtag (#8M, #25N, #NiUnaMenos …) in huge type, date lines, the ♀ sign",
+        ),
+        Genre(
+            "purple_overlay",
+            0.14,
+            text.paint_purple_overlay,
+            0.85,
+            0.25,
+            0.05,
+            "a purple/coloured card with an inset picture and overlaid text",
+        ),
+        Genre(
+            "photo_protest",
+            0.14,
+            scene.paint_photo_protest,
+            0.5,
+            0.2,
+            0.0,
+            "a photo-like march: crowd, buildings, banners, smoke, candles",
+        ),
+        Genre(
+            "memo_notice",
+            0.10,
+            text.paint_memo_notice,
+            1.0,
+            0.4,
+            0.1,
+            "a long-text communiqué in small type on white/cream",
+        ),
+        Genre(
+            "illustration",
+            0.10,
+            scene.paint_illustration,
+            0.3,
+            0.2,
+            0.15,
+            "a flat vector-like drawing: fists, women, flowers, ♀, hearts",
+        ),
+        Genre(
+            "photo_portrait",
+            0.07,
+            scene.paint_photo_portrait,
+            0.15,
+            0.3,
+            0.0,
+            "a selfie-like portrait with a blurred background",
+        ),
+        Genre(
+            "missing_person_poster",
+            0.06,
+            text.paint_missing_person_poster,
+            1.0,
+            0.45,
+            0.05,
+            "a search poster: header, photo box, name, age, date, phone",
+        ),
+        Genre(
+            "landmark",
+            0.04,
+            scene.paint_landmark,
+            0.3,
+            0.2,
+            0.0,
+            "a monument against the sky, sometimes with painted fences",
+        ),
     )
 }
 
@@ -74,12 +137,16 @@ def quote(headline: str, body: tuple[str, ...]) -> str:
 
 NO_TEXT = ImageText()
 # The longest phrasing (characters) each genre's space holds legibly at 256 px; communiqués take long ones.
-_ROOM = {"text_statement": messages.STATEMENT_MAX, "purple_overlay": messages.CARD_MAX,
-         "illustration": messages.CARD_MAX}
+_ROOM = {
+    "text_statement": messages.STATEMENT_MAX,
+    "purple_overlay": messages.CARD_MAX,
+    "illustration": messages.CARD_MAX,
+}
 
 
-def choose_text(rng: np.random.Generator, message_rng: np.random.Generator, genre: str, search_tag: str,
-                message: str) -> ImageText:
+def choose_text(
+    rng: np.random.Generator, message_rng: np.random.Generator, genre: str, search_tag: str, message: str
+) -> ImageText:
     """The text drawn in an image of `genre` (NO_TEXT for none), saying `message` in one of its phrasings.
 
     Whether the image carries text, and the genre's own words (hashtag correlated with the hashtag

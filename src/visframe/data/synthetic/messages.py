@@ -44,17 +44,25 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "Los hombres temen que las mujeres se rían de ellos. Las mujeres temen que los hombres las maten.",
         "Él camina tranquilo de noche. Yo camino con las llaves entre los dedos.",
         "Cuando un hombre desaparece, lo buscan; cuando desaparece una mujer, preguntan con quién andaba.",
-        ("Por el mismo empleo ellas cobran menos, y al volver a casa las esperan los hijos, la comida y los "
-         "cuidados."),
+        (
+            "Por el mismo empleo ellas cobran menos, y al volver a casa las esperan los hijos, la comida y los "
+            "cuidados."
+        ),
         "A las niñas se les enseña a cuidarse; a los niños, casi nunca a respetar.",
-        ("A mi hermano nunca le dijeron que mandara su ubicación al llegar, que no tomara taxi solo ni que "
-         "cuidara su bebida. A mí me lo repiten desde los doce años. No queremos más consejos: queremos que "
-         "eduquen a sus hijos."),
-        ("Las mujeres dedicamos más del doble de horas que los hombres al trabajo de cuidados sin recibir "
-         "pago, y aun así ganamos menos por el mismo empleo. Esa desigualdad no es natural: es una decisión "
-         "política que se puede cambiar."),
-        ("Si un hombre llega tarde, nadie se alarma. Si una mujer llega tarde, su madre ya llamó a todas sus "
-         "amigas, revisó su ubicación y rezó. Vivimos en el mismo país, pero no con el mismo miedo."),
+        (
+            "A mi hermano nunca le dijeron que mandara su ubicación al llegar, que no tomara taxi solo ni que "
+            "cuidara su bebida. A mí me lo repiten desde los doce años. No queremos más consejos: queremos que "
+            "eduquen a sus hijos."
+        ),
+        (
+            "Las mujeres dedicamos más del doble de horas que los hombres al trabajo de cuidados sin recibir "
+            "pago, y aun así ganamos menos por el mismo empleo. Esa desigualdad no es natural: es una decisión "
+            "política que se puede cambiar."
+        ),
+        (
+            "Si un hombre llega tarde, nadie se alarma. Si una mujer llega tarde, su madre ya llamó a todas sus "
+            "amigas, revisó su ubicación y rezó. Vivimos en el mismo país, pero no con el mismo miedo."
+        ),
     ),
     "authorities_accused": (
         "El Estado es cómplice",
@@ -73,15 +81,21 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "La alerta de género se declaró hace años y el gobierno no ha movido un dedo.",
         "Nueve de cada diez feminicidios siguen sin sentencia. La impunidad es política de Estado.",
         "Los policías que debían protegernos fueron quienes nos encapsularon y nos golpearon.",
-        ("Las colectivas abajo firmantes denunciamos la falta de respuesta de las autoridades. La Fiscalía "
-         "filtró fotografías de la víctima, revictimizó a su familia y, meses después, no hay una sola "
-         "persona detenida."),
-        ("Responsabilizamos al Estado de la integridad física de nuestras compañeras. No permitiremos que se "
-         "criminalice la protesta mientras los agresores siguen libres y los expedientes se empolvan en los "
-         "escritorios del Ministerio Público."),
-        ("En la Fiscalía le dijeron a la familia que seguramente se había ido con el novio. Perdieron las "
-         "primeras 72 horas, las más importantes de la búsqueda. Esa negligencia tiene nombres y cargos, y "
-         "exigimos que respondan por ella."),
+        (
+            "Las colectivas abajo firmantes denunciamos la falta de respuesta de las autoridades. La Fiscalía "
+            "filtró fotografías de la víctima, revictimizó a su familia y, meses después, no hay una sola "
+            "persona detenida."
+        ),
+        (
+            "Responsabilizamos al Estado de la integridad física de nuestras compañeras. No permitiremos que se "
+            "criminalice la protesta mientras los agresores siguen libres y los expedientes se empolvan en los "
+            "escritorios del Ministerio Público."
+        ),
+        (
+            "En la Fiscalía le dijeron a la familia que seguramente se había ido con el novio. Perdieron las "
+            "primeras 72 horas, las más importantes de la búsqueda. Esa negligencia tiene nombres y cargos, y "
+            "exigimos que respondan por ella."
+        ),
     ),
     "victim_story": (
         "Tenía 23 años y quería ser maestra",
@@ -96,20 +110,30 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "Soñaba con abrir su propia estética",
         "Se llamaba Abril y pintaba girasoles",
         "Nunca llegó a su graduación",
-        ("Tenía 19 años, estudiaba Derecho y los fines de semana atendía una cafetería. El 14 de febrero "
-         "salió de su casa y ya no regresó."),
+        (
+            "Tenía 19 años, estudiaba Derecho y los fines de semana atendía una cafetería. El 14 de febrero "
+            "salió de su casa y ya no regresó."
+        ),
         "Le decían la Güera. Jugaba futbol en la liga del barrio y quería ser paramédica.",
-        ("Su mamá guarda el uniforme de la secundaria y la mochila con sus cuadernos de dibujo, tal como "
-         "los dejó."),
-        ("Lupita tenía 32 años. Era madre de tres niños, vendía comida afuera de la secundaria y los "
-         "domingos cantaba en el coro de su parroquia. Un martes salió rumbo al mercado y la encontraron dos "
-         "días después. Su familia quiere que la recuerden como la mujer alegre que fue."),
-        ("Mariel estudiaba diseño gráfico, dibujaba a sus amigas en las servilletas del café y soñaba con "
-         "tener su propio taller. Tenía 25 años cuando le arrebataron la vida. Hoy sus compañeras pintan sus "
-         "dibujos en las paredes de la facultad."),
-        ("Era la primera de su familia en ir a la universidad. Trabajaba de noche en una tienda para pagar "
-         "el camión y las copias. Sus hermanitos la esperaban despiertos. Lo último que le escribió a su "
-         "mamá fue: ya voy para allá."),
+        (
+            "Su mamá guarda el uniforme de la secundaria y la mochila con sus cuadernos de dibujo, tal como "
+            "los dejó."
+        ),
+        (
+            "Lupita tenía 32 años. Era madre de tres niños, vendía comida afuera de la secundaria y los "
+            "domingos cantaba en el coro de su parroquia. Un martes salió rumbo al mercado y la encontraron dos "
+            "días después. Su familia quiere que la recuerden como la mujer alegre que fue."
+        ),
+        (
+            "Mariel estudiaba diseño gráfico, dibujaba a sus amigas en las servilletas del café y soñaba con "
+            "tener su propio taller. Tenía 25 años cuando le arrebataron la vida. Hoy sus compañeras pintan sus "
+            "dibujos en las paredes de la facultad."
+        ),
+        (
+            "Era la primera de su familia en ir a la universidad. Trabajaba de noche en una tienda para pagar "
+            "el camión y las copias. Sus hermanitos la esperaban despiertos. Lo último que le escribió a su "
+            "mamá fue: ya voy para allá."
+        ),
     ),
     "domestic_violence": (
         "El agresor duerme en casa",
@@ -124,20 +148,28 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "Revisar tu celular no es cuidarte",
         "Ni golpes que duelan ni palabras que hieran",
         "#QuédateEnCasa no es seguro para todas",
-        ("Durante la cuarentena aumentaron las llamadas de auxilio. Para muchas mujeres, quedarse en casa "
-         "es quedarse con su agresor."),
+        (
+            "Durante la cuarentena aumentaron las llamadas de auxilio. Para muchas mujeres, quedarse en casa "
+            "es quedarse con su agresor."
+        ),
         "Si tu pareja te insulta, te controla el dinero o te prohíbe ver a tu familia, no estás exagerando.",
         "Primero fueron los celos, luego los insultos, después el primer empujón. Así empieza.",
-        ("La violencia familiar no empieza con un golpe: empieza con revisar tu celular, con prohibirte ver "
-         "a tus amigas, con controlar tu dinero y tu ropa. Después vienen los gritos y los empujones. Si te "
-         "reconoces en esto, no esperes a que escale."),
-        ("La mayoría de las mujeres asesinadas conocían a su agresor: era su pareja, su expareja o alguien "
-         "de "
-         "su propia familia. La casa, que debería ser refugio, es para muchas de nosotras el lugar más "
-         "peligroso."),
-        ("Mi mamá aguantó veinte años de golpes porque no tenía a dónde ir ni con qué mantenernos. Nadie en "
-         "la familia quiso meterse: decían que eran cosas de pareja. Lo cuento para que ninguna otra tenga "
-         "que aguantar en silencio."),
+        (
+            "La violencia familiar no empieza con un golpe: empieza con revisar tu celular, con prohibirte ver "
+            "a tus amigas, con controlar tu dinero y tu ropa. Después vienen los gritos y los empujones. Si te "
+            "reconoces en esto, no esperes a que escale."
+        ),
+        (
+            "La mayoría de las mujeres asesinadas conocían a su agresor: era su pareja, su expareja o alguien "
+            "de "
+            "su propia familia. La casa, que debería ser refugio, es para muchas de nosotras el lugar más "
+            "peligroso."
+        ),
+        (
+            "Mi mamá aguantó veinte años de golpes porque no tenía a dónde ir ni con qué mantenernos. Nadie en "
+            "la familia quiso meterse: decían que eran cosas de pareja. Lo cuento para que ninguna otra tenga "
+            "que aguantar en silencio."
+        ),
     ),
     "gender_violence": (
         "Nos están matando",
@@ -154,16 +186,24 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "La violencia machista no es normal",
         "En lo que va del año se han registrado cientos de feminicidios en el país. Cada uno tenía nombre.",
         "Ninguna mujer debe ser asesinada por el hecho de ser mujer.",
-        ("El piropo que incomoda, el manoseo en el camión, la foto compartida sin permiso: todo es violencia "
-         "de género."),
-        ("Cada día, en México, son asesinadas en promedio diez mujeres. Detrás de cada cifra hay una vida, "
-         "una familia rota y una comunidad con miedo. La violencia feminicida no es una nota roja: es una "
-         "emergencia nacional."),
-        ("El acoso en la calle, las amenazas en redes, la violación y el feminicidio son parte de la misma "
-         "cadena. Empieza con lo que muchos llaman una broma y termina con una mujer menos. Nombrarlo es el "
-         "primer paso para detenerlo."),
-        ("No fue el alcohol, ni la ropa, ni la hora, ni el lugar. A las mujeres nos violentan y nos asesinan "
-         "porque hay hombres que creen que nuestros cuerpos les pertenecen."),
+        (
+            "El piropo que incomoda, el manoseo en el camión, la foto compartida sin permiso: todo es violencia "
+            "de género."
+        ),
+        (
+            "Cada día, en México, son asesinadas en promedio diez mujeres. Detrás de cada cifra hay una vida, "
+            "una familia rota y una comunidad con miedo. La violencia feminicida no es una nota roja: es una "
+            "emergencia nacional."
+        ),
+        (
+            "El acoso en la calle, las amenazas en redes, la violación y el feminicidio son parte de la misma "
+            "cadena. Empieza con lo que muchos llaman una broma y termina con una mujer menos. Nombrarlo es el "
+            "primer paso para detenerlo."
+        ),
+        (
+            "No fue el alcohol, ni la ropa, ni la hora, ni el lugar. A las mujeres nos violentan y nos asesinan "
+            "porque hay hombres que creen que nuestros cuerpos les pertenecen."
+        ),
     ),
     "protest_call": (
         "Nos vemos en las calles",
@@ -179,18 +219,26 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "Trae una vela y el nombre de una que nos falta",
         "¡A las calles, compañeras!",
         "Convocamos a un paro nacional de mujeres el lunes 9 de marzo: ni trabajo, ni escuela, ni compras.",
-        ("Marcha separatista: sólo mujeres y disidencias. Salida a las 16:00 horas del Monumento a la "
-         "Revolución."),
+        (
+            "Marcha separatista: sólo mujeres y disidencias. Salida a las 16:00 horas del Monumento a la "
+            "Revolución."
+        ),
         "Invitamos a todas las colectivas, estudiantes y madres a caminar juntas este 25 de noviembre.",
-        ("La marcha saldrá a las 16:00 horas del Ángel de la Independencia rumbo al Zócalo. Pedimos acudir "
-         "acompañadas, con ropa cómoda, agua y protección para el sol. Habrá brigadas de primeros auxilios y "
-         "acompañamiento jurídico durante todo el recorrido."),
-        ("Este 25 de noviembre salimos a las calles. Concentración a las 17:00 horas frente al palacio "
-         "municipal. Trae una vela, una flor o el nombre de una mujer que nos falta. Ven acompañada y "
-         "comparte tu ubicación al regresar."),
-        ("Llamamos a las mujeres de todo el país a no trabajar, no comprar y no salir de casa el lunes 9 de "
-         "marzo. Que se note nuestra ausencia: un día sin nosotras, para que entiendan lo que significa que "
-         "cada día falten diez."),
+        (
+            "La marcha saldrá a las 16:00 horas del Ángel de la Independencia rumbo al Zócalo. Pedimos acudir "
+            "acompañadas, con ropa cómoda, agua y protección para el sol. Habrá brigadas de primeros auxilios y "
+            "acompañamiento jurídico durante todo el recorrido."
+        ),
+        (
+            "Este 25 de noviembre salimos a las calles. Concentración a las 17:00 horas frente al palacio "
+            "municipal. Trae una vela, una flor o el nombre de una mujer que nos falta. Ven acompañada y "
+            "comparte tu ubicación al regresar."
+        ),
+        (
+            "Llamamos a las mujeres de todo el país a no trabajar, no comprar y no salir de casa el lunes 9 de "
+            "marzo. Que se note nuestra ausencia: un día sin nosotras, para que entiendan lo que significa que "
+            "cada día falten diez."
+        ),
     ),
     "solidarity": (
         "No estás sola",
@@ -208,12 +256,18 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "Acompañamos a las madres y familias que buscan justicia desde hace años.",
         "Abrazamos a la familia de nuestra compañera. Su memoria nos une y no los vamos a soltar.",
         "Si necesitas hablar, escríbenos por mensaje directo: una compañera te responde hoy mismo.",
-        ("A las madres que buscan a sus hijas: no están solas. Caminamos a su lado en cada búsqueda, en "
-         "cada audiencia y en cada marcha. Su dolor es el nuestro y su lucha también."),
-        ("Somos una red de mujeres que acompaña sin juzgar: te escuchamos, te orientamos y te acompañamos "
-         "al hospital, a la agencia o a donde necesites ir. No tienes que pasar por esto sin nadie."),
-        ("Gracias a todas las que compartieron la ficha, llevaron comida al plantón y se quedaron toda la "
-         "noche con la familia. Eso es la sororidad: cuidarnos entre nosotras cuando nadie más lo hace."),
+        (
+            "A las madres que buscan a sus hijas: no están solas. Caminamos a su lado en cada búsqueda, en "
+            "cada audiencia y en cada marcha. Su dolor es el nuestro y su lucha también."
+        ),
+        (
+            "Somos una red de mujeres que acompaña sin juzgar: te escuchamos, te orientamos y te acompañamos "
+            "al hospital, a la agencia o a donde necesites ir. No tienes que pasar por esto sin nadie."
+        ),
+        (
+            "Gracias a todas las que compartieron la ficha, llevaron comida al plantón y se quedaron toda la "
+            "noche con la familia. Eso es la sororidad: cuidarnos entre nosotras cuando nadie más lo hace."
+        ),
     ),
 }
 
@@ -252,8 +306,9 @@ MEMO_BOILERPLATE = (
 
 def phrasings(message: str, min_chars: int = 0, max_chars: int | None = None) -> tuple[str, ...]:
     """The phrasings of `message` whose length fits a genre's space."""
-    return tuple(p for p in PHRASINGS[message]
-                 if len(p) >= min_chars and (max_chars is None or len(p) <= max_chars))
+    return tuple(
+        p for p in PHRASINGS[message] if len(p) >= min_chars and (max_chars is None or len(p) <= max_chars)
+    )
 
 
 def shout(text: str) -> str:

@@ -27,14 +27,21 @@ class PaintJob:
     body: tuple[str, ...] = ()  # text beside the headline: a message line, a communiqué's sentences
 
 
-def _crowd(draw: ImageDraw.ImageDraw, rng: np.random.Generator, w: int, h: int, horizon: float,
-           density: float = 1.0, night: bool = False) -> None:
+def _crowd(
+    draw: ImageDraw.ImageDraw,
+    rng: np.random.Generator,
+    w: int,
+    h: int,
+    horizon: float,
+    density: float = 1.0,
+    night: bool = False,
+) -> None:
     """Rows of people from the horizon (small, many) to the bottom edge (large, few)."""
     rows = int(rng.integers(5, 10))
     for r in range(rows):
         t = (r + 1) / rows
         feet = horizon + (h * 1.15 - horizon) * t
-        height = h * (0.08 + 0.5 * t ** 1.6)
+        height = h * (0.08 + 0.5 * t**1.6)
         count = max(2, int(density * w / (height * 0.33) * rng.uniform(0.6, 1.0)))
         for _ in range(count):
             clothing = d.jitter(rng, d.pick(rng, d.CLOTHES), 18)
@@ -43,13 +50,22 @@ def _crowd(draw: ImageDraw.ImageDraw, rng: np.random.Generator, w: int, h: int, 
             skin = d.pick(rng, d.SKINS)
             if night:
                 skin = tuple(int(c * 0.55) for c in skin)
-            d.draw_person(draw, rng, float(rng.uniform(-0.05, 1.05) * w), feet + rng.normal(0, h * 0.01),
-                          height * rng.uniform(0.85, 1.1), clothing, skin, d.pick(rng, d.HAIRS),
-                          raised_arm=bool(rng.random() < 0.18))
+            d.draw_person(
+                draw,
+                rng,
+                float(rng.uniform(-0.05, 1.05) * w),
+                feet + rng.normal(0, h * 0.01),
+                height * rng.uniform(0.85, 1.1),
+                clothing,
+                skin,
+                d.pick(rng, d.HAIRS),
+                raised_arm=bool(rng.random() < 0.18),
+            )
 
 
-def _banner(draw: ImageDraw.ImageDraw, rng: np.random.Generator, w: int, h: int, text: str,
-            y_center: float) -> None:
+def _banner(
+    draw: ImageDraw.ImageDraw, rng: np.random.Generator, w: int, h: int, text: str, y_center: float
+) -> None:
     bg = d.pick(rng, ((245, 245, 240), (245, 245, 240), d.PURPLES[0], d.DARKS[0], d.GREENS[0], d.PINKS[0]))
     bw = w * rng.uniform(0.5, 0.95)
     bh = h * rng.uniform(0.12, 0.22)
@@ -62,8 +78,15 @@ def _banner(draw: ImageDraw.ImageDraw, rng: np.random.Generator, w: int, h: int,
     if d.luminance(fill) > 200 and d.luminance(bg) > 200:
         fill = d.PURPLES[3]
     pad = bh * 0.1
-    d.draw_text_block(draw, text, (x0 + pad, y0 + pad, x0 + bw - pad, y0 + bh - pad),
-                      d.pick(rng, ("bold", "bold", "sans")), fill, max_size=int(bh * 0.6), min_size=5)
+    d.draw_text_block(
+        draw,
+        text,
+        (x0 + pad, y0 + pad, x0 + bw - pad, y0 + bh - pad),
+        d.pick(rng, ("bold", "bold", "sans")),
+        fill,
+        max_size=int(bh * 0.6),
+        min_size=5,
+    )
 
 
 def _smoke(img: Image.Image, rng: np.random.Generator, colors: tuple[d.Color, ...]) -> Image.Image:
@@ -89,8 +112,13 @@ def paint_photo_protest(rng: np.random.Generator, job: PaintJob) -> Image.Image:
         img = d.smooth_field(rng, w, h, ((20, 20, 40), (40, 30, 60), (60, 50, 40), (15, 15, 25)), cells=6)
     else:
         sky = d.linear_gradient(w, h, d.jitter(rng, (170, 195, 220), 25), d.jitter(rng, (220, 220, 215), 15))
-        buildings = d.smooth_field(rng, w, h, ((150, 140, 130), (190, 180, 160), (120, 110, 105),
-                                               (200, 190, 180), (170, 120, 100)), cells=int(rng.integers(4, 9)))
+        buildings = d.smooth_field(
+            rng,
+            w,
+            h,
+            ((150, 140, 130), (190, 180, 160), (120, 110, 105), (200, 190, 180), (170, 120, 100)),
+            cells=int(rng.integers(4, 9)),
+        )
         mask = Image.new("L", (w, h), 0)
         md = ImageDraw.Draw(mask)
         facades = []
@@ -129,14 +157,26 @@ def paint_photo_protest(rng: np.random.Generator, job: PaintJob) -> Image.Image:
 def paint_photo_portrait(rng: np.random.Generator, job: PaintJob) -> Image.Image:
     """A close, selfie-like portrait: blurred background, face and shoulders, march accessories."""
     w, h = job.width, job.height
-    palette = d.pick(rng, (((120, 140, 90), (90, 110, 130), (200, 200, 190), (60, 80, 60)),
-                           (d.PURPLES[0], d.PURPLES[5], (200, 180, 220), (60, 40, 80)),
-                           ((170, 160, 150), (120, 110, 100), (220, 210, 200), (90, 90, 95))))
+    palette = d.pick(
+        rng,
+        (
+            ((120, 140, 90), (90, 110, 130), (200, 200, 190), (60, 80, 60)),
+            (d.PURPLES[0], d.PURPLES[5], (200, 180, 220), (60, 40, 80)),
+            ((170, 160, 150), (120, 110, 100), (220, 210, 200), (90, 90, 95)),
+        ),
+    )
     img = d.soften(d.smooth_field(rng, w, h, palette, cells=int(rng.integers(3, 7))), 4)
     draw = ImageDraw.Draw(img)
     if rng.random() < 0.3:  # a friend in the back of the selfie
-        d.draw_face(draw, rng, rng.uniform(0.1, 0.9) * w, h * rng.uniform(0.3, 0.45), w * 0.12,
-                    d.pick(rng, d.SKINS), d.pick(rng, d.HAIRS))
+        d.draw_face(
+            draw,
+            rng,
+            rng.uniform(0.1, 0.9) * w,
+            h * rng.uniform(0.3, 0.45),
+            w * 0.12,
+            d.pick(rng, d.SKINS),
+            d.pick(rng, d.HAIRS),
+        )
     cx = w * rng.uniform(0.38, 0.62)
     cy = h * rng.uniform(0.36, 0.5)
     rx = w * rng.uniform(0.15, 0.25)
@@ -147,15 +187,20 @@ def paint_photo_portrait(rng: np.random.Generator, job: PaintJob) -> Image.Image
     draw.rectangle((cx - rx * 0.4, cy + rx, cx + rx * 0.4, cy + rx * 2.0), fill=skin)
     if rng.random() < 0.35:  # pañuelo (green or purple) tied at the neck
         scarf = d.pick(rng, (d.GREENS[0], d.PURPLES[2], d.PURPLES[4]))
-        draw.polygon([(cx - rx * 1.1, cy + rx * 1.55), (cx + rx * 1.1, cy + rx * 1.55), (cx, cy + rx * 2.7)],
-                     fill=scarf)
+        draw.polygon(
+            [(cx - rx * 1.1, cy + rx * 1.55), (cx + rx * 1.1, cy + rx * 1.55), (cx, cy + rx * 2.7)],
+            fill=scarf,
+        )
     d.draw_face(draw, rng, cx, cy, rx, skin, hair, long_hair=bool(rng.random() < 0.75))
     if rng.random() < 0.3:  # purple paint on the cheek
         side = d.pick(rng, (-1, 1))
         for k in range(3):
             y = cy + rx * (0.3 + k * 0.12)
-            draw.line((cx + side * rx * 0.45, y, cx + side * rx * 0.8, y), fill=d.PURPLES[4],
-                      width=max(1, int(rx * 0.06)))
+            draw.line(
+                (cx + side * rx * 0.45, y, cx + side * rx * 0.8, y),
+                fill=d.PURPLES[4],
+                width=max(1, int(rx * 0.06)),
+            )
     if rng.random() < 0.15:  # sunglasses
         for side in (-1, 1):
             ex = cx + side * rx * 0.38
@@ -163,8 +208,15 @@ def paint_photo_portrait(rng: np.random.Generator, job: PaintJob) -> Image.Image
     if job.headline:  # a hand-held sign
         sx0, sy0 = w * rng.uniform(0.02, 0.3), h * rng.uniform(0.68, 0.78)
         draw.rectangle((sx0, sy0, sx0 + w * 0.62, h * 0.98), fill=d.jitter(rng, (240, 235, 225), 10))
-        d.draw_text_block(draw, job.headline, (sx0 + 4, sy0 + 3, sx0 + w * 0.62 - 4, h * 0.98 - 3), "bold",
-                          d.pick(rng, ((20, 20, 20), d.PURPLES[3], d.REDS[0])), max_size=h // 8, min_size=5)
+        d.draw_text_block(
+            draw,
+            job.headline,
+            (sx0 + 4, sy0 + 3, sx0 + w * 0.62 - 4, h * 0.98 - 3),
+            "bold",
+            d.pick(rng, ((20, 20, 20), d.PURPLES[3], d.REDS[0])),
+            max_size=h // 8,
+            min_size=5,
+        )
     light = d.linear_gradient(w, h, (255, 250, 240), (40, 40, 50), horizontal=True)
     if rng.random() < 0.5:
         light = light.transpose(Image.FLIP_LEFT_RIGHT)
@@ -172,8 +224,9 @@ def paint_photo_portrait(rng: np.random.Generator, job: PaintJob) -> Image.Image
     return d.photo_finish(img, rng, grain=(3, 10), blur=float(rng.uniform(0.3, 0.9)))
 
 
-def _monument(draw: ImageDraw.ImageDraw, rng: np.random.Generator, w: int, h: int, ground: float,
-              color: d.Color) -> str:
+def _monument(
+    draw: ImageDraw.ImageDraw, rng: np.random.Generator, w: int, h: int, ground: float, color: d.Color
+) -> str:
     kind = d.pick(rng, ("angel", "dome", "towers", "antimonumenta", "skyline"))
     cx = w * rng.uniform(0.35, 0.65)
     if kind == "angel":  # a tall column with a gilded figure on top
@@ -181,12 +234,23 @@ def _monument(draw: ImageDraw.ImageDraw, rng: np.random.Generator, w: int, h: in
         top = h * rng.uniform(0.12, 0.25)
         draw.rectangle((cx - w * 0.16, ground - h * 0.12, cx + w * 0.16, ground), fill=color)
         draw.rectangle((cx - col_w, top, cx + col_w, ground - h * 0.12), fill=color)
-        draw.polygon([(cx, top - h * 0.1), (cx - w * 0.07, top - h * 0.02), (cx + w * 0.07, top - h * 0.04),
-                      (cx + w * 0.02, top)], fill=(212, 175, 55))
+        draw.polygon(
+            [
+                (cx, top - h * 0.1),
+                (cx - w * 0.07, top - h * 0.02),
+                (cx + w * 0.07, top - h * 0.04),
+                (cx + w * 0.02, top),
+            ],
+            fill=(212, 175, 55),
+        )
     elif kind == "dome":  # a palace with a central dome
         draw.rectangle((cx - w * 0.4, ground - h * 0.25, cx + w * 0.4, ground), fill=color)
-        draw.pieslice((cx - w * 0.18, ground - h * 0.5, cx + w * 0.18, ground - h * 0.18), 180, 360,
-                      fill=d.jitter(rng, (190, 150, 60), 20))
+        draw.pieslice(
+            (cx - w * 0.18, ground - h * 0.5, cx + w * 0.18, ground - h * 0.18),
+            180,
+            360,
+            fill=d.jitter(rng, (190, 150, 60), 20),
+        )
         for k in range(7):
             x = cx - w * 0.36 + k * w * 0.12
             draw.rectangle((x, ground - h * 0.22, x + w * 0.03, ground - h * 0.02), fill=(60, 55, 50))
@@ -195,15 +259,26 @@ def _monument(draw: ImageDraw.ImageDraw, rng: np.random.Generator, w: int, h: in
         for side in (-1, 1):
             tx = cx + side * w * 0.22
             draw.rectangle((tx - w * 0.07, ground - h * 0.55, tx + w * 0.07, ground), fill=color)
-            draw.pieslice((tx - w * 0.07, ground - h * 0.65, tx + w * 0.07, ground - h * 0.45), 180, 360, fill=color)
+            draw.pieslice(
+                (tx - w * 0.07, ground - h * 0.65, tx + w * 0.07, ground - h * 0.45), 180, 360, fill=color
+            )
     elif kind == "antimonumenta":  # the purple ♀ with a raised fist
-        d.draw_venus(draw, cx, ground - h * 0.62, w * 0.14, d.jitter(rng, d.PURPLES[4], 15), max(3, w // 28),
-                     fist=d.PURPLES[4])
+        d.draw_venus(
+            draw,
+            cx,
+            ground - h * 0.62,
+            w * 0.14,
+            d.jitter(rng, d.PURPLES[4], 15),
+            max(3, w // 28),
+            fist=d.PURPLES[4],
+        )
     else:
         x = 0.0
         while x < w:
             bw = w * rng.uniform(0.08, 0.2)
-            draw.rectangle((x, ground - h * rng.uniform(0.15, 0.6), x + bw, ground), fill=d.jitter(rng, color, 20))
+            draw.rectangle(
+                (x, ground - h * rng.uniform(0.15, 0.6), x + bw, ground), fill=d.jitter(rng, color, 20)
+            )
             x += bw
     return kind
 
@@ -211,8 +286,15 @@ def _monument(draw: ImageDraw.ImageDraw, rng: np.random.Generator, w: int, h: in
 def paint_landmark(rng: np.random.Generator, job: PaintJob) -> Image.Image:
     """A monument against the sky; sometimes the painted fences around it or a small crowd."""
     w, h = job.width, job.height
-    sky = d.pick(rng, (((90, 150, 220), (200, 225, 245)), ((250, 160, 90), (120, 70, 150)),
-                       ((15, 20, 60), (60, 50, 110)), ((170, 175, 185), (220, 220, 225))))
+    sky = d.pick(
+        rng,
+        (
+            ((90, 150, 220), (200, 225, 245)),
+            ((250, 160, 90), (120, 70, 150)),
+            ((15, 20, 60), (60, 50, 110)),
+            ((170, 175, 185), (220, 220, 225)),
+        ),
+    )
     img = d.linear_gradient(w, h, d.jitter(rng, sky[0], 15), d.jitter(rng, sky[1], 15))
     draw = ImageDraw.Draw(img)
     ground = h * rng.uniform(0.72, 0.88)
@@ -224,8 +306,14 @@ def paint_landmark(rng: np.random.Generator, job: PaintJob) -> Image.Image:
         draw.rectangle((0, fence_top, w, ground + h * 0.04), fill=d.jitter(rng, (230, 230, 225), 12))
         for x in range(0, w, max(4, w // 10)):
             draw.line((x, fence_top, x, ground + h * 0.04), fill=(150, 150, 150), width=1)
-        d.draw_text_block(draw, job.headline, (w * 0.03, fence_top + 2, w * 0.97, ground + h * 0.03),
-                          "bold", d.pick(rng, (d.PURPLES[2], (20, 20, 20), d.PINKS[0])), max_size=h // 10)
+        d.draw_text_block(
+            draw,
+            job.headline,
+            (w * 0.03, fence_top + 2, w * 0.97, ground + h * 0.03),
+            "bold",
+            d.pick(rng, (d.PURPLES[2], (20, 20, 20), d.PINKS[0])),
+            max_size=h // 10,
+        )
     if rng.random() < 0.25:
         _crowd(draw, rng, w, h, ground + h * 0.02, density=0.6)
     return d.photo_finish(img, rng, grain=(3, 10), blur=float(rng.uniform(0.2, 0.7)))
@@ -237,8 +325,16 @@ def paint_illustration(rng: np.random.Generator, job: PaintJob) -> Image.Image:
     bg = d.jitter(rng, d.pick(rng, (*d.PASTELS, *d.PASTELS, *d.PURPLES[:3], d.LIGHTS[2], d.GREENS[3])), 10)
     img = d.solid(w, h, bg)
     draw = ImageDraw.Draw(img)
-    palette = [d.jitter(rng, c, 12) for c in (d.pick(rng, d.PURPLES), d.pick(rng, d.PINKS),
-                                               d.pick(rng, d.GREENS), d.pick(rng, d.ORANGES), (30, 20, 40))]
+    palette = [
+        d.jitter(rng, c, 12)
+        for c in (
+            d.pick(rng, d.PURPLES),
+            d.pick(rng, d.PINKS),
+            d.pick(rng, d.GREENS),
+            d.pick(rng, d.ORANGES),
+            (30, 20, 40),
+        )
+    ]
     if rng.random() < 0.3:  # two-tone background
         draw.rectangle((0, h * rng.uniform(0.5, 0.8), w, h), fill=d.jitter(rng, d.pick(rng, d.PASTELS), 10))
     outline = (25, 20, 30) if rng.random() < 0.4 else None
@@ -255,33 +351,74 @@ def paint_illustration(rng: np.random.Generator, job: PaintJob) -> Image.Image:
             feet = h * 0.95
             dress = palette[int(rng.integers(len(palette)))]
             head = fh * 0.12
-            draw.polygon([(x - fh * 0.22, feet), (x + fh * 0.22, feet), (x + fh * 0.08, feet - fh * 0.72),
-                          (x - fh * 0.08, feet - fh * 0.72)], fill=dress, outline=outline, width=width)
-            draw.ellipse((x - fh * 0.2, feet - fh - head * 0.2, x + fh * 0.2, feet - fh * 0.55),
-                         fill=d.pick(rng, d.HAIRS))
-            draw.ellipse((x - head, feet - fh, x + head, feet - fh + head * 2.2), fill=d.pick(rng, d.SKINS),
-                         outline=outline, width=width)
+            draw.polygon(
+                [
+                    (x - fh * 0.22, feet),
+                    (x + fh * 0.22, feet),
+                    (x + fh * 0.08, feet - fh * 0.72),
+                    (x - fh * 0.08, feet - fh * 0.72),
+                ],
+                fill=dress,
+                outline=outline,
+                width=width,
+            )
+            draw.ellipse(
+                (x - fh * 0.2, feet - fh - head * 0.2, x + fh * 0.2, feet - fh * 0.55),
+                fill=d.pick(rng, d.HAIRS),
+            )
+            draw.ellipse(
+                (x - head, feet - fh, x + head, feet - fh + head * 2.2),
+                fill=d.pick(rng, d.SKINS),
+                outline=outline,
+                width=width,
+            )
             if rng.random() < 0.4:
                 d.draw_fist(draw, x + fh * 0.2, feet - fh * 1.05, fh * 0.25, d.pick(rng, d.SKINS))
     elif motif == "venus":
-        d.draw_venus(draw, cx, cy - h * 0.1, min(w, h) * 0.2, d.pick(rng, palette), max(3, w // 20),
-                     fist=d.pick(rng, palette) if rng.random() < 0.6 else None)
+        d.draw_venus(
+            draw,
+            cx,
+            cy - h * 0.1,
+            min(w, h) * 0.2,
+            d.pick(rng, palette),
+            max(3, w // 20),
+            fist=d.pick(rng, palette) if rng.random() < 0.6 else None,
+        )
     elif motif == "face":  # flat portrait with flowers in the hair
         d.draw_face(draw, rng, cx, cy, w * 0.2, d.pick(rng, d.SKINS), d.pick(rng, d.HAIRS))
         for k in range(int(rng.integers(3, 7))):
             a = np.pi * (1.1 + 0.8 * k / 6)
-            d.draw_flower(draw, cx + np.cos(a) * w * 0.26, cy + np.sin(a) * h * 0.3, w * 0.06,
-                          d.pick(rng, palette), (250, 220, 90))
+            d.draw_flower(
+                draw,
+                cx + np.cos(a) * w * 0.26,
+                cy + np.sin(a) * h * 0.3,
+                w * 0.06,
+                d.pick(rng, palette),
+                (250, 220, 90),
+            )
     n_flowers = int(rng.integers(0, 8)) if motif != "flowers" else int(rng.integers(8, 18))
     for _ in range(n_flowers):
-        d.draw_flower(draw, rng.uniform(0, w), rng.uniform(0, h), min(w, h) * rng.uniform(0.03, 0.1),
-                      d.pick(rng, palette), (250, 220, 90), int(rng.integers(5, 9)))
+        d.draw_flower(
+            draw,
+            rng.uniform(0, w),
+            rng.uniform(0, h),
+            min(w, h) * rng.uniform(0.03, 0.1),
+            d.pick(rng, palette),
+            (250, 220, 90),
+            int(rng.integers(5, 9)),
+        )
     for _ in range(int(rng.integers(0, 4))):
-        d.draw_heart(draw, rng.uniform(0, w), rng.uniform(0, h), min(w, h) * rng.uniform(0.03, 0.07),
-                     d.pick(rng, palette))
+        d.draw_heart(
+            draw,
+            rng.uniform(0, w),
+            rng.uniform(0, h),
+            min(w, h) * rng.uniform(0.03, 0.07),
+            d.pick(rng, palette),
+        )
     if job.headline:
         fill = d.text_color_on(rng, bg)
         y0 = h * (0.02 if rng.random() < 0.5 else 0.8)
-        d.draw_text_block(draw, job.headline, (w * 0.06, y0, w * 0.94, y0 + h * 0.18), "bold", fill,
-                          max_size=h // 9)
+        d.draw_text_block(
+            draw, job.headline, (w * 0.06, y0, w * 0.94, y0 + h * 0.18), "bold", fill, max_size=h // 9
+        )
     return img

@@ -19,8 +19,18 @@ from visframe.data.synthetic.painters_scene import (
     paint_photo_protest,
 )
 
-STATEMENT_BACKGROUNDS = (*d.DARKS, *d.DARKS, *d.LIGHTS, *d.LIGHTS, *d.PURPLES[:5], d.PINKS[0], d.REDS[0],
-                         d.GREENS[0], (240, 230, 210), (255, 236, 179))
+STATEMENT_BACKGROUNDS = (
+    *d.DARKS,
+    *d.DARKS,
+    *d.LIGHTS,
+    *d.LIGHTS,
+    *d.PURPLES[:5],
+    d.PINKS[0],
+    d.REDS[0],
+    d.GREENS[0],
+    (240, 230, 210),
+    (255, 236, 179),
+)
 
 
 def _handle(draw: ImageDraw.ImageDraw, rng: np.random.Generator, job: PaintJob, fill: d.Color) -> None:
@@ -58,9 +68,17 @@ def paint_text_statement(rng: np.random.Generator, job: PaintJob) -> Image.Image
         highlight = d.pick(rng, (d.PURPLES[4], (255, 235, 59), d.PINKS[0]))
         fill = (255, 255, 255) if d.luminance(highlight) < 140 else (15, 15, 15)
     face = d.pick(rng, ("bold", "bold", "bold", "serif_bold", "sans", "bold_oblique"))
-    d.draw_text_block(draw, job.headline, (margin, top, w - margin, bottom), face, fill,
-                      max_size=int(h * 0.22), align=d.pick(rng, ("center", "center", "left")),
-                      highlight=highlight, spacing=float(rng.uniform(1.0, 1.25)))
+    d.draw_text_block(
+        draw,
+        job.headline,
+        (margin, top, w - margin, bottom),
+        face,
+        fill,
+        max_size=int(h * 0.22),
+        align=d.pick(rng, ("center", "center", "left")),
+        highlight=highlight,
+        spacing=float(rng.uniform(1.0, 1.25)),
+    )
     if rng.random() < 0.15:
         inset = w * 0.03
         draw.rectangle((inset, inset, w - inset, h - inset), outline=fill, width=max(1, w // 100))
@@ -84,8 +102,14 @@ def paint_memo_notice(rng: np.random.Generator, job: PaintJob) -> Image.Image:
         band = d.jitter(rng, d.pick(rng, (*d.PURPLES[:4], d.DARKS[0], d.GREENS[1])), 10)
         band_h = h * rng.uniform(0.12, 0.18)
         draw.rectangle((0, 0, w, band_h), fill=band)
-        d.draw_text_block(draw, job.headline, (margin, band_h * 0.15, w - margin, band_h * 0.85), "bold",
-                          (255, 255, 255), max_size=int(band_h * 0.5))
+        d.draw_text_block(
+            draw,
+            job.headline,
+            (margin, band_h * 0.15, w - margin, band_h * 0.85),
+            "bold",
+            (255, 255, 255),
+            max_size=int(band_h * 0.5),
+        )
         y = band_h + h * 0.03
     else:
         if notes_app:
@@ -95,8 +119,15 @@ def paint_memo_notice(rng: np.random.Generator, job: PaintJob) -> Image.Image:
             r = h * 0.05
             draw.ellipse((w - margin - 2 * r, y, w - margin, y + 2 * r), fill=d.pick(rng, d.PURPLES))
             d.draw_venus(draw, w - margin - r, y + r * 0.8, r * 0.45, (255, 255, 255), max(1, w // 128))
-        y = d.draw_text_block(draw, job.headline, (margin, y, w - margin * 3, y + h * 0.1), "bold",
-                              title_fill, max_size=int(h * 0.07), align=d.pick(rng, ("left", "center")))
+        y = d.draw_text_block(
+            draw,
+            job.headline,
+            (margin, y, w - margin * 3, y + h * 0.1),
+            "bold",
+            title_fill,
+            max_size=int(h * 0.07),
+            align=d.pick(rng, ("left", "center")),
+        )
         y += h * 0.02
     face = d.pick(rng, ("serif", "sans", "sans"))
     size = max(6, int(h * rng.uniform(0.026, 0.036)))
@@ -129,20 +160,28 @@ def paint_hashtag_graphic(rng: np.random.Generator, job: PaintJob) -> Image.Imag
     """A hashtag in huge type (#8M, #25N, #NiUnaMenos …), the message under it, a date line, sometimes ♀."""
     w, h = job.width, job.height
     is_25n = "25" in job.headline
-    base = d.pick(rng, (*d.PURPLES, *d.DARKS[:2], *d.PINKS[:2], d.GREENS[0],
-                        *(d.ORANGES if is_25n else d.PURPLES[:2])))
+    base = d.pick(
+        rng, (*d.PURPLES, *d.DARKS[:2], *d.PINKS[:2], d.GREENS[0], *(d.ORANGES if is_25n else d.PURPLES[:2]))
+    )
     base = d.jitter(rng, base, 12)
     style = rng.random()
     if style < 0.15:
         img = _faded_photo(rng, w, h, base)
     elif style < 0.45:
-        img = d.linear_gradient(w, h, base, d.jitter(rng, d.pick(rng, (*d.PURPLES, *d.PINKS, *d.ORANGES)), 10),
-                                horizontal=bool(rng.random() < 0.5))
+        img = d.linear_gradient(
+            w,
+            h,
+            base,
+            d.jitter(rng, d.pick(rng, (*d.PURPLES, *d.PINKS, *d.ORANGES)), 10),
+            horizontal=bool(rng.random() < 0.5),
+        )
     else:
         img = d.solid(w, h, base)
         if rng.random() < 0.3:  # diagonal split
-            ImageDraw.Draw(img).polygon([(0, h), (w, h * rng.uniform(0.3, 0.8)), (w, h)],
-                                        fill=d.jitter(rng, d.pick(rng, (*d.DARKS, *d.PURPLES)), 10))
+            ImageDraw.Draw(img).polygon(
+                [(0, h), (w, h * rng.uniform(0.3, 0.8)), (w, h)],
+                fill=d.jitter(rng, d.pick(rng, (*d.DARKS, *d.PURPLES)), 10),
+            )
     draw = ImageDraw.Draw(img)
     fill = d.text_color_on(rng, base)
     margin = w * 0.06
@@ -150,22 +189,37 @@ def paint_hashtag_graphic(rng: np.random.Generator, job: PaintJob) -> Image.Imag
     if rng.random() < 0.3:
         d.draw_venus(draw, w / 2, h * 0.1, h * 0.06, fill, max(2, w // 50))
         main_top = h * 0.28
-    d.draw_text_block(draw, job.headline, (margin, main_top, w - margin, main_bottom), "bold", fill,
-                      max_size=int(h * 0.4), stroke=int(rng.integers(0, 2)), stroke_fill=d.DARKS[0])
+    d.draw_text_block(
+        draw,
+        job.headline,
+        (margin, main_top, w - margin, main_bottom),
+        "bold",
+        fill,
+        max_size=int(h * 0.4),
+        stroke=int(rng.integers(0, 2)),
+        stroke_fill=d.DARKS[0],
+    )
     y = main_bottom + h * 0.04
     if job.body:  # the message, under the hashtag
         box = (margin, main_bottom + h * 0.02, w - margin, main_bottom + h * 0.2)
         y = d.draw_text_block(draw, job.body[0], box, "bold", fill, max_size=int(h * 0.075)) + h * 0.03
     if rng.random() < 0.65:
-        when = ("november" if is_25n else
-                "march" if any(k in job.headline for k in ("8M", "9M", "Nosotras", "Paro")) else "any")
+        when = (
+            "november"
+            if is_25n
+            else "march"
+            if any(k in job.headline for k in ("8M", "9M", "Nosotras", "Paro"))
+            else "any"
+        )
         line = d.pick(rng, vocab.HASHTAG_DATE_LINES[when])
-        y = d.draw_text_block(draw, line, (margin, y, w - margin, y + h * 0.14), "bold", fill,
-                              max_size=int(h * 0.07))
+        y = d.draw_text_block(
+            draw, line, (margin, y, w - margin, y + h * 0.14), "bold", fill, max_size=int(h * 0.07)
+        )
     if rng.random() < 0.3:
         tags = " ".join(sorted({d.pick(rng, vocab.GRAPHIC_HASHTAGS[k]) for k in vocab.SEARCH_TAGS[:4]}))
-        d.draw_text_block(draw, tags, (margin, y + h * 0.02, w - margin, h * 0.95), "sans", fill,
-                          max_size=int(h * 0.05))
+        d.draw_text_block(
+            draw, tags, (margin, y + h * 0.02, w - margin, h * 0.95), "sans", fill, max_size=int(h * 0.05)
+        )
     elif rng.random() < 0.3:
         _handle(draw, rng, job, fill)
     return img
@@ -179,8 +233,14 @@ def paint_missing_person_poster(rng: np.random.Generator, job: PaintJob) -> Imag
     band = d.jitter(rng, d.pick(rng, (*d.REDS, d.DARKS[0], d.PURPLES[0], d.ORANGES[3])), 8)
     band_h = h * rng.uniform(0.13, 0.19)
     draw.rectangle((0, 0, w, band_h), fill=band)
-    d.draw_text_block(draw, job.headline, (w * 0.05, band_h * 0.1, w * 0.95, band_h * 0.9), "bold",
-                      (255, 255, 255), max_size=int(band_h * 0.6))
+    d.draw_text_block(
+        draw,
+        job.headline,
+        (w * 0.05, band_h * 0.1, w * 0.95, band_h * 0.9),
+        "bold",
+        (255, 255, 255),
+        max_size=int(band_h * 0.6),
+    )
     side_layout = rng.random() < 0.5
     if side_layout:
         pw, ph = int(w * 0.42), int(h * 0.42)
@@ -197,28 +257,63 @@ def paint_missing_person_poster(rng: np.random.Generator, job: PaintJob) -> Imag
     draw.rectangle((px, py, px + pw, py + ph), outline=(30, 30, 30), width=max(1, w // 128))
     age = int(rng.integers(13, 35))
     day, month, year = int(rng.integers(1, 29)), int(rng.integers(1, 13)), int(rng.integers(2019, 2022))
-    details = (f"{job.subject or d.pick(rng, vocab.FIRST_NAMES)}\n"
-               f"Edad: {age} años\nFecha de desaparición: {day:02d}/{month:02d}/{year}\n"
-               f"Lugar: {d.pick(rng, vocab.PLACES)}\nSeñas particulares: {d.pick(rng, vocab.DISTINGUISHING_MARKS)}")
+    details = (
+        f"{job.subject or d.pick(rng, vocab.FIRST_NAMES)}\n"
+        f"Edad: {age} años\nFecha de desaparición: {day:02d}/{month:02d}/{year}\n"
+        f"Lugar: {d.pick(rng, vocab.PLACES)}\nSeñas particulares: {d.pick(rng, vocab.DISTINGUISHING_MARKS)}"
+    )
     x0, y0, x1, y1 = text_box
     lines = details.split("\n")
-    first_bottom = d.draw_text_block(draw, lines[0], (x0, y0, x1, y0 + (y1 - y0) * 0.3), "bold", (20, 20, 20),
-                                     max_size=int(h * 0.07), align="left", valign="top")
-    d.draw_text_block(draw, "\n".join(lines[1:]), (x0, first_bottom + 2, x1, y1), "sans", (40, 40, 40),
-                      max_size=int(h * 0.045), align="left", valign="top")
+    first_bottom = d.draw_text_block(
+        draw,
+        lines[0],
+        (x0, y0, x1, y0 + (y1 - y0) * 0.3),
+        "bold",
+        (20, 20, 20),
+        max_size=int(h * 0.07),
+        align="left",
+        valign="top",
+    )
+    d.draw_text_block(
+        draw,
+        "\n".join(lines[1:]),
+        (x0, first_bottom + 2, x1, y1),
+        "sans",
+        (40, 40, 40),
+        max_size=int(h * 0.045),
+        align="left",
+        valign="top",
+    )
     if job.body:  # the message, in the strip above the phone band
         message_top = y1 + h * 0.01
-        d.draw_text_block(draw, job.body[0], (w * 0.05, message_top, w * 0.95, h * 0.87), "bold", band,
-                          max_size=int(h * 0.05))
+        d.draw_text_block(
+            draw,
+            job.body[0],
+            (w * 0.05, message_top, w * 0.95, h * 0.87),
+            "bold",
+            band,
+            max_size=int(h * 0.05),
+        )
     phone = f"55 {rng.integers(1000, 9999)} {rng.integers(1000, 9999)}"
     draw.rectangle((0, h * 0.88, w, h), fill=band)
-    d.draw_text_block(draw, f"Si tienes información comunícate al {phone}", (w * 0.04, h * 0.89, w * 0.96, h * 0.99),
-                      "bold", (255, 255, 255), max_size=int(h * 0.045))
+    d.draw_text_block(
+        draw,
+        f"Si tienes información comunícate al {phone}",
+        (w * 0.04, h * 0.89, w * 0.96, h * 0.99),
+        "bold",
+        (255, 255, 255),
+        max_size=int(h * 0.045),
+    )
     return img
 
 
-INSET_PAINTERS = (paint_photo_protest, paint_photo_protest, paint_photo_portrait, paint_landmark,
-                  paint_illustration)
+INSET_PAINTERS = (
+    paint_photo_protest,
+    paint_photo_protest,
+    paint_photo_portrait,
+    paint_landmark,
+    paint_illustration,
+)
 
 
 def paint_purple_overlay(rng: np.random.Generator, job: PaintJob) -> Image.Image:
@@ -250,11 +345,22 @@ def paint_purple_overlay(rng: np.random.Generator, job: PaintJob) -> Image.Image
         border = max(1, w // 64)
         draw.rectangle((ix - border, iy - border, ix + iw + border, iy + ih + border), fill=(255, 255, 255))
         img.paste(photo, (ix, iy))
-        text_box = ((w * 0.08, iy + ih + h * 0.04, w * 0.92, h * 0.95) if layout == "top"
-                    else (w * 0.08, h * 0.05, w * 0.92, iy - h * 0.04))
+        text_box = (
+            (w * 0.08, iy + ih + h * 0.04, w * 0.92, h * 0.95)
+            if layout == "top"
+            else (w * 0.08, h * 0.05, w * 0.92, iy - h * 0.04)
+        )
     if job.headline:  # a hashtag card says its message on the line below the hashtag
-        d.draw_text_block(draw, "\n".join((job.headline, *job.body)), text_box, "bold", fill,
-                          max_size=int(h * 0.12), stroke=1 if layout == "full" else 0, stroke_fill=d.DARKS[0])
+        d.draw_text_block(
+            draw,
+            "\n".join((job.headline, *job.body)),
+            text_box,
+            "bold",
+            fill,
+            max_size=int(h * 0.12),
+            stroke=1 if layout == "full" else 0,
+            stroke_fill=d.DARKS[0],
+        )
     if rng.random() < 0.3:
         _handle(draw, rng, job, fill)
     return img

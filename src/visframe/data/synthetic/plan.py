@@ -48,8 +48,17 @@ NEAR_DUPLICATE_OPS = ("requality", "crop", "resize")
 
 # Kinds of accounts and the genres each kind tends to post (one or two become its favourites).
 ACCOUNT_KINDS = {
-    "colectiva": (0.45, ("text_statement", "hashtag_graphic", "memo_notice", "purple_overlay",
-                         "text_statement", "hashtag_graphic")),
+    "colectiva": (
+        0.45,
+        (
+            "text_statement",
+            "hashtag_graphic",
+            "memo_notice",
+            "purple_overlay",
+            "text_statement",
+            "hashtag_graphic",
+        ),
+    ),
     "medio": (0.15, ("photo_protest", "landmark", "memo_notice", "photo_protest")),
     "personal": (0.18, ("photo_portrait", "photo_protest", "text_statement")),
     "ilustradora": (0.12, ("illustration", "purple_overlay", "illustration")),
@@ -98,10 +107,19 @@ class ImageSpec:
     near_duplicate_op: str | None = None
 
     def metadata(self) -> dict:
-        return {"file": self.file, "post_id": self.post_id, "account": self.account,
-                "hashtags": list(self.hashtags), "likes": self.likes, "caption": self.caption,
-                C.ALT_TEXT: self.alt_text, C.POSTED_AT: self.posted_at,
-                C.CAROUSEL_INDEX: self.carousel_index, "label": self.label, C.MESSAGE: self.message}
+        return {
+            "file": self.file,
+            "post_id": self.post_id,
+            "account": self.account,
+            "hashtags": list(self.hashtags),
+            "likes": self.likes,
+            "caption": self.caption,
+            C.ALT_TEXT: self.alt_text,
+            C.POSTED_AT: self.posted_at,
+            C.CAROUSEL_INDEX: self.carousel_index,
+            "label": self.label,
+            C.MESSAGE: self.message,
+        }
 
 
 @dataclass(frozen=True)
@@ -156,8 +174,9 @@ def _make_accounts(rng: np.random.Generator, n: int) -> tuple[Account, ...]:
     activity = 1.0 / np.arange(1, n + 1) ** 0.8
     rng.shuffle(activity)
     popularity = rng.normal(4.0, 1.1, size=n)
-    return tuple(Account(h, k, tuple(f), float(a), float(p))
-                 for (h, k, f), a, p in zip(drafts, activity, popularity))
+    return tuple(
+        Account(h, k, tuple(f), float(a), float(p)) for (h, k, f), a, p in zip(drafts, activity, popularity)
+    )
 
 
 def _handle(rng: np.random.Generator, kind: str) -> str:
@@ -190,8 +209,12 @@ class _AccountChooser:
 
     def __init__(self, accounts: tuple[Account, ...]):
         self.accounts = accounts
-        self.weights = {g: np.array([a.activity * (FAVOURITE_WEIGHT if g in a.favourites else OTHER_WEIGHT)
-                                     for a in accounts]) for g in GENRE_NAMES}
+        self.weights = {
+            g: np.array(
+                [a.activity * (FAVOURITE_WEIGHT if g in a.favourites else OTHER_WEIGHT) for a in accounts]
+            )
+            for g in GENRE_NAMES
+        }
         self.cdfs = {g: np.cumsum(w) for g, w in self.weights.items()}
 
     def __call__(self, rng: np.random.Generator, genre: str, exclude: str | None = None) -> Account:
@@ -222,14 +245,22 @@ def _posted_at(rng: np.random.Generator, search_tag: str) -> datetime:
     return moment.replace(microsecond=0)
 
 
-def _caption(rng: np.random.Generator, genre: str, headline: str, hashtags: tuple[str, ...], subject: str) -> str:
+def _caption(
+    rng: np.random.Generator, genre: str, headline: str, hashtags: tuple[str, ...], subject: str
+) -> str:
     body = pick(rng, vocab.CAPTION_BODIES[genre])
     plain = headline.strip("#").strip() or pick(rng, vocab.CHANTS)
     sentence = plain.lower()
     text = body.format(
-        headline_sc=sentence[:1].upper() + sentence[1:] if sentence[:1] not in "¡¿" else sentence[:2].upper() + sentence[2:],
-        headline_lc=sentence.strip("¡!¿?"), emoji=pick(rng, vocab.EMOJI), place=pick(rng, vocab.PLACES),
-        date=pick(rng, vocab.DATES_TEXT), name=subject or pick(rng, vocab.FIRST_NAMES))
+        headline_sc=sentence[:1].upper() + sentence[1:]
+        if sentence[:1] not in "¡¿"
+        else sentence[:2].upper() + sentence[2:],
+        headline_lc=sentence.strip("¡!¿?"),
+        emoji=pick(rng, vocab.EMOJI),
+        place=pick(rng, vocab.PLACES),
+        date=pick(rng, vocab.DATES_TEXT),
+        name=subject or pick(rng, vocab.FIRST_NAMES),
+    )
     closer = pick(rng, vocab.CAPTION_CLOSERS)
     tags = " ".join(f"#{t}" for t in hashtags)
     return "\n".join(part for part in (text, closer, tags) if part)
@@ -306,7 +337,9 @@ def build_plan(n_posts: int, seed: int, image_size: int) -> CorpusPlan:
     # (Not among the first posts: the first copy must find a healthy image before it.)
     pool = [p for p in originals if p >= first_copy]
     damaged = rng.choice(pool, size=min(n_broken + n_placeholder, len(pool)), replace=False)
-    broken_of_post = {int(p): (BROKEN_KINDS[i % 3] if i < n_broken else "placeholder") for i, p in enumerate(damaged)}
+    broken_of_post = {
+        int(p): (BROKEN_KINDS[i % 3] if i < n_broken else "placeholder") for i, p in enumerate(damaged)
+    }
 
     images: list[ImageSpec] = []
     sources: list[int] = []  # healthy original images a later post may copy
@@ -324,19 +357,37 @@ def build_plan(n_posts: int, seed: int, image_size: int) -> CorpusPlan:
             when = datetime.fromisoformat(source.posted_at)
             when += timedelta(hours=float(prng.exponential(24 * 6)) + 1)
             near = post_kind[p] == "near_duplicate"
-            images.append(ImageSpec(
-                index=len(images), file=f"images/{len(images):06d}.{'jpg' if near else source.file[-3:]}",
-                post_id=post_id, account=account.handle, hashtags=tags, likes=_likes(prng, account),
-                caption=_caption(prng, source.label, source.headline, tags, source.subject),
-                alt_text=_alt_text(prng, source.label, source.headline, quote(source.headline, source.body)),
-                posted_at=_iso(when),
-                carousel_index=0, label=source.label, width=source.width, height=source.height,
-                fmt="JPEG" if near else source.fmt,
-                quality=int(np.clip(source.quality + pick(prng, (-25, -18, -12, 10)), 40, 97)) if near else source.quality,
-                headline=source.headline, body=source.body, message=source.message, phrasing=source.phrasing,
-                subject=source.subject,
-                reshare_of=None if near else source.index, near_duplicate_of=source.index if near else None,
-                near_duplicate_op=pick(prng, NEAR_DUPLICATE_OPS) if near else None))
+            images.append(
+                ImageSpec(
+                    index=len(images),
+                    file=f"images/{len(images):06d}.{'jpg' if near else source.file[-3:]}",
+                    post_id=post_id,
+                    account=account.handle,
+                    hashtags=tags,
+                    likes=_likes(prng, account),
+                    caption=_caption(prng, source.label, source.headline, tags, source.subject),
+                    alt_text=_alt_text(
+                        prng, source.label, source.headline, quote(source.headline, source.body)
+                    ),
+                    posted_at=_iso(when),
+                    carousel_index=0,
+                    label=source.label,
+                    width=source.width,
+                    height=source.height,
+                    fmt="JPEG" if near else source.fmt,
+                    quality=int(np.clip(source.quality + pick(prng, (-25, -18, -12, 10)), 40, 97))
+                    if near
+                    else source.quality,
+                    headline=source.headline,
+                    body=source.body,
+                    message=source.message,
+                    phrasing=source.phrasing,
+                    subject=source.subject,
+                    reshare_of=None if near else source.index,
+                    near_duplicate_of=source.index if near else None,
+                    near_duplicate_op=pick(prng, NEAR_DUPLICATE_OPS) if near else None,
+                )
+            )
             continue
 
         genre = genre_of_post[p]
@@ -344,7 +395,9 @@ def build_plan(n_posts: int, seed: int, image_size: int) -> CorpusPlan:
         search, tags = _hashtags(prng, genre)
         subject = ""
         if genre == "missing_person_poster":
-            subject = f"{pick(prng, vocab.FIRST_NAMES)} {pick(prng, vocab.SURNAMES)} {pick(prng, vocab.SURNAMES)}"
+            subject = (
+                f"{pick(prng, vocab.FIRST_NAMES)} {pick(prng, vocab.SURNAMES)} {pick(prng, vocab.SURNAMES)}"
+            )
         mrng = np.random.default_rng([seed, STREAM_MESSAGE, p])
         message = messages.MESSAGE_KEYS[_draw(mrng, _MESSAGE_CDF)]  # first draw: independent of all else
         text0 = choose_text(prng, mrng, genre, search, message)
@@ -358,23 +411,46 @@ def build_plan(n_posts: int, seed: int, image_size: int) -> CorpusPlan:
         broken_slot = int(prng.integers(size)) if broken else -1
         for k in range(size):
             # Carousels mostly keep one genre (pages of a communiqué, photos of a march) but mix some.
-            g = genre if k == 0 or prng.random() < 0.7 else pick(prng, by_handle[account.handle].favourites + (genre,))
+            g = (
+                genre
+                if k == 0 or prng.random() < 0.7
+                else pick(prng, by_handle[account.handle].favourites + (genre,))
+            )
             text = text0 if k == 0 else choose_text(prng, mrng, g, search, message)
             width, height, fmt, quality = _canvas(prng, g, image_size)
             kind = broken if k == broken_slot else None
             if kind is not None:
                 fmt = "JPEG"  # broken downloads arrive as .jpg whatever they hold
-            images.append(ImageSpec(
-                index=len(images), file=f"images/{len(images):06d}.{'png' if fmt == 'PNG' else 'jpg'}",
-                post_id=post_id, account=account.handle, hashtags=tags, likes=likes, caption=caption,
-                alt_text=_alt_text(prng, g, text.headline, text.quoted), posted_at=posted_at,
-                carousel_index=k,
-                label=g, width=width, height=height, fmt=fmt, quality=quality, headline=text.headline,
-                body=text.body, message=message if text.headline else None, phrasing=text.phrasing,
-                subject=subject, broken_kind=kind))
+            images.append(
+                ImageSpec(
+                    index=len(images),
+                    file=f"images/{len(images):06d}.{'png' if fmt == 'PNG' else 'jpg'}",
+                    post_id=post_id,
+                    account=account.handle,
+                    hashtags=tags,
+                    likes=likes,
+                    caption=caption,
+                    alt_text=_alt_text(prng, g, text.headline, text.quoted),
+                    posted_at=posted_at,
+                    carousel_index=k,
+                    label=g,
+                    width=width,
+                    height=height,
+                    fmt=fmt,
+                    quality=quality,
+                    headline=text.headline,
+                    body=text.body,
+                    message=message if text.headline else None,
+                    phrasing=text.phrasing,
+                    subject=subject,
+                    broken_kind=kind,
+                )
+            )
             if kind is None:
                 sources.append(len(images) - 1)
-    return CorpusPlan(seed=seed, n_posts=n_posts, image_size=image_size, accounts=accounts, images=tuple(images))
+    return CorpusPlan(
+        seed=seed, n_posts=n_posts, image_size=image_size, accounts=accounts, images=tuple(images)
+    )
 
 
 def _iso(moment: datetime) -> str:

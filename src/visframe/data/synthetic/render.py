@@ -40,8 +40,9 @@ def paint_with_text(spec: ImageSpec, seed: int) -> tuple[Image.Image, list[d.Dra
     return img, lines
 
 
-def _upload_variation(img: Image.Image, rng: np.random.Generator, spec: ImageSpec,
-                      lines: list[d.DrawnLine]) -> tuple[Image.Image, list[d.DrawnLine]]:
+def _upload_variation(
+    img: Image.Image, rng: np.random.Generator, spec: ImageSpec, lines: list[d.DrawnLine]
+) -> tuple[Image.Image, list[d.DrawnLine]]:
     """What happens to any post on its way to the feed: re-crops, stamped handles, frames."""
     w, h = img.size
     if rng.random() < 0.2:  # zoomed re-crop
@@ -54,12 +55,21 @@ def _upload_variation(img: Image.Image, rng: np.random.Generator, spec: ImageSpe
         framed = Image.new("RGB", (w, h), (255, 255, 255))
         framed.paste(img.resize((w - 2 * pad, h - 2 * pad), Image.BILINEAR), (pad, pad))
         img = framed
-        lines = d.map_lines(lines, lambda x, y: (pad + x * (w - 2 * pad) / w, pad + y * (h - 2 * pad) / h), w, h)
+        lines = d.map_lines(
+            lines, lambda x, y: (pad + x * (w - 2 * pad) / w, pad + y * (h - 2 * pad) / h), w, h
+        )
     if rng.random() < 0.08 and spec.account:  # a handle stamped by whoever posted it
         draw = ImageDraw.Draw(img)
         font = d.get_font("bold", max(7, h // 26))
-        d.draw_line(draw, (w * 0.04, h * 0.02), "@" + spec.account, font, (255, 255, 255),
-                    stroke_width=1, stroke_fill=(0, 0, 0))
+        d.draw_line(
+            draw,
+            (w * 0.04, h * 0.02),
+            "@" + spec.account,
+            font,
+            (255, 255, 255),
+            stroke_width=1,
+            stroke_fill=(0, 0, 0),
+        )
     return img, lines
 
 
@@ -80,19 +90,36 @@ def _placeholder() -> tuple[bytes, str]:
     draw = ImageDraw.Draw(img)
     cx, cy, r = s / 2, s * 0.38, s * 0.12
     draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=(142, 142, 142), width=max(2, s // 64))
-    draw.ellipse((cx - r * 0.45, cy - r * 0.45, cx + r * 0.45, cy + r * 0.45), outline=(142, 142, 142),
-                 width=max(2, s // 64))
-    draw.line((cx - r * 1.1, cy + r * 1.1, cx + r * 1.1, cy - r * 1.1), fill=(142, 142, 142), width=max(2, s // 50))
+    draw.ellipse(
+        (cx - r * 0.45, cy - r * 0.45, cx + r * 0.45, cy + r * 0.45),
+        outline=(142, 142, 142),
+        width=max(2, s // 64),
+    )
+    draw.line(
+        (cx - r * 1.1, cy + r * 1.1, cx + r * 1.1, cy - r * 1.1), fill=(142, 142, 142), width=max(2, s // 50)
+    )
     with d.recording_text() as drawn:
         _draw_placeholder(draw, s)
     return d.encode(img, "JPEG", 85), d.reading_order(drawn)
 
 
 def _draw_placeholder(draw: ImageDraw.ImageDraw, s: int) -> None:
-    d.draw_text_block(draw, "Contenido no disponible", (s * 0.1, s * 0.58, s * 0.9, s * 0.7), "bold",
-                      (100, 100, 100), max_size=s // 14)
-    d.draw_text_block(draw, "Esta publicación ya no está disponible o fue eliminada.",
-                      (s * 0.12, s * 0.7, s * 0.88, s * 0.85), "sans", (130, 130, 130), max_size=s // 22)
+    d.draw_text_block(
+        draw,
+        "Contenido no disponible",
+        (s * 0.1, s * 0.58, s * 0.9, s * 0.7),
+        "bold",
+        (100, 100, 100),
+        max_size=s // 14,
+    )
+    d.draw_text_block(
+        draw,
+        "Esta publicación ya no está disponible o fue eliminada.",
+        (s * 0.12, s * 0.7, s * 0.88, s * 0.85),
+        "sans",
+        (130, 130, 130),
+        max_size=s // 22,
+    )
 
 
 def login_page_bytes(rng: np.random.Generator, spec: ImageSpec) -> bytes:

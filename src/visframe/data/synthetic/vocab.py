@@ -57,18 +57,38 @@ EXTRA_TAGS = {
     "illustration": ("ArteFeminista", "Ilustración", "ArteYResistencia", "Feminismo"),
     "photo_protest": ("MarchaFeminista", "CDMX", "Fotoperiodismo", "8M2020", "25N2019"),
     "photo_portrait": ("MarchaFeminista", "Feminista", "Hermanas", "8M2021"),
-    "missing_person_poster": ("SeBusca", "AlertaAlba", "ProtocoloAlba", "FichaDeBúsqueda", "AyúdanosAEncontrarla"),
+    "missing_person_poster": (
+        "SeBusca",
+        "AlertaAlba",
+        "ProtocoloAlba",
+        "FichaDeBúsqueda",
+        "AyúdanosAEncontrarla",
+    ),
     "landmark": ("Antimonumenta", "ÁngelDeLaIndependencia", "CDMX", "MuroDeLaMemoria"),
 }
 
 # Date lines under a hashtag, keyed by the date the hashtag names ("any" for the general tags).
 HASHTAG_DATE_LINES = {
-    "march": ("8 DE MARZO", "DÍA INTERNACIONAL DE LA MUJER", "9 DE MARZO · UN DÍA SIN NOSOTRAS",
-              "MARCHA 8 DE MARZO · 16:00 H · ÁNGEL DE LA INDEPENDENCIA", "PARO NACIONAL DE MUJERES"),
-    "november": ("25 DE NOVIEMBRE", "DÍA INTERNACIONAL DE LA ELIMINACIÓN DE LA VIOLENCIA CONTRA LA MUJER",
-                 "CONCENTRACIÓN 25 DE NOVIEMBRE · 17:00 H · MONUMENTO A LA REVOLUCIÓN"),
-    "any": ("8 DE MARZO", "25 DE NOVIEMBRE", "TODOS LOS DÍAS", "MARCHA 16:00 H · ÁNGEL DE LA INDEPENDENCIA",
-            "ANTIMONUMENTA · AV. JUÁREZ", "NI UNA MÁS"),
+    "march": (
+        "8 DE MARZO",
+        "DÍA INTERNACIONAL DE LA MUJER",
+        "9 DE MARZO · UN DÍA SIN NOSOTRAS",
+        "MARCHA 8 DE MARZO · 16:00 H · ÁNGEL DE LA INDEPENDENCIA",
+        "PARO NACIONAL DE MUJERES",
+    ),
+    "november": (
+        "25 DE NOVIEMBRE",
+        "DÍA INTERNACIONAL DE LA ELIMINACIÓN DE LA VIOLENCIA CONTRA LA MUJER",
+        "CONCENTRACIÓN 25 DE NOVIEMBRE · 17:00 H · MONUMENTO A LA REVOLUCIÓN",
+    ),
+    "any": (
+        "8 DE MARZO",
+        "25 DE NOVIEMBRE",
+        "TODOS LOS DÍAS",
+        "MARCHA 16:00 H · ÁNGEL DE LA INDEPENDENCIA",
+        "ANTIMONUMENTA · AV. JUÁREZ",
+        "NI UNA MÁS",
+    ),
 }
 
 
@@ -93,46 +113,159 @@ POSTER_HEADERS = (
 )
 
 FIRST_NAMES = (
-    "María", "Fernanda", "Guadalupe", "Ximena", "Daniela", "Valeria", "Sofía", "Andrea", "Karla",
-    "Itzel", "Abril", "Mariana", "Diana", "Paola", "Brenda", "Yesenia", "Ana Karen", "Jimena",
-    "Citlali", "Nayeli", "Lucía", "Renata", "Estefanía", "Rocío", "Montserrat", "Begoña", "Iñés",
+    "María",
+    "Fernanda",
+    "Guadalupe",
+    "Ximena",
+    "Daniela",
+    "Valeria",
+    "Sofía",
+    "Andrea",
+    "Karla",
+    "Itzel",
+    "Abril",
+    "Mariana",
+    "Diana",
+    "Paola",
+    "Brenda",
+    "Yesenia",
+    "Ana Karen",
+    "Jimena",
+    "Citlali",
+    "Nayeli",
+    "Lucía",
+    "Renata",
+    "Estefanía",
+    "Rocío",
+    "Montserrat",
+    "Begoña",
+    "Iñés",
 )
 
 SURNAMES = (
-    "Hernández", "García", "Martínez", "López", "González", "Pérez", "Rodríguez", "Sánchez",
-    "Ramírez", "Cruz", "Flores", "Gómez", "Morales", "Vázquez", "Jiménez", "Reyes", "Díaz",
-    "Torres", "Ruiz", "Mendoza", "Ortiz", "Núñez", "Castañeda", "Peña", "Ibáñez", "Muñoz",
+    "Hernández",
+    "García",
+    "Martínez",
+    "López",
+    "González",
+    "Pérez",
+    "Rodríguez",
+    "Sánchez",
+    "Ramírez",
+    "Cruz",
+    "Flores",
+    "Gómez",
+    "Morales",
+    "Vázquez",
+    "Jiménez",
+    "Reyes",
+    "Díaz",
+    "Torres",
+    "Ruiz",
+    "Mendoza",
+    "Ortiz",
+    "Núñez",
+    "Castañeda",
+    "Peña",
+    "Ibáñez",
+    "Muñoz",
 )
 
 PLACES = (
-    "Ecatepec, Edo. Méx.", "Nezahualcóyotl, Edo. Méx.", "Iztapalapa, CDMX", "Coyoacán, CDMX",
-    "Guadalajara, Jal.", "Monterrey, N.L.", "Puebla, Pue.", "Oaxaca de Juárez, Oax.",
-    "Ciudad Juárez, Chih.", "Toluca, Edo. Méx.", "Xalapa, Ver.", "Mérida, Yuc.", "Querétaro, Qro.",
-    "León, Gto.", "Tijuana, B.C.", "Cuernavaca, Mor.",
+    "Ecatepec, Edo. Méx.",
+    "Nezahualcóyotl, Edo. Méx.",
+    "Iztapalapa, CDMX",
+    "Coyoacán, CDMX",
+    "Guadalajara, Jal.",
+    "Monterrey, N.L.",
+    "Puebla, Pue.",
+    "Oaxaca de Juárez, Oax.",
+    "Ciudad Juárez, Chih.",
+    "Toluca, Edo. Méx.",
+    "Xalapa, Ver.",
+    "Mérida, Yuc.",
+    "Querétaro, Qro.",
+    "León, Gto.",
+    "Tijuana, B.C.",
+    "Cuernavaca, Mor.",
 )
 
 CITY_HANDLES = (
-    "cdmx", "edomex", "gdl", "mty", "puebla", "oaxaca", "juarez", "toluca", "xalapa", "merida",
-    "qro", "leon", "tijuana", "ecatepec", "neza", "iztapalapa", "coyoacan", "morelos",
+    "cdmx",
+    "edomex",
+    "gdl",
+    "mty",
+    "puebla",
+    "oaxaca",
+    "juarez",
+    "toluca",
+    "xalapa",
+    "merida",
+    "qro",
+    "leon",
+    "tijuana",
+    "ecatepec",
+    "neza",
+    "iztapalapa",
+    "coyoacan",
+    "morelos",
 )
 
 DISTINGUISHING_MARKS = (
-    "lunar en la mejilla izquierda", "cicatriz en la ceja derecha", "tatuaje de flor en el brazo",
-    "cabello rizado castaño", "usa lentes de armazón negro", "perforación en la nariz",
-    "mancha de nacimiento en el cuello", "frenos en los dientes",
+    "lunar en la mejilla izquierda",
+    "cicatriz en la ceja derecha",
+    "tatuaje de flor en el brazo",
+    "cabello rizado castaño",
+    "usa lentes de armazón negro",
+    "perforación en la nariz",
+    "mancha de nacimiento en el cuello",
+    "frenos en los dientes",
 )
 
 # Account handles: the kind of account decides which genres it favours (see plan.ACCOUNT_KINDS).
-HANDLE_PREFIXES = ("colectiva", "red", "mujeres", "brujas", "morras", "feministas", "voces", "marea",
-                   "somos", "hermanas", "colectivo", "frente", "asamblea", "jovenes")
-HANDLE_CORES = ("morada", "moradas", "en_lucha", "libres", "unidas", "del_sur", "insumisas",
-                "de_la_memoria", "violeta", "rebeldes", "sin_miedo", "que_luchan", "vivas",
-                "autonomas", "de_la_calle", "organizadas")
+HANDLE_PREFIXES = (
+    "colectiva",
+    "red",
+    "mujeres",
+    "brujas",
+    "morras",
+    "feministas",
+    "voces",
+    "marea",
+    "somos",
+    "hermanas",
+    "colectivo",
+    "frente",
+    "asamblea",
+    "jovenes",
+)
+HANDLE_CORES = (
+    "morada",
+    "moradas",
+    "en_lucha",
+    "libres",
+    "unidas",
+    "del_sur",
+    "insumisas",
+    "de_la_memoria",
+    "violeta",
+    "rebeldes",
+    "sin_miedo",
+    "que_luchan",
+    "vivas",
+    "autonomas",
+    "de_la_calle",
+    "organizadas",
+)
 HANDLE_SUFFIXES = ("", "", "_mx", "_cdmx", "_gdl", "_oax", "_pue", "_mty", "_edomex", ".mx", "_feminista")
 MEDIA_PREFIXES = ("noticias", "diario", "reportera", "foto.periodismo", "cronica", "medio.libre")
 ARTIST_PATTERNS = ("ilustra.{name}", "{name}_dibuja", "arte.{core}", "{name}.ilustraciones", "trazos_{core}")
-SEARCHER_PATTERNS = ("buscadoras_{city}", "madres_buscadoras_{city}", "hasta_encontrarlas_{city}",
-                     "fichas_busqueda_{city}")
+SEARCHER_PATTERNS = (
+    "buscadoras_{city}",
+    "madres_buscadoras_{city}",
+    "hasta_encontrarlas_{city}",
+    "fichas_busqueda_{city}",
+)
 
 EMOJI = ("💜", "💚", "✊", "✊🏽", "🔥", "🟣", "🕯️", "🌹", "📢", "⚠️", "🙏", "💪🏾", "🖤", "📸", "🚨")
 
@@ -194,27 +327,42 @@ CAPTION_BODIES = {
     ),
 }
 
-CAPTION_CLOSERS = ("", "", "Comparte 💜", "¡Ni una más!", "#VivasNosQueremos es más que un hashtag.",
-                   "Síguenos para más información.", "Link en la bio.")
+CAPTION_CLOSERS = (
+    "",
+    "",
+    "Comparte 💜",
+    "¡Ni una más!",
+    "#VivasNosQueremos es más que un hashtag.",
+    "Síguenos para más información.",
+    "Link en la bio.",
+)
 
 DATES_TEXT = ("8 de marzo", "25 de noviembre", "9 de marzo", "8M", "25N")
 
 # Instagram's automatic alternative text, in Spanish ("Puede ser una imagen de …").
 ALT_BY_GENRE = {
-    "text_statement": ("Puede ser una imagen de texto que dice \"{text}\".",),
-    "memo_notice": ("Puede ser una imagen de texto que dice \"{text}\".",
-                    "Puede ser una imagen de texto."),
-    "purple_overlay": ("Puede ser una imagen de 1 persona y texto que dice \"{text}\".",
-                       "Puede ser una imagen de texto."),
-    "hashtag_graphic": ("Puede ser una imagen de texto que dice \"{text}\".",),
-    "illustration": ("Puede ser una ilustración.", "Puede ser un dibujo de 1 persona.",
-                     "Puede ser una ilustración de flor."),
-    "photo_protest": ("Puede ser una imagen de multitud y aire libre.",
-                      "Puede ser una imagen de {n} personas, personas de pie y calle.",
-                      "Puede ser una imagen de multitud y texto que dice \"{text}\"."),
-    "photo_portrait": ("Puede ser una imagen de 1 persona y primer plano.",
-                       "Puede ser una selfie de 1 persona."),
-    "missing_person_poster": ("Puede ser una imagen de 1 persona y texto que dice \"{text}\".",),
+    "text_statement": ('Puede ser una imagen de texto que dice "{text}".',),
+    "memo_notice": ('Puede ser una imagen de texto que dice "{text}".', "Puede ser una imagen de texto."),
+    "purple_overlay": (
+        'Puede ser una imagen de 1 persona y texto que dice "{text}".',
+        "Puede ser una imagen de texto.",
+    ),
+    "hashtag_graphic": ('Puede ser una imagen de texto que dice "{text}".',),
+    "illustration": (
+        "Puede ser una ilustración.",
+        "Puede ser un dibujo de 1 persona.",
+        "Puede ser una ilustración de flor.",
+    ),
+    "photo_protest": (
+        "Puede ser una imagen de multitud y aire libre.",
+        "Puede ser una imagen de {n} personas, personas de pie y calle.",
+        'Puede ser una imagen de multitud y texto que dice "{text}".',
+    ),
+    "photo_portrait": (
+        "Puede ser una imagen de 1 persona y primer plano.",
+        "Puede ser una selfie de 1 persona.",
+    ),
+    "missing_person_poster": ('Puede ser una imagen de 1 persona y texto que dice "{text}".',),
     "landmark": ("Puede ser una imagen de monumento y cielo.", "Puede ser una imagen de aire libre."),
 }
 

@@ -43,7 +43,9 @@ def fingerprint_module(module: nn.Module) -> str:
             continue
         if flat.numel() > _FINGERPRINT_SAMPLES:
             # float64: float32 positions collide past 2**24 elements (a CLIP token embedding has more).
-            index = torch.linspace(0, flat.numel() - 1, _FINGERPRINT_SAMPLES, dtype=torch.float64, device=flat.device).long()
+            index = torch.linspace(
+                0, flat.numel() - 1, _FINGERPRINT_SAMPLES, dtype=torch.float64, device=flat.device
+            ).long()
             sample = flat[index]
         else:
             sample = flat

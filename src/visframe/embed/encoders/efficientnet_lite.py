@@ -74,7 +74,11 @@ class EfficientNetLite0Encoder(Encoder):
         self.weights_fingerprint = fingerprint_module(self.net)
         self.transform = ResizeCropNormalize(256, 224, SYMMETRIC_MEAN, SYMMETRIC_STD, interpolation="bicubic")
         self.decode_size = 256
-        self.output_description = {"features": "extract_features", "pooling": "global_average", "normalize": False}
+        self.output_description = {
+            "features": "extract_features",
+            "pooling": "global_average",
+            "normalize": False,
+        }
         self._dim = 1280
 
     @torch.inference_mode()

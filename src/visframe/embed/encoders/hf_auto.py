@@ -34,19 +34,34 @@ def _mean_pool(hidden: torch.Tensor) -> torch.Tensor:
 
 
 class HFEncoder(Encoder):
-    def __init__(self, weights: str, name: str = "hf", pooling: str = "auto", normalize: bool = False, trust_remote_code: bool = False):
+    def __init__(
+        self,
+        weights: str,
+        name: str = "hf",
+        pooling: str = "auto",
+        normalize: bool = False,
+        trust_remote_code: bool = False,
+    ):
         super().__init__(name)
         from transformers import AutoModel
 
         if pooling not in POOLINGS:
             raise ValueError(f"model.pooling={pooling!r}; choose one of {POOLINGS}")
         self.model = load_hf(
-            AutoModel.from_pretrained, str(weights), "Hugging Face model", dtype=torch.float32, trust_remote_code=bool(trust_remote_code)
+            AutoModel.from_pretrained,
+            str(weights),
+            "Hugging Face model",
+            dtype=torch.float32,
+            trust_remote_code=bool(trust_remote_code),
         )
         self._freeze()
         self.transform, self.decode_size = load_image_transform(str(weights), "Hugging Face model")
         self.projected = hasattr(self.model, "get_image_features")
-        self.tokenizer = load_tokenizer(str(weights), "Hugging Face model") if hasattr(self.model, "get_text_features") else None
+        self.tokenizer = (
+            load_tokenizer(str(weights), "Hugging Face model")
+            if hasattr(self.model, "get_text_features")
+            else None
+        )
         self.supports_text = self.tokenizer is not None
         self.pooling = "projected" if self.projected else pooling
         self.normalize = bool(normalize)

@@ -23,11 +23,15 @@ from visframe.embed.encoders.weights import load_hf
 class Blip2Encoder(Encoder):
     supports_text = True
 
-    def __init__(self, weights: str = "Salesforce/blip2-itm-vit-g", name: str = "blip2", normalize: bool = True):
+    def __init__(
+        self, weights: str = "Salesforce/blip2-itm-vit-g", name: str = "blip2", normalize: bool = True
+    ):
         super().__init__(name)
         from transformers import Blip2ForImageTextRetrieval
 
-        self.model = load_hf(Blip2ForImageTextRetrieval.from_pretrained, str(weights), "BLIP-2 model", dtype=torch.float32)
+        self.model = load_hf(
+            Blip2ForImageTextRetrieval.from_pretrained, str(weights), "BLIP-2 model", dtype=torch.float32
+        )
         self._freeze()
         self.transform, self.decode_size = load_image_transform(str(weights), "BLIP-2")
         # The text side needs the Q-Former's text layers (retrieval checkpoints have them) and a tokenizer.
@@ -52,7 +56,10 @@ class Blip2Encoder(Encoder):
         image_mask = torch.ones(image_embeds.shape[:-1], dtype=torch.long, device=image_embeds.device)
         queries = model.query_tokens.expand(image_embeds.shape[0], -1, -1)
         query_out = model.qformer(
-            query_embeds=queries, encoder_hidden_states=image_embeds, encoder_attention_mask=image_mask, return_dict=True
+            query_embeds=queries,
+            encoder_hidden_states=image_embeds,
+            encoder_attention_mask=image_mask,
+            return_dict=True,
         ).last_hidden_state
         return l2_normalize(model.vision_projection(query_out.to(model.vision_projection.weight.dtype)))
 

@@ -29,7 +29,12 @@ from visframe.embed.encoders.weights import load_hf
 class CLIPEncoder(Encoder):
     supports_text = True
 
-    def __init__(self, weights: str = "openai/clip-vit-base-patch32", name: str = "clip_vit_b32", normalize: bool = True):
+    def __init__(
+        self,
+        weights: str = "openai/clip-vit-base-patch32",
+        name: str = "clip_vit_b32",
+        normalize: bool = True,
+    ):
         super().__init__(name)
         from transformers import CLIPModel
 
@@ -37,7 +42,9 @@ class CLIPEncoder(Encoder):
         self._freeze()
         self.transform, self.decode_size = load_image_transform(str(weights), "CLIP")
         self.tokenizer = load_tokenizer(str(weights), "CLIP")
-        self.supports_text = self.tokenizer is not None  # a CLIP folder without tokenizer files: image side only
+        self.supports_text = (
+            self.tokenizer is not None
+        )  # a CLIP folder without tokenizer files: image side only
         self.normalize = bool(normalize)
         self.model_id = f"hf-clip:{weights}"
         self.weights_fingerprint = fingerprint_module(self.model)
@@ -52,7 +59,9 @@ class CLIPEncoder(Encoder):
     @torch.inference_mode()
     def encode_text(self, prompts: list[str]) -> torch.Tensor:
         if self.tokenizer is None:
-            raise RuntimeError(f"{self.model_id} has no tokenizer files next to the weights, so prompts can't be encoded")
+            raise RuntimeError(
+                f"{self.model_id} has no tokenizer files next to the weights, so prompts can't be encoded"
+            )
         max_length = int(self.model.config.text_config.max_position_embeddings)
         return encode_text_features(
             self.model, self.tokenizer, prompts, max_length, self.device, self.dim, self.normalize

@@ -46,14 +46,23 @@ def load_tokenizer(weights: str, what: str) -> Any | None:
     return tokenizer if has_vocabulary else None
 
 
-def tokenize(tokenizer: Any, prompts: list[str], max_length: int | None, device: torch.device) -> dict[str, torch.Tensor]:
-    tokens = tokenizer(list(prompts), padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+def tokenize(
+    tokenizer: Any, prompts: list[str], max_length: int | None, device: torch.device
+) -> dict[str, torch.Tensor]:
+    tokens = tokenizer(
+        list(prompts), padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+    )
     return {k: v.to(device) for k, v in tokens.items() if k in ("input_ids", "attention_mask")}
 
 
-
 def encode_text_features(
-    model: Any, tokenizer: Any, prompts: list[str], max_length: int | None, device: torch.device, dim: int, normalize: bool
+    model: Any,
+    tokenizer: Any,
+    prompts: list[str],
+    max_length: int | None,
+    device: torch.device,
+    dim: int,
+    normalize: bool,
 ) -> torch.Tensor:
     """`model.get_text_features` over the prompts in chunks of TEXT_CHUNK, (P, dim), optionally L2-normalised."""
     chunks = []

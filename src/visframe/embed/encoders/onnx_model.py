@@ -45,7 +45,9 @@ class OnnxEncoder(Encoder):
         super().__init__(name)
         file = Path(str(path)).expanduser().resolve() if path else None
         if file is None or not file.is_file():
-            raise MissingWeightsError(f"model.path={path!r}: no ONNX file there; pass model.path=/path/to/model.onnx.")
+            raise MissingWeightsError(
+                f"model.path={path!r}: no ONNX file there; pass model.path=/path/to/model.onnx."
+            )
         self.path = str(file)
         self.providers = list(providers) if providers else None
         self._session = None
@@ -54,9 +56,14 @@ class OnnxEncoder(Encoder):
         outputs = [o.name for o in session.get_outputs()]
         self.input_name = input_name or inputs[0]
         self.output_name = output_name or outputs[0]
-        for wanted, available, key in ((self.input_name, inputs, "input_name"), (self.output_name, outputs, "output_name")):
+        for wanted, available, key in (
+            (self.input_name, inputs, "input_name"),
+            (self.output_name, outputs, "output_name"),
+        ):
             if wanted not in available:
-                raise ValueError(f"{self.path} has no {key.split('_')[0]} named {wanted!r}; it has {available} (set model.{key})")
+                raise ValueError(
+                    f"{self.path} has no {key.split('_')[0]} named {wanted!r}; it has {available} (set model.{key})"
+                )
         self.transform = ResizeCropNormalize(resize_size, crop_size, mean, std, interpolation, square_resize)
         self.decode_size = int(resize_size)
         self.model_id = f"onnx:{file.name}:{self.output_name}"
@@ -69,7 +76,9 @@ class OnnxEncoder(Encoder):
             import onnxruntime as ort
 
             available = ort.get_available_providers()
-            providers = self.providers or [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+            providers = self.providers or [
+                p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available
+            ]
             self._session = ort.InferenceSession(self.path, providers=providers)
         return self._session
 

@@ -41,7 +41,9 @@ def _hub_offline_if_unreachable():
 
 
 class TimmEncoder(Encoder):
-    def __init__(self, model_name: str, weights: str | None = PRETRAINED, name: str | None = None, seed: int = 0):
+    def __init__(
+        self, model_name: str, weights: str | None = PRETRAINED, name: str | None = None, seed: int = 0
+    ):
         super().__init__(name or f"timm-{model_name}")
         import timm
         from timm.data import create_transform, resolve_data_config
@@ -54,7 +56,9 @@ class TimmEncoder(Encoder):
         else:
             path = local_path(weights)
             if path is None:
-                raise MissingWeightsError(f"model.weights={weights!r}: timm takes 'pretrained', null, or a local file/directory.")
+                raise MissingWeightsError(
+                    f"model.weights={weights!r}: timm takes 'pretrained', null, or a local file/directory."
+                )
             if path.is_dir():
                 model_name = f"local-dir:{path}"
                 create["pretrained"] = True
@@ -80,7 +84,9 @@ class TimmEncoder(Encoder):
         data_config = resolve_data_config({}, model=net)
         self.transform = TimmTransform(create_transform(**data_config, is_training=False), data_config)
         # The eval transform resizes to input_size / crop_pct before cropping: decode at least that.
-        self.decode_size = math.ceil(max(data_config["input_size"][1:]) / float(data_config.get("crop_pct") or 1.0))
+        self.decode_size = math.ceil(
+            max(data_config["input_size"][1:]) / float(data_config.get("crop_pct") or 1.0)
+        )
         self.model_id = f"timm:{model_name}:{source}"
         self.weights_fingerprint = fingerprint_module(self.net)
         self.output_description = {"features": "timm pooled pre-logits (num_classes=0)", "normalize": False}

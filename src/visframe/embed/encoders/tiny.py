@@ -14,7 +14,9 @@ from visframe.embed.encoders.transforms import SYMMETRIC_MEAN, SYMMETRIC_STD, Re
 
 
 class TinyRandomEncoder(Encoder):
-    def __init__(self, dim: int = 64, image_size: int = 64, width: int = 16, seed: int = 0, name: str = "tiny_random"):
+    def __init__(
+        self, dim: int = 64, image_size: int = 64, width: int = 16, seed: int = 0, name: str = "tiny_random"
+    ):
         super().__init__(name)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(seed))
@@ -31,7 +33,9 @@ class TinyRandomEncoder(Encoder):
         self.model_id = f"tiny_random(dim={dim},width={width},seed={seed})"
         self.weights_fingerprint = fingerprint_module(self.net)
         # A square resize keeps the whole picture (no crop): a tiny net has no use for 224 px.
-        self.transform = ResizeCropNormalize(int(image_size), None, SYMMETRIC_MEAN, SYMMETRIC_STD, square_resize=True)
+        self.transform = ResizeCropNormalize(
+            int(image_size), None, SYMMETRIC_MEAN, SYMMETRIC_STD, square_resize=True
+        )
         self.decode_size = int(image_size)
         self.output_description = {"pooling": "global_average", "normalize": False}
         self._dim = int(dim)

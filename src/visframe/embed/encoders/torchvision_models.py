@@ -74,7 +74,11 @@ class TorchvisionEncoder(Encoder):
             ) from error
         weights_enum_cls = torchvision.models.get_model_weights(model)
         preset: dict[str, Any] = {
-            "resize_size": 256, "crop_size": 224, "mean": IMAGENET_MEAN, "std": IMAGENET_STD, "interpolation": "bilinear"
+            "resize_size": 256,
+            "crop_size": 224,
+            "mean": IMAGENET_MEAN,
+            "std": IMAGENET_STD,
+            "interpolation": "bilinear",
         }
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(seed))
@@ -83,18 +87,26 @@ class TorchvisionEncoder(Encoder):
             source = f"random(seed={seed})"
         elif (path := local_path(weights)) is not None:
             if path.is_dir():
-                raise MissingWeightsError(f"model.weights={weights!r} is a directory; torchvision loads a checkpoint file (.pth).")
+                raise MissingWeightsError(
+                    f"model.weights={weights!r} is a directory; torchvision loads a checkpoint file (.pth)."
+                )
             net.load_state_dict(read_state_dict(path))
             source = str(path)
         else:
             try:
-                chosen = weights_enum_cls[str(weights)] if str(weights) != "DEFAULT" else weights_enum_cls.DEFAULT
+                chosen = (
+                    weights_enum_cls[str(weights)] if str(weights) != "DEFAULT" else weights_enum_cls.DEFAULT
+                )
             except KeyError as error:
                 names = ", ".join(w.name for w in weights_enum_cls)
                 raise ValueError(
                     f"model.weights={weights!r} is neither a file nor a {weights_enum_cls.__name__} name ({names}, DEFAULT)"
                 ) from error
-            net.load_state_dict(torch_hub_state_dict(chosen.url, f"torchvision {model} {weights_enum_cls.__name__}.{chosen.name}"))
+            net.load_state_dict(
+                torch_hub_state_dict(
+                    chosen.url, f"torchvision {model} {weights_enum_cls.__name__}.{chosen.name}"
+                )
+            )
             preset = _preset_values(chosen)
             source = f"{weights_enum_cls.__name__}.{chosen.name}"
         self._dim = strip_classifier(net)
@@ -104,7 +116,11 @@ class TorchvisionEncoder(Encoder):
         self.weights_fingerprint = fingerprint_module(self.net)
         resize = int(resize_size or preset["resize_size"])
         self.transform = ResizeCropNormalize(
-            resize, int(crop_size or preset["crop_size"]), preset["mean"], preset["std"], interpolation or preset["interpolation"]
+            resize,
+            int(crop_size or preset["crop_size"]),
+            preset["mean"],
+            preset["std"],
+            interpolation or preset["interpolation"],
         )
         self.decode_size = resize
         self.output_description = {"features": "penultimate (classifier removed)", "normalize": False}

@@ -111,7 +111,10 @@ class HFImageTransform:
 
     def describe(self) -> dict[str, Any]:
         settings = self.processor.to_dict()
-        return {"kind": type(self.processor).__name__, **{k: v for k, v in settings.items() if not k.startswith("_")}}
+        return {
+            "kind": type(self.processor).__name__,
+            **{k: v for k, v in settings.items() if not k.startswith("_")},
+        }
 
     def __repr__(self) -> str:
         return f"HFImageTransform({type(self.processor).__name__})"

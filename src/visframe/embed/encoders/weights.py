@@ -29,7 +29,12 @@ def looks_like_path(weights: str) -> bool:
     """True for strings that can only mean a file or directory (not a hub id like `org/name`)."""
     text = str(weights)
     return text.startswith(("/", "./", "../", "~")) or Path(text).suffix in (
-        ".pt", ".pth", ".bin", ".safetensors", ".ckpt", ".onnx"
+        ".pt",
+        ".pth",
+        ".bin",
+        ".safetensors",
+        ".ckpt",
+        ".onnx",
     )
 
 
@@ -107,9 +112,13 @@ def load_hf(load: Callable[..., T], weights: str, what: str, **kwargs: Any) -> T
         return load(weights, local_files_only=True, **kwargs)
     except OSError as cached_error:
         if _hf_offline():
-            raise MissingWeightsError(hf_missing_message(weights, what, "offline mode is on (HF_HUB_OFFLINE)")) from cached_error
+            raise MissingWeightsError(
+                hf_missing_message(weights, what, "offline mode is on (HF_HUB_OFFLINE)")
+            ) from cached_error
     if not host_reachable(_hf_endpoint()):
-        raise MissingWeightsError(hf_missing_message(weights, what, f"the Hugging Face Hub ({_hf_endpoint()}) is unreachable"))
+        raise MissingWeightsError(
+            hf_missing_message(weights, what, f"the Hugging Face Hub ({_hf_endpoint()}) is unreachable")
+        )
     try:
         return load(weights, **kwargs)
     except OSError as error:
@@ -154,6 +163,10 @@ def torch_hub_state_dict(url: str, what: str) -> dict[str, torch.Tensor]:
         )
     try:
         # check_hash: torchvision file names end in the first digits of the file's SHA-256.
-        return torch.hub.load_state_dict_from_url(url, progress=True, check_hash=True, map_location="cpu", weights_only=True)
+        return torch.hub.load_state_dict_from_url(
+            url, progress=True, check_hash=True, map_location="cpu", weights_only=True
+        )
     except OSError as error:
-        raise MissingWeightsError(f"Could not load {what}: downloading {url} failed ({error}). {advice}") from error
+        raise MissingWeightsError(
+            f"Could not load {what}: downloading {url} failed ({error}). {advice}"
+        ) from error
