@@ -58,7 +58,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(os.environ.get("VISFRAME_CACHE_DIR", Path.home() / ".cache/visframe")) / "numba"))
+os.environ.setdefault(
+    "NUMBA_CACHE_DIR",
+    str(Path(os.environ.get("VISFRAME_CACHE_DIR", Path.home() / ".cache/visframe")) / "numba"),
+)
 warnings.filterwarnings("ignore", category=FutureWarning)
 warnings.filterwarnings("ignore", category=UserWarning)
 
@@ -166,19 +169,25 @@ def corpus_truth(run_files: RunDir, corpus_root: Path) -> Truth:
     """The clean posts with their visual label, and the unique images the generator drew a message on."""
     manifest = run_files.read_manifest()
     clean = manifest[manifest[C.STATUS] == C.STATUS_OK].copy()
-    truth = [json.loads(line) for line in (corpus_root / "truth.jsonl").read_text(encoding="utf-8").splitlines()]
+    truth = [
+        json.loads(line) for line in (corpus_root / "truth.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     phrasing_of = {str((corpus_root / t["file"]).resolve()): t.get("phrasing") for t in truth}
     clean["phrasing"] = [phrasing_of.get(str(Path(p).resolve())) for p in clean[C.PATH].astype(str)]
     images = clean.dropna(subset=[C.MESSAGE]).drop_duplicates(C.IMAGE_ID)
     images = images.assign(phrasing=images["phrasing"].fillna("<none>"))
-    return Truth(images[[C.IMAGE_ID, C.MESSAGE, "phrasing"]].reset_index(drop=True),
-                 clean[[C.IMAGE_ID, C.PATH, C.LABEL]].reset_index(drop=True))
+    return Truth(
+        images[[C.IMAGE_ID, C.MESSAGE, "phrasing"]].reset_index(drop=True),
+        clean[[C.IMAGE_ID, C.PATH, C.LABEL]].reset_index(drop=True),
+    )
 
 
 def message_scores(run_files: RunDir, truth: Truth) -> dict[str, float]:
     images = truth.images
     messages = run_files.read_optional(C.MESSAGES, [C.IMAGE_ID, C.MESSAGE_TOPIC])
-    topic_of = {} if messages is None else dict(zip(messages[C.IMAGE_ID].astype(str), messages[C.MESSAGE_TOPIC]))
+    topic_of = (
+        {} if messages is None else dict(zip(messages[C.IMAGE_ID].astype(str), messages[C.MESSAGE_TOPIC]))
+    )
     topic = np.array([int(topic_of.get(i, C.NOISE)) for i in images[C.IMAGE_ID].astype(str)])
     assignments = run_files.read(C.ASSIGNMENTS, [C.IMAGE_ID, C.CLUSTER]).drop_duplicates(C.IMAGE_ID)
     cluster_of = dict(zip(assignments[C.IMAGE_ID].astype(str), assignments[C.CLUSTER]))
@@ -190,8 +199,12 @@ def message_scores(run_files: RunDir, truth: Truth) -> dict[str, float]:
         "message_nmi": normalized_mutual_info_score(label, topic),
         "message_ari": adjusted_rand_score(label, topic),
         "message_noise": float(np.mean(~assigned)),
-        "message_nmi_assigned": normalized_mutual_info_score(label[assigned], topic[assigned]) if assigned.any() else 0.0,
-        "message_ari_assigned": adjusted_rand_score(label[assigned], topic[assigned]) if assigned.any() else 0.0,
+        "message_nmi_assigned": normalized_mutual_info_score(label[assigned], topic[assigned])
+        if assigned.any()
+        else 0.0,
+        "message_ari_assigned": adjusted_rand_score(label[assigned], topic[assigned])
+        if assigned.any()
+        else 0.0,
         "message_topics": len(set(topic_of.values()) - {C.NOISE}),
         "topic_images": len(topic_of),
         "image_message_nmi": normalized_mutual_info_score(label, cluster),
@@ -207,10 +220,12 @@ def visual_scores(run_files: RunDir, truth: Truth) -> dict[str, float]:
     """The image clustering against the visual labels over every clean post (as metrics.json)."""
     assignments = run_files.read(C.ASSIGNMENTS, [C.PATH, C.CLUSTER])
     joined = assignments.merge(truth.posts[[C.PATH, C.LABEL]], on=C.PATH)
-    return {"visual_ari": adjusted_rand_score(joined[C.LABEL], joined[C.CLUSTER]),
-            "visual_nmi": normalized_mutual_info_score(joined[C.LABEL], joined[C.CLUSTER]),
-            "clusters": int(joined.loc[joined[C.CLUSTER] != C.NOISE, C.CLUSTER].nunique()),
-            "noise": float((joined[C.CLUSTER] == C.NOISE).mean())}
+    return {
+        "visual_ari": adjusted_rand_score(joined[C.LABEL], joined[C.CLUSTER]),
+        "visual_nmi": normalized_mutual_info_score(joined[C.LABEL], joined[C.CLUSTER]),
+        "clusters": int(joined.loc[joined[C.CLUSTER] != C.NOISE, C.CLUSTER].nunique()),
+        "noise": float((joined[C.CLUSTER] == C.NOISE).mean()),
+    }
 
 
 def encoder_throughput(run_files: RunDir, cfg, repeats: int = 3, limit: int = 2000) -> dict[str, float]:
@@ -222,11 +237,18 @@ def encoder_throughput(run_files: RunDir, cfg, repeats: int = 3, limit: int = 20
     messages = run_files.read_optional(C.MESSAGES, [C.MESSAGE_TEXT])
     if messages is None or cfg.text_encoder.get("_target_") is None:
         return {"text_lines_per_s": float("nan")}
-    units = sorted({u for text in messages[C.MESSAGE_TEXT].astype(str) for u in text.split("\n") if u})[:limit]
-    found = {"text_lines_per_s": _lines_per_s(instantiate(cfg.text_encoder), units, repeats),
-             "text_lines": len(units), "text_line_chars": float(np.mean([len(u) for u in units]))}
+    units = sorted({u for text in messages[C.MESSAGE_TEXT].astype(str) for u in text.split("\n") if u})[
+        :limit
+    ]
+    found = {
+        "text_lines_per_s": _lines_per_s(instantiate(cfg.text_encoder), units, repeats),
+        "text_lines": len(units),
+        "text_line_chars": float(np.mean([len(u) for u in units])),
+    }
     if "threads" in cfg.text_encoder:
-        found["text_lines_per_s_1thread"] = _lines_per_s(instantiate(cfg.text_encoder, threads=1), units, repeats)
+        found["text_lines_per_s_1thread"] = _lines_per_s(
+            instantiate(cfg.text_encoder, threads=1), units, repeats
+        )
     return found
 
 
@@ -243,15 +265,29 @@ def _lines_per_s(encoder, units: list[str], repeats: int) -> float:
 # ------------------------------------------------------------------------------ the modes
 
 
-def synthetic(preset: str, seeds: list[int], variants: list[str], workdir: Path, session: Session) -> list[dict]:
+def synthetic(
+    preset: str, seeds: list[int], variants: list[str], workdir: Path, session: Session
+) -> list[dict]:
     rows = []
     for seed in seeds:
         for name in variants:
-            overrides = [f"dataset.preset={preset}", f"dataset.corpus_seed={seed}", "text=ocr", *VARIANTS[name]]
+            overrides = [
+                f"dataset.preset={preset}",
+                f"dataset.corpus_seed={seed}",
+                "text=ocr",
+                *VARIANTS[name],
+            ]
             job = run_job(overrides, workdir, session)
             truth = corpus_truth(job.files, Path(str(job.cfg.dataset.root)))
-            row = {"seed": seed, "variant": name, "seconds": job.seconds, "load_before": job.load_before,
-                   "load_after": job.load_after, **message_scores(job.files, truth), **visual_scores(job.files, truth)}
+            row = {
+                "seed": seed,
+                "variant": name,
+                "seconds": job.seconds,
+                "load_before": job.load_before,
+                "load_after": job.load_after,
+                **message_scores(job.files, truth),
+                **visual_scores(job.files, truth),
+            }
             if name == "default":
                 row.update(encoder_throughput(job.files, job.cfg))
             rows.append(row)
@@ -259,11 +295,31 @@ def synthetic(preset: str, seeds: list[int], variants: list[str], workdir: Path,
     return rows
 
 
-ROW_KEYS = ["seed", "variant", "n_text_images", "message_nmi", "message_ari", "message_noise", "message_nmi_assigned",
-            "message_ari_assigned", "message_topics", "image_message_nmi", "phrasing_grouper_nmi", "xphr_recall",
-            "false_merge", "xphr_j", "image_xphr_j", "visual_ari", "visual_nmi", "clusters", "text_lines_per_s",
-            "text_lines_per_s_1thread",
-            "seconds", "load_before", "load_after"]
+ROW_KEYS = [
+    "seed",
+    "variant",
+    "n_text_images",
+    "message_nmi",
+    "message_ari",
+    "message_noise",
+    "message_nmi_assigned",
+    "message_ari_assigned",
+    "message_topics",
+    "image_message_nmi",
+    "phrasing_grouper_nmi",
+    "xphr_recall",
+    "false_merge",
+    "xphr_j",
+    "image_xphr_j",
+    "visual_ari",
+    "visual_nmi",
+    "clusters",
+    "text_lines_per_s",
+    "text_lines_per_s_1thread",
+    "seconds",
+    "load_before",
+    "load_after",
+]
 
 
 def key_values(row: dict, keys: list[str]) -> str:
@@ -281,31 +337,45 @@ def synthetic_result(rows: list[dict]) -> str:
     variants' figures where they were run."""
     default = next(r for r in rows if r["variant"] == "default")
     keys = [k for k in ROW_KEYS if k not in ("variant", "xphr_recall", "false_merge")]
-    cells = [key_values(default, keys),
-             f"goal_nmi_0.5={'pass' if default['message_nmi'] >= 0.5 else 'miss'}",
-             f"nmi_over_image={default['message_nmi'] / max(default['image_message_nmi'], 1e-9):.1f}x"]
+    cells = [
+        key_values(default, keys),
+        f"goal_nmi_0.5={'pass' if default['message_nmi'] >= 0.5 else 'miss'}",
+        f"nmi_over_image={default['message_nmi'] / max(default['image_message_nmi'], 1e-9):.1f}x",
+    ]
     for kind in ("fused", "text"):
         row = next((r for r in rows if r["variant"] == kind and r["seed"] == default["seed"]), None)
         if row is not None:
-            cells.append(f"{kind}_visual_nmi={row['visual_nmi']:.3f} {kind}_message_nmi={row['image_message_nmi']:.3f}")
+            cells.append(
+                f"{kind}_visual_nmi={row['visual_nmi']:.3f} {kind}_message_nmi={row['image_message_nmi']:.3f}"
+            )
     return "RESULT " + " ".join(cells)
 
 
 def print_tables(rows: list[dict]) -> None:
-    print("\n| seed | variant | text images | topics | noise | message NMI / ARI | NMI assigned | "
-          "x-phrasing recall / false merge / J | image clusters: k / visual ARI / NMI / message NMI / J | s |")
+    print(
+        "\n| seed | variant | text images | topics | noise | message NMI / ARI | NMI assigned | "
+        "x-phrasing recall / false merge / J | image clusters: k / visual ARI / NMI / message NMI / J | s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['seed']} | {r['variant']} | {r['n_text_images']} | {r['message_topics']} | {r['message_noise']:.0%} | "
-              f"{r['message_nmi']:.3f} / {r['message_ari']:.3f} | {r['message_nmi_assigned']:.3f} | "
-              f"{r['xphr_recall']:.3f} / {r['false_merge']:.3f} / {r['xphr_j']:.3f} | "
-              f"{r['clusters']} / {r['visual_ari']:.3f} / {r['visual_nmi']:.3f} / {r['image_message_nmi']:.3f} / "
-              f"{r['image_xphr_j']:.3f} | {r['seconds']:.0f} |")
+        print(
+            f"| {r['seed']} | {r['variant']} | {r['n_text_images']} | {r['message_topics']} | "
+            f"{r['message_noise']:.0%} | "
+            f"{r['message_nmi']:.3f} / {r['message_ari']:.3f} | {r['message_nmi_assigned']:.3f} | "
+            f"{r['xphr_recall']:.3f} / {r['false_merge']:.3f} / {r['xphr_j']:.3f} | "
+            f"{r['clusters']} / {r['visual_ari']:.3f} / {r['visual_nmi']:.3f} / "
+            f"{r['image_message_nmi']:.3f} / "
+            f"{r['image_xphr_j']:.3f} | {r['seconds']:.0f} |"
+        )
     for r in rows:
         if r["variant"] == "default":
-            print(f"seed {r['seed']}: phrasing grouper NMI {r['phrasing_grouper_nmi']:.3f} ({r['phrasings']} phrasings); "
-                  f"text encoder {r.get('text_lines_per_s', float('nan')):.0f} lines/s on {r.get('text_lines', 0)} "
-                  f"units of {r.get('text_line_chars', float('nan')):.0f} characters")
+            print(
+                f"seed {r['seed']}: phrasing grouper NMI {r['phrasing_grouper_nmi']:.3f} "
+                f"({r['phrasings']} phrasings); text encoder {r.get('text_lines_per_s', float('nan')):.0f} "
+                f"lines/s (one thread {r.get('text_lines_per_s_1thread', float('nan')):.0f}) on "
+                f"{r.get('text_lines', 0)} "
+                f"units of {r.get('text_line_chars', float('nan')):.0f} characters"
+            )
 
 
 # openclipart's subset is a folder of symbolic links into /usr/share/openclipart: ingest now records
@@ -325,7 +395,9 @@ def real_sets(names: list[str], workdir: Path, session: Session) -> list[dict]:
         row = {"set": name, "grid_nmi": grid, "grid_at": where}
         for kind in EMBEDDINGS:
             try:
-                job = run_job([*set_overrides(name), *linked, "text=ocr", f"embedding={kind}"], workdir, session)
+                job = run_job(
+                    [*set_overrides(name), *linked, "text=ocr", f"embedding={kind}"], workdir, session
+                )
                 run_files, seconds = job.files, job.seconds
             except VisframeError as error:  # the finding (e.g. fused on a set where nothing has text)
                 row[kind] = {"error": f"{type(error).__name__}: {str(error).splitlines()[0]}"}
@@ -336,56 +408,91 @@ def real_sets(names: list[str], workdir: Path, session: Session) -> list[dict]:
             messages = run_files.read_optional(C.MESSAGES, [C.IMAGE_ID])
             texts = run_files.read_optional(C.TEXTS, [C.N_CHARS])
             nmi = normalized_mutual_info_score(joined[C.LABEL], joined[C.CLUSTER])
-            row[kind] = {"clusters": int(joined.loc[joined[C.CLUSTER] != C.NOISE, C.CLUSTER].nunique()),
-                         "ari": adjusted_rand_score(joined[C.LABEL], joined[C.CLUSTER]), "nmi": nmi,
-                         "nmi_ratio": nmi / grid, "seconds": seconds,
-                         "with_text": 0 if texts is None else int((texts[C.N_CHARS] > 0).sum()),
-                         "with_units": 0 if messages is None else len(messages)}
+            row[kind] = {
+                "clusters": int(joined.loc[joined[C.CLUSTER] != C.NOISE, C.CLUSTER].nunique()),
+                "ari": adjusted_rand_score(joined[C.LABEL], joined[C.CLUSTER]),
+                "nmi": nmi,
+                "nmi_ratio": nmi / grid,
+                "seconds": seconds,
+                "with_text": 0 if texts is None else int((texts[C.N_CHARS] > 0).sum()),
+                "with_units": 0 if messages is None else len(messages),
+            }
         rows.append(row)
         cells = [f"set={name}", f"grid_nmi={grid:.3f}", f"load={os.getloadavg()[0]:.1f}"]
         for kind in EMBEDDINGS:
             if "error" in row[kind]:
                 cells.append(f"{kind}_error=1")
             else:
-                cells += [f"{kind}_nmi={row[kind]['nmi']:.3f}", f"{kind}_nmi_ratio={row[kind]['nmi_ratio']:.3f}"]
+                cells += [
+                    f"{kind}_nmi={row[kind]['nmi']:.3f}",
+                    f"{kind}_nmi_ratio={row[kind]['nmi_ratio']:.3f}",
+                ]
         print("ROW " + " ".join(cells), flush=True)
-    print("\n| set | grid best NMI (at) | images with OCR text / with message units | image: k / ARI / NMI / ratio | "
-          "fused: k / ARI / NMI / ratio | text: k / ARI / NMI / ratio |")
+    print(
+        "\n| set | grid best NMI (at) | images with OCR text / with message units | "
+        "image: k / ARI / NMI / ratio | "
+        "fused: k / ARI / NMI / ratio | text: k / ARI / NMI / ratio |"
+    )
     print("|---|---|---|---|---|---|")
     for r in rows:
         cells = []
         for kind in EMBEDDINGS:
             k = r[kind]
-            cells.append(k["error"] if "error" in k else
-                         f"{k['clusters']} / {k['ari']:.3f} / {k['nmi']:.3f} / {k['nmi_ratio']:.3f}")
+            cells.append(
+                k["error"]
+                if "error" in k
+                else f"{k['clusters']} / {k['ari']:.3f} / {k['nmi']:.3f} / {k['nmi_ratio']:.3f}"
+            )
         seen = r["image"] if "error" not in r["image"] else {}
-        print(f"| {r['set']} | {r['grid_nmi']:.3f} ({r['grid_at']}) | {seen.get('with_text', '?')} / "
-              f"{seen.get('with_units', '?')} | {cells[0]} | {cells[1]} | {cells[2]} |")
+        print(
+            f"| {r['set']} | {r['grid_nmi']:.3f} ({r['grid_at']}) | {seen.get('with_text', '?')} / "
+            f"{seen.get('with_units', '?')} | {cells[0]} | {cells[1]} | {cells[2]} |"
+        )
     return rows
 
 
 def real_result(rows: list[dict]) -> str:
-    """The closing line: each set's NMI ratio per embedding, and whether fused loses on any set."""
+    """The closing line: each set's NMI ratio per embedding, and whether fused loses on any set (a
+    set where fused cannot run, e.g. one without any text, counts as a loss: the default must run)."""
     cells = []
     drops = []
+    fused_errors = [r["set"] for r in rows if "error" in r["fused"] and "error" not in r["image"]]
     for r in rows:
         for kind in EMBEDDINGS:
-            cells.append(f"{r['set']}_{kind}_ratio=" + ("error" if "error" in r[kind] else f"{r[kind]['nmi_ratio']:.3f}"))
+            cells.append(
+                f"{r['set']}_{kind}_ratio="
+                + ("error" if "error" in r[kind] else f"{r[kind]['nmi_ratio']:.3f}")
+            )
         if "error" not in r["image"] and "error" not in r["fused"]:
             drops.append(r["fused"]["nmi_ratio"] - r["image"]["nmi_ratio"])
     worst = f"{min(drops):+.3f}" if drops else "nan"
-    return "RESULT " + " ".join([*cells, f"fused_minus_image_worst={worst}",
-                                 f"fused_loses_somewhere={'yes' if any(d < 0 for d in drops) else 'no'}"])
+    loses = any(d < 0 for d in drops) or bool(fused_errors)
+    return "RESULT " + " ".join(
+        [
+            *cells,
+            f"fused_minus_image_worst={worst}",
+            f"fused_fails_on={','.join(fused_errors) or 'none'}",
+            f"fused_loses_somewhere={'yes' if loses else 'no'}",
+        ]
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="small")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--variants", nargs="*", default=None,
-                        help=f"no value: all of {list(VARIANTS)}; default: the default job only")
-    parser.add_argument("--real", nargs="*", default=None, help="real sets (tuxpaint openclipart digits); no synthetic")
-    parser.add_argument("--workdir", type=Path, default=None, help="keep the runs here (default: a temporary folder)")
+    parser.add_argument(
+        "--variants",
+        nargs="*",
+        default=None,
+        help=f"no value: all of {list(VARIANTS)}; default: the default job only",
+    )
+    parser.add_argument(
+        "--real", nargs="*", default=None, help="real sets (tuxpaint openclipart digits); no synthetic"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="keep the runs here (default: a temporary folder)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     variants = ["default"] if args.variants is None else (args.variants or list(VARIANTS))
