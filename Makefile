@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 RUN    ?=
 
-.PHONY: install run test test-slow test-all ui review bench-embed bench-cluster bench-sweep bench-scale bench-report bench-paper bench-ingest bench-text bench-suggest bench-map bench-review bench-integrity bench-quality device-check lint clean
+.PHONY: install run test test-slow test-all ui review bench-embed bench-cluster bench-sweep bench-scale bench-report bench-paper bench-ingest bench-text bench-message bench-suggest bench-map bench-review bench-integrity bench-quality device-check lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -80,6 +80,11 @@ bench-text: install
 ## bench-suggest: suggested codes on the synthetic corpus: a simulated coder codes k = 3/5/10 posts per message; κ on the rest, zero-shot κ, seconds per code at 100k images
 bench-suggest: install
 	$(PY) benchmarks/bench_suggest.py $(ARGS)
+
+## bench-message: message topics on the synthetic corpus (text=ocr): message NMI/ARI, image-only NMI, text lines/s
+## (ARGS="--variants": the measured alternatives incl. embedding=fused|text; ARGS="--real": the real labelled sets)
+bench-message: install
+	$(PY) benchmarks/bench_message.py $(ARGS)
 
 ## bench-map: /map at 100k and 1M points in headless Chromium (first paint, points request, redraw)
 bench-map: install
