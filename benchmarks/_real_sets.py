@@ -110,6 +110,8 @@ def set_overrides(name: str) -> list[str]:
             f"dataset.root={openclipart_folder()}",
             "dataset.label_from_dirs=true",
             "dataset.name=openclipart",
+            # The subset is a folder of symbolic links into /usr/share/openclipart: followed on purpose.
+            "dataset.follow_symlinks_outside=true",
         ]
     if name == "digits":
         return [

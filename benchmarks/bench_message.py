@@ -378,11 +378,6 @@ def print_tables(rows: list[dict]) -> None:
             )
 
 
-# openclipart's subset is a folder of symbolic links into /usr/share/openclipart: ingest now records
-# links leading outside the root as `outside_root` and reads none (all 1,127 files) unless told.
-LINKED_SETS = {"openclipart": ["dataset.follow_symlinks_outside=true"]}
-
-
 def real_sets(names: list[str], workdir: Path, session: Session) -> list[dict]:
     """embedding=image|fused|text on the real labelled sets (text=ocr), against the label-tuned grid."""
     from _real_sets import load_set, set_overrides
@@ -390,13 +385,12 @@ def real_sets(names: list[str], workdir: Path, session: Session) -> list[dict]:
 
     rows = []
     for name in names:
-        linked = LINKED_SETS.get(name, [])
-        grid, where = grid_best(load_set(name, linked))
+        grid, where = grid_best(load_set(name))
         row = {"set": name, "grid_nmi": grid, "grid_at": where}
         for kind in EMBEDDINGS:
             try:
                 job = run_job(
-                    [*set_overrides(name), *linked, "text=ocr", f"embedding={kind}"], workdir, session
+                    [*set_overrides(name), "text=ocr", f"embedding={kind}"], workdir, session
                 )
                 run_files, seconds = job.files, job.seconds
             except VisframeError as error:  # the finding (e.g. fused on a set where nothing has text)
