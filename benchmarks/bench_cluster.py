@@ -1,4 +1,4 @@
-"""Compare the CPU HDBSCAN backends on the same reduced data: time, agreement, outputs.
+r"""Compare the CPU HDBSCAN backends on the same reduced data: time, agreement, outputs.
 
     make bench-cluster                     # 16,567 synthetic 512-d vectors → UMAP 5-d, and raw 512-d
     python benchmarks/bench_cluster.py --n 5000 --raw-n 2000 --repeats 3
@@ -11,7 +11,8 @@ same points (and against the synthetic themes), and each backend's config is ref
 check that the same input gives the same labels. The default clusterer is the fastest backend that
 gives labels, probabilities AND outlier scores, reproducibly.
 
-    python benchmarks/bench_cluster.py --reduced <cache>/reductions/<key>.npy --embeddings <cache>/embeddings/<key>
+    python benchmarks/bench_cluster.py --reduced <cache>/reductions/<key>.npy \
+        --embeddings <cache>/embeddings/<key>
 compares them on a real run's UMAP output and embeddings instead of synthetic vectors.
 Last, the default clusterer (auto_hdbscan on the UMAP output) beside the experimental EVoC
 (clusterer=evoc, raw vectors), `--evoc-n` points.
@@ -67,7 +68,8 @@ def read_embeddings(directory: Path) -> np.ndarray:
 
 def compare(title: str, points: np.ndarray, themes: np.ndarray, min_cluster_size: int, repeats: int) -> None:
     print(
-        f"\n## {title}: {points.shape[0]:,} points × {points.shape[1]} dims, min_cluster_size={min_cluster_size}"
+        f"\n## {title}: {points.shape[0]:,} points × {points.shape[1]} dims, "
+        f"min_cluster_size={min_cluster_size}"
     )
     for name in BACKENDS:  # warm-up: compile numba code, load libraries
         fit_clusterer(instantiate(backend_config(name, min_cluster_size)), points[: min(2000, len(points))])
@@ -80,7 +82,8 @@ def compare(title: str, points: np.ndarray, themes: np.ndarray, min_cluster_size
             results[name] = result
     base = statistics.median(seconds["hdbscan"])
     print(
-        f"{'backend':<16}{'median s':>10}{'x hdbscan':>11}{'clusters':>10}{'noise':>8}{'ARI themes':>12}  outputs"
+        f"{'backend':<16}{'median s':>10}{'x hdbscan':>11}{'clusters':>10}{'noise':>8}"
+        f"{'ARI themes':>12}  outputs"
     )
     truth_ari = (
         (lambda labels: f"{adjusted_rand_score(themes, labels):>12.3f}")
@@ -119,7 +122,8 @@ def compare_default_and_evoc(reduced: np.ndarray, vectors: np.ndarray, themes, n
 
     print(f"\n## default (auto_hdbscan, UMAP 5-d) vs EVoC (raw {vectors.shape[1]}-d): first {n:,} points")
     print(
-        f"{'clusterer':<14}{'input':>9}{'s':>8}{'clusters':>10}{'noise':>8}{'ARI themes':>12}  layers (clusters, finest first)"
+        f"{'clusterer':<14}{'input':>9}{'s':>8}{'clusters':>10}{'noise':>8}{'ARI themes':>12}"
+        "  layers (clusters, finest first)"
     )
     for name in ("auto_hdbscan", "evoc"):
         config = OmegaConf.load(Path(CONFIG_DIR) / "clusterer" / f"{name}.yaml")
@@ -141,7 +145,8 @@ def compare_default_and_evoc(reduced: np.ndarray, vectors: np.ndarray, themes, n
         )
         layers = [len(set(layer.tolist()) - {-1}) for layer in result.layers]
         print(
-            f"{name:<14}{space:>9}{result.seconds:>8.2f}{result.n_clusters:>10}{(result.labels < 0).mean():>8.1%}{ari}  {layers}"
+            f"{name:<14}{space:>9}{result.seconds:>8.2f}{result.n_clusters:>10}"
+            f"{(result.labels < 0).mean():>8.1%}{ari}  {layers}"
         )
         RESULTS[f"{name}_seconds"] = result.seconds
         if themes is not None:
@@ -195,7 +200,8 @@ def main() -> None:
     else:
         reduced, umap_seconds = umap_reduced(vectors, cache_dir)
     print(
-        f"UMAP 5-d of {args.n:,} × {vectors.shape[1]}: {umap_seconds:.1f}s (with numba compilation; cached after) "
+        f"UMAP 5-d of {args.n:,} × {vectors.shape[1]}: {umap_seconds:.1f}s "
+        "(with numba compilation; cached after) "
         f"[{time.perf_counter() - started:.1f}s]"
     )
     compare("UMAP output (5-d)", reduced, themes, args.min_cluster_size, args.repeats)

@@ -69,7 +69,8 @@ def main() -> None:
     print(f"numba cache {cache / 'numba'}: {size:.1f} MB")
     print(f"UMAP + {args.clusterer} job, empty numba cache:  {times['cold']:.1f}s")
     print(
-        f"UMAP + {args.clusterer} job, warm numba cache:   {times['warm']:.1f}s  ({times['cold'] / times['warm']:.2f}x faster)"
+        f"UMAP + {args.clusterer} job, warm numba cache:   {times['warm']:.1f}s  "
+        f"({times['cold'] / times['warm']:.2f}x faster)"
     )
     print(f"cluster-only job (reduction cached), warm cache: {times['cluster']:.1f}s")
 

@@ -8,8 +8,8 @@ For efficientnet_lite0 (its real weights) and resnet50 (random weights: same com
 2. end-to-end images/s from JPEG files through `embed_images` (Lightning loop, decoding in a
    worker, Parquet shards) with the default trainer settings, and its ratio to model-only measured
    with the same settings on as many images right before and right after it (goal >= 0.85);
-3. peak RSS (VmHWM of a fresh process, and of its decoding worker) for 2,000 vs 16,567 images, and each run's time with a
-   full cache against the first run (goals: flat RSS, rerun < 10 %).
+3. peak RSS (VmHWM of a fresh process, and of its decoding worker) for 2,000 vs 16,567 images, and
+   each run's time with a full cache against the first run (goals: flat RSS, rerun < 10 %).
 
 This CPU's speed swings 2-3x from minute to minute (and other jobs share it), so every ratio is
 measured inside one run, interleaved, repeated, and reported as a median.
@@ -184,9 +184,9 @@ def rss_child(args) -> None:
     rerun_s = time.perf_counter() - start
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest decoding worker
     print(json.dumps({
-        "n": len(ids), "rss_before_mib": before, "peak_rss_mib": vm_hwm_mib(), "worker_peak_mib": workers, "first_s": first_s,
-        "rerun_s": rerun_s, "embedded": result.images_embedded, "rerun_embedded": again.images_embedded,
-        "vectors_mib": result.vectors.nbytes / 2**20,
+        "n": len(ids), "rss_before_mib": before, "peak_rss_mib": vm_hwm_mib(), "worker_peak_mib": workers,
+        "first_s": first_s, "rerun_s": rerun_s, "embedded": result.images_embedded,
+        "rerun_embedded": again.images_embedded, "vectors_mib": result.vectors.nbytes / 2**20,
     }))  # fmt: skip
 
 
@@ -204,8 +204,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--models", default="efficientnet_lite0,resnet50")
-    parser.add_argument("--timing-images", default="efficientnet_lite0=512,resnet50=192,clip_b32_random=512",
-                        help="images per end-to-end timing run, per model (fewer for slower models)")  # fmt: skip
+    parser.add_argument(
+        "--timing-images",
+        default="efficientnet_lite0=512,resnet50=192,clip_b32_random=512",
+        help="images per end-to-end timing run, per model (fewer for slower models)",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--rss-sizes", default=f"2000,{PAPER_SIZE}")
@@ -235,8 +238,10 @@ def main() -> None:
     timing_n = dict(item.split("=") for item in args.timing_images.split(","))
     rss_sizes = [int(n) for n in args.rss_sizes.split(",")] if args.rss_sizes else []
     total = max([*rss_sizes, *(int(timing_n.get(m, 512)) for m in models)])
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}"
-          + (f" ({torch.cuda.get_device_name()})" if device == "cuda" else f", {os.cpu_count()} CPUs"))  # fmt: skip
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}"
+        + (f" ({torch.cuda.get_device_name()})" if device == "cuda" else f", {os.cpu_count()} CPUs")
+    )
     paths = make_images(Path(args.images_dir), total)
     ids = image_ids(paths)
     scratch = Path(tempfile.mkdtemp(prefix="visframe-bench-"))
@@ -259,14 +264,16 @@ def main() -> None:
             # this machine's AVX2 EPYC), and `precision: auto` picks fp32. Not worth minutes to show.
             speed_rows.append([name, f"{fp32:.1f}", "n/a (no native bf16)", "-"])
             print(
-                f"[{time.perf_counter() - started:5.0f}s] {name}: model-only fp32 {fp32:.1f} img/s (no native bf16 here)",
+                f"[{time.perf_counter() - started:5.0f}s] {name}: model-only fp32 {fp32:.1f} img/s "
+                "(no native bf16 here)",
                 flush=True,
             )
         else:
             fast = model_only(encoder, pixels, "bf16-mixed", True, device, 3)
             speed_rows.append([name, f"{fp32:.1f}", f"{fast:.1f}", f"{fast / fp32:.2f}x"])
             print(
-                f"[{time.perf_counter() - started:5.0f}s] {name}: model-only fp32 {fp32:.1f}, bf16+CL {fast:.1f} img/s",
+                f"[{time.perf_counter() - started:5.0f}s] {name}: model-only fp32 {fp32:.1f}, "
+                f"bf16+CL {fast:.1f} img/s",
                 flush=True,
             )
 
@@ -288,8 +295,8 @@ def main() -> None:
                   f"load average {load_avg()}", flush=True)  # fmt: skip
         loop_rows.append([
             name, str(n), settings.precision, str(settings.channels_last), str(settings.num_workers),
-            f"{statistics.median(model_all):.1f}", f"{statistics.median(e2e_all):.1f}", f"{statistics.median(ratios):.2f}",
-            f"{100 * statistics.median(reruns):.1f}%",
+            f"{statistics.median(model_all):.1f}", f"{statistics.median(e2e_all):.1f}",
+            f"{statistics.median(ratios):.2f}", f"{100 * statistics.median(reruns):.1f}%",
         ])  # fmt: skip
         del encoder
 
@@ -298,8 +305,9 @@ def main() -> None:
     rss_rows = []
     for name in [m for m in args.rss_models.split(",") if m] if rss_sizes else []:
         for n in rss_sizes:
-            command = [sys.executable, __file__, "--rss-child", str(listing), "--rss-n", str(n), "--rss-model", name,
-                       "--cache", str(scratch / f"rss-{name}-{n}"), "--trainer", json.dumps(trainer_cfg), "--scratch", str(scratch)]  # fmt: skip
+            command = [sys.executable, __file__, "--rss-child", str(listing), "--rss-n", str(n),
+                       "--rss-model", name, "--cache", str(scratch / f"rss-{name}-{n}"),
+                       "--trainer", json.dumps(trainer_cfg), "--scratch", str(scratch)]  # fmt: skip
             out = subprocess.run(
                 command,
                 capture_output=True,
@@ -312,13 +320,15 @@ def main() -> None:
             stats = json.loads(out.stdout.strip().splitlines()[-1])
             print(f"[{time.perf_counter() - started:5.0f}s] {name} x{n}: {json.dumps(stats)}", flush=True)
             rss_rows.append([
-                name, str(n), f"{stats['rss_before_mib']:.0f}", f"{stats['peak_rss_mib']:.0f}", f"{stats['worker_peak_mib']:.0f}",
-                f"{stats['vectors_mib']:.1f}",
-                f"{stats['first_s']:.1f}", f"{n / stats['first_s']:.1f}", f"{stats['rerun_s']:.2f}", f"{100 * stats['rerun_s'] / stats['first_s']:.1f}%",
+                name, str(n), f"{stats['rss_before_mib']:.0f}", f"{stats['peak_rss_mib']:.0f}",
+                f"{stats['worker_peak_mib']:.0f}", f"{stats['vectors_mib']:.1f}",
+                f"{stats['first_s']:.1f}", f"{n / stats['first_s']:.1f}", f"{stats['rerun_s']:.2f}",
+                f"{100 * stats['rerun_s'] / stats['first_s']:.1f}%",
             ])  # fmt: skip
 
     print(
-        f"\n== visframe embedding benchmark ({time.perf_counter() - started:.0f}s; batch {args.batch_size}, {device}) ==\n"
+        f"\n== visframe embedding benchmark ({time.perf_counter() - started:.0f}s; "
+        f"batch {args.batch_size}, {device}) ==\n"
     )
     print("Model only, pre-decoded tensors, images/s (3 batches):")
     print(table(speed_rows, ["model", "fp32", "bf16+channels_last", "speed-up"]))
@@ -327,20 +337,20 @@ def main() -> None:
         args.repeats,
         "runs:",
     )
-    print(table(loop_rows, ["model", "images", "precision", "channels_last", "workers", "model-only/s", "end-to-end/s",
-                            "ratio (goal>=0.85)", "rerun/first (goal<10%)"]))  # fmt: skip
+    print(table(loop_rows, ["model", "images", "precision", "channels_last", "workers", "model-only/s",
+                            "end-to-end/s", "ratio (goal>=0.85)", "rerun/first (goal<10%)"]))  # fmt: skip
     if rss_rows:
         print("\nFresh process per size: peak RSS (MiB), first run and rerun with a full cache:")
-        print(table(rss_rows, ["model", "images", "RSS after load", "peak RSS", "worker peak", "result matrix", "first s", "img/s",
-                               "rerun s", "rerun/first"]))  # fmt: skip
+        print(table(rss_rows, ["model", "images", "RSS after load", "peak RSS", "worker peak",
+                               "result matrix", "first s", "img/s", "rerun s", "rerun/first"]))  # fmt: skip
         by_model: dict[str, list[list[str]]] = {}
         for row in rss_rows:
             by_model.setdefault(row[0], []).append(row)
         for name, rows in by_model.items():
             small, large = rows[0], rows[-1]
-            print(f"  {name}: peak RSS {small[3]} → {large[3]} MiB for {int(small[1]):,} → {int(large[1]):,} images "
-                  f"({float(large[3]) / float(small[3]):.2f}x), of which the returned (N, D) matrix is "
-                  f"{small[5]} → {large[5]} MiB")  # fmt: skip
+            print(f"  {name}: peak RSS {small[3]} → {large[3]} MiB for {int(small[1]):,} → {int(large[1]):,} "
+                  f"images ({float(large[3]) / float(small[3]):.2f}x), of which the returned (N, D) matrix "
+                  f"is {small[5]} → {large[5]} MiB")  # fmt: skip
     # The headline figures, one line: per model the median end-to-end / model-only ratio and the
     # rerun's share of the first run; peak RSS at the smallest and largest size where measured.
     result = {}

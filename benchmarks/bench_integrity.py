@@ -1,9 +1,9 @@
 """What verified cache reads cost: the BLAKE2b check of embedding shards beside reading them.
 
 Writes the shards of N vectors (default 16,567 × 1280 float32, the paper's corpus with the offline
-default encoder), then, `--repeats` times in this one process: hashes every shard (the check alone), reads them
-with plain Parquet, loads them through `load_embeddings` as a fresh process would (check + decode
-+ assembly) and once more (shards already verified in this process are not hashed again). Prints
+default encoder), then, `--repeats` times in this one process: hashes every shard (the check alone),
+reads them with plain Parquet, loads them through `load_embeddings` as a fresh process would (check +
+decode + assembly) and once more (shards already verified in this process are not hashed again). Prints
 medians and the check's share of the load (this CPU's speed swings 2-3x: compare the ratios).
 
     python benchmarks/bench_integrity.py [--n 16567] [--dim 1280] [--shard-rows 2048] [--repeats 3]
@@ -43,7 +43,8 @@ def main() -> None:
     ids = [f"{i:016x}" for i in range(args.n)]
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        write_s = timed(lambda: [write_shard(directory, ids[i : i + args.shard_rows], vectors[i : i + args.shard_rows])
+        write_s = timed(lambda: [write_shard(directory, ids[i : i + args.shard_rows],
+                                             vectors[i : i + args.shard_rows])
                                  for i in range(0, args.n, args.shard_rows)])  # fmt: skip
         size_mb = sum(p.stat().st_size for p in shard_paths(directory)) / 1e6
         check, plain, verified, again = [], [], [], []
@@ -74,9 +75,9 @@ def main() -> None:
         f"load_embeddings (checked, N×D): {verified_s:.2f} s; the check is {check_s / verified_s:.0%} of it"
     )
     print(f"load_embeddings again (same process, already verified): {again_s:.2f} s")
-    print(f"RESULT n={args.n} dim={args.dim} size_mb={size_mb:.0f} write_s={write_s:.2f} check_s={check_s:.2f} "
-          f"plain_read_s={plain_s:.2f} load_s={verified_s:.2f} load_again_s={again_s:.2f} "
-          f"check_share={check_s / verified_s:.2f}")  # fmt: skip
+    print(f"RESULT n={args.n} dim={args.dim} size_mb={size_mb:.0f} write_s={write_s:.2f} "
+          f"check_s={check_s:.2f} plain_read_s={plain_s:.2f} load_s={verified_s:.2f} "
+          f"load_again_s={again_s:.2f} check_share={check_s / verified_s:.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -209,7 +209,8 @@ def bench_size(browser, n: int, screens: Path, query: str = "") -> dict:
             page.goto(f"{base}/map{query}", timeout=PAGE_TIMEOUT_S * 1000, wait_until="domcontentloaded")
             poll(
                 page,
-                "() => window.__map && (window.__map.ready || window.__map.error || window.__map.firstPaintMs)",
+                "() => window.__map && "
+                "(window.__map.ready || window.__map.error || window.__map.firstPaintMs)",
             )
             shot = page.locator("#map-canvas").screenshot(timeout=PAGE_TIMEOUT_S * 1000)
             figures["first_pixels_s"] = time.perf_counter() - opened
@@ -233,7 +234,8 @@ def bench_size(browser, n: int, screens: Path, query: str = "") -> dict:
                 figures[f"fetch_{key}_s"] = page.evaluate("window.__map.colourFetchMs") / 1000
                 figures[f"draw_{key}_s"] = page.evaluate("window.__map.drawMs") / 1000
             figures["raster_ms"] = float(page.evaluate("window.__map.rasterMs || 0"))
-            # A pan of a quarter of the view (a mouse drag): until the view settled and a screenshot came back.
+            # A pan of a quarter of the view (a mouse drag): until the view settled and a screenshot
+            # came back.
             box = page.locator("#map-canvas").bounding_box()
             cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
             start = time.perf_counter()

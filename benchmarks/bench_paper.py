@@ -8,7 +8,8 @@ temporary folder: every image is embedded, numba compiles, nothing is reused but
 MLflow writes into that folder too. It prints and ends with one line:
 
     RESULT total_s=… stage_seconds_<stage>=… embed_images_per_s=… embed_loop_images_per_s=…
-           embed_vs_loop=… embed_forward_images_per_s=… loop_vs_forward=… peak_rss_mib=… peak_tree_rss_mib=… ari=… nmi=… n_clusters=… corpus_s=… load_avg=…
+           embed_vs_loop=… embed_forward_images_per_s=… loop_vs_forward=… peak_rss_mib=…
+           peak_tree_rss_mib=… ari=… nmi=… n_clusters=… corpus_s=… load_avg=…
 
 - `total_s`: the job's own `total_seconds` (metrics.json: from the config to metrics.json, every
   stage); `process_s`: the subprocess's wall time (adds Python start-up, imports, Hydra, MLflow's
@@ -185,8 +186,9 @@ def bench_pipeline(args, scratch: Path) -> None:
     forward_rate = metrics.get("embed_forward_images_per_s", float("nan"))
     result = {
         "total_s": metrics["total_seconds"], "process_s": wall, **stages, "images_embedded": int(embedded),
-        "embed_images_per_s": embed_rate, "embed_loop_images_per_s": loop_rate, "embed_vs_loop": embed_rate / loop_rate,
-        "embed_forward_images_per_s": forward_rate, "loop_vs_forward": loop_rate / forward_rate,
+        "embed_images_per_s": embed_rate, "embed_loop_images_per_s": loop_rate,
+        "embed_vs_loop": embed_rate / loop_rate, "embed_forward_images_per_s": forward_rate,
+        "loop_vs_forward": loop_rate / forward_rate,
         "peak_rss_mib": largest, "peak_tree_rss_mib": tree,
         **{k: metrics[k] for k in ("ari", "nmi", "n_clusters", "noise_fraction") if k in metrics},
         "corpus_s": corpus_s, "load_avg": f"{load_before}-{load_avg()}",
@@ -194,14 +196,17 @@ def bench_pipeline(args, scratch: Path) -> None:
     print(f"\n== paper preset from an empty cache ({' '.join(args.set) or 'default config'}) ==")
     for name, seconds in sorted(stages.items(), key=lambda kv: -kv[1]):
         print(
-            f"  {name[len('stage_seconds_') :]:>12s} {seconds:8.1f} s  {100 * seconds / metrics['total_seconds']:5.1f} %"
+            f"  {name[len('stage_seconds_') :]:>12s} {seconds:8.1f} s  "
+            f"{100 * seconds / metrics['total_seconds']:5.1f} %"
         )
     print(
-        f"  {'total':>12s} {metrics['total_seconds']:8.1f} s  (process {wall:.1f} s; goal without text <= 240 s)"
+        f"  {'total':>12s} {metrics['total_seconds']:8.1f} s  "
+        f"(process {wall:.1f} s; goal without text <= 240 s)"
     )
     print(
-        f"  embed stage {embed_rate:.1f} images/s vs the loop's own {loop_rate:.1f} ({embed_rate / loop_rate:.2f}; "
-        f"goal >= 0.85), {int(embedded):,} images; the model's forward passes alone {forward_rate:.1f} "
+        f"  embed stage {embed_rate:.1f} images/s vs the loop's own {loop_rate:.1f} "
+        f"({embed_rate / loop_rate:.2f}; goal >= 0.85), {int(embedded):,} images; "
+        f"the model's forward passes alone {forward_rate:.1f} "
         f"(loop / forward {loop_rate / forward_rate:.2f})"
     )
     print(f"  peak RSS {largest:.0f} MiB (largest process), {tree:.0f} MiB (tree, sampled)")
@@ -294,8 +299,8 @@ def bench_embed_stage(args, scratch: Path) -> None:
     listing = scratch / "images.json"
     listing.write_text(json.dumps({"ids": ids, "paths": paths}), encoding="utf-8")
     print(f"{len(ids):,} distinct images ready in {time.perf_counter() - started:.0f} s "
-          f"(corpus {corpus_s:.0f} s; not counted); disk: {shutil.disk_usage(scratch).free / 2**30:.0f} GiB free",
-          flush=True)  # fmt: skip
+          f"(corpus {corpus_s:.0f} s; not counted); "
+          f"disk: {shutil.disk_usage(scratch).free / 2**30:.0f} GiB free", flush=True)  # fmt: skip
     cache = scratch / "cache"
     cache.mkdir()
     command = [

@@ -148,7 +148,9 @@ def print_table(rows: list[dict], title: str) -> None:
         return
     print(f"\n## {title}")
     print(
-        "| set | n | classes | kNN-10 | before: k / noise / largest / ARI / NMI | default: k / noise / largest / ARI / NMI | mcs | layers | grid best NMI (at) | NMI ratio | time x HDBSCAN |"
+        "| set | n | classes | kNN-10 | before: k / noise / largest / ARI / NMI "
+        "| default: k / noise / largest / ARI / NMI | mcs | layers | grid best NMI (at) | NMI ratio "
+        "| time x HDBSCAN |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -171,8 +173,9 @@ def print_table(rows: list[dict], title: str) -> None:
         if "evoc" in r:
             e = r["evoc"]
             print(
-                f"EVoC (raw vectors) on {r['set']}: {e['clusters']} clusters, noise {e['noise']:.0%}, largest {e['largest']:.0%}, "
-                f"ARI {e['ari']:.2f}, NMI {e['nmi']:.2f} (ratio {e['nmi'] / r['grid_nmi']:.2f}), {r['evoc_seconds']:.1f} s"
+                f"EVoC (raw vectors) on {r['set']}: {e['clusters']} clusters, noise {e['noise']:.0%}, "
+                f"largest {e['largest']:.0%}, ARI {e['ari']:.2f}, NMI {e['nmi']:.2f} "
+                f"(ratio {e['nmi'] / r['grid_nmi']:.2f}), {r['evoc_seconds']:.1f} s"
             )
 
 
@@ -218,7 +221,8 @@ def main() -> None:
         else ""
     )
     print(
-        f"RESULT {fields} min_nmi_ratio_real={goals['min_nmi_ratio_real']:.3f} collapsed_real={goals['collapsed_real']} "
+        f"RESULT {fields} min_nmi_ratio_real={goals['min_nmi_ratio_real']:.3f} "
+        f"collapsed_real={goals['collapsed_real']} "
         f"max_time_ratio={goals['max_time_ratio']:.2f}{extra}"
     )
 

@@ -1,4 +1,5 @@
-"""Benchmark: the describe stage + build_report on a paper-sized fake run (16,567 posts, ~100 clusters, 20% noise).
+"""Benchmark: the describe stage + build_report on a paper-sized fake run (16,567 posts, ~100 clusters,
+20% noise).
 
 Run: make bench-report (or .venv/bin/python benchmarks/bench_report.py) [--rows 16567] [--clusters 100]
 Every row is its own post and image_id, but the files are symlinks to 200 generated 640×480 JPEGs,

@@ -224,7 +224,8 @@ def option_study(n: int, overrides: list[str]) -> None:
             reductions[pca] = reduced
             print(
                 f"{'kNN on ' + (f'PCA-{pca}' if pca else 'the raw vectors'):<34}{seconds:>7.1f}"
-                f"{adjusted_rand_score(themes, labels):>7.3f}{normalized_mutual_info_score(themes, labels):>7.3f}",
+                f"{adjusted_rand_score(themes, labels):>7.3f}"
+                f"{normalized_mutual_info_score(themes, labels):>7.3f}",
                 flush=True,
             )
         print(f"\n{'2-D map':<34}{'s':>7}{'trust@10':>9}   (trustworthiness on 4,000 points, cosine)")
@@ -275,8 +276,8 @@ def predict_study(n: int, repeats: int = 2) -> None:
             print(f"predict {len(rest):,} points {where}: {seconds[where][-1]:.1f}s", flush=True)
     same = np.array_equal(results["here"], results["dask"])
     print(
-        f"RESULT predict_here_s={np.median(seconds['here']):.1f} predict_dask_s={np.median(seconds['dask']):.1f} "
-        f"same_labels={same}"
+        f"RESULT predict_here_s={np.median(seconds['here']):.1f} "
+        f"predict_dask_s={np.median(seconds['dask']):.1f} same_labels={same}"
     )
 
 
@@ -324,7 +325,10 @@ def main() -> None:
         f"{os.cpu_count()} CPUs; NUMBA_CACHE_DIR={os.environ['NUMBA_CACHE_DIR']}"
     )
     results, work = [], Path(tempfile.mkdtemp(prefix="bench-scale-runs-"))
-    header = f"{'n':>8} {'mode':<11}{'warm-up s':>10}{'pipeline s':>11}{'peak GB':>9}{'clusters':>9}{'noise':>7}{'ARI':>7}  stages s"
+    header = (
+        f"{'n':>8} {'mode':<11}{'warm-up s':>10}{'pipeline s':>11}{'peak GB':>9}{'clusters':>9}{'noise':>7}"
+        f"{'ARI':>7}  stages s"
+    )
     print(header)
     for run in args.runs:
         out = work / run.replace(":", "-")
@@ -342,8 +346,8 @@ def main() -> None:
         results.append(r)
         parts = " ".join(f"{k}={v:.1f}" for k, v in r["seconds"].items() if k != "pipeline")
         print(
-            f"{r['n']:>8} {r['mode']:<11}{r['warmup_s']:>10.1f}{r['seconds']['pipeline']:>11.1f}{r['peak_rss_gb']:>9.2f}"
-            f"{r['n_clusters']:>9.0f}{r['noise']:>7.1%}{r['ari']:>7.3f}  {parts}",
+            f"{r['n']:>8} {r['mode']:<11}{r['warmup_s']:>10.1f}{r['seconds']['pipeline']:>11.1f}"
+            f"{r['peak_rss_gb']:>9.2f}{r['n_clusters']:>9.0f}{r['noise']:>7.1%}{r['ari']:>7.3f}  {parts}",
             flush=True,
         )
 

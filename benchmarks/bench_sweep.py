@@ -204,13 +204,14 @@ def main() -> None:
     env.setdefault("NUMBA_CACHE_DIR", str(Path(env["VISFRAME_CACHE_DIR"]) / "numba"))
     probes = numba_second_process(env, args.numba_runs)
     print(
-        f"\nnumba in a second process (NUMBA_CACHE_DIR={env['NUMBA_CACHE_DIR']}), {len(probes)} fresh processes:"
+        f"\nnumba in a second process (NUMBA_CACHE_DIR={env['NUMBA_CACHE_DIR']}), "
+        f"{len(probes)} fresh processes:"
     )
     for probe in probes:
         print(
-            f"  first fit's extra over the second: {probe['extra_s']:.1f}s wall, {probe['extra_cpu_s']:.1f}s CPU; "
-            f"numba compiling: {probe['compile_s']:.1f}s wall, {probe['compile_cpu_s']:.1f}s CPU "
-            f"(second fit {probe['second_fit_s']:.1f}s)"
+            f"  first fit's extra over the second: {probe['extra_s']:.1f}s wall, "
+            f"{probe['extra_cpu_s']:.1f}s CPU; numba compiling: {probe['compile_s']:.1f}s wall, "
+            f"{probe['compile_cpu_s']:.1f}s CPU (second fit {probe['second_fit_s']:.1f}s)"
         )
     numba_s = statistics.median(probe["extra_s"] for probe in probes)
     print(

@@ -206,7 +206,8 @@ def main() -> None:
     gpu_decode = device == "cuda" and args.gpu_decode != "off"
     print(
         f"torch {torch.__version__}, device {torch.cuda.get_device_name() if device == 'cuda' else 'cpu'}, "
-        f"{os.cpu_count()} CPUs, {args.workers} decode workers, batch {args.batch_size}, {args.images} images",
+        f"{os.cpu_count()} CPUs, {args.workers} decode workers, batch {args.batch_size}, "
+        f"{args.images} images",
         flush=True,
     )
     started = time.perf_counter()
@@ -228,7 +229,8 @@ def main() -> None:
         e2e = end_to_end(encoder, paths, accelerator, args.batch_size, args.workers, scratch / name)
         line = (
             f"[{time.perf_counter() - started:5.0f}s] {name}: CPU-decode bound {bound:.0f} img/s, model-only "
-            f"{model:.0f} img/s, end-to-end {e2e:.0f} img/s = {e2e / model:.2f} x model-only, {e2e / bound:.2f} x the bound"
+            f"{model:.0f} img/s, end-to-end {e2e:.0f} img/s = {e2e / model:.2f} x model-only, "
+            f"{e2e / bound:.2f} x the bound"
         )
         results |= {
             f"{short}_bound": bound,

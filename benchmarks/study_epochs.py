@@ -6,14 +6,15 @@
 
 `reducer.epoch_budget` (src/visframe/conf/reducer/umap.yaml) lowers UMAP's epochs above 20,000
 points, never below its floor (`min_epochs`). Synthetic vectors settle in 30 epochs (ARI 1.000), but
-they are ours and easy; real-encoder embeddings did not (experiments/scale/README.md). Here every set goes through the pipeline's own ingest → EfficientNet-Lite0 → reduce (cached;
-benchmarks/_real_sets.py), then the SAME vectors are reduced with each epoch count (the budget off,
-so the count is exactly that), once per UMAP seed, and clustered with the default clusterer; printed
-per set, count and seed: clusters, noise, ARI and NMI against the labels, trustworthiness@10 of the
-5-d layout (2,000 points, cosine) and the UMAP seconds, then the mean NMI over the seeds. Real sets are Debian's tuxpaint-stamps-default and openclipart-png and
-scikit-learn's digits (openclipart is the held-out set: nothing was tuned on it); `paper` is the
-synthetic corpus at the study's size (19,903 clean posts, a real encoder on our images). The
-reference is umap-learn's own count; `nmi_ratio_<set>` = mean NMI at the budget's floor / at the
+they are ours and easy; real-encoder embeddings did not (experiments/scale/README.md). Here every set
+goes through the pipeline's own ingest → EfficientNet-Lite0 → reduce (cached; benchmarks/_real_sets.py),
+then the SAME vectors are reduced with each epoch count (the budget off, so the count is exactly that),
+once per UMAP seed, and clustered with the default clusterer; printed per set, count and seed: clusters,
+noise, ARI and NMI against the labels, trustworthiness@10 of the 5-d layout (2,000 points, cosine) and
+the UMAP seconds, then the mean NMI over the seeds. Real sets are Debian's tuxpaint-stamps-default and
+openclipart-png and scikit-learn's digits (openclipart is the held-out set: nothing was tuned on it);
+`paper` is the synthetic corpus at the study's size (19,903 clean posts, a real encoder on our images).
+The reference is umap-learn's own count; `nmi_ratio_<set>` = mean NMI at the budget's floor / at the
 reference. Ends with one line: RESULT floor_epochs=… nmi_ratio_<set>=… min_nmi_ratio_real=…
 """
 
@@ -115,10 +116,12 @@ def main() -> None:
     floor = configured_floor()
     counts = [None, *sorted({*args.epochs, floor}, reverse=True)]
     print(
-        f"reference: umap-learn's own epochs (500 up to 10,000 points, 200 above); the budget's floor: {floor}"
+        "reference: umap-learn's own epochs (500 up to 10,000 points, 200 above); "
+        f"the budget's floor: {floor}"
     )
     print(
-        f"{'set':<12}{'n':>7}{'epochs':>8}{'seed':>6}{'clusters':>9}{'noise':>7}{'ARI':>7}{'NMI':>7}{'trust':>8}{'umap s':>8}"
+        f"{'set':<12}{'n':>7}{'epochs':>8}{'seed':>6}{'clusters':>9}{'noise':>7}{'ARI':>7}{'NMI':>7}"
+        f"{'trust':>8}{'umap s':>8}"
     )
     fields, real_ratios = [], []
     for name in args.sets:

@@ -2,7 +2,8 @@
 
 Each stage package has a `stage.py` with one entry point:
 
-    run(inputs: <Stage>Inputs, settings: <its config section or settings>, context: StageContext) -> <Stage>Result
+    run(inputs: <Stage>Inputs, settings: <its config section or settings>, context: StageContext)
+        -> <Stage>Result
 
 - `inputs`: a frozen dataclass of what earlier stages made (a manifest, vectors, coordinates …);
 - `settings`: the stage's own config section (`cfg.text`, `cfg.evaluation` …) or, where a stage

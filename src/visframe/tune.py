@@ -409,7 +409,8 @@ def run_study(
                 study.optimize(objective, n_trials=remaining, catch=(Exception,), gc_after_trial=False)
             status = "FINISHED"
         except (Terminated, KeyboardInterrupt):
-            # A signal leaves the trial Optuna was running RUNNING: fail and re-queue it now, as a resume would.
+            # A signal leaves the trial Optuna was running RUNNING: fail and re-queue it now, as a resume
+            # would.
             status = "KILLED"
             fail_and_requeue(study, storage, _running_here(study))
             raise

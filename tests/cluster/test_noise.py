@@ -1,4 +1,5 @@
-"""Noise points get the nearest real cluster and a strength; the labels (and so every metric) are untouched."""
+"""Noise points get the nearest real cluster and a strength; the labels (and so every metric) are
+untouched."""
 
 import hdbscan
 import numpy as np

@@ -128,9 +128,9 @@ def main() -> None:
     brute_100k = brute * (100_000 / 5_000) ** 2
     print(f"  brute force on 100k would take ~{brute_100k:.0f} s (n² scaling) vs {bucketed:.1f} s")
     print(
-        f"RESULT n={args.n} ms_per_image_cold={1000 * serial / args.n:.2f} parallel_speedup={serial / parallel:.2f} "
-        f"rerun_s={warm:.2f} unchanged_rerun_s={unchanged:.2f} near_dup_100k_s={bucketed:.2f} "
-        f"brute_force_100k_est_s={brute_100k:.0f}"
+        f"RESULT n={args.n} ms_per_image_cold={1000 * serial / args.n:.2f} "
+        f"parallel_speedup={serial / parallel:.2f} rerun_s={warm:.2f} unchanged_rerun_s={unchanged:.2f} "
+        f"near_dup_100k_s={bucketed:.2f} brute_force_100k_est_s={brute_100k:.0f}"
     )
 
 

@@ -197,7 +197,8 @@ def build_messy_corpus(root: Path) -> tuple[dict[str, Expected], list[str]]:
     os.symlink(os.path.join(root, "good", "photo.jpg"), os.path.join(root, "good", "link_to_photo.jpg"))
     expected["good/link_to_photo.jpg"] = Expected("ok")
     # ---- unreadable (we run as root, so chmod 000 cannot simulate it: a broken symlink and a FIFO)
-    # Its target would lie inside the folder, also when only broken/ is ingested: unreadable, not outside_root.
+    # Its target would lie inside the folder, also when only broken/ is ingested: unreadable, not
+    # outside_root.
     os.symlink(os.path.join(root, "broken", "nowhere.jpg"), os.path.join(root, "broken", "dangling.jpg"))
     expected["broken/dangling.jpg"] = Expected("unreadable", "broken symbolic link")
     os.mkfifo(os.path.join(root, "broken", "pipe.jpg"))

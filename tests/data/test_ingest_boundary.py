@@ -57,7 +57,8 @@ def linked(tmp_path) -> tuple[Path, Path]:
 
 
 OUTSIDE_LINKS = {
-    "link_out.jpg": "secret.jpg", "dir_out": "dir", "notes_out.txt": "notes.txt", "dangling_out.jpg": "gone.jpg"
+    "link_out.jpg": "secret.jpg", "dir_out": "dir", "notes_out.txt": "notes.txt",
+    "dangling_out.jpg": "gone.jpg",
 }  # fmt: skip
 
 AUDITED_INGEST = """
@@ -65,7 +66,8 @@ import json, os, sys
 root, outside, metadata, cache = sys.argv[1:5]
 touched = []
 def hook(event, args):
-    if event in ("open", "os.scandir", "os.listdir") and args and isinstance(args[0], (str, bytes, os.PathLike)):
+    if (event in ("open", "os.scandir", "os.listdir") and args
+            and isinstance(args[0], (str, bytes, os.PathLike))):
         path = os.fsdecode(args[0]) if not isinstance(args[0], int) else ""
         if os.path.abspath(path).startswith(outside):
             touched.append([event, path])
@@ -93,7 +95,8 @@ def test_links_leading_out_are_recorded_and_nothing_outside_is_read(linked, tmp_
     metadata.write_text("file,caption\n" + lines + "a.jpg,kept\n")
     src = str(Path(visframe.__file__).resolve().parents[1])
     child = subprocess.run(
-        [sys.executable, "-c", AUDITED_INGEST, str(root), str(outside), str(metadata), str(tmp_path / "cache")],
+        [sys.executable, "-c", AUDITED_INGEST, str(root), str(outside), str(metadata),
+         str(tmp_path / "cache")],
         check=False, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": src}, timeout=300,
     )  # fmt: skip
     assert child.returncode == 0, child.stderr[-3000:]

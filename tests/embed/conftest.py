@@ -130,7 +130,8 @@ def tiny_blip2_dir(tmp_path_factory) -> Path:
         vision_config=TINY_VIT,
         qformer_config={
             "vocab_size": len(tokenizer), "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
-            "intermediate_size": 64, "encoder_hidden_size": 32, "max_position_embeddings": 64, "pad_token_id": 0,
+            "intermediate_size": 64, "encoder_hidden_size": 32, "max_position_embeddings": 64,
+            "pad_token_id": 0,
             "use_qformer_text_input": True,  # as in blip2-itm-vit-g: the Q-Former also encodes text
         },
         num_query_tokens=4,

@@ -1,4 +1,5 @@
-"""A damaged embedding shard is named, set aside and re-embedded, never a crash or a wrong vector (issue 15)."""
+"""A damaged embedding shard is named, set aside and re-embedded, never a crash or a wrong vector
+(issue 15)."""
 
 from __future__ import annotations
 

@@ -121,7 +121,8 @@ def test_a_job_reading_cached_vectors_never_imports_torch(image_folder, isolated
         "from visframe.embed import embed_images, load_encoder\n"
         f"cfg = OmegaConf.create({OmegaConf.to_container(tiny_cfg())!r})\n"
         f"encoder = load_encoder(cfg, {TRAINER!r}, {str(isolated_cache)!r})\n"
-        f"result = embed_images({ids!r}, {paths!r}, encoder, {TRAINER!r}, {str(isolated_cache)!r}, show_progress=False)\n"
+        f"result = embed_images({ids!r}, {paths!r}, encoder, {TRAINER!r}, {str(isolated_cache)!r}, "
+        "show_progress=False)\n"
         "print(json.dumps([result.images_from_cache, 'torch' in sys.modules, 'lightning' in sys.modules]))\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}

@@ -179,8 +179,8 @@ def test_tiny_blip2_from_local_dir(tiny_blip2_dir, image_folder):
     tokens = encoder.tokenizer(["a photo of a cat"], return_tensors="pt")
     with torch.no_grad():
         out = reference(
-            pixel_values=_batch(encoder, paths[:2]), input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"],
-            use_image_text_matching_head=False,
+            pixel_values=_batch(encoder, paths[:2]), input_ids=tokens["input_ids"],
+            attention_mask=tokens["attention_mask"], use_image_text_matching_head=False,
         )  # fmt: skip
     text = encoder.encode_text(["a photo of a cat"])
     torch.testing.assert_close(text, out.text_embeds, atol=1e-5, rtol=1e-4)

@@ -31,7 +31,8 @@ def test_kill_9_then_resume(image_folder, tmp_path):
     cache = tmp_path / "cache"
     child = subprocess.Popen(
         [sys.executable, str(HERE / "embed_kill_child.py"), str(listing), str(cache)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and child.poll() is None:

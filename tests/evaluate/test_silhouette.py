@@ -1,4 +1,5 @@
-"""Our silhouettes (compiled euclidean, per-cluster-sum cosine) give scikit-learn's values on the same input."""
+"""Our silhouettes (compiled euclidean, per-cluster-sum cosine) give scikit-learn's values on the same
+input."""
 
 import numpy as np
 import pytest

@@ -51,7 +51,8 @@ def test_embedding_atlas_parquet_has_coordinates_text_and_images_as_bytes(run_di
     table = pq.read_table(out)
     assignments = pd.read_parquet(run_dir / "assignments.parquet")
     assert table.num_rows == len(assignments)
-    # The columns the printed command names exist (embedding-atlas FILE --x x --y y --text text --image image).
+    # The columns the printed command names exist (embedding-atlas FILE --x x --y y --text text
+    # --image image).
     command = shlex.split(capsys.readouterr().out.splitlines()[-1].split(": ", 1)[1])
     named = [command[k + 1] for k, word in enumerate(command) if word in ("--x", "--y", "--text", "--image")]
     assert command[1] == str(out)

@@ -17,9 +17,9 @@ from visframe.stages import StageContext
 
 def test_wrapped_lines_are_joined_and_the_posters_furniture_dropped():
     poster = (
-        "@colectiva.morada\nFICHA DE BÚSQUEDA\nAbril González\nTorres\nEdad: 26 años\nFecha de desaparición:\n"
-        "28/12/2020\nSeñas particulares: cabello\nrizado\n¡FISCALÍA, HAZ TU\nTRABAJO!\n#NiUnaMenos\n"
-        "Si tienes información llama al 55 3924 3673"
+        "@colectiva.morada\nFICHA DE BÚSQUEDA\nAbril González\nTorres\nEdad: 26 años\n"
+        "Fecha de desaparición:\n28/12/2020\nSeñas particulares: cabello\nrizado\n¡FISCALÍA, HAZ TU\n"
+        "TRABAJO!\n#NiUnaMenos\nSi tienes información llama al 55 3924 3673"
     )
     assert message_units(poster) == [
         "FICHA DE BÚSQUEDA",
@@ -27,7 +27,10 @@ def test_wrapped_lines_are_joined_and_the_posters_furniture_dropped():
         "¡FISCALÍA, HAZ TU TRABAJO!",
         "Si tienes información llama al",
     ]
-    notice = "COMUNICADO\nLa violencia no empieza con un golpe: empieza con\nrevisar tu celular. Después vienen los gritos."
+    notice = (
+        "COMUNICADO\nLa violencia no empieza con un golpe: empieza con\n"
+        "revisar tu celular. Después vienen los gritos."
+    )
     assert message_units(notice) == [
         "COMUNICADO",
         "La violencia no empieza con un golpe: empieza con revisar tu celular.",

@@ -15,8 +15,8 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 # PCA to 2-d keeps each job quick (no UMAP compilation); the summary is the same for every reducer.
-QUICK = ["dataset.preset=tiny", "reducer=pca", "reducer.n_components=2", "report.enabled=false", "show_progress=false",
-         "trainer.num_workers=0"]  # fmt: skip
+QUICK = ["dataset.preset=tiny", "reducer=pca", "reducer.n_components=2", "report.enabled=false",
+         "show_progress=false", "trainer.num_workers=0"]  # fmt: skip
 FIGURES = {
     "confidence_by_job.png",
     "confidence_lines.png",
@@ -30,8 +30,9 @@ def multirun(tmp_path: Path, *overrides: str) -> Path:
     sweep = tmp_path / "sweep"
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")])
-    command = [sys.executable, "-m", "visframe.cli", "-m", *QUICK, f"tracking.store_dir={tmp_path / 'mlruns'}",
-               f"hydra.sweep.dir={sweep}", *overrides]  # fmt: skip
+    command = [sys.executable, "-m", "visframe.cli", "-m", *QUICK,
+               f"tracking.store_dir={tmp_path / 'mlruns'}", f"hydra.sweep.dir={sweep}",
+               *overrides]  # fmt: skip
     done = subprocess.run(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900, check=False
     )

@@ -116,8 +116,10 @@ def test_sweep_keys_come_from_the_multiruns_overrides_and_sweeper_params():
     assert swept_keys(["clusterer.min_cluster_size=20,40,60", "model=a,b", "seed=1", "+x.y=range(1,4)"]) == [
         "clusterer.min_cluster_size", "model", "x.y"
     ]  # fmt: skip
-    config = OmegaConf.create({"hydra": {"overrides": {"task": ["model=a,b", "seed=3"]},
-                                         "sweeper": {"params": {"clusterer.min_samples": "range(2,5)"}}}})  # fmt: skip
+    config = OmegaConf.create({"hydra": {
+        "overrides": {"task": ["model=a,b", "seed=3"]},
+        "sweeper": {"params": {"clusterer.min_samples": "range(2,5)"}},
+    }})  # fmt: skip
     assert sweep_parameters(config) == ["model", "clusterer.min_samples"]
 
 

@@ -70,7 +70,8 @@ def test_the_commands_turn_it_on_for_umap_and_pynndescent_as_they_are_imported(t
         f"_use_persistent_numba_cache({str(tmp_path)!r})\n"
         "assert 'umap' not in sys.modules and 'numba' not in sys.modules\n"
         "import umap.umap_, pynndescent.pynndescent_\n"
-        "print(type(umap.umap_.smooth_knn_dist._cache).__name__, type(pynndescent.pynndescent_.nn_descent._cache).__name__,"
+        "print(type(umap.umap_.smooth_knn_dist._cache).__name__, "
+        "type(pynndescent.pynndescent_.nn_descent._cache).__name__,"
         " umap.__spec__.loader.get_filename('umap').endswith('__init__.py'))\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}

@@ -60,7 +60,8 @@ def to_numpy(values) -> np.ndarray:
 
 
 def read_clusterer(estimator: Clusterer) -> ClustererOutputs:
-    """Read a fitted clusterer into `ClustererOutputs`: the one place its optional attributes are looked up."""
+    """Read a fitted clusterer into `ClustererOutputs`: the one place its optional attributes are
+    looked up."""
     labels = to_numpy(estimator.labels_).astype(np.int64)
     probabilities = getattr(estimator, "probabilities_", None)
     try:

@@ -112,7 +112,8 @@ def _numbered_by_size(tree: CondensedTree, nodes: list[int]) -> np.ndarray:
 
 
 def _geometric(steps, start: int, grow: bool, max_layers: int) -> list[list[int]]:
-    """Keep the steps whose cluster count has doubled (grow) or halved since the last kept one, and the last."""
+    """Keep the steps whose cluster count has doubled (grow) or halved since the last kept one, and the
+    last."""
     kept, last, previous = [], start, None
     for nodes in steps:
         previous = nodes

@@ -87,12 +87,16 @@ class ClusterResult:
             text = f"Cluster {note[C.CLUSTER]} holds {note['share']:.0%} of the images (> {max_share:.0%})."
             if note["layer"] is not None:
                 text += (
-                    f" The finer layer {C.layer_column(note['layer'])} splits it into {note['parts']} clusters"
+                    f" The finer layer {C.layer_column(note['layer'])} splits it into "
+                    f"{note['parts']} clusters"
                     f" (largest {note['largest_part_share']:.0%}): see that column of assignments.parquet and"
                     " the cluster tree in the report."
                 )
             else:
-                text += " No finer layer of this hierarchy splits it: its images are one dense region here; try another model."
+                text += (
+                    " No finer layer of this hierarchy splits it: its images are one dense region here; "
+                    "try another model."
+                )
             if smaller:
                 text += f" Setting clusterer.min_cluster_size={int(smaller)} also splits it."
             found.append(text)

@@ -32,7 +32,8 @@ _INTRO = re.compile(
     r"(?:\s+(?:de|of|do|da|del)\s+|\b)",
     re.IGNORECASE,
 )
-# The older form: "Image may contain: 1 person, text", "La imagen puede contener: …", "A imagem pode conter: …".
+# The older form: "Image may contain: 1 person, text", "La imagen puede contener: …",
+# "A imagem pode conter: …".
 _CONTAINS = re.compile(
     r"(?:image may contain|la imagen puede contener|a imagem pode conter)\s*:\s*", re.IGNORECASE
 )

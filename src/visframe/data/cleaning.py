@@ -7,20 +7,20 @@ so changing `min_side` re-classifies from the cache without re-reading a single 
 
 Status codes, in the order they are checked (the first that applies wins):
 
-| status | meaning |
-|---|---|
-| `outside_root` | (set by the listing) a link to a file or folder outside `dataset.root`: not followed, not read |
-| `unreadable` | the file cannot be read: permission denied, I/O error, a broken symlink, a named pipe |
-| `zero_byte` | the file is empty (a failed download) |
-| `not_an_image` | the bytes are HTML, JSON, XML, text, a PDF, a video, an archive, or unrecognisable |
-| `unsupported_format` | an image format visframe does not decode (HEIC/HEIF, SVG) |
-| `too_many_pixels` | the header declares more than `max_pixels` pixels (WebP: ¼ of it, JPEG 2000: ⅕): not decoded |
-| `truncated` | a recognised image whose data ends early or is damaged, so decoding fails |
-| `too_small` | the shorter side is below `min_side` |
-| `blank` | a single colour: near-zero pixel variance |
-| `placeholder` | a "content unavailable" picture (decided over the whole folder, see below) |
-| `ok` | usable |
-| `metadata_only` | (set by ingest) a metadata row whose file is not in the folder |
+- `outside_root`: (set by the listing) a link to a file or folder outside `dataset.root`: not followed,
+  not read
+- `unreadable`: the file cannot be read: permission denied, I/O error, a broken symlink, a named pipe
+- `zero_byte`: the file is empty (a failed download)
+- `not_an_image`: the bytes are HTML, JSON, XML, text, a PDF, a video, an archive, or unrecognisable
+- `unsupported_format`: an image format visframe does not decode (HEIC/HEIF, SVG)
+- `too_many_pixels`: the header declares more than `max_pixels` pixels (WebP: ¼ of it, JPEG 2000: ⅕):
+  not decoded
+- `truncated`: a recognised image whose data ends early or is damaged, so decoding fails
+- `too_small`: the shorter side is below `min_side`
+- `blank`: a single colour: near-zero pixel variance
+- `placeholder`: a "content unavailable" picture (decided over the whole folder, see below)
+- `ok`: usable
+- `metadata_only`: (set by ingest) a metadata row whose file is not in the folder
 
 `dataset.follow_symlinks_outside=true` follows links leading outside the folder instead of marking them.
 

@@ -84,7 +84,10 @@ class FactsCache:
         try:
             for start in range(0, len(paths), _LOOKUP_CHUNK):
                 chunk = paths[start : start + _LOOKUP_CHUNK]
-                query = f"SELECT path, size, mtime_ns, facts, sha256 FROM {_TABLE} WHERE path IN ({','.join('?' * len(chunk))})"
+                query = (
+                    f"SELECT path, size, mtime_ns, facts, sha256 FROM {_TABLE} "
+                    f"WHERE path IN ({','.join('?' * len(chunk))})"
+                )
                 for path, size, mtime, text, checksum in self._db.execute(query, chunk):
                     if wanted.get(path) != (size, mtime):
                         continue

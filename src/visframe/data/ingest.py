@@ -333,7 +333,8 @@ def inspect_files(
 ) -> list[FileFacts]:
     """FileFacts for each path: from the cache when the file is unchanged, else inspected now.
 
-    `inspector` (paths, max_pixels) → FileFacts in order runs the checks elsewhere (scale=sample_fit: on the Dask cluster's workers); None = this machine's processes."""
+    `inspector` (paths, max_pixels) → FileFacts in order runs the checks elsewhere (scale=sample_fit:
+    on the Dask cluster's workers); None = this machine's processes."""
     keys = [_stat_key(path) for path in paths]
     raw_paths = [os.fsencode(path) for path in paths]
     with FactsCache(cache_dir) as cache:
@@ -448,11 +449,12 @@ def ingest_folder(
     `inspector`: check them elsewhere instead (see `inspect_files`). `follow_symlinks_outside`: follow
     symbolic links that lead outside `root` instead of recording them as `outside_root` (see
     `list_image_files`; the cleaning report says so when it is on).
-    Warnings are logged, returned in `Ingested.warnings`, and printed with the cleaning report
-    when `show_progress` is on. `metadata_memo`: where the parsed metadata table is remembered
-    between calls (a `Session.metadata_tables`); None parses it every time. `use_snapshot`: when the folder's listing fingerprint (every file's
-    name, size and mtime, the metadata's, and these options) is unchanged, the manifest of the
-    last ingest is read back from the cache instead of re-checking every file (see `facts_cache`).
+    Warnings are logged, returned in `Ingested.warnings`, and printed with the cleaning report when
+    `show_progress` is on. `metadata_memo`: where the parsed metadata table is remembered between calls
+    (a `Session.metadata_tables`); None parses it every time. `use_snapshot`: when the folder's listing
+    fingerprint (every file's name, size and mtime, the metadata's, and these options) is unchanged, the
+    manifest of the last ingest is read back from the cache instead of re-checking every file (see
+    `facts_cache`).
     """
     root_path = Path(os.path.abspath(os.fsdecode(root)))
     if not root_path.exists():

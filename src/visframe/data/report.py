@@ -1,11 +1,11 @@
 """The cleaning report: how many files ended in each status, why, with example file names.
 
 `cleaning_report(manifest, root, warnings=...)` returns one row per (status, kind of reason) — reasons
-that differ only in numbers or file names (image sizes, decoder byte counts, symlink targets) are counted together — with
-columns `status`, `reason`, `count`, `examples` (up to three file names, relative to the ingested
-folder), then one row per ingest warning (a metadata row skipped, cut or repaired, with its line
-number). `print_cleaning_report` prints it with rich, with ingest's warnings and skipped files; the
-pipeline writes it as cleaning_report.csv through `RunDir.write_cleaning_report`.
+that differ only in numbers or file names (image sizes, decoder byte counts, symlink targets) are
+counted together — with columns `status`, `reason`, `count`, `examples` (up to three file names,
+relative to the ingested folder), then one row per ingest warning (a metadata row skipped, cut or
+repaired, with its line number). `print_cleaning_report` prints it with rich, with ingest's warnings and
+skipped files; the pipeline writes it as cleaning_report.csv through `RunDir.write_cleaning_report`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from visframe.data import cleaning
 _GENERAL_REASONS = {
     cleaning.OK: "usable",
     cleaning.TOO_SMALL: "shorter side below dataset.ingest.min_side",
-    cleaning.TOO_MANY_PIXELS: "more pixels than dataset.ingest.max_pixels (a possible decompression bomb); not decoded",
+    cleaning.TOO_MANY_PIXELS: (
+        "more pixels than dataset.ingest.max_pixels (a possible decompression bomb); not decoded"
+    ),
     cleaning.BLANK: "blank: a single colour, no visible content",
     cleaning.PLACEHOLDER: '"content unavailable" placeholder: a low-content picture repeated in many files',
     cleaning.METADATA_ONLY: "listed in the metadata, but the file is not in the folder (metadata kept)",

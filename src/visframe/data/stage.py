@@ -106,7 +106,8 @@ def clean_rows(manifest: pd.DataFrame) -> pd.DataFrame:
         counts = manifest[C.STATUS].value_counts().to_dict()
         raise NoUsableImages(
             f"No usable images: all {len(manifest)} files were rejected at ingest ({counts}).",
-            fix=f"see the `{C.REASON}` column of {C.MANIFEST_FILE} (or {C.CLEANING_REPORT_FILE}) for each file",
+            fix=f"see the `{C.REASON}` column of {C.MANIFEST_FILE} (or {C.CLEANING_REPORT_FILE}) "
+            "for each file",
         )
     return clean
 

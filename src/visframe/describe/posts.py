@@ -33,7 +33,8 @@ def join_posts(manifest: pd.DataFrame | None, assignments: pd.DataFrame) -> pd.D
     if missing:
         raise StageError(
             f"assignments is missing column(s) {missing}",
-            fix=f"pass the table the cluster stage wrote ({C.ASSIGNMENTS_FILE}: {', '.join(C.ASSIGNMENTS.names)})",
+            fix="pass the table the cluster stage wrote "
+            f"({C.ASSIGNMENTS_FILE}: {', '.join(C.ASSIGNMENTS.names)})",
         )
     posts = assignments.copy()
     posts[C.CLUSTER] = posts[C.CLUSTER].astype("int64")

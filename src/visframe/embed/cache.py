@@ -11,10 +11,10 @@ look at `part-*.parquet`. Every read verifies the checksum first: a shard damage
 or bytes flipped at the same size, which Parquet would otherwise decode into wrong vectors) is set
 aside as `corrupt-part-….parquet` with one warning naming it, and its images count as not cached, so
 `embed_images` embeds them again. A shard without a checksum (written before checksums) is decoded
-whole, so damaged data pages are caught there instead of as an unnamed `OSError` later. Shards are append-only and may overlap (two processes, DDP padding, a rerun
-racing another): readers dedupe by `image_id`, first shard in name order wins. Shard names start
-with a nanosecond timestamp, then the writer's rank and a random suffix, so ranks never collide and
-name order is write order.
+whole, so damaged data pages are caught there instead of as an unnamed `OSError` later. Shards are
+append-only and may overlap (two processes, DDP padding, a rerun racing another): readers dedupe by
+`image_id`, first shard in name order wins. Shard names start with a nanosecond timestamp, then the
+writer's rank and a random suffix, so ranks never collide and name order is write order.
 """
 
 from __future__ import annotations
@@ -203,7 +203,8 @@ def load_embeddings(
     missing = [i for i in dict.fromkeys(map(str, image_ids)) if i not in filled]
     if missing:
         raise EmbeddingCacheError(
-            f"{len(missing)} of {len(position)} images have no vector in {embeddings_dir} (e.g. {missing[:3]})"
+            f"{len(missing)} of {len(position)} images have no vector in {embeddings_dir} "
+            f"(e.g. {missing[:3]})"
         )
     if out is None:
         out = np.empty((0, dim or 0), dtype=np.float32)

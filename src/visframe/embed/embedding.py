@@ -224,8 +224,8 @@ def embed_images(
     from_cache = len(image_ids) - len(todo)
     log.info(
         "Embedding with %s (%s): %d images cached, %d to embed [%s, batch %d, %d workers, %s]",
-        encoder.name, key, from_cache, len(todo), settings.precision, settings.batch_size, settings.num_workers,
-        "channels_last" if settings.channels_last else "contiguous",
+        encoder.name, key, from_cache, len(todo), settings.precision, settings.batch_size,
+        settings.num_workers, "channels_last" if settings.channels_last else "contiguous",
     )  # fmt: skip
     rank, failures, loop_seconds, forward_seconds = 0, {}, 0.0, 0.0
     if todo:
@@ -257,8 +257,9 @@ def embed_images(
         more = f"\n  … and {len(still_missing) - 20} more" if len(still_missing) > 20 else ""
         raise EmbeddingError(
             f"{len(still_missing)} of {len(image_ids)} images could not be embedded:\n{listing}{more}\n"
-            f"The other {len(image_ids) - len(still_missing)} are cached in {embeddings_dir}. Fix or remove these "
-            "files (re-ingesting marks unreadable ones) and run again: only the missing images will be embedded.",
+            f"The other {len(image_ids) - len(still_missing)} are cached in {embeddings_dir}. "
+            "Fix or remove these files (re-ingesting marks unreadable ones) and run again: "
+            "only the missing images will be embedded.",
             reasons,
         )
     vectors = load_embeddings(embeddings_dir, image_ids, dim=encoder.dim, verified=verified)

@@ -95,12 +95,14 @@ METRICS: tuple[Metric, ...] = (
         "normalised mutual information vs the ground-truth label, noise as its own label",
         worst=0.0,
     ),
-    # How many points each bounded metric used (all clustered points when exact; see evaluation.*_sample_size).
+    # How many points each bounded metric used (all clustered points when exact; see
+    # evaluation.*_sample_size).
     Metric(
         "silhouette_sample_size",
         NONE,
         None,
-        "points the reduced-space silhouette used (stratified sample above evaluation.silhouette_sample_size)",
+        "points the reduced-space silhouette used "
+        "(stratified sample above evaluation.silhouette_sample_size)",
     ),
     Metric(
         "dbcv_sample_size",

@@ -89,7 +89,8 @@ parser.add_argument("--overwrite", action="store_true", help="replace a dataset 
 parser.add_argument("--app", action="store_true", help="open the FiftyOne App on it")
 args = parser.parse_args()
 
-dataset = fo.Dataset.from_json(str(HERE / {samples!r}), name=args.name, persistent=True, overwrite=args.overwrite)
+dataset = fo.Dataset.from_json(str(HERE / {samples!r}), name=args.name, persistent=True, \
+overwrite=args.overwrite)
 # Dates travel as ISO 8601 text (FiftyOne's from_json leaves a custom field's {{"$date": ...}} unparsed).
 for name in {date_fields!r}:
     when = [datetime.fromisoformat(v.replace("Z", "+00:00")) if v else None for v in dataset.values(name)]
@@ -99,7 +100,8 @@ for name in {date_fields!r}:
 # visframe's own 2-D map as a visualization: the App's Embeddings panel draws it under this brain key.
 points = np.column_stack([dataset.values("x"), dataset.values("y")]).astype(float)
 fob.compute_visualization(dataset, points=points, brain_key={brain_key!r})
-print(f"FiftyOne dataset {{dataset.name!r}}: {{len(dataset)}} samples; map: Embeddings panel, brain key {brain_key!r}")
+print(f"FiftyOne dataset {{dataset.name!r}}: {{len(dataset)}} samples; map: Embeddings panel, \
+brain key {brain_key!r}")
 if args.app:
     fo.launch_app(dataset).wait()
 '''

@@ -4,7 +4,8 @@ the texts that travel across designs and accounts (slogans).
     result = run(MessagesInputs(posts, texts), MessagesSettings(cfg.messages, cfg.text_encoder), context)
     result.table     # messages.parquet: image_id, message_text, message_topic, message_probability
     result.slogans   # slogans.parquet
-    result.vectors   # the images' sentence vectors (search by meaning, suggested codes), when an encoder is set
+    result.vectors   # the images' sentence vectors (search by meaning, suggested codes), when an
+                     # encoder is set
 
 An image's text is its OCR text and the text the platform's alt text quotes (`alt_says`), and its
 caption if `messages.sources` says so (off by default: a carousel's images share one caption). Its

@@ -277,7 +277,8 @@ def map_lines(
     width: float,
     height: float,
 ) -> list[DrawnLine]:
-    """Lines moved by a crop/resize `transform` of points; a line whose centre leaves the canvas is dropped."""
+    """Lines moved by a crop/resize `transform` of points; a line whose centre leaves the canvas is
+    dropped."""
     kept = []
     for line in lines:
         x0, y0 = transform(line.box[0], line.box[1])

@@ -189,7 +189,8 @@ def _prepare_folder(out: Path, key: dict) -> None:
         ours = (out / MANIFEST_NAME).exists() or partial.exists()
         if not ours:
             raise FileExistsError(
-                f"{out} is not empty and holds no synthetic corpus ({MANIFEST_NAME} or {PARTIAL_NAME} missing); "
+                f"{out} is not empty and holds no synthetic corpus "
+                f"({MANIFEST_NAME} or {PARTIAL_NAME} missing); "
                 "pass an empty or new folder as out_dir so no files of yours are overwritten."
             )
         same_run = False

@@ -45,23 +45,23 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "Él camina tranquilo de noche. Yo camino con las llaves entre los dedos.",
         "Cuando un hombre desaparece, lo buscan; cuando desaparece una mujer, preguntan con quién andaba.",
         (
-            "Por el mismo empleo ellas cobran menos, y al volver a casa las esperan los hijos, la comida y los "
-            "cuidados."
+            "Por el mismo empleo ellas cobran menos, y al volver a casa las esperan los hijos, la comida y "
+            "los cuidados."
         ),
         "A las niñas se les enseña a cuidarse; a los niños, casi nunca a respetar.",
         (
-            "A mi hermano nunca le dijeron que mandara su ubicación al llegar, que no tomara taxi solo ni que "
-            "cuidara su bebida. A mí me lo repiten desde los doce años. No queremos más consejos: queremos que "
-            "eduquen a sus hijos."
+            "A mi hermano nunca le dijeron que mandara su ubicación al llegar, que no tomara taxi solo ni "
+            "que cuidara su bebida. A mí me lo repiten desde los doce años. No queremos más consejos: "
+            "queremos que eduquen a sus hijos."
         ),
         (
             "Las mujeres dedicamos más del doble de horas que los hombres al trabajo de cuidados sin recibir "
-            "pago, y aun así ganamos menos por el mismo empleo. Esa desigualdad no es natural: es una decisión "
-            "política que se puede cambiar."
+            "pago, y aun así ganamos menos por el mismo empleo. Esa desigualdad no es natural: es una "
+            "decisión política que se puede cambiar."
         ),
         (
-            "Si un hombre llega tarde, nadie se alarma. Si una mujer llega tarde, su madre ya llamó a todas sus "
-            "amigas, revisó su ubicación y rezó. Vivimos en el mismo país, pero no con el mismo miedo."
+            "Si un hombre llega tarde, nadie se alarma. Si una mujer llega tarde, su madre ya llamó a todas "
+            "sus amigas, revisó su ubicación y rezó. Vivimos en el mismo país, pero no con el mismo miedo."
         ),
     ),
     "authorities_accused": (
@@ -82,19 +82,19 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "Nueve de cada diez feminicidios siguen sin sentencia. La impunidad es política de Estado.",
         "Los policías que debían protegernos fueron quienes nos encapsularon y nos golpearon.",
         (
-            "Las colectivas abajo firmantes denunciamos la falta de respuesta de las autoridades. La Fiscalía "
-            "filtró fotografías de la víctima, revictimizó a su familia y, meses después, no hay una sola "
-            "persona detenida."
+            "Las colectivas abajo firmantes denunciamos la falta de respuesta de las autoridades. La "
+            "Fiscalía filtró fotografías de la víctima, revictimizó a su familia y, meses después, no hay "
+            "una sola persona detenida."
         ),
         (
-            "Responsabilizamos al Estado de la integridad física de nuestras compañeras. No permitiremos que se "
-            "criminalice la protesta mientras los agresores siguen libres y los expedientes se empolvan en los "
-            "escritorios del Ministerio Público."
+            "Responsabilizamos al Estado de la integridad física de nuestras compañeras. No permitiremos que "
+            "se criminalice la protesta mientras los agresores siguen libres y los expedientes se empolvan "
+            "en los escritorios del Ministerio Público."
         ),
         (
             "En la Fiscalía le dijeron a la familia que seguramente se había ido con el novio. Perdieron las "
-            "primeras 72 horas, las más importantes de la búsqueda. Esa negligencia tiene nombres y cargos, y "
-            "exigimos que respondan por ella."
+            "primeras 72 horas, las más importantes de la búsqueda. Esa negligencia tiene nombres y cargos, "
+            "y exigimos que respondan por ella."
         ),
     ),
     "victim_story": (
@@ -121,18 +121,18 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         ),
         (
             "Lupita tenía 32 años. Era madre de tres niños, vendía comida afuera de la secundaria y los "
-            "domingos cantaba en el coro de su parroquia. Un martes salió rumbo al mercado y la encontraron dos "
-            "días después. Su familia quiere que la recuerden como la mujer alegre que fue."
+            "domingos cantaba en el coro de su parroquia. Un martes salió rumbo al mercado y la encontraron "
+            "dos días después. Su familia quiere que la recuerden como la mujer alegre que fue."
         ),
         (
             "Mariel estudiaba diseño gráfico, dibujaba a sus amigas en las servilletas del café y soñaba con "
-            "tener su propio taller. Tenía 25 años cuando le arrebataron la vida. Hoy sus compañeras pintan sus "
-            "dibujos en las paredes de la facultad."
+            "tener su propio taller. Tenía 25 años cuando le arrebataron la vida. Hoy sus compañeras pintan "
+            "sus dibujos en las paredes de la facultad."
         ),
         (
-            "Era la primera de su familia en ir a la universidad. Trabajaba de noche en una tienda para pagar "
-            "el camión y las copias. Sus hermanitos la esperaban despiertos. Lo último que le escribió a su "
-            "mamá fue: ya voy para allá."
+            "Era la primera de su familia en ir a la universidad. Trabajaba de noche en una tienda para "
+            "pagar el camión y las copias. Sus hermanitos la esperaban despiertos. Lo último que le escribió "
+            "a su mamá fue: ya voy para allá."
         ),
     ),
     "domestic_violence": (
@@ -155,20 +155,19 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "Si tu pareja te insulta, te controla el dinero o te prohíbe ver a tu familia, no estás exagerando.",
         "Primero fueron los celos, luego los insultos, después el primer empujón. Así empieza.",
         (
-            "La violencia familiar no empieza con un golpe: empieza con revisar tu celular, con prohibirte ver "
-            "a tus amigas, con controlar tu dinero y tu ropa. Después vienen los gritos y los empujones. Si te "
-            "reconoces en esto, no esperes a que escale."
+            "La violencia familiar no empieza con un golpe: empieza con revisar tu celular, con prohibirte "
+            "ver a tus amigas, con controlar tu dinero y tu ropa. Después vienen los gritos y los empujones. "
+            "Si te reconoces en esto, no esperes a que escale."
         ),
         (
-            "La mayoría de las mujeres asesinadas conocían a su agresor: era su pareja, su expareja o alguien "
-            "de "
-            "su propia familia. La casa, que debería ser refugio, es para muchas de nosotras el lugar más "
-            "peligroso."
+            "La mayoría de las mujeres asesinadas conocían a su agresor: era su pareja, su expareja o "
+            "alguien de su propia familia. La casa, que debería ser refugio, es para muchas de nosotras el "
+            "lugar más peligroso."
         ),
         (
-            "Mi mamá aguantó veinte años de golpes porque no tenía a dónde ir ni con qué mantenernos. Nadie en "
-            "la familia quiso meterse: decían que eran cosas de pareja. Lo cuento para que ninguna otra tenga "
-            "que aguantar en silencio."
+            "Mi mamá aguantó veinte años de golpes porque no tenía a dónde ir ni con qué mantenernos. Nadie "
+            "en la familia quiso meterse: decían que eran cosas de pareja. Lo cuento para que ninguna otra "
+            "tenga que aguantar en silencio."
         ),
     ),
     "gender_violence": (
@@ -187,22 +186,22 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "En lo que va del año se han registrado cientos de feminicidios en el país. Cada uno tenía nombre.",
         "Ninguna mujer debe ser asesinada por el hecho de ser mujer.",
         (
-            "El piropo que incomoda, el manoseo en el camión, la foto compartida sin permiso: todo es violencia "
-            "de género."
+            "El piropo que incomoda, el manoseo en el camión, la foto compartida sin permiso: todo es "
+            "violencia de género."
         ),
         (
-            "Cada día, en México, son asesinadas en promedio diez mujeres. Detrás de cada cifra hay una vida, "
-            "una familia rota y una comunidad con miedo. La violencia feminicida no es una nota roja: es una "
-            "emergencia nacional."
+            "Cada día, en México, son asesinadas en promedio diez mujeres. Detrás de cada cifra hay una "
+            "vida, una familia rota y una comunidad con miedo. La violencia feminicida no es una nota roja: "
+            "es una emergencia nacional."
         ),
         (
-            "El acoso en la calle, las amenazas en redes, la violación y el feminicidio son parte de la misma "
-            "cadena. Empieza con lo que muchos llaman una broma y termina con una mujer menos. Nombrarlo es el "
-            "primer paso para detenerlo."
+            "El acoso en la calle, las amenazas en redes, la violación y el feminicidio son parte de la "
+            "misma cadena. Empieza con lo que muchos llaman una broma y termina con una mujer menos. "
+            "Nombrarlo es el primer paso para detenerlo."
         ),
         (
-            "No fue el alcohol, ni la ropa, ni la hora, ni el lugar. A las mujeres nos violentan y nos asesinan "
-            "porque hay hombres que creen que nuestros cuerpos les pertenecen."
+            "No fue el alcohol, ni la ropa, ni la hora, ni el lugar. A las mujeres nos violentan y nos "
+            "asesinan porque hay hombres que creen que nuestros cuerpos les pertenecen."
         ),
     ),
     "protest_call": (
@@ -225,9 +224,9 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         ),
         "Invitamos a todas las colectivas, estudiantes y madres a caminar juntas este 25 de noviembre.",
         (
-            "La marcha saldrá a las 16:00 horas del Ángel de la Independencia rumbo al Zócalo. Pedimos acudir "
-            "acompañadas, con ropa cómoda, agua y protección para el sol. Habrá brigadas de primeros auxilios y "
-            "acompañamiento jurídico durante todo el recorrido."
+            "La marcha saldrá a las 16:00 horas del Ángel de la Independencia rumbo al Zócalo. Pedimos "
+            "acudir acompañadas, con ropa cómoda, agua y protección para el sol. Habrá brigadas de primeros "
+            "auxilios y acompañamiento jurídico durante todo el recorrido."
         ),
         (
             "Este 25 de noviembre salimos a las calles. Concentración a las 17:00 horas frente al palacio "
@@ -235,9 +234,9 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
             "comparte tu ubicación al regresar."
         ),
         (
-            "Llamamos a las mujeres de todo el país a no trabajar, no comprar y no salir de casa el lunes 9 de "
-            "marzo. Que se note nuestra ausencia: un día sin nosotras, para que entiendan lo que significa que "
-            "cada día falten diez."
+            "Llamamos a las mujeres de todo el país a no trabajar, no comprar y no salir de casa el lunes 9 "
+            "de marzo. Que se note nuestra ausencia: un día sin nosotras, para que entiendan lo que "
+            "significa que cada día falten diez."
         ),
     ),
     "solidarity": (

@@ -183,12 +183,18 @@ def _handle(rng: np.random.Generator, kind: str) -> str:
     name = _ascii(pick(rng, vocab.FIRST_NAMES).split()[0].lower())
     city = pick(rng, vocab.CITY_HANDLES)
     if kind == "colectiva":
-        return f"{pick(rng, vocab.HANDLE_PREFIXES)}_{pick(rng, vocab.HANDLE_CORES)}{pick(rng, vocab.HANDLE_SUFFIXES)}"
+        return (
+            f"{pick(rng, vocab.HANDLE_PREFIXES)}_{pick(rng, vocab.HANDLE_CORES)}"
+            f"{pick(rng, vocab.HANDLE_SUFFIXES)}"
+        )
     if kind == "medio":
         return f"{pick(rng, vocab.MEDIA_PREFIXES)}_{city}"
     if kind == "personal":
         surname = _ascii(pick(rng, vocab.SURNAMES).lower())[:3]
-        return f"{name}.{surname}_{int(rng.integers(80, 100)) if rng.random() < 0.5 else int(rng.integers(1, 30))}"
+        return (
+            f"{name}.{surname}_"
+            f"{int(rng.integers(80, 100)) if rng.random() < 0.5 else int(rng.integers(1, 30))}"
+        )
     if kind == "ilustradora":
         return pick(rng, vocab.ARTIST_PATTERNS).format(name=name, core=pick(rng, vocab.HANDLE_CORES))
     return pick(rng, vocab.SEARCHER_PATTERNS).format(city=city)

@@ -384,7 +384,8 @@ LOGIN_PAGE = """<!DOCTYPE html>
 <meta charset="utf-8">
 <title>Iniciar sesión • Instagram</title>
 <meta name="robots" content="noimageindex, noarchive">
-<script type="text/javascript">window._sharedData = {{"config":{{"csrf_token":"{token}","viewer":null}},"entry_data":{{"LoginAndSignupPage":[{{}}]}}}};</script>
+<script type="text/javascript">window._sharedData = {{"config":{{"csrf_token":"{token}","viewer":null}},\
+"entry_data":{{"LoginAndSignupPage":[{{}}]}}}};</script>
 </head>
 <body>
 <div id="react-root"><span>Inicia sesión para ver fotos y videos de tus amigos.</span>

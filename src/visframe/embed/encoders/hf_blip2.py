@@ -72,7 +72,8 @@ class Blip2Encoder(Encoder):
     def encode_text(self, prompts: list[str]) -> torch.Tensor:
         if self.tokenizer is None:
             raise RuntimeError(
-                f"{self.model_id} can't encode prompts: it has no Q-Former text layers (use_qformer_text_input) "
+                f"{self.model_id} can't encode prompts: it has no Q-Former text layers "
+                "(use_qformer_text_input) "
                 "or no tokenizer files next to the weights; Salesforce/blip2-itm-vit-g has both"
             )
         model = self.model

@@ -64,7 +64,8 @@ def encode_text_features(
     dim: int,
     normalize: bool,
 ) -> torch.Tensor:
-    """`model.get_text_features` over the prompts in chunks of TEXT_CHUNK, (P, dim), optionally L2-normalised."""
+    """`model.get_text_features` over the prompts in chunks of TEXT_CHUNK, (P, dim), optionally
+    L2-normalised."""
     chunks = []
     for start in range(0, len(prompts), TEXT_CHUNK):
         tokens = tokenize(tokenizer, prompts[start : start + TEXT_CHUNK], max_length, device)

@@ -62,7 +62,8 @@ class OnnxEncoder(Encoder):
         ):
             if wanted not in available:
                 raise ValueError(
-                    f"{self.path} has no {key.split('_')[0]} named {wanted!r}; it has {available} (set model.{key})"
+                    f"{self.path} has no {key.split('_')[0]} named {wanted!r}; it has {available} "
+                    f"(set model.{key})"
                 )
         self.transform = ResizeCropNormalize(resize_size, crop_size, mean, std, interpolation, square_resize)
         self.decode_size = int(resize_size)

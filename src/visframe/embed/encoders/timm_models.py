@@ -73,10 +73,11 @@ class TimmEncoder(Encoder):
             if not create.get("pretrained") or "Unknown model" in str(error):
                 raise
             raise MissingWeightsError(
-                f"Could not load the pretrained timm weights of {model_name!r} ({str(error).splitlines()[0]}). "
+                f"Could not load the pretrained timm weights of {model_name!r} "
+                f"({str(error).splitlines()[0]}). "
                 "timm fetches them from the Hugging Face Hub: on a machine with internet run "
-                f"`python -c \"import timm; timm.create_model('{model_name}', pretrained=True)\"` and copy the "
-                "Hugging Face cache here (set HF_HOME to it), or save the weights file and pass "
+                f"`python -c \"import timm; timm.create_model('{model_name}', pretrained=True)\"` "
+                "and copy the Hugging Face cache here (set HF_HOME to it), or save the weights file and pass "
                 "model.weights=/path/to/model.safetensors."
             ) from error
         self.net = net

@@ -70,7 +70,8 @@ class TorchvisionEncoder(Encoder):
             builder = torchvision.models.get_model_builder(model)
         except ValueError as error:
             raise ValueError(
-                f"model.model={model!r} is not a torchvision model; choose one of torchvision.models.list_models()"
+                f"model.model={model!r} is not a torchvision model; "
+                "choose one of torchvision.models.list_models()"
             ) from error
         weights_enum_cls = torchvision.models.get_model_weights(model)
         preset: dict[str, Any] = {
@@ -100,7 +101,8 @@ class TorchvisionEncoder(Encoder):
             except KeyError as error:
                 names = ", ".join(w.name for w in weights_enum_cls)
                 raise ValueError(
-                    f"model.weights={weights!r} is neither a file nor a {weights_enum_cls.__name__} name ({names}, DEFAULT)"
+                    f"model.weights={weights!r} is neither a file nor a {weights_enum_cls.__name__} name "
+                    f"({names}, DEFAULT)"
                 ) from error
             net.load_state_dict(
                 torch_hub_state_dict(

@@ -159,7 +159,8 @@ def torch_hub_state_dict(url: str, what: str) -> dict[str, torch.Tensor]:
     )
     if not host_reachable(url):
         raise MissingWeightsError(
-            f"Could not load {what}: {target} is not there and {urlparse(url).hostname} is unreachable. {advice}"
+            f"Could not load {what}: {target} is not there and {urlparse(url).hostname} is unreachable. "
+            f"{advice}"
         )
     try:
         # check_hash: torchvision file names end in the first digits of the file's SHA-256.
