@@ -32,8 +32,12 @@ ZERO_SHOT_LABELS_FILE = "zero_shot_labels.parquet"
 MESSAGES_FILE = "messages.parquet"  # per image with text: its message text and message topic
 MESSAGE_TOPICS_FILE = "message_topics.parquet"  # per message topic: name, size, terms, accounts, dates
 SLOGANS_FILE = "slogans.parquet"  # one text across designs and accounts
-MESSAGE_VECTORS_FILE = "message_vectors.parquet"  # per image with text: its message vector (search, suggestions)
-SUGGESTIONS_FILE = "suggestions.parquet"  # visframe-suggest: per uncoded image and code, the suggested code's score
+MESSAGE_VECTORS_FILE = (
+    "message_vectors.parquet"  # per image with text: its message vector (search, suggestions)
+)
+SUGGESTIONS_FILE = (
+    "suggestions.parquet"  # visframe-suggest: per uncoded image and code, the suggested code's score
+)
 METRICS_FILE = "metrics.json"
 CONFIG_FILE = "config.yaml"
 CLEANING_REPORT_FILE = "cleaning_report.csv"
@@ -143,7 +147,9 @@ CODE_DESCRIPTION = "code_description"
 MEMO = "memo"
 CODED_AT = "coded_at"
 SAVED_AT = "saved_at"
-HUMAN_CLUSTER = "human_cluster"  # a coder's own assignment (e.g. of a noise image); never overwrites `cluster`
+HUMAN_CLUSTER = (
+    "human_cluster"  # a coder's own assignment (e.g. of a noise image); never overwrites `cluster`
+)
 HUMAN_NAME = "human_name"  # a coder's name for a cluster, kept beside the automatic `name`
 # Suggested codes (visframe.suggest)
 SUGGESTED = "suggested"  # the model's call: suggest this code for this image
@@ -197,8 +203,10 @@ def layer_column(layer: int) -> str:
 
 def layer_columns(columns: Iterable[str]) -> list[str]:
     """The layer columns present in `columns`, finest first."""
-    found = [c for c in columns if c.startswith(CLUSTER_LAYER_PREFIX) and c[len(CLUSTER_LAYER_PREFIX):].isdigit()]
-    return sorted(found, key=lambda c: int(c[len(CLUSTER_LAYER_PREFIX):]))
+    found = [
+        c for c in columns if c.startswith(CLUSTER_LAYER_PREFIX) and c[len(CLUSTER_LAYER_PREFIX) :].isdigit()
+    ]
+    return sorted(found, key=lambda c: int(c[len(CLUSTER_LAYER_PREFIX) :]))
 
 
 # ------------------------------------------------------------------------------------ the tables
@@ -243,10 +251,21 @@ MANIFEST = Table(
         Column(LIKES, "int"),
         Column(CAPTION, "str"),
         Column(ALT_TEXT, "str"),
-        Column(ALT_OBJECTS, "list", required=False,
-               description="automatic alt text: what the platform detected; null otherwise"),
-        Column(ALT_SAYS, "str", required=False,
-               description="automatic alt text: the text it quotes from the image (absent in runs made before message topics)"),
+        Column(
+            ALT_OBJECTS,
+            "list",
+            required=False,
+            description="automatic alt text: what the platform detected; null otherwise",
+        ),
+        Column(
+            ALT_SAYS,
+            "str",
+            required=False,
+            description=(
+                "automatic alt text: the text it quotes from the image (absent in runs made before "
+                "message topics)"
+            ),
+        ),
         Column(POSTED_AT, "time"),
         Column(CAROUSEL_INDEX, "int"),
         Column(RESHARE_GROUP, "str"),
@@ -267,8 +286,15 @@ ASSIGNMENTS = Table(
         Column(X, "float", description="2-D map coordinate"),
         Column(Y, "float", description="2-D map coordinate"),
         Column(NEAREST_CLUSTER, "int", required=False, description="noise: the nearest cluster (soft)"),
-        Column(NEAREST_CLUSTER_STRENGTH, "float", required=False, description="strength of that nearest cluster"),
-        Column(MESSAGE_TOPIC, "int", required=False, description=f"the message topic of the image's text; {NOISE} = none"),
+        Column(
+            NEAREST_CLUSTER_STRENGTH, "float", required=False, description="strength of that nearest cluster"
+        ),
+        Column(
+            MESSAGE_TOPIC,
+            "int",
+            required=False,
+            description=f"the message topic of the image's text; {NOISE} = none",
+        ),
     ),
 )
 
@@ -323,8 +349,13 @@ CLUSTER_TREE = Table(
 CLUSTER_TIMELINE = Table(
     "cluster_timeline",
     CLUSTER_TIMELINE_FILE,
-    (Column(LAYER, "int", required=False), Column(CLUSTER, "int"), Column(PERIOD, "time"), Column(N_POSTS, "int"),
-     Column(FREQUENCY, "str", required=False)),
+    (
+        Column(LAYER, "int", required=False),
+        Column(CLUSTER, "int"),
+        Column(PERIOD, "time"),
+        Column(N_POSTS, "int"),
+        Column(FREQUENCY, "str", required=False),
+    ),
 )
 
 CLUSTER_TERMS = Table(
@@ -434,10 +465,20 @@ SUGGESTIONS = Table(
     (
         Column(IMAGE_ID, "str", description="an image no coder has coded yet"),
         Column(CODE, "str", description="a code of the codebook"),
-        Column(SCORE, "float", description="few-shot: calibrated probability; zero-shot: cosine of description and text"),
-        Column(SUGGESTED, "bool", description="the model suggests the code for the image (never applied without a click)"),
+        Column(
+            SCORE,
+            "float",
+            description="few-shot: calibrated probability; zero-shot: cosine of description and text",
+        ),
+        Column(
+            SUGGESTED,
+            "bool",
+            description="the model suggests the code for the image (never applied without a click)",
+        ),
         Column(SOURCE, "str", description="zero_shot | few_shot"),
-        Column(MODEL, "str", description="what scored it: encoder(s) and classifier, with its number of examples"),
+        Column(
+            MODEL, "str", description="what scored it: encoder(s) and classifier, with its number of examples"
+        ),
         Column(MADE_AT, "time", description="when the suggestion was made (UTC)"),
     ),
 )
@@ -461,9 +502,23 @@ SLOGANS = Table(
 
 TABLES = {
     t.name: t
-    for t in (MANIFEST, ASSIGNMENTS, TEXTS, CLUSTERS, CLUSTER_TREE, CLUSTER_TIMELINE, CODES, SAMPLING_SHEET,
-              CLUSTER_TERMS, ZERO_SHOT, MESSAGES, MESSAGE_TOPICS, SLOGANS,
-              MESSAGE_VECTORS, SUGGESTIONS)
+    for t in (
+        MANIFEST,
+        ASSIGNMENTS,
+        TEXTS,
+        CLUSTERS,
+        CLUSTER_TREE,
+        CLUSTER_TIMELINE,
+        CODES,
+        SAMPLING_SHEET,
+        CLUSTER_TERMS,
+        ZERO_SHOT,
+        MESSAGES,
+        MESSAGE_TOPICS,
+        SLOGANS,
+        MESSAGE_VECTORS,
+        SUGGESTIONS,
+    )
 }
 
 

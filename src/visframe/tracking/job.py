@@ -73,8 +73,11 @@ def tracked_metrics(metrics: Mapping[str, Any]) -> tuple[dict[str, float], list[
     `evaluation.dbcv=false`) stays absent, as in every other job of its config. Infinite values
     (Davies-Bouldin's worst) go to MLflow as they are; its SQL store keeps them as ±1.8e308.
     """
+
     def defined(value: Any) -> bool:
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(float(value))
+        return (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(float(value))
+        )
 
     tracked = {key: float(value) for key, value in metrics.items() if defined(value)}
     worst = {m.name: m.worst for m in METRICS if m.worst is not None}
@@ -102,7 +105,9 @@ def _retry(action, what: str):
         except Exception as error:
             if delay is None or not _is_transient(error):
                 raise
-            log.warning("MLflow store busy while %s (%s); retrying in %.1f s", what, str(error).splitlines()[0], delay)
+            log.warning(
+                "MLflow store busy while %s (%s); retrying in %.1f s", what, str(error).splitlines()[0], delay
+            )
             time.sleep(delay)
     raise AssertionError("unreachable")
 
@@ -110,8 +115,15 @@ def _retry(action, what: str):
 class JobTracker:
     """The MLflow run of one job. `start()` before any work; `finish()` or `fail()` at the end."""
 
-    def __init__(self, tracking_cfg: Mapping, run_name: str, params: Mapping[str, Any], tags: Mapping[str, str],
-                 parent_run_id: str | None = None, dataset_profiles: Memo | None = None):
+    def __init__(
+        self,
+        tracking_cfg: Mapping,
+        run_name: str,
+        params: Mapping[str, Any],
+        tags: Mapping[str, str],
+        parent_run_id: str | None = None,
+        dataset_profiles: Memo | None = None,
+    ):
         self.tracking_cfg = tracking_cfg
         self.parent_run_id = parent_run_id  # a sweep's or study's parent run (Session.parent_run_id)
         # (digest, columns, rows) → the (schema, profile) MLflow inferred for that image set: every job
@@ -136,7 +148,10 @@ class JobTracker:
             tags = {**provenance_tags(), CONFIG_TAG: C.CONFIG_FILE, **self.tags}
             if self.parent_run_id:
                 tags["mlflow.parentRunId"] = self.parent_run_id
-            run = _retry(lambda: client.create_run(experiment_id, run_name=self.run_name, tags=tags), "creating the run")
+            run = _retry(
+                lambda: client.create_run(experiment_id, run_name=self.run_name, tags=tags),
+                "creating the run",
+            )
             self.run_id = run.info.run_id
             self._log_params()
         except TrackingError:
@@ -144,7 +159,8 @@ class JobTracker:
         except Exception as error:
             raise TrackingError(
                 f"cannot open an MLflow run in {self.uri}: {str(error).splitlines()[0]}",
-                fix="check that the store is reachable and writable (MLFLOW_TRACKING_URI / tracking.tracking_uri), "
+                fix="check that the store is reachable and writable (MLFLOW_TRACKING_URI / "
+                "tracking.tracking_uri), "
                 "or run without tracking: tracking.enabled=false",
             ) from error
         return self.run_id
@@ -155,7 +171,9 @@ class JobTracker:
         items = [Param(k, str(v)) for k, v in self.params.items()]
         for begin in range(0, len(items), _PARAMS_PER_BATCH):
             batch = items[begin : begin + _PARAMS_PER_BATCH]
-            _retry(lambda batch=batch: self._client_obj.log_batch(self.run_id, params=batch), "logging params")
+            _retry(
+                lambda batch=batch: self._client_obj.log_batch(self.run_id, params=batch), "logging params"
+            )
 
     def log_metrics(self, metrics: Mapping[str, float]) -> None:
         from mlflow.entities import Metric
@@ -168,12 +186,17 @@ class JobTracker:
         ]
         for begin in range(0, len(numbers), _METRICS_PER_BATCH):
             batch = numbers[begin : begin + _METRICS_PER_BATCH]
-            _retry(lambda batch=batch: self._client_obj.log_batch(self.run_id, metrics=batch), "logging metrics")
+            _retry(
+                lambda batch=batch: self._client_obj.log_batch(self.run_id, metrics=batch), "logging metrics"
+            )
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
         for key, value in tags.items():
             # MLflow keeps tag values up to 5,000 characters on every backend.
-            _retry(lambda k=key, v=value: self._client_obj.set_tag(self.run_id, k, str(v)[:5000]), f"tagging {key}")
+            _retry(
+                lambda k=key, v=value: self._client_obj.set_tag(self.run_id, k, str(v)[:5000]),
+                f"tagging {key}",
+            )
 
     def log_dataset(self, manifest: pd.DataFrame, manifest_path: Path, name: str, digest: str) -> None:
         """The image set as an MLflow dataset input (fills the runs table's Dataset column)."""
@@ -182,27 +205,40 @@ class JobTracker:
         from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
         # The schema and profile MLflow records come from the frame: a few light columns suffice.
-        light = manifest[[c for c in (C.IMAGE_ID, C.STATUS, C.LABEL) if c in manifest.columns]].astype("string")
+        light = manifest[[c for c in (C.IMAGE_ID, C.STATUS, C.LABEL) if c in manifest.columns]].astype(
+            "string"
+        )
         key = (digest[:36], tuple(light.columns), len(light))
         facts = self.dataset_profiles.get(key)
         with warnings.catch_warnings():
             # A local path matches two of MLflow's equivalent local sources; it picks one and says so.
             warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
-            dataset = mlflow.data.from_pandas(light if facts is None else light.head(0),
-                                              source=str(manifest_path.resolve()), name=name, digest=digest[:36])
+            dataset = mlflow.data.from_pandas(
+                light if facts is None else light.head(0),
+                source=str(manifest_path.resolve()),
+                name=name,
+                digest=digest[:36],
+            )
         described = dataset.to_dict()
         if facts is None:
             facts = (described.get("schema"), described.get("profile"))
             self.dataset_profiles.put(key, facts)
         entity = DatasetInput(
-            Dataset(name=described["name"], digest=described["digest"], source_type=described["source_type"],
-                    source=described["source"], schema=facts[0], profile=facts[1]),
+            Dataset(
+                name=described["name"],
+                digest=described["digest"],
+                source_type=described["source_type"],
+                source=described["source"],
+                schema=facts[0],
+                profile=facts[1],
+            ),
             tags=[InputTag(MLFLOW_DATASET_CONTEXT, "training")],
         )
         _retry(lambda: self._client_obj.log_inputs(self.run_id, datasets=[entity]), "logging the dataset")
 
     def finish(self, metrics: Mapping[str, float], artifacts: list[Path], run_dir: Path) -> None:
-        """Log metrics and artifacts, end FINISHED. If the store stays locked: pending file + TrackingError."""
+        """Log metrics and artifacts, end FINISHED. If the store stays locked: pending file +
+        TrackingError."""
         tracked, undefined = tracked_metrics(metrics)
         try:
             self.log_metrics(tracked)
@@ -213,14 +249,16 @@ class JobTracker:
         except Exception as error:
             pending = RunDir(run_dir).write_text(
                 C.TRACKING_PENDING_FILE,
-                f"MLflow run {self.run_id} in {self.uri} could not be completed: {str(error).splitlines()[0]}\n"
+                f"MLflow run {self.run_id} in {self.uri} could not be completed: "
+                f"{str(error).splitlines()[0]}\n"
                 f"All outputs are in {run_dir.resolve()}. To log them later, run:\n"
-                f"  mlflow artifacts log-artifacts --local-dir {run_dir.resolve()} --run-id {self.run_id}\n"
+                f"  mlflow artifacts log-artifacts --local-dir {run_dir.resolve()} --run-id {self.run_id}\n",
             )
             with contextlib.suppress(Exception):  # the store is the problem; nothing more to do
                 self._client_obj.set_terminated(self.run_id, "FAILED")
             raise TrackingError(
-                f"the job's outputs are complete in {run_dir}, but logging them to MLflow ({self.uri}) failed: "
+                f"the job's outputs are complete in {run_dir}, but logging them to MLflow ({self.uri}) "
+                "failed: "
                 f"{str(error).splitlines()[0]}",
                 fix=f"see {pending} for the command that logs them once the store is free",
             ) from error
@@ -230,10 +268,15 @@ class JobTracker:
             return
         relative = path.relative_to(run_dir) if path.is_relative_to(run_dir) else Path(path.name)
         if path.is_dir():
-            _retry(lambda: self._client_obj.log_artifacts(self.run_id, str(path), str(relative)), f"logging {relative}")
+            _retry(
+                lambda: self._client_obj.log_artifacts(self.run_id, str(path), str(relative)),
+                f"logging {relative}",
+            )
         else:
             parent = None if str(relative.parent) in ("", ".") else str(relative.parent)
-            _retry(lambda: self._client_obj.log_artifact(self.run_id, str(path), parent), f"logging {relative}")
+            _retry(
+                lambda: self._client_obj.log_artifact(self.run_id, str(path), parent), f"logging {relative}"
+            )
 
     def _tag_undefined(self, metrics: Mapping[str, Any], undefined: list[str]) -> None:
         tags = {}
@@ -271,8 +314,10 @@ class JobTracker:
         run_dir = Path(where) if where else None
         if run_dir is None or not run_dir.is_dir():
             return
-        files = sorted((p for p in run_dir.iterdir() if p.is_file() and not p.name.startswith(".")),
-                       key=lambda p: (p.name != C.CONFIG_FILE, p.stat().st_size, p.name))
+        files = sorted(
+            (p for p in run_dir.iterdir() if p.is_file() and not p.name.startswith(".")),
+            key=lambda p: (p.name != C.CONFIG_FILE, p.stat().st_size, p.name),
+        )
         deadline = time.monotonic() + OUTPUTS_ON_FAILURE_SECONDS
         for path in files:
             if time.monotonic() > deadline:

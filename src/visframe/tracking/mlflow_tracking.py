@@ -16,7 +16,8 @@ _MAX_PARAM_CHARS = 6000
 
 
 def resolve_tracking_uri(tracking_cfg: DictConfig | Mapping) -> str:
-    """The configured URI, else a SQLite store inside `<cwd>/<store_dir>` (MLflow 3's file store is refused)."""
+    """The configured URI, else a SQLite store inside `<cwd>/<store_dir>` (MLflow 3's file store is
+    refused)."""
     uri = tracking_cfg.get("tracking_uri")
     if uri:
         return str(uri)
@@ -76,8 +77,10 @@ def provenance_tags() -> dict[str, str]:
     commit = git_utils.get_git_commit(package)
     if commit:
         tags[MLFLOW_GIT_COMMIT] = commit
-        for key, value in ((MLFLOW_GIT_BRANCH, git_utils.get_git_branch(package)),
-                           (MLFLOW_GIT_REPO_URL, git_utils.get_git_repo_url(package))):
+        for key, value in (
+            (MLFLOW_GIT_BRANCH, git_utils.get_git_branch(package)),
+            (MLFLOW_GIT_REPO_URL, git_utils.get_git_repo_url(package)),
+        ):
             if value:
                 tags[key] = str(value)
     tags[VERSION_TAG] = visframe.__version__

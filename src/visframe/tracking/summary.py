@@ -58,7 +58,15 @@ MCS_COLUMNS = ["min_cluster_size", *PARAMETER_METRICS]
 MODEL_COLUMNS = ["silhouette", "calinski_harabasz", "davies_bouldin", "ari", "nmi"]
 QUANTILES = {"q05": 0.05, "q25": 0.25, "median": 0.5, "q75": 0.75, "q95": 0.95}
 # Files of the summary that a parameter's table must not overwrite.
-RESERVED = {"jobs", "model_comparison", "confidence", "confidence_by_job", "confidence_lines", "agreement", "index"}
+RESERVED = {
+    "jobs",
+    "model_comparison",
+    "confidence",
+    "confidence_by_job",
+    "confidence_lines",
+    "agreement",
+    "index",
+}
 
 
 # ------------------------------------------------------------------------------------ reading
@@ -144,10 +152,13 @@ def collect_jobs(job_dirs: list[Path], swept: Sequence[str] = ()) -> pd.DataFram
             jobs[column] = numeric
     named = {f"{OVERRIDE}{key}" for key in swept}
     varying = [
-        c for c in jobs.columns if c.startswith(OVERRIDE) and (jobs[c].astype(str).nunique() > 1 or c in named)
+        c
+        for c in jobs.columns
+        if c.startswith(OVERRIDE) and (jobs[c].astype(str).nunique() > 1 or c in named)
     ]
     jobs["label"] = [
-        " ".join(f"{short_name(c)}={row[c]}" for c in varying) or f"job {row['job']}" for _, row in jobs.iterrows()
+        " ".join(f"{short_name(c)}={row[c]}" for c in varying) or f"job {row['job']}"
+        for _, row in jobs.iterrows()
     ]
     jobs.attrs["varying"] = varying
     return jobs
@@ -234,8 +245,11 @@ def _probability_stats(run_dir: Path, threshold: float) -> dict[str, float]:
     if assignments is None:
         return {}
     clustered = assignments.loc[assignments[CLUSTER] != NOISE, PROBABILITY].to_numpy(dtype=float)
-    stats = {"n_points": float(len(assignments)), "n_clustered": float(len(clustered)),
-             "noise_share": float((assignments[CLUSTER] == NOISE).mean()) if len(assignments) else math.nan}  # fmt: skip
+    stats = {
+        "n_points": float(len(assignments)),
+        "n_clustered": float(len(clustered)),
+        "noise_share": float((assignments[CLUSTER] == NOISE).mean()) if len(assignments) else math.nan,
+    }
     if len(clustered):
         stats["share_ge_threshold"] = float((clustered >= threshold).mean())
         stats["mean"] = float(clustered.mean())
@@ -255,7 +269,16 @@ def confidence_by_job(jobs: pd.DataFrame, threshold: float) -> pd.DataFrame:
         rows.append({"job": job["job"], "label": job["label"], "status": job["status"], "note": job["note"],
                      **{k: job[k] for k in keys}, "threshold": threshold, **stats})  # fmt: skip
     frame = pd.DataFrame(rows)
-    numbers = ["n_points", "n_clustered", "noise_share", "share_ge_threshold", "mean", "min", *QUANTILES, "max"]
+    numbers = [
+        "n_points",
+        "n_clustered",
+        "noise_share",
+        "share_ge_threshold",
+        "mean",
+        "min",
+        *QUANTILES,
+        "max",
+    ]
     for column in numbers:
         if column not in frame:
             frame[column] = np.nan
@@ -329,9 +352,15 @@ def write_summary(
             stem: (table, f"{parameter} sweep (Appendix 1 form)", parameter)
             for stem, (parameter, table) in parameter_tables(jobs).items()
         }
-        tables["model_comparison"] = (model_comparison_table(jobs), "Internal metrics per model (Table 1 form)", None)
+        tables["model_comparison"] = (
+            model_comparison_table(jobs),
+            "Internal metrics per model (Table 1 form)",
+            None,
+        )
         tables["confidence"] = (
-            confidence_table(jobs, confidence_threshold), "Confidence per model (Appendix 3 form)", None
+            confidence_table(jobs, confidence_threshold),
+            "Confidence per model (Appendix 3 form)",
+            None,
         )
         for stem, (table, title, parameter) in tables.items():
             csv = out_dir / f"{stem}.csv"

@@ -135,13 +135,16 @@ def table_png(frame: pd.DataFrame, path: Path, title: str) -> Path:
         return width, height
 
     columns = list(frame.columns)
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]) for c in columns]
+    numeric = [
+        pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c]) for c in columns
+    ]
     formats = [column_format(frame[c]) for c in columns]
     cells = [[fmt(v) for fmt, v in zip(formats, row, strict=True)] for row in frame.itertuples(index=False)]
     headers = [header_lines(str(c)) for c in columns]
     line_height = extent("Hg", font)[1] * 1.3
     widths = [
-        max([extent(line, bold)[0] for line in header] + [extent(row[i], font)[0] for row in cells]) + 2 * PAD_X
+        max([extent(line, bold)[0] for line in header] + [extent(row[i], font)[0] for row in cells])
+        + 2 * PAD_X
         for i, header in enumerate(headers)
     ]
     table_width = sum(widths)
@@ -150,8 +153,21 @@ def table_png(frame: pd.DataFrame, path: Path, title: str) -> Path:
     legend = [(" ".join(h), str(c), describe_column(str(c))) for h, c in zip(headers, columns, strict=True)]
     legend_lines = _legend_lines(legend, max(table_width, 560), extent("x" * 20, font)[0] / 20)
     title_height = extent(title, title_font)[1] + 14
-    width = max(table_width, extent(title, title_font)[0], max((extent(t, font)[0] for t in legend_lines), default=0)) + 24
-    height = title_height + header_height + row_height * max(len(cells), 1) + line_height * (len(legend_lines) + 1) + 24
+    width = (
+        max(
+            table_width,
+            extent(title, title_font)[0],
+            max((extent(t, font)[0] for t in legend_lines), default=0),
+        )
+        + 24
+    )
+    height = (
+        title_height
+        + header_height
+        + row_height * max(len(cells), 1)
+        + line_height * (len(legend_lines) + 1)
+        + 24
+    )
     fig.set_size_inches(width / DPI, height / DPI)
 
     def put(x: float, y: float, text: str, prop, ha: str = "left", va: str = "top") -> None:
@@ -168,7 +184,13 @@ def table_png(frame: pd.DataFrame, path: Path, title: str) -> Path:
     for i, header in enumerate(headers):  # headers sit on the rule below them, aligned like their numbers
         for k, line in enumerate(header):
             y = top + header_height - PAD_Y - (len(header) - k) * line_height
-            put(x + widths[i] - PAD_X if numeric[i] else x + PAD_X, y, line, bold, ha="right" if numeric[i] else "left")
+            put(
+                x + widths[i] - PAD_X if numeric[i] else x + PAD_X,
+                y,
+                line,
+                bold,
+                ha="right" if numeric[i] else "left",
+            )
         x += widths[i]
     y = top + header_height
     rule(y)
@@ -178,7 +200,13 @@ def table_png(frame: pd.DataFrame, path: Path, title: str) -> Path:
                                          row_height / height, color="#f2f2f2", zorder=-1))  # fmt: skip
         x = 12.0
         for i, text in enumerate(row):
-            put(x + widths[i] - PAD_X if numeric[i] else x + PAD_X, y + PAD_Y, text, font, ha="right" if numeric[i] else "left")
+            put(
+                x + widths[i] - PAD_X if numeric[i] else x + PAD_X,
+                y + PAD_Y,
+                text,
+                font,
+                ha="right" if numeric[i] else "left",
+            )
             x += widths[i]
         y += row_height
     rule(y, 1.2)
@@ -218,7 +246,9 @@ def parameter_plot(table: pd.DataFrame, parameter: str, path: Path) -> Path:
     series = [c for c in PARAMETER_SERIES if c in table.columns and table[c].notna().any()]
     fig, axes = plt.subplots(1, max(1, len(series)), figsize=(3.4 * max(1, len(series)), 3.2), squeeze=False)
     others = [c for c in table.columns if c not in PARAMETER_SERIES and c not in ("model", parameter)]
-    keys = ["model"] * ("model" in table.columns) + [c for c in others if table[c].nunique() <= MAX_LINES_PER_PARAMETER]
+    keys = ["model"] * ("model" in table.columns) + [
+        c for c in others if table[c].nunique() <= MAX_LINES_PER_PARAMETER
+    ]
     dots_only = len(keys) < len(others) + ("model" in table.columns)
     groups = table.groupby(keys, dropna=False, sort=False) if keys else [((), table)]
     for number, (name, group) in enumerate(groups):
@@ -237,7 +267,9 @@ def parameter_plot(table: pd.DataFrame, parameter: str, path: Path) -> Path:
         if integer:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=max(1, min(4, len(labels))), fontsize=8, frameon=False)
+    fig.legend(
+        handles, labels, loc="lower center", ncol=max(1, min(4, len(labels))), fontsize=8, frameon=False
+    )
     fig.tight_layout(rect=(0, 0.06 + 0.05 * math.ceil(len(labels) / 4), 1, 1))
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
@@ -295,7 +327,9 @@ def _format_value(value) -> str:
 NO_CLUSTERS_COLOUR = "#b3261e"
 
 
-def confidence_figures(by_job: pd.DataFrame, parameters: list[str], threshold: float, out_dir: Path) -> list[Path]:
+def confidence_figures(
+    by_job: pd.DataFrame, parameters: list[str], threshold: float, out_dir: Path
+) -> list[Path]:
     """confidence_by_job.png (a box per job) and confidence_lines.png; [] when no job finished."""
     no_clusters = by_job["note"].eq(NO_CLUSTERS) if "note" in by_job else pd.Series(False, index=by_job.index)
     data = by_job[(by_job["n_clustered"].fillna(0) > 0) | no_clusters].reset_index(drop=True)
@@ -331,33 +365,67 @@ def _confidence_boxes(data: pd.DataFrame, parameters: list[str], threshold: floa
     fig, ax = plt.subplots(figsize=(max(7.5, per_box * positions[-1] + 3.4), 4.4 + 0.18 * lines))
     drawn = [i for i in range(len(data)) if not empty[i]]
     stats = [
-        {"whislo": r["q05"], "q1": r["q25"], "med": r["median"], "q3": r["q75"], "whishi": r["q95"], "mean": r["mean"],
-         "fliers": [], "label": labels[i]}
+        {"whislo": r["q05"], "q1": r["q25"], "med": r["median"], "q3": r["q75"], "whishi": r["q95"],
+         "mean": r["mean"], "fliers": [], "label": labels[i]}
         for i, (_, r) in enumerate(data.iterrows()) if not empty[i]
     ]  # fmt: skip
     colour_of = {model: _colour(i) for i, model in enumerate(models)}
     if stats:
-        boxes = ax.bxp(stats, positions=[positions[i] for i in drawn], widths=0.6, showmeans=True, showfliers=False,
-                       patch_artist=True, medianprops={"color": "black"},
-                       meanprops={"marker": "D", "markerfacecolor": "white", "markeredgecolor": "black", "markersize": 4})  # fmt: skip
+        boxes = ax.bxp(
+            stats,
+            positions=[positions[i] for i in drawn],
+            widths=0.6,
+            showmeans=True,
+            showfliers=False,
+            patch_artist=True,
+            medianprops={"color": "black"},
+            meanprops={
+                "marker": "D",
+                "markerfacecolor": "white",
+                "markeredgecolor": "black",
+                "markersize": 4,
+            },
+        )
         for patch, i in zip(boxes["boxes"], drawn, strict=True):
             patch.set_facecolor(colour_of[data["model"].iloc[i]])
             patch.set_alpha(0.75)
     for i in np.flatnonzero(empty):  # the job is there, labelled, where its box would be
         ax.axvspan(positions[i] - 0.3, positions[i] + 0.3, color=NO_CLUSTERS_COLOUR, alpha=0.08, linewidth=0)
-        ax.text(positions[i], 0.5, NO_CLUSTERS, rotation=90, ha="center", va="center", fontsize=8,
-                color=NO_CLUSTERS_COLOUR)
+        ax.text(
+            positions[i],
+            0.5,
+            NO_CLUSTERS,
+            rotation=90,
+            ha="center",
+            va="center",
+            fontsize=8,
+            color=NO_CLUSTERS_COLOUR,
+        )
     ax.set_xticks(positions, labels)
     above = blended_transform_factory(ax.transData, ax.transAxes)
     for x, share, none in zip(positions, data["share_ge_threshold"], empty, strict=True):
-        ax.text(x, 1.015, "–" if none else f"{share:.0%}", transform=above, ha="center", va="bottom", fontsize=7,
-                color=NO_CLUSTERS_COLOUR if none else "black")
+        ax.text(
+            x,
+            1.015,
+            "–" if none else f"{share:.0%}",
+            transform=above,
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            color=NO_CLUSTERS_COLOUR if none else "black",
+        )
     ax.axhline(threshold, color="#555555", linestyle="--", linewidth=1)
     ax.set_ylim(0, 1.03)  # a box at probability 1 stays visible above the frame's edge
     ax.set_xlim(positions[0] - 0.8, positions[-1] + 0.8)
     ax.set_ylabel("membership probability\n(clustered points)")
     names = [config_leaf(p) for p in parameters]
-    ax.set_xlabel(names[0] if len(names) == 1 else f"{' / '.join(names)} (tick lines top to bottom)" if names else "model")
+    ax.set_xlabel(
+        names[0]
+        if len(names) == 1
+        else f"{' / '.join(names)} (tick lines top to bottom)"
+        if names
+        else "model"
+    )
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(f"Membership probability of the clustered points, per job\n"
                  f"box 25-75 %, whiskers 5-95 %, ◆ mean; above each box: share ≥ {threshold:g} (dashed line)",
@@ -392,24 +460,49 @@ def _confidence_lines(data: pd.DataFrame, parameters: list[str], threshold: floa
         empty = _empty(group)
         if empty.any():  # no share to draw: a red × on the axis, so the setting is not missing
             where = np.asarray(xs, dtype=float)[empty]
-            axes[0].plot(where, np.zeros(len(where)), linestyle="none", marker="x", markersize=8,
-                         color=NO_CLUSTERS_COLOUR, label=f"{NO_CLUSTERS} (all noise)")
+            axes[0].plot(
+                where,
+                np.zeros(len(where)),
+                linestyle="none",
+                marker="x",
+                markersize=8,
+                color=NO_CLUSTERS_COLOUR,
+                label=f"{NO_CLUSTERS} (all noise)",
+            )
             for x in where:
-                axes[0].annotate(NO_CLUSTERS, (x, 0), textcoords="offset points", xytext=(0, 8), ha="center",
-                                 fontsize=7, color=NO_CLUSTERS_COLOUR)
+                axes[0].annotate(
+                    NO_CLUSTERS,
+                    (x, 0),
+                    textcoords="offset points",
+                    xytext=(0, 8),
+                    ha="center",
+                    fontsize=7,
+                    color=NO_CLUSTERS_COLOUR,
+                )
     for ax, (_, title) in zip(axes, panels, strict=True):
         ax.set_title(title, fontsize=9)
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel(config_leaf(x_name) if x_name else "model")
         ax.grid(alpha=0.3)
         if not numeric:
-            ax.set_xticks(range(len(categories)), [_clip(str(c)) for c in categories],
-                          rotation=30 if len(categories) > 4 else 0, ha="right" if len(categories) > 4 else "center")  # fmt: skip
+            ax.set_xticks(
+                range(len(categories)),
+                [_clip(str(c)) for c in categories],
+                rotation=30 if len(categories) > 4 else 0,
+                ha="right" if len(categories) > 4 else "center",
+            )
             ax.set_xlim(-0.5, len(categories) - 0.5)
     handles, labels = axes[0].get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))  # one "no clusters" entry, however many models had one
-    fig.legend(list(unique.values()), list(unique), title="model", loc="center right", fontsize=8, title_fontsize=8,
-               frameon=False)
+    fig.legend(
+        list(unique.values()),
+        list(unique),
+        title="model",
+        loc="center right",
+        fontsize=8,
+        title_fontsize=8,
+        frameon=False,
+    )
     fig.tight_layout(rect=(0, 0, 0.83, 1))
     fig.savefig(path, dpi=DPI)
     plt.close(fig)

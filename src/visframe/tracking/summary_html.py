@@ -24,11 +24,16 @@ INDEX_FILE = "index.html"
 JOB_COLUMNS = ["job", "label", "status", "note", "model"]
 
 _CSS = """
-body{font-family:system-ui,-apple-system,"DejaVu Sans",sans-serif;margin:2rem auto;max-width:72rem;color:#222;padding:0 1rem}
-h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2.2rem;border-bottom:1px solid #ccc;padding-bottom:.2rem}
-table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0}th,td{padding:.25rem .6rem;border-bottom:1px solid #e3e3e3}
-th{text-align:left;background:#f4f4f4;cursor:help;vertical-align:bottom}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-tr:nth-child(even) td{background:#fafafa}img{max-width:100%;height:auto;border:1px solid #eee;margin:.4rem 0}
+body{font-family:system-ui,-apple-system,"DejaVu Sans",sans-serif;margin:2rem auto;max-width:72rem;
+color:#222;padding:0 1rem}
+h1{font-size:1.5rem}
+h2{font-size:1.15rem;margin-top:2.2rem;border-bottom:1px solid #ccc;padding-bottom:.2rem}
+table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0}
+th,td{padding:.25rem .6rem;border-bottom:1px solid #e3e3e3}
+th{text-align:left;background:#f4f4f4;cursor:help;vertical-align:bottom}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+tr:nth-child(even) td{background:#fafafa}
+img{max-width:100%;height:auto;border:1px solid #eee;margin:.4rem 0}
 .meta{color:#555}dt{font-weight:600;margin-top:.3rem}dd{margin-left:1.2rem;color:#444}
 """
 
@@ -71,7 +76,9 @@ def _jobs_table(jobs: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_index(
-    out_dir: Path, jobs: pd.DataFrame, sections: list[tuple[str, str, pd.DataFrame | None, list[Path]]],
+    out_dir: Path,
+    jobs: pd.DataFrame,
+    sections: list[tuple[str, str, pd.DataFrame | None, list[Path]]],
     threshold: float,
 ) -> Path:
     """Write `out_dir/index.html` from the summary's sections (title, CSV stem, table, figures)."""
@@ -82,7 +89,8 @@ def write_index(
     parts = [
         "<h1>Sweep summary</h1>",
         (
-            f'<p class="meta">{len(jobs)} jobs ({failed} failed, {empty} with no clusters); swept: {_text(", ".join(swept) or "nothing varied")}; '
+            f'<p class="meta">{len(jobs)} jobs ({failed} failed, {empty} with no clusters); '
+            f"swept: {_text(', '.join(swept) or 'nothing varied')}; "
             f"confidence threshold {threshold:g}. Every table is also a CSV beside this page.</p>"
         ),
     ]
@@ -96,13 +104,22 @@ def write_index(
         if (out_dir / f"{stem}.csv").exists():
             parts.append(f'<p><a href="{html.escape(stem)}.csv">{html.escape(stem)}.csv</a></p>')
     jobs_table = _jobs_table(jobs)
-    parts += ["<h2>Jobs</h2>", html_table(jobs_table), '<p><a href="jobs.csv">jobs.csv</a> (every metric and override)</p>']
+    parts += [
+        "<h2>Jobs</h2>",
+        html_table(jobs_table),
+        '<p><a href="jobs.csv">jobs.csv</a> (every metric and override)</p>',
+    ]
     shown.update(map(str, jobs_table.columns))
     glossary = [(c, describe_column(c)) for c in sorted(shown) if describe_column(c)]
-    parts.append("<h2>Columns</h2><dl>" + "".join(f"<dt>{_text(c)}</dt><dd>{_text(d)}</dd>" for c, d in glossary) + "</dl>")
+    parts.append(
+        "<h2>Columns</h2><dl>"
+        + "".join(f"<dt>{_text(c)}</dt><dd>{_text(d)}</dd>" for c, d in glossary)
+        + "</dl>"
+    )
     page = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">"
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
+        "style-src 'unsafe-inline'\">"
         f"<title>Sweep summary</title><style>{_CSS}</style></head><body>{''.join(parts)}</body></html>"
     )
     path = out_dir / INDEX_FILE

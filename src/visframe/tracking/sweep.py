@@ -37,14 +37,15 @@ from visframe.tracking.mlflow_tracking import provenance_tags, resolve_tracking_
 log = logging.getLogger("visframe")
 
 
-
 def parent_run_of(sweep_dir: str | Path) -> str | None:
     """The MLflow parent run of the multirun in `sweep_dir` (None when it was not tracked)."""
     return RunDir(sweep_dir).mlflow_run_id_in(C.MLFLOW_PARENT_RUN_ID_FILE)
 
 
 def start_parent_run(
-    tracking_cfg: DictConfig | Mapping, run_name: str, tags: Mapping[str, str] | None = None,
+    tracking_cfg: DictConfig | Mapping,
+    run_name: str,
+    tags: Mapping[str, str] | None = None,
     params: Mapping[str, Any] | None = None,
 ) -> str:
     """Create (not activate) the parent run; return its id."""
@@ -59,7 +60,12 @@ def start_parent_run(
     return run.info.run_id
 
 
-def log_parent_summary(tracking_cfg: DictConfig | Mapping, run_id: str, files: list[Path], metrics: Mapping[str, float] | None = None) -> None:
+def log_parent_summary(
+    tracking_cfg: DictConfig | Mapping,
+    run_id: str,
+    files: list[Path],
+    metrics: Mapping[str, float] | None = None,
+) -> None:
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(resolve_tracking_uri(tracking_cfg))
@@ -75,8 +81,13 @@ def end_parent_run(tracking_cfg: DictConfig | Mapping, run_id: str, status: str 
     MlflowClient(resolve_tracking_uri(tracking_cfg)).set_terminated(run_id, status=status)
 
 
-def summarise_sweep(sweep_dir: str | Path, tracking_cfg: DictConfig | Mapping | None, run_id: str | None,
-                    confidence_threshold: float = 0.85, swept: list[str] | tuple[str, ...] = ()) -> list[Path]:
+def summarise_sweep(
+    sweep_dir: str | Path,
+    tracking_cfg: DictConfig | Mapping | None,
+    run_id: str | None,
+    confidence_threshold: float = 0.85,
+    swept: list[str] | tuple[str, ...] = (),
+) -> list[Path]:
     """Write `<sweep_dir>/summary/` from the job dirs and, with a parent run, log it there.
 
     `swept`: the keys the sweep varies (`sweep_parameters(config)`); the jobs' own overrides are
@@ -101,7 +112,9 @@ def sweep_parameters(config: DictConfig) -> list[str]:
     from visframe.tracking.summary import swept_keys
 
     task = OmegaConf.select(config, "hydra.overrides.task", default=None)
-    keys = swept_keys([str(o) for o in OmegaConf.to_container(task, resolve=False)] if task is not None else [])
+    keys = swept_keys(
+        [str(o) for o in OmegaConf.to_container(task, resolve=False)] if task is not None else []
+    )
     params = OmegaConf.select(config, "hydra.sweeper.params", default=None)
     if isinstance(params, DictConfig):
         keys += [str(k) for k in params]
@@ -134,8 +147,12 @@ class MlflowSweepCallback(Callback):
         overrides = [str(o) for o in OmegaConf.to_container(config.hydra.overrides.task, resolve=False)]
         run_name = f"sweep {sweep_dir.name}" if sweep_dir.name else "sweep"
         self._run_id = start_parent_run(
-            tracking, run_name,
-            tags={"visframe.sweep_dir": str(sweep_dir.resolve()), "visframe.overrides": " ".join(overrides)[:5000]},
+            tracking,
+            run_name,
+            tags={
+                "visframe.sweep_dir": str(sweep_dir.resolve()),
+                "visframe.overrides": " ".join(overrides)[:5000],
+            },
             params={"sweep.overrides": " ".join(overrides)},
         )
         RunDir(sweep_dir).write_text(C.MLFLOW_PARENT_RUN_ID_FILE, self._run_id + "\n")

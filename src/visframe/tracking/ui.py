@@ -36,7 +36,8 @@ def experiment_ids(store_dir: str | Path) -> dict[str, str]:
         return {}
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
         rows = connection.execute(
-            "SELECT name, experiment_id FROM experiments WHERE lifecycle_stage = 'active' ORDER BY experiment_id"
+            "SELECT name, experiment_id FROM experiments WHERE lifecycle_stage = 'active' "
+            "ORDER BY experiment_id"
         ).fetchall()
     return {str(name): str(number) for name, number in rows}
 
@@ -44,13 +45,20 @@ def experiment_ids(store_dir: str | Path) -> dict[str, str]:
 def ui_message(store_dir: str | Path, base_url: str, experiment: str = "visframe") -> str:
     found = experiment_ids(store_dir)
     if not found:
-        return (f"MLflow UI: {base_url}\n(no tracked run in {Path(store_dir).resolve()} yet: after the first "
-                f"`make run`, the runs table is {runs_table_url(base_url, '<id>')})")
+        return (
+            f"MLflow UI: {base_url}\n(no tracked run in {Path(store_dir).resolve()} yet: after the first "
+            f"`make run`, the runs table is {runs_table_url(base_url, '<id>')})"
+        )
     lines = []
     if experiment in found:
-        lines.append(f"Runs table of experiment '{experiment}': {runs_table_url(base_url, found[experiment])}")
-    lines += [f"  experiment '{name}': {runs_table_url(base_url, number)}"
-              for name, number in found.items() if name != experiment and name != "Default"]
+        lines.append(
+            f"Runs table of experiment '{experiment}': {runs_table_url(base_url, found[experiment])}"
+        )
+    lines += [
+        f"  experiment '{name}': {runs_table_url(base_url, number)}"
+        for name, number in found.items()
+        if name != experiment and name != "Default"
+    ]
     return "\n".join(lines or [f"MLflow UI: {base_url}"])
 
 
