@@ -135,13 +135,33 @@ def _describe(run_dir: Path, rows: list[dict]) -> None:
     contracts.validate(contracts.TEXTS, pd.DataFrame(texts)).to_parquet(run_dir / "texts.parquet", index=False)
 
 
-def write_run_config(run_dir: Path, model: dict, cache_dir: Path, precision: str = "32") -> None:
-    """The parts of the pipeline's config.yaml the review app reads back: model, cache, trainer."""
+def write_run_config(run_dir: Path, model: dict, cache_dir: Path, precision: str = "32",
+                     text_encoder: dict | None = None) -> None:
+    """The parts of the pipeline's config.yaml the review app reads back: model, cache, trainer
+    (and `text_encoder` when given)."""
     from omegaconf import OmegaConf
 
     config = {"model": model, "paths": {"cache_dir": str(cache_dir)},
               "trainer": {"accelerator": "cpu", "precision": precision, "num_workers": 0}}
+    if text_encoder is not None:
+        config["text_encoder"] = text_encoder
     OmegaConf.save(OmegaConf.create(config), run_dir / contracts.CONFIG_FILE)
+
+
+USEM3 = {"_target_": "visframe.text.encoders.UniversalSentenceEncoder", "threads": 1}
+
+
+def write_message_vectors(run_dir: Path, texts: dict[int, str], encoder) -> list[str]:
+    """message_vectors.parquet as the messages stage writes it: the text of image number k (the
+    assignments' row k) encoded by `encoder`; returns those images' ids, in `texts` order."""
+    from visframe.run_dir import RunDir
+    from visframe.text.vectors import encoder_key, normalised_text
+
+    ids = pd.read_parquet(run_dir / contracts.ASSIGNMENTS_FILE)[contracts.IMAGE_ID].tolist()
+    chosen = [ids[k] for k in texts]
+    vectors = encoder.encode([normalised_text(t) for t in texts.values()])
+    RunDir(run_dir).write_message_vectors(chosen, vectors, encoder_key(encoder))
+    return chosen
 
 
 def tiny_clip_dir(folder: Path) -> Path:

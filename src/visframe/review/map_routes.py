@@ -143,7 +143,7 @@ async def map_search(ctx: Ctx, q: str = Query("", max_length=200)) -> Response:
     return Response(hits.astype("<u4").tobytes(), media_type=BINARY, headers={"x-count": str(len(hits))})
 
 
-# -- search by meaning: the run's image-text encoder ranks images by similarity to the query -------
+# -- search by meaning: the run's text vectors and/or image-text encoder rank images (text_rank.py) --
 @router.get("/map/similar/status.json")
 async def similar_status(ctx: Ctx) -> JSONResponse:
     """Whether this run's encoder can embed a text query (builds the encoder on first call)."""
@@ -164,11 +164,12 @@ async def _ranked(ctx: ReviewContext, q: str, k: int) -> Ranked:
 @router.get("/map/similar.json")
 async def similar_json(ctx: Ctx, q: str = Query("", max_length=200),
                        k: int = Query(100, ge=1, le=MAX_K)) -> JSONResponse:
-    """The k images most similar to the query, best first, with their cosine similarity."""
+    """The k images most similar to the query, best first, with their cosine similarity and the side
+    ("text": the text vectors; "image": the image-text encoder) that ranked each."""
     ranked = await _ranked(ctx, q, k)
     return JSONResponse({"query": q.strip(), "n_ranked": ranked.n_ranked, "n_missing": ranked.n_missing,
-                         "images": [{C.IMAGE_ID: i, "score": round(float(s), 5)}
-                                    for i, s in zip(ranked.image_ids, ranked.scores)]})
+                         "images": [{C.IMAGE_ID: i, "score": round(float(s), 5), "by": by}
+                                    for i, s, by in zip(ranked.image_ids, ranked.scores, ranked.by)]})
 
 
 @router.get("/map/similar.bin")
