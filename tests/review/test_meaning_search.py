@@ -103,6 +103,8 @@ def test_without_text_vectors_or_an_image_text_model_it_names_text_encoder_as_th
     assert "plain search" in status["fix"]
     page = browser.get("/search", params={"q": QUERY, "mode": "meaning"})
     assert page.status_code == 409 and not re.findall(r'id="hit-', page.text)
+    assert 'id="search-problem"' in page.text and "search by meaning needs" in page.text  # said on the page
+    assert '<option value="meaning" selected>' in page.text
     store.dispose()
 
 
