@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 ARGS   ?=
 RUN    ?=
 
-.PHONY: install run test test-slow test-all ui review bench-embed bench-cluster bench-sweep bench-scale bench-report bench-ingest bench-text bench-map bench-review bench-integrity bench-quality device-check lint clean
+.PHONY: install run test test-slow test-all ui review bench-embed bench-cluster bench-sweep bench-scale bench-report bench-paper bench-ingest bench-text bench-map bench-review bench-integrity bench-quality device-check lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,10 +31,13 @@ test-slow: install
 test-all: install
 	$(PY) -m pytest -q
 
-## ui: the MLflow UI on the project's store (http://127.0.0.1:5000)
+## ui: the MLflow UI on the project's store; prints the runs table's URL (the UI opens on GenAI pages otherwise)
+UI_HOST ?= 127.0.0.1
+UI_PORT ?= 5000
 ui: install
+	@$(PY) -m visframe.tracking.ui --store $(CURDIR)/mlruns --host $(UI_HOST) --port $(UI_PORT)
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db \
-		--default-artifact-root $(CURDIR)/mlruns/artifacts --host 127.0.0.1 --port 5000
+		--default-artifact-root $(CURDIR)/mlruns/artifacts --host $(UI_HOST) --port $(UI_PORT)
 
 ## review: the browser coding app for a run (make review RUN=outputs/2026-11-27/18-00-00)
 review: install
@@ -57,6 +60,10 @@ bench-report: install
 
 bench-scale: install
 	$(PY) benchmarks/bench_scale.py $(ARGS)
+
+## bench-paper: `visframe dataset.preset=paper` end to end from an empty cache (ARGS="--embed-images 100000": the embed stage alone)
+bench-paper: install
+	$(PY) benchmarks/bench_paper.py $(ARGS)
 
 ## device-check: the GPU embedding loop check (on a machine with a GPU; bash -n / --dry-run elsewhere)
 device-check: install

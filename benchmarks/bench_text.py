@@ -53,7 +53,9 @@ def normalise(text: str) -> str:
 
 def load_corpus(preset: str, seed: int, image_size: int = 256) -> tuple[Path, list[dict]]:
     """The corpus's unique, decodable images (first file per image_id) with their truth."""
-    root = default_cache_dir() / "corpora" / (f"{preset}-seed{seed}" + (f"-{image_size}" if image_size != 256 else ""))
+    # The folder `dataset=synthetic` uses (conf/dataset/synthetic.yaml's root), so a corpus the pipeline
+    # generated is found here and not made twice.
+    root = default_cache_dir() / "corpora" / (f"synthetic-{preset}-seed{seed}" + (f"-{image_size}" if image_size != 256 else ""))
     generate_corpus(root, preset=preset, seed=seed, image_size=image_size, show_progress=True)
     truth = {t["file"]: t for t in map(json.loads, (root / "truth.jsonl").read_text(encoding="utf-8").splitlines())}
     seen, images = set(), []

@@ -39,7 +39,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from visframe import CONFIG_DIR
 from visframe.embed.errors import MissingWeightsError
 from visframe.errors import VisframeError
-from visframe.reduce.cache import VISFRAME_OPTIONS
+from visframe.reduce.reducer import VISFRAME_OPTIONS
 from visframe.utils.extras import MissingExtraError
 
 CONF = Path(CONFIG_DIR)

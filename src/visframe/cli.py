@@ -6,7 +6,9 @@
 
 A problem you can fix (a missing folder, a value out of range, missing weights, a locked MLflow
 store) prints one message with the fix and exits with code 2; `HYDRA_FULL_ERROR=1` (or
-`VISFRAME_DEBUG=1`) shows the traceback too.
+`VISFRAME_DEBUG=1`) shows the traceback too. SIGTERM or SIGHUP (`kill`, `timeout`, a scheduler, a
+closed terminal) ends the job like Ctrl-C: its MLflow run ends KILLED with the outputs so far, and
+the command exits with 128 + the signal number (visframe.tracking.termination).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from omegaconf import DictConfig
 from visframe import CONFIG_DIR
 from visframe.errors import exit_on_user_error
 from visframe.session import Session
+from visframe.tracking.termination import exit_on_signal
 
 log = logging.getLogger("visframe")
 # What this process remembers between jobs: Hydra's basic launcher runs every job of a multirun in
@@ -46,7 +49,7 @@ def _use_persistent_numba_cache(cache_dir: str) -> None:
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def main(cfg: DictConfig) -> float | None:
     _use_persistent_numba_cache(str(cfg.paths.cache_dir))
-    with exit_on_user_error(log):
+    with exit_on_user_error(log), exit_on_signal(log):
         return _job(cfg)
 
 

@@ -32,6 +32,7 @@ ZERO_SHOT_LABELS_FILE = "zero_shot_labels.parquet"
 MESSAGES_FILE = "messages.parquet"  # per image with text: its message text and message topic
 MESSAGE_TOPICS_FILE = "message_topics.parquet"  # per message topic: name, size, terms, accounts, dates
 SLOGANS_FILE = "slogans.parquet"  # one text across designs and accounts
+MESSAGE_VECTORS_FILE = "message_vectors.parquet"  # per image with text: its message vector (search, suggestions)
 METRICS_FILE = "metrics.json"
 CONFIG_FILE = "config.yaml"
 CLEANING_REPORT_FILE = "cleaning_report.csv"
@@ -100,6 +101,8 @@ N_DESIGNS = "n_designs"  # distinct designs (reshare groups) carrying a text
 N_ACCOUNTS = "n_accounts"
 FIRST_ACCOUNT = "first_account"
 IMAGE_IDS = "image_ids"
+VECTOR = "vector"
+ENCODER_KEY = "encoder_key"
 # Describe
 LAYER = "layer"
 NAME = "name"
@@ -231,8 +234,10 @@ MANIFEST = Table(
         Column(LIKES, "int"),
         Column(CAPTION, "str"),
         Column(ALT_TEXT, "str"),
-        Column(ALT_OBJECTS, "list", description="automatic alt text: what the platform detected; null otherwise"),
-        Column(ALT_SAYS, "str", description="automatic alt text: the text it quotes from the image"),
+        Column(ALT_OBJECTS, "list", required=False,
+               description="automatic alt text: what the platform detected; null otherwise"),
+        Column(ALT_SAYS, "str", required=False,
+               description="automatic alt text: the text it quotes from the image (absent in runs made before message topics)"),
         Column(POSTED_AT, "time"),
         Column(CAROUSEL_INDEX, "int"),
         Column(RESHARE_GROUP, "str"),
@@ -405,6 +410,15 @@ MESSAGE_TOPICS = Table(
     ),
 )
 
+MESSAGE_VECTORS = Table(
+    "message_vectors",
+    MESSAGE_VECTORS_FILE,
+    (
+        Column(IMAGE_ID, "str"),
+        Column(VECTOR, "list", description="float32 unit vector of what the image's text says"),
+    ),
+)
+
 SLOGANS = Table(
     "slogans",
     SLOGANS_FILE,
@@ -425,7 +439,8 @@ SLOGANS = Table(
 TABLES = {
     t.name: t
     for t in (MANIFEST, ASSIGNMENTS, TEXTS, CLUSTERS, CLUSTER_TREE, CLUSTER_TIMELINE, CODES, SAMPLING_SHEET,
-              CLUSTER_TERMS, ZERO_SHOT, MESSAGES, MESSAGE_TOPICS, SLOGANS)
+              CLUSTER_TERMS, ZERO_SHOT, MESSAGES, MESSAGE_TOPICS, SLOGANS,
+              MESSAGE_VECTORS)
 }
 
 

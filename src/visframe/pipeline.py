@@ -36,6 +36,7 @@ from visframe.errors import StageError, VisframeError
 from visframe.evaluate import stage as evaluate_stage
 from visframe.evaluate.registry import describe_metrics
 from visframe.messages import stage as messages_stage
+from visframe.messages.fusion import fused_vectors
 from visframe.reduce import stage as reduce_stage
 from visframe.report import stage as report_stage
 from visframe.run_dir import RunDir
@@ -142,8 +143,19 @@ def _run_stages(cfg: DictConfig, run_files: RunDir, tracker, session: Session) -
         texts = text_stage.run(text_stage.TextInputs(ids, paths), cfg.text, context)
     if texts.table is not None:
         artifacts.append(run_files.write(C.TEXTS, texts.table))
+    # What the text says does not depend on the images' clusters: its topics come first, so the
+    # image clustering may use its vectors too (`embedding=fused`).
+    with timer.stage("messages"):
+        messages = messages_stage.run(messages_stage.MessagesInputs(ingest.clean, texts.table),
+                                      messages_stage.MessagesSettings(cfg.get("messages"), cfg.get("text_encoder")),
+                                      context)
+    if messages.table is not None:
+        artifacts += [run_files.write(C.MESSAGES, messages.table), run_files.write(C.SLOGANS, messages.slogans)]
+    if messages.vectors is not None:  # not an artifact: vectors, for the review app and suggestions
+        run_files.write_message_vectors(messages.vectors.image_ids, messages.vectors.vectors,
+                                        messages.vectors.encoder_key)
 
-    points = points_of(ingest.clean, embedding, str(cfg.cluster_unit))
+    points = points_of(ingest.clean, embedding, str(cfg.cluster_unit), messages, cfg.get("embedding"))
     with timer.stage("reduce"):
         reduced = reduce_stage.run(reduce_stage.ReduceInputs(points.vectors, points.input_key),
                                    reduce_stage.ReduceSettings(cfg.reducer, cfg.map_reducer, cfg.get("scale")), context)
@@ -152,12 +164,6 @@ def _run_stages(cfg: DictConfig, run_files: RunDir, tracker, session: Session) -
                                      cluster_stage.ClusterSettings(cfg.clusterer, cfg.get("scale")), context)
     log.info("Clustered %d points: %d clusters, %.1f%% noise", len(points.vectors), clusters.n_clusters,
              100 * (clusters.labels == C.NOISE).mean())
-    with timer.stage("messages"):
-        messages = messages_stage.run(messages_stage.MessagesInputs(ingest.clean, texts.table),
-                                      messages_stage.MessagesSettings(cfg.get("messages"), cfg.get("text_encoder")),
-                                      context)
-    if messages.table is not None:
-        artifacts += [run_files.write(C.MESSAGES, messages.table), run_files.write(C.SLOGANS, messages.slogans)]
     post_clusters = clusters.take(points.point_of_row)
     assignments = assignments_table(ingest.clean, points, reduced, post_clusters, messages)
     artifacts += [run_files.write_assignments(assignments), run_files.write(C.CLUSTER_TREE, post_clusters.tree())]
@@ -174,8 +180,7 @@ def _run_stages(cfg: DictConfig, run_files: RunDir, tracker, session: Session) -
         "n_clean": float(len(ingest.clean)),
         **evaluation.metrics,
         **clusters.metrics(),
-        "images_embedded": float(embedding.images_embedded),
-        "images_from_cache": float(embedding.images_from_cache),
+        **embedding.metrics(),
         "reduce_cache_hit": float(reduced.cache_hit),
         "cluster_seconds": clusters.seconds,
         **texts.metrics(),
@@ -212,10 +217,11 @@ def _run_stages(cfg: DictConfig, run_files: RunDir, tracker, session: Session) -
 # ------------------------------------------------------------------------------ between the stages
 
 
-def points_of(clean: pd.DataFrame, embedding, cluster_unit: str) -> Points:
+def points_of(clean: pd.DataFrame, embedding, cluster_unit: str, messages=None, space=None) -> Points:
     """The points the clusterer sees, their vectors, and for every clean row the index of its point.
 
     `post`: one point per clean row. `unique_image`: one point per image_id (first row wins).
+    `space` (the `embedding` config: image | text | fused): what a point's vector is (fusion.py).
     """
     if cluster_unit == "post":
         image_ids, point_of_row = clean[[C.IMAGE_ID]], np.arange(len(clean))
@@ -227,7 +233,11 @@ def points_of(clean: pd.DataFrame, embedding, cluster_unit: str) -> Points:
                             fix="cluster_unit=post")
     rows = pd.Index(embedding.image_ids).get_indexer(image_ids[C.IMAGE_ID])
     vectors = rows_of(embedding.vectors, rows)  # usually the embedding's rows in order: no copy
-    input_key = f"{embedding.encoder_key}:{hash_strings(image_ids[C.IMAGE_ID].tolist())}"
+    key = embedding.encoder_key
+    if space is not None and space.get("kind", "image") != "image":
+        vectors, key = fused_vectors(vectors, image_ids[C.IMAGE_ID].astype(str).tolist(),
+                                     None if messages is None else messages.vectors, space, key)
+    input_key = f"{key}:{hash_strings(image_ids[C.IMAGE_ID].tolist())}"
     return Points(image_ids, point_of_row, vectors, input_key)
 
 

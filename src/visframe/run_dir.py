@@ -222,6 +222,37 @@ class RunDir:
         C.validate(C.ASSIGNMENTS, assignments)
         return _atomic_parquet(storable_frame(assignments), self.file(C.ASSIGNMENTS_FILE))
 
+    # ------------------------------------------------------------------------------ message vectors
+    def write_message_vectors(self, image_ids, vectors, encoder_key: str) -> Path:
+        """Each text-bearing image's message vector (float32, fixed-size lists), with the key of what
+        made them in the file's metadata: readers (search by meaning, suggested codes) need no model."""
+        import numpy as np
+
+        array = np.ascontiguousarray(vectors, dtype=np.float32)
+        table = pa.table({
+            C.IMAGE_ID: pa.array([str(i) for i in image_ids], type=pa.string()),
+            C.VECTOR: pa.FixedSizeListArray.from_arrays(pa.array(array.reshape(-1)), int(array.shape[1]) if array.ndim == 2 else 0),
+        }).replace_schema_metadata({C.ENCODER_KEY: encoder_key})
+        path = self.file(C.MESSAGE_VECTORS_FILE)
+        self.path.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.part")
+        pq.write_table(table, partial)
+        partial.replace(path)
+        return path
+
+    def read_message_vectors(self):
+        """(image ids, float32 vectors (n, d), encoder key) of the run's message vectors; None when absent."""
+        import numpy as np
+
+        if not self.has(C.MESSAGE_VECTORS):
+            return None
+        table = pq.read_table(self.file(C.MESSAGE_VECTORS_FILE))
+        column = table.column(C.VECTOR).combine_chunks()
+        size = column.type.list_size
+        vectors = column.values.to_numpy(zero_copy_only=False).reshape(-1, size).astype(np.float32, copy=False)
+        key = (table.schema.metadata or {}).get(C.ENCODER_KEY.encode(), b"").decode()
+        return table.column(C.IMAGE_ID).to_pylist(), vectors, key
+
     # ------------------------------------------------------------------------------ describe's tables
     def write_descriptions(self, descriptions: Any) -> list[Path]:
         """The describe stage's tables (a `visframe.describe.Descriptions`): clusters, cluster_terms,

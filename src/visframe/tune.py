@@ -9,7 +9,13 @@ search space (Optuna distributions); the rest fix a parameter for every trial.
 
 - Storage: Optuna RDB storage (SQLite by default, `tune.storage`). Killed and rerun with the same
   study name, the search resumes: trials left RUNNING by the killed process are marked FAIL and
-  their parameters re-queued, and only the missing trials run, up to `tune.n_trials` finished.
+  their parameters re-queued, and only the missing trials run, up to `tune.n_trials` finished
+  (`recover_killed_trials` says how a killed trial is told from a running one). SIGTERM / SIGHUP
+  end the search at once the same way, its current trial marked FAIL and re-queued for the resume.
+- The study names its objectives (`study.set_metric_names`: "dbcv", not "Objective 0" in
+  optuna-dashboard); every trial carries its job's MLflow run id (`mlflow_run_id`), its run
+  directory, and, when an objective was undefined (no cluster at all, or one), why, and the worst
+  value it was scored as (`objective_undefined`).
 - MLflow: one parent run per study (its id is kept in the study's user attributes, so a resumed
   study logs under the same parent); every trial's job is a child run of it. The study runs its
   trials with one `visframe.session.Session(parent_run_id=parent)`: the parent reaches each job
@@ -22,11 +28,13 @@ search space (Optuna distributions); the rest fix a parameter for every trial.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import math
 import os
 import socket
 import sys
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -40,6 +48,7 @@ from visframe.errors import ConfigError, exit_on_user_error
 from visframe.evaluate.registry import REGISTRY, direction_of, optimizable_metrics, worst_value
 from visframe.run_dir import RunDir
 from visframe.session import Session
+from visframe.tracking.termination import Terminated, exit_on_signal, signals_end_the_job
 from visframe.utils.csv_safe import to_csv_safe
 
 # A trial's job: (config, run directory, the study's session) → its metrics. The pipeline by default.
@@ -132,6 +141,22 @@ def objective_values(metrics: Mapping[str, float], names: list[str], directions:
     return values
 
 
+def undefined_objective_reason(metrics: Mapping[str, float], names: list[str]) -> str | None:
+    """Why a trial's objective was scored as its worst value (None when every objective is defined)."""
+    undefined = [n for n in names if metrics.get(n) is None or not math.isfinite(float(metrics[n]))]
+    if not undefined:
+        return None
+    clusters = metrics.get("n_clusters")
+    if clusters == 0:
+        why = "no clusters: every image is noise"
+    elif clusters == 1:
+        why = "one cluster: nothing to compare it with"
+    else:
+        why = "undefined for this trial"
+    scored = ", ".join(f"{n} scored as its worst value {worst_value(n):g}" for n in undefined if n in REGISTRY)
+    return f"{why}; {scored}" if scored else why
+
+
 # ------------------------------------------------------------------------------ study + MLflow
 
 
@@ -160,19 +185,64 @@ def _pid_alive(worker: str) -> bool:
     return True
 
 
-def recover_killed_trials(study, storage) -> int:
-    """Trials left RUNNING by a killed process on this host → FAIL, their parameters re-queued."""
+# Optuna creates a trial RUNNING (study.ask) a few milliseconds before the objective's first line
+# marks it with its worker. A process killed in between leaves a RUNNING trial with no worker, which
+# a check for dead workers alone never fails (the slow kill-and-resume test hit this: trial 5 RUNNING
+# forever). A trial still unmarked this long after it started has no live worker.
+UNMARKED_GRACE_SECONDS = 5.0
+
+
+def _age_seconds(trial) -> float:
+    started = trial.datetime_start  # Optuna stores local time without a zone (datetime.now())
+    return math.inf if started is None else (datetime.datetime.now() - started).total_seconds()
+
+
+def _orphans(study, storage, grace: float) -> list:
+    """The RUNNING trials no live process owns: a dead worker on this host, or never marked."""
     from optuna.trial import TrialState
 
-    recovered = 0
-    study_id = storage.get_study_id_from_name(study.study_name)
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = trial.user_attrs.get("worker", "")
-        if worker and not _pid_alive(worker):
-            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
-            storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    orphans = [t for t in running if t.user_attrs.get("worker") and not _pid_alive(t.user_attrs["worker"])]
+    unmarked = [t for t in running if not t.user_attrs.get("worker")]
+    if unmarked:
+        wait = max(0.0, grace - min(_age_seconds(t) for t in unmarked))
+        if wait:
+            log.info("Study %s: %d running trial(s) without a worker yet; checking again in %.1f s",
+                     study.study_name, len(unmarked), wait)
+            time.sleep(wait)
+        again = [storage.get_trial(t._trial_id) for t in unmarked]
+        orphans += [t for t in again if t.state == TrialState.RUNNING and not t.user_attrs.get("worker")]
+    return orphans
+
+
+def _running_here(study) -> list:
+    from optuna.trial import TrialState
+
+    return [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if t.user_attrs.get("worker") == _worker_id()]
+
+
+def fail_and_requeue(study, storage, trials) -> int:
+    """Mark `trials` FAIL and queue their parameters again (`retry_of` names the trial retried)."""
+    from optuna.trial import TrialState
+
+    requeued = 0
+    for trial in trials:
+        if storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
             study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number}, skip_if_exists=False)
-            recovered += 1
+            requeued += 1
+    return requeued
+
+
+def recover_killed_trials(study, storage, grace: float = UNMARKED_GRACE_SECONDS) -> int:
+    """Trials left RUNNING by a killed process on this host → FAIL, their parameters re-queued.
+
+    A trial's owner is the `worker` user attribute (host:pid) its objective sets first; a trial
+    whose worker's pid is gone on this host was killed; one without a worker `grace` seconds after
+    it started was killed between Optuna creating it and our objective marking it. A worker on
+    another host is not ours to judge: its trials are left alone.
+    """
+    recovered = fail_and_requeue(study, storage, _orphans(study, storage, grace))
     if recovered:
         log.info("Resumed study %s: %d trial(s) killed mid-way re-queued", study.study_name, recovered)
     return recovered
@@ -235,6 +305,14 @@ def run_study(
         study_name=str(tune_cfg.study_name), storage=storage, load_if_exists=True,
         directions=directions, sampler=instantiate(tune_cfg.sampler),
     )
+    if study.metric_names != names:
+        import warnings
+
+        from optuna.exceptions import ExperimentalWarning
+
+        with warnings.catch_warnings():  # experimental since Optuna 3.2, and what optuna-dashboard reads
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            study.set_metric_names(names)  # the dashboard says "dbcv", not "Objective 0"
     recover_killed_trials(study, storage)
     tracking_cfg = base_cfg.get("tracking")
     tracking_cfg = tracking_cfg if tracking_cfg is not None and tracking_cfg.get("enabled", True) else None
@@ -258,12 +336,20 @@ def run_study(
         cfg = compose_trial(overrides)
         # The summary tables key rows by the overrides that differ between jobs (as in a multirun).
         RunDir(run_dir).write_overrides([f"{k}={v}" for k, v in params.items()])
-        metrics = run_trial(cfg, run_dir, session)
+        trial.set_user_attr("run_dir", str(run_dir))
+        try:
+            metrics = run_trial(cfg, run_dir, session)
+        finally:  # a failed or killed trial still points to its MLflow run
+            run_id = RunDir(run_dir).mlflow_run_id()
+            if run_id:
+                trial.set_user_attr("mlflow_run_id", run_id)
         values = objective_values(metrics, names, directions)
         for name in ("n_clusters", "noise_fraction", "silhouette", "dbcv"):
             if metrics.get(name) is not None and math.isfinite(float(metrics[name])):
                 trial.set_user_attr(name, float(metrics[name]))
-        trial.set_user_attr("run_dir", str(run_dir))
+        reason = undefined_objective_reason(metrics, names)
+        if reason:
+            trial.set_user_attr("objective_undefined", reason)
         if parent:
             # The parent shows the search's progress: each objective per trial (step = trial number).
             from mlflow.tracking import MlflowClient
@@ -276,17 +362,23 @@ def run_study(
         return values if len(values) > 1 else values[0]
 
     status = "FAILED"
-    try:
-        if remaining:
-            study.optimize(objective, n_trials=remaining, catch=(Exception,), gc_after_trial=False)
-        status = "FINISHED"
-    finally:
-        files = write_study_summary(study, output_dir, names)
-        threshold = float(OmegaConf.select(base_cfg, "evaluation.confidence_threshold", default=0.85))
-        job_files = summarise_sweep_dirs(output_dir, threshold)
-        if parent:
-            log_parent_summary(tracking_cfg, parent, files + job_files)
-            end_parent_run(tracking_cfg, parent, status)
+    with signals_end_the_job():  # a second signal while the study closes is ignored
+        try:
+            if remaining:
+                study.optimize(objective, n_trials=remaining, catch=(Exception,), gc_after_trial=False)
+            status = "FINISHED"
+        except (Terminated, KeyboardInterrupt):
+            # A signal leaves the trial Optuna was running RUNNING: fail and re-queue it now, as a resume would.
+            status = "KILLED"
+            fail_and_requeue(study, storage, _running_here(study))
+            raise
+        finally:
+            files = write_study_summary(study, output_dir, names)
+            threshold = float(OmegaConf.select(base_cfg, "evaluation.confidence_threshold", default=0.85))
+            job_files = summarise_sweep_dirs(output_dir, threshold)
+            if parent:
+                log_parent_summary(tracking_cfg, parent, files + job_files)
+                end_parent_run(tracking_cfg, parent, status)
     return study
 
 
@@ -304,10 +396,12 @@ def write_study_summary(study, output_dir: Path, names: list[str]) -> list[Path]
     frame = study.trials_dataframe()
     if frame.empty:
         return []
-    if len(names) == 1 and "value" in frame.columns:
-        frame = frame.rename(columns={"value": names[0]})
-    else:
-        frame = frame.rename(columns={f"values_{i}": name for i, name in enumerate(names)})
+    # Optuna names the objective columns value / values_<i>, or value_<name> / values_<name> once the
+    # study has metric names (older studies may not): the CSV says just the metric's name.
+    renamed = {"value": names[0], f"value_{names[0]}": names[0]} if len(names) == 1 else {}
+    for i, name in enumerate(names):
+        renamed.update({f"values_{i}": name, f"values_{name}": name})
+    frame = frame.rename(columns=renamed)
     paths = [summary / "trials.csv"]
     to_csv_safe(frame, paths[0])
     try:
@@ -351,7 +445,7 @@ def main(argv: list[str] | None = None) -> None:
         print(__doc__)
         return
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
-    with exit_on_user_error(log):
+    with exit_on_user_error(log), exit_on_signal(log):
         _search(argv)
 
 

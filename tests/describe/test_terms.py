@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from visframe.describe import terms as T
-from visframe.describe.stopwords import stop_words
+from visframe.utils.stopwords import stop_words
 
 STOP = stop_words(["es", "en"])
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import mlflow
 import optuna
+import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
@@ -89,31 +90,56 @@ def test_every_trial_gets_the_studys_one_session_carrying_its_parent_run(tmp_pat
 # real pipeline.
 FAKE_STUDY = textwrap.dedent(
     """
-    import json, os, sys, time
+    import json, math, os, signal, sys, time
+    import optuna
     from visframe.run_dir import RunDir
     from visframe.tracking.job import JobTracker
+    from visframe.tracking.termination import exit_on_signal
     from visframe.tune import compose_config, parse_overrides, run_study
 
     overrides = sys.argv[1:]
     fixed, space = parse_overrides(overrides)
     base = compose_config(fixed)
+    # What a test asks of this run: be killed (SIGKILL) right after Optuna creates trial N, before
+    # the objective's first line; or receive SIGTERM in the middle of trial N's job.
+    KILL_IN_GAP_AT = int(os.environ.get("KILL_IN_GAP_AT", "-1"))
+    SIGTERM_AT = int(os.environ.get("SIGTERM_AT", "-1"))
+    ask = optuna.Study.ask
+
+    def ask_then_maybe_die(study, *args, **kwargs):
+        trial = ask(study, *args, **kwargs)
+        if trial.number == KILL_IN_GAP_AT:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return trial
+
+    optuna.Study.ask = ask_then_maybe_die
 
     def fake_trial(cfg, run_dir, session):
         # The study's parent run reaches the job through the session, never the environment.
         assert session.parent_run_id and "VISFRAME_PARENT_RUN_ID" not in os.environ
-        time.sleep(0.3)
-        mcs = cfg.clusterer.min_cluster_size
-        metrics = {"dbcv": 1 - abs(mcs - 60) / 100, "n_clusters": 3.0}
         files = RunDir(run_dir)
-        files.write_metrics(metrics)
-        files.write_config(json.dumps({"clusterer": {"min_cluster_size": mcs}}))
         tracker = JobTracker(cfg.tracking, cfg.tracking.run_name, params={}, tags=dict(cfg.tracking.tags),
                              parent_run_id=session.parent_run_id)
-        tracker.start()
+        files.write_mlflow_run_id(tracker.start())
+        try:  # as pipeline.run does around the stages
+            if int(cfg.tracking.tags.optuna_trial) == SIGTERM_AT:
+                os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.3)
+            mcs = cfg.clusterer.min_cluster_size
+            if mcs > 150:  # too large for the data: every image noise
+                metrics = {"dbcv": math.nan, "n_clusters": 0.0}
+            else:
+                metrics = {"dbcv": 1 - abs(mcs - 60) / 100, "n_clusters": 3.0}
+            files.write_metrics(metrics)
+            files.write_config(json.dumps({"clusterer": {"min_cluster_size": mcs}}))
+        except BaseException:
+            tracker.fail()
+            raise
         tracker.finish(metrics, [files.file("metrics.json")], run_dir)
         return metrics
 
-    run_study(base, space, lambda extra: compose_config([*fixed, *extra]), run_trial=fake_trial)
+    with exit_on_signal():  # as visframe-tune's main does
+        run_study(base, space, lambda extra: compose_config([*fixed, *extra]), run_trial=fake_trial)
     """
 )
 
@@ -124,7 +150,7 @@ def _study_command(tmp_path: Path, script: Path, n_trials: int = 20) -> list[str
             "clusterer.min_cluster_size=int(interval(10,200))"]
 
 
-def _kill_after(process: subprocess.Popen, trial_dirs: Path, finished: int, timeout: float = 120) -> None:
+def _kill_after(process: subprocess.Popen, trial_dirs: Path, finished: int, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -145,7 +171,8 @@ def _assert_resumed_study(tmp_path: Path, n_trials: int) -> None:
     assert not study.get_trials(states=(TrialState.RUNNING,))  # the killed trial was marked FAIL ...
     retried = {trial.user_attrs.get("retry_of"): trial.params for trial in complete}
     for failed in study.get_trials(states=(TrialState.FAIL,)):  # ... and its parameters ran again
-        assert retried[failed.number] == failed.params
+        # (a trial killed before its objective suggested anything has none: its retry samples them)
+        assert failed.params.items() <= retried[failed.number].items()
     parent_id = study.user_attrs["mlflow_parent_run_id"]
     client = mlflow.tracking.MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
     parent = client.get_run(parent_id)
@@ -157,6 +184,9 @@ def _assert_resumed_study(tmp_path: Path, n_trials: int) -> None:
     parents = client.search_runs([parent.info.experiment_id], "tags.`visframe.kind` = 'optuna'")
     assert [run.info.run_id for run in parents] == [parent_id]
     assert {"summary/trials.csv", "summary/min_cluster_size.csv"} <= {a.path for a in client.list_artifacts(parent_id, "summary")}
+    # Every finished trial names its job's MLflow run, a child of the study's parent.
+    for trial in complete:
+        assert client.get_run(trial.user_attrs["mlflow_run_id"]).data.tags["mlflow.parentRunId"] == parent_id
 
 
 def test_study_killed_mid_way_resumes_to_twenty_trials_under_one_parent(tmp_path):
@@ -177,7 +207,71 @@ def test_study_killed_mid_way_resumes_to_twenty_trials_under_one_parent(tmp_path
     assert math.isfinite(best)
 
 
+def _run_study(tmp_path: Path, script: Path, n_trials: int, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(_study_command(tmp_path, script, n_trials), cwd=tmp_path, env=_clean_env() | env,
+                          capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_a_study_stopped_by_sigterm_or_killed_before_a_trial_was_marked_resumes_with_nothing_running(tmp_path):
+    """SIGTERM mid-trial: exit 143, the trial FAIL and re-queued, its job's run and the parent KILLED.
+    SIGKILL between Optuna creating a trial and the objective marking it with its worker (the gap
+    that left trial 5 RUNNING forever in the slow test): the resume fails and re-queues it too."""
+    script = tmp_path / "study.py"
+    script.write_text(FAKE_STUDY)
+    storage = f"sqlite:///{tmp_path / 'tune' / 'optuna.db'}"
+    client = mlflow.tracking.MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}")
+
+    terminated = _run_study(tmp_path, script, 8, SIGTERM_AT="2")
+    assert terminated.returncode == 143, terminated.stdout[-2000:] + terminated.stderr[-2000:]
+    study = optuna.load_study(study_name="resume", storage=storage)
+    stopped = study.trials[2]
+    assert stopped.state == TrialState.FAIL
+    assert [t.user_attrs["retry_of"] for t in study.get_trials(states=(TrialState.WAITING,))] == [2]
+    assert client.get_run(stopped.user_attrs["mlflow_run_id"]).info.status == "KILLED"
+    assert client.get_run(study.user_attrs["mlflow_parent_run_id"]).info.status == "KILLED"
+
+    killed = _run_study(tmp_path, script, 8, KILL_IN_GAP_AT="5")
+    assert killed.returncode == -signal.SIGKILL
+    orphan = optuna.load_study(study_name="resume", storage=storage).trials[5]
+    assert orphan.state == TrialState.RUNNING and "worker" not in orphan.user_attrs
+
+    resumed = _run_study(tmp_path, script, 8)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    _assert_resumed_study(tmp_path, 8)
+
+
+def test_the_study_names_its_metric_and_each_trial_its_run_and_why_it_scored_worst(tmp_path, monkeypatch):
+    from visframe.run_dir import RunDir
+    from visframe.tune import compose_config, run_study
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    fixed = ["tune.n_trials=4", "tune.study_name=names", f"tune.output_dir={tmp_path / 'tune'}",
+             f"tracking.store_dir={tmp_path / 'mlruns'}"]
+    _, space = parse_overrides(["clusterer.min_cluster_size=choice(20,300)"])
+
+    def stand_in(cfg, run_dir, session):
+        RunDir(run_dir).write_mlflow_run_id(f"run-{cfg.tracking.tags.optuna_trial}")
+        if cfg.clusterer.min_cluster_size == 300:
+            return {"dbcv": float("nan"), "n_clusters": 0.0}
+        return {"dbcv": 0.4, "n_clusters": 3.0}
+
+    study = run_study(compose_config(fixed), space, lambda extra: compose_config([*fixed, *extra]), stand_in)
+    assert study.metric_names == ["dbcv"]  # optuna-dashboard shows "dbcv", not "Objective 0"
+    for trial in study.trials:
+        assert trial.user_attrs["mlflow_run_id"] == f"run-{trial.number}"
+        if trial.params["clusterer.min_cluster_size"] == "300":
+            assert trial.value == -1.0
+            assert trial.user_attrs["objective_undefined"] == (
+                "no clusters: every image is noise; dbcv scored as its worst value -1")
+        else:
+            assert "objective_undefined" not in trial.user_attrs
+    assert {t.params["clusterer.min_cluster_size"] for t in study.trials} == {"20", "300"}
+    trials = pd.read_csv(tmp_path / "tune" / "summary" / "trials.csv")
+    assert "dbcv" in trials.columns and "user_attrs_objective_undefined" in trials.columns
+
+
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # two processes of 20 real jobs each: 11 minutes here under a shared load
 def test_visframe_tune_on_the_tiny_corpus_killed_and_resumed(tmp_path):
     """The real pipeline per trial (tiny corpus, tiny_random encoder, PCA to keep it quick)."""
     command = [str(REPO / ".venv" / "bin" / "visframe-tune"), "dataset.preset=tiny", "model=tiny_random",

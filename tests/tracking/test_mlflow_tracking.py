@@ -35,7 +35,9 @@ def test_job_tracker_logs_params_metrics_artifacts_and_parent(tmp_path):
     logged = client.get_run(run_id)
     assert logged.info.status == "FINISHED"
     assert logged.data.params == params
-    assert logged.data.metrics == {"ari": 0.5}  # NaN is not logged
+    # An undefined registry metric is logged as its worst value (visframe.evaluate.registry) and named.
+    assert logged.data.metrics == {"ari": 0.5, "silhouette": -1.0}
+    assert logged.data.tags["visframe.undefined_metrics"] == "silhouette"
     assert logged.data.tags["mlflow.parentRunId"] == parent_id
     artifacts = {a.path for a in client.list_artifacts(run_id)} | {a.path for a in client.list_artifacts(run_id, "report")}
     assert {"metrics.json", "report/map.png"} <= artifacts

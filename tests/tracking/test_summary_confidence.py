@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -165,3 +166,36 @@ def test_each_jobs_named_clusters_are_listed_side_by_side(plscan_sweep):
     assert names.loc[names.job == 1, "name"].tolist() == ["comunicado b", "comunicado a"]  # largest first
     assert set(names.job) == {0, 1}
     assert "comunicado b" in (out / "index.html").read_text()
+
+
+def test_a_job_that_found_no_cluster_is_shown_labelled_not_dropped(tmp_path, monkeypatch):
+    """min_cluster_size too large for the data: every image noise, its probability metrics undefined."""
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    for number, mcs in enumerate((5, 10, 60)):
+        job, _, _ = make_job(tmp_path, number, "tiny_random", [f"clusterer.min_cluster_size={mcs}"], seed=number)
+        if mcs == 60:
+            n = 150
+            (job / "metrics.json").write_text(json.dumps({"n_clusters": 0.0, "noise_fraction": 1.0, "silhouette": None,
+                                                          "confident_fraction": None, "dbcv": None}))
+            pd.DataFrame({"path": [f"/c/{i}.jpg" for i in range(n)], "cluster": [-1] * n,
+                          "probability": [0.0] * n}).to_parquet(job / "assignments.parquet")
+    texts = {}  # figure file → every text drawn on it (labels, ticks, legend)
+    savefig = Figure.savefig
+
+    def recording(figure, path, *args, **kwargs):
+        texts[Path(path).name] = [t.get_text() for t in figure.findobj(Text)]
+        return savefig(figure, path, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", recording)
+    write_summary(find_job_dirs(tmp_path), tmp_path / "summary", THRESHOLD)
+    boxes = texts["confidence_by_job.png"]
+    assert "no clusters" in boxes and {"5", "10", "60"} <= set(boxes)  # the empty job keeps its place
+    assert "no clusters (all noise)" in texts["confidence_lines.png"]
+    by_job = pd.read_csv(tmp_path / "summary" / "confidence_by_job.csv", keep_default_na=False)
+    assert list(by_job["note"]) == ["", "", "no clusters"] and by_job["n_clustered"].iloc[2] == 0
+    jobs = pd.read_csv(tmp_path / "summary" / "jobs.csv", keep_default_na=False)
+    assert list(jobs["note"]) == ["", "", "no clusters"] and list(jobs["status"]) == ["ok"] * 3
+    page = (tmp_path / "summary" / "index.html").read_text(encoding="utf-8")
+    assert "3 jobs (0 failed, 1 with no clusters)" in page and page.count(">no clusters<") >= 2

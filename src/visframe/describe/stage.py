@@ -42,7 +42,7 @@ from visframe.describe import terms as T
 from visframe.describe.config import stage_config
 from visframe.describe.naming import cluster_name, named_hashtags, unique_names
 from visframe.describe.posts import Layer, cluster_layers, cluster_order, join_posts, rank_by_probability
-from visframe.describe.stopwords import stop_words
+from visframe.utils.stopwords import stop_words
 from visframe.describe.timeline import cluster_timeline, empty_timeline
 from visframe.describe.zero_shot import (
     ZeroShotSkipped,

@@ -15,7 +15,7 @@ every kind the same way for every layer:
   for a ten-line formula; tests/describe checks the weights by hand.
 - Tokens: words of two or more characters with at least one letter, casefolded, accents kept;
   `#hashtags` (by `hashtag_key`) and `@mentions` are kept as tokens and never dropped as stop words;
-  URLs are removed; Spanish + English stop words (visframe.describe.stopwords).
+  URLs are removed; Spanish + English stop words (visframe.utils.stopwords).
 """
 
 from __future__ import annotations

@@ -58,6 +58,19 @@ class EmbeddingResult:
     images_from_cache: int  # already in the cache before this call
     embeddings_dir: Path
     global_rank: int = 0  # != 0 only in the extra processes of an externally launched DDP job
+    loop_seconds: float = 0.0  # wall time of the Lightning predict loop (0 when nothing was embedded)
+    forward_seconds: float = 0.0  # of which in the model's forward passes (on CPU; else 0)
+
+    def metrics(self) -> dict[str, float]:
+        """The counts the pipeline records, and the loop's own rate beside the stage's: the stage
+        also lists the cache, starts the Trainer and reads every vector back (benchmarks/bench_paper.py)."""
+        found = {"images_embedded": float(self.images_embedded), "images_from_cache": float(self.images_from_cache)}
+        if self.images_embedded and self.loop_seconds > 0:
+            found["embed_loop_seconds"] = round(self.loop_seconds, 3)
+            found["embed_loop_images_per_s"] = round(self.images_embedded / self.loop_seconds, 2)
+        if self.images_embedded and self.forward_seconds > 0:
+            found["embed_forward_images_per_s"] = round(self.images_embedded / self.forward_seconds, 2)
+        return found
 
 
 def encoder_key(encoder: Encoder, precision: str) -> str:
@@ -187,13 +200,16 @@ def embed_images(
         encoder.name, key, from_cache, len(todo), settings.precision, settings.batch_size, settings.num_workers,
         "channels_last" if settings.channels_last else "contiguous",
     )  # fmt: skip
-    rank, failures = 0, {}
+    rank, failures, loop_seconds, forward_seconds = 0, {}, 0.0, 0.0
     if todo:
         from visframe.embed.loop import run_predict_loop  # Lightning: imported only when there is work
 
-        rank, failures = run_predict_loop(
+        loop = run_predict_loop(
             encoder, todo, [path_of[i] for i in todo], settings, embeddings_dir, show_progress=show_progress
         )
+        rank, failures, loop_seconds, forward_seconds = loop.rank, loop.failures, loop.seconds, loop.forward_seconds
+        log.info("Embedding loop: %d images in %.1f s (%.1f images/s; %.1f s in the model's forward passes)",
+                 len(todo), loop_seconds, len(todo) / max(loop_seconds, 1e-9), forward_seconds)
     # The cache listed once after the loop, not once per image (that was O(images × shards): 5.7 min
     # at 19,075 images).
     cached_now = cached_image_ids(embeddings_dir, verified) if todo else set()
@@ -217,4 +233,6 @@ def embed_images(
         images_from_cache=from_cache,
         embeddings_dir=embeddings_dir,
         global_rank=rank,
+        loop_seconds=loop_seconds,
+        forward_seconds=forward_seconds,
     )

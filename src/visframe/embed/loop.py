@@ -3,13 +3,17 @@
 - `ImageFileDataset` decodes each file once (`visframe.data.images.load_rgb`) and applies the
   encoder's preprocessing; a file that fails is passed on marked as failed, never raised inside
   a worker, so one bad file can't lose the batch around it.
+- `collate_images` stacks a batch in the worker in the layout the model runs on (channels_last for
+  convolutional encoders), so the model's process receives it ready.
 - `EncoderModule.predict_step` runs `encoder.encode_images` (Lightning handles device placement,
-  autocast precision and inference mode).
+  autocast precision and inference mode) and adds up the seconds of the forward passes (on CPU).
 - `ParquetShardWriter` (a `BasePredictionWriter`, write_interval="batch") buffers vectors and
   writes an atomic shard every `shard_rows` rows or `flush_seconds` seconds, on its own rank, so
   memory stays flat whatever the corpus size and a `kill -9` costs at most one buffer of work.
   `trainer.predict` is called with `return_predictions=False`: under DDP it would return only rank
   0's part anyway.
+- `run_predict_loop` returns a `LoopRun`: rank, unreadable files, and the loop's wall time (the
+  loop's own rate, which the embed stage reports beside its own: metrics.json, bench-paper).
 
 Under DDP, Lightning wraps the loader's sampler in a distributed sampler that splits the images
 between ranks without dropping any (`drop_last=False`); samplers that pad by repeating images
@@ -22,6 +26,8 @@ import logging
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +36,7 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, default_collate
 
 from visframe import contracts as C
 from visframe.embed.cache import write_shard
@@ -81,6 +87,23 @@ class ImageFileDataset(Dataset):
         return {C.IMAGE_ID: self.image_ids[index], "pixels": pixels, "error": error}
 
 
+def collate_images(samples: list[dict[str, Any]], channels_last: bool) -> dict[str, Any]:
+    """One batch: ids and errors as lists, the pixels stacked (in shared memory, in a worker).
+
+    `channels_last`: stacked in (B, H, W, C) order and returned as the (B, C, H, W) view of it,
+    which is the channels_last batch a convolutional encoder runs on. The transforms' outputs are
+    channels-last views already (transforms.ResizeCropNormalize), so this is a plain copy in the
+    worker, where the model's process would otherwise transpose every batch (19 MB at 32 × 224²)
+    before the forward pass. Other layouts are stacked as they come (`default_collate`)."""
+    batch = {C.IMAGE_ID: [s[C.IMAGE_ID] for s in samples], "error": [s["error"] for s in samples]}
+    pixels = [s["pixels"] for s in samples]
+    if channels_last and pixels[0].dim() == 3:
+        batch["pixels"] = default_collate([p.permute(1, 2, 0) for p in pixels]).permute(0, 3, 1, 2)
+    else:
+        batch["pixels"] = default_collate(pixels)
+    return batch
+
+
 class EmbeddingDataModule(L.LightningDataModule):
     def __init__(self, dataset: ImageFileDataset, settings: LoopSettings):
         super().__init__()
@@ -96,6 +119,7 @@ class EmbeddingDataModule(L.LightningDataModule):
             drop_last=False,
             num_workers=workers,
             pin_memory=self.settings.pin_memory,
+            collate_fn=partial(collate_images, channels_last=self.settings.channels_last),
             # Enough decoded batches queued that the model never waits on a slow file.
             prefetch_factor=4 if workers > 0 else None,
             persistent_workers=False,
@@ -107,6 +131,9 @@ class EncoderModule(L.LightningModule):
         super().__init__()
         self.encoder = encoder
         self.channels_last = channels_last
+        # Seconds inside the model's forward passes (CPU only: on a GPU they return before the work
+        # is done). Beside the loop's wall time it says how much of the loop is not the model.
+        self.forward_seconds = 0.0
 
     def on_predict_start(self) -> None:
         if self.channels_last:
@@ -114,9 +141,15 @@ class EncoderModule(L.LightningModule):
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
         pixels = batch["pixels"]
+        # The loader's batch is in this layout already (collate_images): then these are no-ops.
         if self.channels_last and pixels.dim() == 4:
             pixels = pixels.contiguous(memory_format=torch.channels_last)
+        else:
+            pixels = pixels.contiguous()
+        started = time.perf_counter()
         vectors = self.encoder.encode_images(pixels)
+        if vectors.device.type == "cpu":
+            self.forward_seconds += time.perf_counter() - started
         return {C.IMAGE_ID: list(batch[C.IMAGE_ID]), "vectors": vectors, "error": list(batch["error"])}
 
 
@@ -177,6 +210,18 @@ def _quiet_lightning_info() -> None:
             logger.setLevel(logging.WARNING)
 
 
+@dataclass(frozen=True)
+class LoopRun:
+    """What one predict loop did, as this process saw it."""
+
+    rank: int  # this process's global rank
+    failures: dict[str, str]  # image_id -> error, for the files this process could not read (empty
+    #                           in the parent of spawned DDP processes: their writers live in the children)
+    seconds: float  # wall time of `trainer.predict`: worker start, decoding, the model, the shard writes
+    images: int  # images handed to the loop
+    forward_seconds: float = 0.0  # of those, in the model's forward passes (CPU, this process; else 0)
+
+
 def run_predict_loop(
     encoder: Encoder,
     image_ids: Sequence[str],
@@ -185,12 +230,8 @@ def run_predict_loop(
     embeddings_dir: Path,
     show_progress: bool = True,
     loader: Callable[..., Image.Image] = default_loader,
-) -> tuple[int, dict[str, str]]:
-    """Embed the given images into shards under `embeddings_dir`.
-
-    Returns this process's global rank and the files this process failed to read (image_id →
-    error; empty in the parent of spawned DDP processes, whose writers live in the children).
-    """
+) -> LoopRun:
+    """Embed the given images into shards under `embeddings_dir`."""
     if settings.n_devices == 1:
         # "GPU available: False …" and Lightning's product tips say nothing useful on a single
         # device (embed_images logs the settings in use); DDP's own start-up lines stay.
@@ -216,5 +257,7 @@ def run_predict_loop(
         # model needs those cores (see settings.resolve_num_workers).
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*treespec, LeafSpec.*")  # Lightning vs torch 2.14
-        trainer.predict(EncoderModule(encoder, settings.channels_last), datamodule=EmbeddingDataModule(dataset, settings), return_predictions=False)
-    return trainer.global_rank, writer.failures
+        module = EncoderModule(encoder, settings.channels_last)
+        started = time.perf_counter()
+        trainer.predict(module, datamodule=EmbeddingDataModule(dataset, settings), return_predictions=False)
+    return LoopRun(trainer.global_rank, writer.failures, time.perf_counter() - started, len(dataset), module.forward_seconds)

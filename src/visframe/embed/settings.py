@@ -5,6 +5,10 @@ benchmarks/bench_embed.py): bf16 autocast + channels_last run ResNet50 at 31.7 i
 9.8 (fp32) and EfficientNet-Lite0 at 94 instead of 14, so `precision: auto` picks bf16-mixed
 wherever the hardware does bf16 natively (AVX512-BF16/AMX CPUs, Ampere+ GPUs), 16-mixed on older
 GPUs, and 32 otherwise. bf16 vectors agree with fp32 ones to cosine > 0.99 and are cached apart.
+On an AVX2-only CPU (the same development VM in December 2026 reports no AVX512) autocast would
+emulate bf16, about 3x slower than fp32, so `auto` runs fp32 there: EfficientNet-Lite0 then costs
+about 100 CPU-ms per image (1 thread, batch 32, measured at load average 7-9) against ~2 ms to decode
+and preprocess it: the model, not decoding, sets the loop's pace.
 Decoding runs in a DataLoader worker: in the main process it cost about a third of end-to-end speed.
 """
 

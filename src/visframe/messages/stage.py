@@ -4,7 +4,7 @@ the texts that travel across designs and accounts (slogans).
     result = run(MessagesInputs(posts, texts), MessagesSettings(cfg.messages, cfg.text_encoder), context)
     result.table     # messages.parquet: image_id, message_text, message_topic, message_probability
     result.slogans   # slogans.parquet
-    result.vectors   # the images' message vectors (search by meaning, suggested codes)
+    result.vectors   # the images' sentence vectors (search by meaning, suggested codes), when an encoder is set
 
 An image's text is its OCR text and the text the platform's alt text quotes (`alt_says`), and its
 caption if `messages.sources` says so (off by default: a carousel's images share one caption). Its
@@ -55,7 +55,7 @@ class MessagesSettings:
 class Messages:
     table: pd.DataFrame | None  # contracts.MESSAGES, one row per image with text; None when skipped
     slogans: pd.DataFrame | None  # contracts.SLOGANS
-    vectors: MessageVectors | None
+    vectors: MessageVectors | None  # sentence vectors (multilingual), None without a text encoder
     skipped: str | None = None  # why there are no topics
     seconds: Mapping[str, float] = field(default_factory=dict)
 
@@ -86,7 +86,8 @@ def run(inputs: MessagesInputs, settings: MessagesSettings, context: StageContex
         return _skipped(f"{len(units)} image(s) carry text (text=none and no platform alt text quoting any?): "
                         "no message topics; run with text=ocr to read the images' text")
     seconds = {"units": time.perf_counter() - started}
-    vectors = _vectors(units, config, settings.text_encoder, context, seconds)
+    sentences = _sentences(units, settings.text_encoder, context, seconds)
+    vectors = _vectors(units, config, sentences, context, seconds)
     if vectors is None:
         return _skipped("text_encoder=none and messages.representation needs it: no message topics")
     started = time.perf_counter()
@@ -107,7 +108,7 @@ def run(inputs: MessagesInputs, settings: MessagesSettings, context: StageContex
                            int(slogans_cfg.get("min_words", 3)), int(slogans_cfg.get("min_designs", 2)))
     log.info("Message topics: %d images with text, %d topics (%.0f%% in none), %d slogans",
              len(table), clusters.n_clusters, 100 * (clusters.labels == C.NOISE).mean(), len(slogans))
-    return Messages(C.validate(C.MESSAGES, table), C.validate(C.SLOGANS, slogans), vectors, None, seconds)
+    return Messages(C.validate(C.MESSAGES, table), C.validate(C.SLOGANS, slogans), sentences, None, seconds)
 
 
 def _skipped(why: str) -> Messages:
@@ -135,7 +136,21 @@ def _sources(inputs: MessagesInputs, sources: list[str]) -> dict[str, list[str |
     return {i: [columns[s].get(i) for s in sources if s in columns] for i in image_ids}
 
 
-def _vectors(units, config, text_encoder_cfg, context: StageContext, seconds: dict) -> MessageVectors | None:
+def _sentences(units, text_encoder_cfg, context: StageContext, seconds: dict) -> MessageVectors | None:
+    """The sentence vectors whenever a text encoder is set: search by meaning and suggested codes use
+    them whatever the topics are made from."""
+    encoder = _encoder(text_encoder_cfg, context)
+    if encoder is None:
+        return None
+    started = time.perf_counter()
+    found = sentence_vectors(units, encoder, context.cache_dir, context.show_progress, context.session)
+    seconds["sentence_vectors"] = time.perf_counter() - started
+    return found
+
+
+def _vectors(units, config, sentences: MessageVectors | None, context: StageContext,
+             seconds: dict) -> MessageVectors | None:
+    """What the topics are made from (`messages.representation`)."""
     representation = str(config.get("representation", "sentence"))
     if representation not in REPRESENTATIONS:
         from visframe.errors import ConfigError
@@ -143,14 +158,11 @@ def _vectors(units, config, text_encoder_cfg, context: StageContext, seconds: di
         raise ConfigError(f"messages.representation={representation!r}", fix=f"one of {list(REPRESENTATIONS)}")
     parts = []
     if representation in ("sentence", "both"):
-        encoder = _encoder(text_encoder_cfg, context)
-        if encoder is None:
+        if sentences is None:
             return None
-        started = time.perf_counter()
-        parts.append(sentence_vectors(units, encoder, context.cache_dir, context.show_progress, context.session))
-        seconds["sentence_vectors"] = time.perf_counter() - started
+        parts.append(sentences)
     if representation in ("lexical", "both"):
-        from visframe.describe.stopwords import stop_words
+        from visframe.utils.stopwords import stop_words
 
         started = time.perf_counter()
         stop = sorted(stop_words(list(config.get("stop_words", ["es", "en"])), []))

@@ -2,10 +2,23 @@
 
 Export: one task per image (`data.image` is the app's image URL or, with `embed`, a data: URI so the
 file opens without the app running), the visframe cluster as a prediction (Label Studio's
-pre-annotation), and a labeling config whose `codes` Choices list the codebook.
+pre-annotation) on the `cluster_choice` control, and a labeling config whose `codes` Choices list
+the codebook, with a `new_codes` text box for codes not in it yet. A run with an empty codebook gets
+the text box alone: Label Studio refuses a `<Choices>` without a `<Choice>` ("'Choice' is a required
+property"), so such a run could not start a project before.
 Import: Label Studio's JSON export (tasks with `annotations`) or its JSON_MIN export. Each
-annotation becomes one save in the store for (image_id, coder): the `codes` choices and the `memo`
-text. Images are found by `data.image_id` (or an `/image/<image_id>` URL), never by path.
+annotation becomes one save in the store for (image_id, coder): the `codes` choices plus the
+`new_codes` lines, the `memo` text, coded at the annotation's own `updated_at` (else `created_at`),
+and, when the annotator chose another cluster than the run's, that cluster as the coder's
+`human_cluster` (as the noise queue records one). Images are found by `data.image_id` (or an
+`/image/<image_id>` URL), never by path.
+
+Who coded: Label Studio 1.23 exports `completed_by` as the annotator's user id (JSON) and
+`annotator` as the id (JSON_MIN). The id becomes the annotator's e-mail with the project's users
+(`users`: the JSON of Label Studio's `GET /api/users/`, or any list of {id, email}); without them
+it stays `labelstudio-user-<id>`. The cluster control was named `cluster` before: in JSON_MIN,
+where each control's answer sits beside the task's data, its answer replaced `data.cluster`; the
+import still reads answers of that name, from both export forms.
 """
 
 from __future__ import annotations
@@ -13,8 +26,9 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
@@ -27,13 +41,25 @@ from visframe.review.run_data import ReviewRun, is_image_id
 from visframe.review.store import ReviewStore, StoreError
 
 CODES_FIELD = "codes"
+NEW_CODES_FIELD = "new_codes"
 MEMO_FIELD = "memo"
-CLUSTER_FIELD = C.CLUSTER
+# Not `cluster`: in JSON_MIN a control's answer sits beside the task's data and would replace data.cluster.
+CLUSTER_FIELD = "cluster_choice"
+OLD_CLUSTER_FIELD = C.CLUSTER  # the control's name in configs exported before
 _IMAGE_URL_ID = re.compile(r"/image/([0-9a-f]{16})(?:[/?#]|$)")
+_CLUSTER_CHOICE = re.compile(r"^(?:cluster (-?\d+)|(noise))$")
 
 
 def cluster_choice(cluster: int) -> str:
     return "noise" if int(cluster) == C.NOISE else f"cluster {int(cluster)}"
+
+
+def cluster_of_choice(choice: str) -> int | None:
+    """`cluster 3` → 3, `noise` → -1; None for anything else."""
+    match = _CLUSTER_CHOICE.match(str(choice).strip())
+    if not match:
+        return None
+    return C.NOISE if match.group(2) else int(match.group(1))
 
 
 def _data_uri(path) -> str | None:
@@ -92,17 +118,21 @@ def labelstudio_config(run: ReviewRun, codebook: list[tuple[str, str]]) -> str:
     codes = "\n".join(
         f"    <Choice value={quoteattr(name)} hint={quoteattr(description)}/>" for name, description in codebook
     )
+    # Label Studio refuses a Choices without a Choice: an empty codebook gets the text box alone.
+    choices = (f"""  <Choices name="{CODES_FIELD}" toName="image" choice="multiple">
+{codes}
+  </Choices>
+""" if codebook else "")
     return f"""<View>
   <Image name="image" value="$image"/>
   <Text name="caption" value="$caption"/>
-  <Header value="visframe cluster (pre-annotation)"/>
+  <Header value="visframe cluster (pre-annotation; choose another if it belongs elsewhere)"/>
   <Choices name="{CLUSTER_FIELD}" toName="image" choice="single" showInline="true">
 {clusters}
   </Choices>
   <Header value="Codes"/>
-  <Choices name="{CODES_FIELD}" toName="image" choice="multiple">
-{codes}
-  </Choices>
+{choices}  <TextArea name="{NEW_CODES_FIELD}" toName="image" editable="true" maxSubmissions="1" rows="2"
+            placeholder="codes not in the list, one per line"/>
   <TextArea name="{MEMO_FIELD}" toName="image" editable="true" maxSubmissions="1"/>
 </View>
 """
@@ -112,17 +142,62 @@ def labelstudio_config(run: ReviewRun, codebook: list[tuple[str, str]]) -> str:
 class ImportSummary:
     saved: int = 0  # (image, coder) codings written
     codes_applied: int = 0
+    clusters_changed: int = 0  # annotations that put the image in another cluster (human_cluster)
     new_codes: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # one reason per skipped task/annotation
 
 
-def _coder_of(annotation: dict[str, Any]) -> str | None:
+@dataclass(frozen=True)
+class Answer:
+    """What one annotation says: codes, memo, the annotator's cluster (None: not answered)."""
+
+    codes: list[str]
+    memo: str
+    cluster: int | None
+
+
+def parse_users(payload: bytes | str | None) -> dict[int, str]:
+    """Label Studio's users (`GET /api/users/`: a list, or {"results": [...]}) as id → e-mail (else username)."""
+    if not payload:
+        return {}
+    try:
+        users = json.loads(payload)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"the users file is not JSON ({error}): save Label Studio's /api/users/ answer") from error
+    users = users.get("results", users) if isinstance(users, dict) else users
+    if not isinstance(users, list):
+        # ValueError, as for every unreadable upload: the import form shows it (a TypeError would not be).
+        raise ValueError("the users file should be a list of users ({id, email}) as /api/users/ gives")  # noqa: TRY004
+    found = {}
+    for user in users:
+        if isinstance(user, dict) and isinstance(user.get("id"), int) and (user.get("email") or user.get("username")):
+            found[user["id"]] = str(user.get("email") or user.get("username"))
+    return found
+
+
+def _coder_of(annotation: dict[str, Any], users: Mapping[int, str]) -> str | None:
     who = annotation.get("completed_by", annotation.get("annotator"))
     if isinstance(who, dict):
         who = who.get("email") or who.get("username") or who.get("id")
     if who is None or who == "":
         return None
-    return str(who) if not isinstance(who, int) else f"labelstudio-user-{who}"
+    if isinstance(who, int) or (isinstance(who, str) and who.isdigit()):
+        return users.get(int(who)) or f"labelstudio-user-{int(who)}"
+    return str(who)
+
+
+def _coded_at(annotation: dict[str, Any]) -> datetime | None:
+    """The annotation's own time (updated_at, else created_at), in UTC; None when absent or unreadable."""
+    for key in ("updated_at", "created_at"):
+        value = annotation.get(key)
+        if not value:
+            continue
+        try:
+            when = datetime.fromisoformat(str(value))  # Python 3.11 reads the trailing Z
+        except ValueError:
+            continue
+        return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    return None
 
 
 def _image_id_of(task: dict[str, Any]) -> str | None:
@@ -138,32 +213,50 @@ def _image_id_of(task: dict[str, Any]) -> str | None:
     return None
 
 
-def _read_result(result: list[dict[str, Any]]) -> tuple[list[str], str]:
+def _lines(texts) -> list[str]:
+    return [line for text in texts for line in str(text).splitlines() if line.strip()]
+
+
+def _read_result(result: list[dict[str, Any]]) -> Answer:
     codes: list[str] = []
     memo: list[str] = []
+    cluster = None
     for item in result or []:
         value = item.get("value") or {}
-        if item.get("from_name") == CODES_FIELD:
+        name = item.get("from_name")
+        if name == CODES_FIELD:
             codes.extend(str(c) for c in value.get("choices") or [])
-        elif item.get("from_name") == MEMO_FIELD:
+        elif name == NEW_CODES_FIELD:
+            codes.extend(_lines(value.get("text") or []))
+        elif name == MEMO_FIELD:
             memo.extend(str(t) for t in value.get("text") or [])
-    return codes, "\n".join(memo)
+        elif name in (CLUSTER_FIELD, OLD_CLUSTER_FIELD):
+            chosen = [cluster_of_choice(c) for c in value.get("choices") or []]
+            cluster = next((c for c in chosen if c is not None), None)
+    return Answer(codes, "\n".join(memo), cluster)
+
+
+def _min_values(value) -> list[str]:
+    """A JSON_MIN answer: a string, a list of strings, or {"choices": [...]} / {"text": [...]}."""
+    if isinstance(value, dict):
+        value = value.get("choices", value.get("text"))
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
 def _min_annotations(task: dict[str, Any]) -> list[dict[str, Any]]:
-    """JSON_MIN rows carry the answer on the task itself: {"codes": {"choices": [...]} or [...]}."""
-    codes = task.get(CODES_FIELD)
-    if isinstance(codes, dict):
-        codes = codes.get("choices")
-    if isinstance(codes, str):
-        codes = [codes]
-    memo = task.get(MEMO_FIELD) or ""
-    if isinstance(memo, list):
-        memo = "\n".join(str(m) for m in memo)
-    result = [{"from_name": CODES_FIELD, "value": {"choices": list(codes or [])}},
-              {"from_name": MEMO_FIELD, "value": {"text": [str(memo)] if memo else []}}]
-    return [{"result": result, "completed_by": task.get("annotator"),
-             "updated_at": task.get("updated_at", "")}]
+    """JSON_MIN rows carry the answer on the task itself, one row per annotation."""
+    result = [{"from_name": CODES_FIELD, "value": {"choices": _min_values(task.get(CODES_FIELD))}},
+              {"from_name": NEW_CODES_FIELD, "value": {"text": _min_values(task.get(NEW_CODES_FIELD))}},
+              {"from_name": MEMO_FIELD, "value": {"text": _min_values(task.get(MEMO_FIELD))}}]
+    for name in (CLUSTER_FIELD, OLD_CLUSTER_FIELD):
+        answer = task.get(name)
+        # An old config's `cluster` answer replaced data.cluster: a number there is still the run's data.
+        if answer is not None and not isinstance(answer, (int, float)):
+            result.append({"from_name": name, "value": {"choices": _min_values(answer)}})
+    return [{"result": result, "completed_by": task.get("annotator"), "updated_at": task.get("updated_at"),
+             "created_at": task.get("created_at")}]
 
 
 # A Label Studio export nests about 6 levels deep; 64 leaves room and stops a nesting bomb.
@@ -196,10 +289,14 @@ def parse_export(payload: bytes | str) -> list[dict[str, Any]]:
 
 
 def import_annotations(
-    run: ReviewRun, store: ReviewStore, payload: bytes | str, coder: str | None = None
+    run: ReviewRun, store: ReviewStore, payload: bytes | str, coder: str | None = None,
+    users: Mapping[int, str] | None = None,
 ) -> ImportSummary:
-    """Write each annotation's codes and memo into the store (codes missing from the codebook are added)."""
+    """Write each annotation's codes and memo into the store (codes missing from the codebook are added),
+    coded at the annotation's own time; a cluster the annotator changed becomes the coder's human_cluster.
+    `users`: Label Studio user id → e-mail (`parse_users`), for exports that name annotators by id."""
     summary = ImportSummary()
+    users = users or {}
     codebook = {c.name: c.id for c in store.codebook()}
     for number, task in enumerate(parse_export(payload), start=1):
         image_id = _image_id_of(task)
@@ -217,26 +314,35 @@ def import_annotations(
             if annotation.get("was_cancelled"):
                 summary.skipped.append(f"task {number}: a cancelled annotation")
                 continue
-            who = coder or _coder_of(annotation)
+            who = coder or _coder_of(annotation, users)
             if not who:
                 summary.skipped.append(f"task {number}: an annotation without completed_by (give a coder name)")
                 continue
             latest[who] = annotation  # a coder's later annotation of the same task wins
         for who, annotation in latest.items():
-            names, memo = _read_result(annotation.get("result") or [])
-            ids = []
-            try:
-                for name in names:
-                    key = " ".join(name.split())
-                    if key not in codebook:
-                        code = store.add_code(key, "added by a Label Studio import", coder=who)
-                        codebook[code.name] = code.id
-                        summary.new_codes.append(code.name)
-                    ids.append(codebook[key])
-                store.save_coding(image_id, who, ids, memo)
-            except StoreError as error:
-                summary.skipped.append(f"task {number}: {error}")
-                continue
-            summary.saved += 1
-            summary.codes_applied += len(set(ids))
+            _save(run, store, image_id, who, annotation, codebook, summary, number)
     return summary
+
+
+def _save(run: ReviewRun, store: ReviewStore, image_id: str, who: str, annotation: dict[str, Any],
+          codebook: dict[str, int], summary: ImportSummary, number: int) -> None:
+    answer = _read_result(annotation.get("result") or [])
+    ids = []
+    try:
+        for name in answer.codes:
+            key = " ".join(name.split())
+            if key not in codebook:
+                code = store.add_code(key, "added by a Label Studio import", coder=who)
+                codebook[code.name] = code.id
+                summary.new_codes.append(code.name)
+            ids.append(codebook[key])
+        store.save_coding(image_id, who, ids, answer.memo, at=_coded_at(annotation))
+        # Another cluster than the run's: the coder's own (the pre-annotation kept leaves any earlier one).
+        if answer.cluster is not None and answer.cluster != int(run.images.at[image_id, C.CLUSTER]):
+            store.assign_cluster(image_id, who, answer.cluster)
+            summary.clusters_changed += 1
+    except StoreError as error:
+        summary.skipped.append(f"task {number}: {error}")
+        return
+    summary.saved += 1
+    summary.codes_applied += len(set(ids))

@@ -8,6 +8,7 @@ and hand-made cluster assignments in store_clusters.py, the map's saved selectio
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
@@ -113,8 +114,11 @@ class ReviewStore(StoreFrames, ClusterEdits, MapSelections, StoreEngine):
         return self._write(work)
 
     # -- coding ---------------------------------------------------------------------------------
-    def save_coding(self, image_id: str, coder: str, code_ids: Iterable[int], memo: str = "") -> None:
-        """Make `code_ids` exactly the codes `coder` gives `image_id`, with `memo`; idempotent."""
+    def save_coding(self, image_id: str, coder: str, code_ids: Iterable[int], memo: str = "",
+                    at: datetime | None = None) -> None:
+        """Make `code_ids` exactly the codes `coder` gives `image_id`, with `memo`; idempotent.
+
+        `at`: when the coding was made, if not now (an import from Label Studio keeps the annotation's time)."""
         coder = clean_coder_name(coder)
         wanted = sorted({checked_int(c, "code id") for c in code_ids})
         memo = memo or ""
@@ -122,7 +126,7 @@ class ReviewStore(StoreFrames, ClusterEdits, MapSelections, StoreEngine):
             raise StoreError(f"memos are at most {MAX_MEMO_CHARS:,} characters (this one has {len(memo):,})")
 
         def work(conn: Connection) -> None:
-            now = utcnow()
+            now = at or utcnow()
             # Write first: the transaction holds the write lock from its first statement.
             review = {"run_id": self.run_id, C.IMAGE_ID: image_id, "coder": coder, "memo": memo,
                           "created_at": now, "updated_at": now}

@@ -1,5 +1,6 @@
 """MLflow helpers shared by the main job, sweeps and the Optuna search: where the store is, the
-experiment, the config as params. A job's run itself is `visframe.tracking.job.JobTracker`."""
+experiment, the config as params, who ran what (provenance tags). A job's run itself is
+`visframe.tracking.job.JobTracker`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
+
+import visframe
 
 # MLflow's limit: 6,000 characters per param value (MLflow >= 2).
 _MAX_PARAM_CHARS = 6000
@@ -46,6 +49,39 @@ def setup_experiment(tracking_cfg: DictConfig | Mapping) -> str:
         if experiment is None:
             raise
         return experiment.experiment_id
+
+
+VERSION_TAG = "visframe.version"
+
+
+def provenance_tags() -> dict[str, str]:
+    """The tags MLflow's UI shows as "Created by" and "Source", and the code that ran.
+
+    MLflow's fluent `start_run` sets `mlflow.user`, `mlflow.source.name` and `mlflow.source.type`
+    from its context providers; the client API we use (visframe.tracking.job) does not, so we ask
+    the same providers (`mlflow.tracking.context.registry.resolve_tags`). The git commit comes from
+    the visframe package's own folder, not the command's path: the code that ran, present when it
+    runs from a git checkout (an editable install), absent for an installed wheel.
+    """
+    from mlflow.tracking.context.registry import resolve_tags
+    from mlflow.utils import git_utils
+    from mlflow.utils.mlflow_tags import MLFLOW_GIT_BRANCH, MLFLOW_GIT_COMMIT, MLFLOW_GIT_REPO_URL
+
+    tags = {k: str(v) for k, v in resolve_tags({}).items()}
+    # MLflow's git provider looks at the command's file (a console script in a venv): drop its
+    # answer and ask where the package lives.
+    for key in (MLFLOW_GIT_COMMIT, MLFLOW_GIT_BRANCH, MLFLOW_GIT_REPO_URL):
+        tags.pop(key, None)
+    package = str(Path(visframe.__file__).resolve().parent)
+    commit = git_utils.get_git_commit(package)
+    if commit:
+        tags[MLFLOW_GIT_COMMIT] = commit
+        for key, value in ((MLFLOW_GIT_BRANCH, git_utils.get_git_branch(package)),
+                           (MLFLOW_GIT_REPO_URL, git_utils.get_git_repo_url(package))):
+            if value:
+                tags[key] = str(value)
+    tags[VERSION_TAG] = visframe.__version__
+    return tags
 
 
 def flatten_config(config: DictConfig | Mapping, prefix: str = "") -> dict[str, str]:

@@ -22,7 +22,9 @@ self-contained page (tracking/summary_html.py):
   membership probabilities over its clustered points (box per job: 5th/25th/50th/75th/95th
   percentiles, grouped by model, ordered by the swept parameter, the share >= threshold written on
   each box) and the share >= threshold and the noise share over the swept parameter, one line per
-  model (tracking/summary_figures.py);
+  model (tracking/summary_figures.py). A job that found no cluster (every image noise) has no
+  probabilities to draw: it keeps its place, labelled "no clusters" (the `note` column), rather than
+  vanish from the plots;
 - agreement_ari.csv, agreement_nmi.csv, agreement.png: ARI/NMI between every two jobs' clusterings
   of the same images (rows joined by `path`, the manifest's row key; noise is its own label).
 
@@ -45,6 +47,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from visframe import contracts as C
 from visframe.contracts import CLUSTER, NOISE, PATH, PROBABILITY
 from visframe.run_dir import RunDir
+from visframe.tracking.summary_figures import NO_CLUSTERS
 from visframe.utils.csv_safe import to_csv_safe
 
 log = logging.getLogger(__name__)
@@ -108,10 +111,12 @@ def _job_row(number: int, job_dir: Path) -> dict:
     config = job.read_config()  # config.yaml, else Hydra's .hydra/config.yaml
     metrics = job.read_metrics() or {}  # undefined metrics (null) as NaN
     overrides = _overrides(job)
+    clusters = metrics.get("n_clusters")
     row = {
         "job": job_dir.name if job_dir.name.isdigit() else str(number),
         "run_dir": str(job_dir.resolve()),
         "status": "ok" if metrics else "failed",
+        "note": NO_CLUSTERS if isinstance(clusters, (int, float)) and clusters == 0 else "",
         "model": str(_select(config, "model.name") or overrides.get("model") or ""),
         "min_cluster_size": _select(config, "clusterer.min_cluster_size"),
         "clusterer": str(_select(config, "clusterer._target_") or ""),
@@ -217,7 +222,7 @@ def confidence_table(jobs: pd.DataFrame, threshold: float) -> pd.DataFrame:
     share = share_column(threshold)
     ok[share] = ok.get("confident_fraction", np.nan)
     keys = _key_columns(ok)
-    columns = keys + [c for c in (share, "mean_probability", "n_clusters") if c in ok.columns]
+    columns = keys + [c for c in (share, "mean_probability", "n_clusters", "note") if c in ok.columns]
     return _tidy(ok[columns].sort_values(keys, kind="stable"))
 
 
@@ -247,14 +252,14 @@ def confidence_by_job(jobs: pd.DataFrame, threshold: float) -> pd.DataFrame:
     rows = []
     for _, job in jobs.iterrows():
         stats = _probability_stats(Path(job["run_dir"]), threshold) if job["status"] == "ok" else {}
-        rows.append({"job": job["job"], "label": job["label"], "status": job["status"],
+        rows.append({"job": job["job"], "label": job["label"], "status": job["status"], "note": job["note"],
                      **{k: job[k] for k in keys}, "threshold": threshold, **stats})  # fmt: skip
     frame = pd.DataFrame(rows)
     numbers = ["n_points", "n_clustered", "noise_share", "share_ge_threshold", "mean", "min", *QUANTILES, "max"]
     for column in numbers:
         if column not in frame:
             frame[column] = np.nan
-    ordered = frame[["job", "label", "status", *keys, "threshold", *numbers]]
+    ordered = frame[["job", "label", "status", "note", *keys, "threshold", *numbers]]
     return _tidy(ordered.sort_values(keys, kind="stable"))
 
 

@@ -11,7 +11,10 @@ job (5th-95th percentile whiskers, quartile box, median line, mean marker) of th
 probabilities of its clustered points, boxes grouped by model (colour, gap between groups) and
 ordered by the swept parameter, the share >= `evaluation.confidence_threshold` printed above each
 box and the threshold drawn across. A second figure draws that share and the noise share over the
-swept parameter, one line per model. Every number comes from confidence_by_job.csv.
+swept parameter, one line per model. Every number comes from confidence_by_job.csv. A job that found
+no cluster keeps its place in both: a shaded column labelled "no clusters" instead of a box, a red ×
+on the share panel (its noise share, 1, is drawn as any other), so a setting that clustered nothing
+is seen, not silently missing.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ PARAMETER_SERIES = ("n_clusters", "silhouette", "noise_share", "dbcv")
 MAX_LINES_PER_PARAMETER = 4  # another swept parameter with more values gives dots, not lines
 MODEL_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c")
 
+# The `note` of a finished job whose every image is noise (its probability metrics are undefined).
+NO_CLUSTERS = "no clusters"
 # Columns the summary derives (not in the metric registry).
 DERIVED = {
     "model": "the embedding model (model.name)",
@@ -52,6 +57,7 @@ DERIVED = {
     "label": "the job's swept values",
     "job": "the job's number in the sweep (its directory)",
     "status": "ok, or failed (no metrics.json)",
+    "note": "'no clusters' when every image of the job is noise: its probability metrics are undefined",
 }
 
 
@@ -286,15 +292,24 @@ def _format_value(value) -> str:
     return _clip(str(value))
 
 
+NO_CLUSTERS_COLOUR = "#b3261e"
+
+
 def confidence_figures(by_job: pd.DataFrame, parameters: list[str], threshold: float, out_dir: Path) -> list[Path]:
-    """confidence_by_job.png (a box per job) and confidence_lines.png; [] when no job clustered."""
-    data = by_job[by_job["n_clustered"].fillna(0) > 0].reset_index(drop=True)
+    """confidence_by_job.png (a box per job) and confidence_lines.png; [] when no job finished."""
+    no_clusters = by_job["note"].eq(NO_CLUSTERS) if "note" in by_job else pd.Series(False, index=by_job.index)
+    data = by_job[(by_job["n_clustered"].fillna(0) > 0) | no_clusters].reset_index(drop=True)
     if data.empty:
         return []
     return [
         _confidence_boxes(data, parameters, threshold, Path(out_dir) / "confidence_by_job.png"),
         _confidence_lines(data, parameters, threshold, Path(out_dir) / "confidence_lines.png"),
     ]
+
+
+def _empty(data: pd.DataFrame) -> np.ndarray:
+    """Which rows are jobs that found no cluster (nothing to draw a box of)."""
+    return (data["n_clustered"].fillna(0) <= 0).to_numpy()
 
 
 def _confidence_boxes(data: pd.DataFrame, parameters: list[str], threshold: float, path: Path) -> Path:
@@ -310,24 +325,33 @@ def _confidence_boxes(data: pd.DataFrame, parameters: list[str], threshold: floa
         previous = model
     lines = max(1, len(parameters))
     labels = [_tick_label(r, parameters) for _, r in data.iterrows()]
+    empty = _empty(data)
     # Wide enough per box for its longest tick line (~0.08 in per character at 10 pt): never rotated.
     per_box = max(0.62, 0.085 * max(len(line) for label in labels for line in label.split("\n")))
     fig, ax = plt.subplots(figsize=(max(7.5, per_box * positions[-1] + 3.4), 4.4 + 0.18 * lines))
+    drawn = [i for i in range(len(data)) if not empty[i]]
     stats = [
         {"whislo": r["q05"], "q1": r["q25"], "med": r["median"], "q3": r["q75"], "whishi": r["q95"], "mean": r["mean"],
-         "fliers": [], "label": label}
-        for (_, r), label in zip(data.iterrows(), labels, strict=True)
+         "fliers": [], "label": labels[i]}
+        for i, (_, r) in enumerate(data.iterrows()) if not empty[i]
     ]  # fmt: skip
-    boxes = ax.bxp(stats, positions=positions, widths=0.6, showmeans=True, showfliers=False, patch_artist=True,
-                   meanprops={"marker": "D", "markerfacecolor": "white", "markeredgecolor": "black", "markersize": 4},
-                   medianprops={"color": "black"})  # fmt: skip
     colour_of = {model: _colour(i) for i, model in enumerate(models)}
-    for patch, model in zip(boxes["boxes"], data["model"], strict=True):
-        patch.set_facecolor(colour_of[model])
-        patch.set_alpha(0.75)
+    if stats:
+        boxes = ax.bxp(stats, positions=[positions[i] for i in drawn], widths=0.6, showmeans=True, showfliers=False,
+                       patch_artist=True, medianprops={"color": "black"},
+                       meanprops={"marker": "D", "markerfacecolor": "white", "markeredgecolor": "black", "markersize": 4})  # fmt: skip
+        for patch, i in zip(boxes["boxes"], drawn, strict=True):
+            patch.set_facecolor(colour_of[data["model"].iloc[i]])
+            patch.set_alpha(0.75)
+    for i in np.flatnonzero(empty):  # the job is there, labelled, where its box would be
+        ax.axvspan(positions[i] - 0.3, positions[i] + 0.3, color=NO_CLUSTERS_COLOUR, alpha=0.08, linewidth=0)
+        ax.text(positions[i], 0.5, NO_CLUSTERS, rotation=90, ha="center", va="center", fontsize=8,
+                color=NO_CLUSTERS_COLOUR)
+    ax.set_xticks(positions, labels)
     above = blended_transform_factory(ax.transData, ax.transAxes)
-    for x, share in zip(positions, data["share_ge_threshold"], strict=True):
-        ax.text(x, 1.015, f"{share:.0%}", transform=above, ha="center", va="bottom", fontsize=7)
+    for x, share, none in zip(positions, data["share_ge_threshold"], empty, strict=True):
+        ax.text(x, 1.015, "–" if none else f"{share:.0%}", transform=above, ha="center", va="bottom", fontsize=7,
+                color=NO_CLUSTERS_COLOUR if none else "black")
     ax.axhline(threshold, color="#555555", linestyle="--", linewidth=1)
     ax.set_ylim(0, 1.03)  # a box at probability 1 stays visible above the frame's edge
     ax.set_xlim(positions[0] - 0.8, positions[-1] + 0.8)
@@ -339,6 +363,8 @@ def _confidence_boxes(data: pd.DataFrame, parameters: list[str], threshold: floa
                  f"box 25-75 %, whiskers 5-95 %, ◆ mean; above each box: share ≥ {threshold:g} (dashed line)",
                  fontsize=9, pad=16)  # fmt: skip
     handles = [Patch(facecolor=colour_of[m], alpha=0.75, label=_legend_label(m)) for m in models]
+    if empty.any():
+        handles.append(Patch(facecolor=NO_CLUSTERS_COLOUR, alpha=0.15, label=f"{NO_CLUSTERS} (all noise)"))
     ax.legend(handles=handles, title="model", fontsize=8, title_fontsize=8, loc="upper left",
               bbox_to_anchor=(1.01, 1.0), frameon=False)  # fmt: skip
     fig.tight_layout()
@@ -363,6 +389,14 @@ def _confidence_lines(data: pd.DataFrame, parameters: list[str], threshold: floa
             xs = [categories.index(v) for v in (group[x_name] if x_name else group["model"])]
         for ax, (column, _) in zip(axes, panels, strict=True):
             ax.plot(xs, group[column], marker="o", color=_colour(number), label=_legend_label(model))
+        empty = _empty(group)
+        if empty.any():  # no share to draw: a red × on the axis, so the setting is not missing
+            where = np.asarray(xs, dtype=float)[empty]
+            axes[0].plot(where, np.zeros(len(where)), linestyle="none", marker="x", markersize=8,
+                         color=NO_CLUSTERS_COLOUR, label=f"{NO_CLUSTERS} (all noise)")
+            for x in where:
+                axes[0].annotate(NO_CLUSTERS, (x, 0), textcoords="offset points", xytext=(0, 8), ha="center",
+                                 fontsize=7, color=NO_CLUSTERS_COLOUR)
     for ax, (_, title) in zip(axes, panels, strict=True):
         ax.set_title(title, fontsize=9)
         ax.set_ylim(-0.02, 1.02)
@@ -373,7 +407,9 @@ def _confidence_lines(data: pd.DataFrame, parameters: list[str], threshold: floa
                           rotation=30 if len(categories) > 4 else 0, ha="right" if len(categories) > 4 else "center")  # fmt: skip
             ax.set_xlim(-0.5, len(categories) - 0.5)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, title="model", loc="center right", fontsize=8, title_fontsize=8, frameon=False)
+    unique = dict(zip(labels, handles, strict=True))  # one "no clusters" entry, however many models had one
+    fig.legend(list(unique.values()), list(unique), title="model", loc="center right", fontsize=8, title_fontsize=8,
+               frameon=False)
     fig.tight_layout(rect=(0, 0, 0.83, 1))
     fig.savefig(path, dpi=DPI)
     plt.close(fig)

@@ -17,11 +17,11 @@ from pathlib import Path
 import pandas as pd
 
 from visframe.evaluate.registry import SWEEP_TABLE_METRICS
-from visframe.tracking.summary_figures import column_format, describe_column
+from visframe.tracking.summary_figures import NO_CLUSTERS, column_format, describe_column
 from visframe.utils.csv_safe import visible_text
 
 INDEX_FILE = "index.html"
-JOB_COLUMNS = ["job", "label", "status", "model"]
+JOB_COLUMNS = ["job", "label", "status", "note", "model"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"DejaVu Sans",sans-serif;margin:2rem auto;max-width:72rem;color:#222;padding:0 1rem}
@@ -77,11 +77,12 @@ def write_index(
     """Write `out_dir/index.html` from the summary's sections (title, CSV stem, table, figures)."""
     out_dir = Path(out_dir)
     failed = int((jobs["status"] != "ok").sum())
+    empty = int((jobs.get("note", pd.Series(dtype=str)) == NO_CLUSTERS).sum())
     swept = [c.removeprefix("override:") for c in jobs.attrs.get("varying", [])]
     parts = [
         "<h1>Sweep summary</h1>",
         (
-            f'<p class="meta">{len(jobs)} jobs ({failed} failed); swept: {_text(", ".join(swept) or "nothing varied")}; '
+            f'<p class="meta">{len(jobs)} jobs ({failed} failed, {empty} with no clusters); swept: {_text(", ".join(swept) or "nothing varied")}; '
             f"confidence threshold {threshold:g}. Every table is also a CSV beside this page.</p>"
         ),
     ]

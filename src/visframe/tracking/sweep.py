@@ -29,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from visframe import contracts as C
 from visframe.run_dir import RunDir
-from visframe.tracking.mlflow_tracking import resolve_tracking_uri, setup_experiment
+from visframe.tracking.mlflow_tracking import provenance_tags, resolve_tracking_uri, setup_experiment
 
 # visframe.tracking.summary (pandas, scikit-learn, matplotlib) is imported when a sweep ends: Hydra
 # builds this callback for every run, single runs included, which never need it.
@@ -52,7 +52,7 @@ def start_parent_run(
 
     experiment_id = setup_experiment(tracking_cfg)
     client = MlflowClient(resolve_tracking_uri(tracking_cfg))
-    all_tags = {"mlflow.runName": run_name, "visframe.kind": "sweep", **dict(tags or {})}
+    all_tags = {**provenance_tags(), "mlflow.runName": run_name, "visframe.kind": "sweep", **dict(tags or {})}
     run = client.create_run(experiment_id, run_name=run_name, tags=all_tags)
     for key, value in (params or {}).items():
         client.log_param(run.info.run_id, key, str(value)[:6000])

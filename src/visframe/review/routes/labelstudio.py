@@ -36,10 +36,15 @@ async def import_annotations(request: Request, ctx: Ctx, coder: Coder, form: For
         raise HTTPException(status_code=400, detail="choose a Label Studio JSON export to import")
     payload = await upload.read()
     as_coder = text_field(form, "coder").strip() or None
+    # Optional: Label Studio's /api/users/ answer, so annotators' ids become their e-mails.
+    users_upload = form.get("users")
+    users_payload = await users_upload.read() if isinstance(users_upload, UploadFile) else b""
     try:
         if as_coder:
             as_coder = clean_coder_name(as_coder)
-        summary = await run_in_threadpool(labelstudio.import_annotations, ctx.run, ctx.store, payload, as_coder)
+        users = labelstudio.parse_users(users_payload)
+        summary = await run_in_threadpool(labelstudio.import_annotations, ctx.run, ctx.store, payload, as_coder,
+                                          users)
     except (ValueError, StoreError) as error:
         return export_page_response(request, ctx, coder, 400, error=f"{upload.filename}: {error}")
     return export_page_response(request, ctx, coder, message=f"imported {upload.filename}", summary=summary)
