@@ -297,6 +297,10 @@ class RunDir:
         return {int(topic): name.strip() for topic, name in zip(table[C.MESSAGE_TOPIC], table[C.NAME])
                 if isinstance(name, str) and name.strip()}
 
+    def written_by(self, what: C.Table | str) -> str:
+        """Which stage writes a run file (and what it needs), as the missing-file errors say it."""
+        return _WRITTEN_BY.get(_file_name(what), "the pipeline")
+
     def has_message_topics(self) -> bool:
         """Did the run group its images by what their text says (at least one topic besides -1)?"""
         table = self.read_optional(C.MESSAGE_TOPICS, [C.MESSAGE_TOPIC])
