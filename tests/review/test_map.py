@@ -214,3 +214,41 @@ def test_a_cluster_layer_is_a_colouring_with_its_own_names(run_dir):
                              int((assignments.cluster >= 1).sum())]
     noise = data.colouring("noise")
     assert noise.labels == ["clustered", "noise"] and noise.counts[1] == coarse.counts[0]
+
+
+def test_message_topics_are_a_colouring_when_the_run_has_them(tmp_path):
+    from review_fixtures import MESSAGE_TOPIC_NAMES, MESSAGE_TOPIC_OF
+
+    run_dir = make_run_dir(tmp_path, messages=True)  # with describe: message_topics.parquet names them
+    assignments = pd.read_parquet(run_dir / "assignments.parquet")
+    data = MapData.load(run_dir)
+    assert "message_topic" in [c["key"] for c in data.colourings()]
+    topics = data.colouring("message_topic")
+    assert topics.labels == [MESSAGE_TOPIC_NAMES[0], MESSAGE_TOPIC_NAMES[1], "text in no topic", "no text"]
+    # Row k is image k (row 30 reshares image 1): its label is its image's topic, or no text.
+    expected = [MESSAGE_TOPIC_OF.get(k, -2) for k in [*range(30), 1]]
+    label_of = {0: MESSAGE_TOPIC_NAMES[0], 1: MESSAGE_TOPIC_NAMES[1], -1: "text in no topic", -2: "no text"}
+    assert [topics.labels[c] for c in topics.codes] == [label_of[t] for t in expected]
+    assert topics.counts == np.bincount(topics.codes, minlength=4).tolist()
+    assert len(topics.codes) == len(assignments)
+    # Hiding "no text" in the legend leaves the posts with text in a selection.
+    everything = [[-1, 1], [31, 1], [31, -31], [-1, -31]]
+    kept = data.select(everything, "message_topic", hidden=[3])
+    assert sorted(kept.tolist()) == [r for r, t in enumerate(expected) if t != -2]
+
+
+def test_without_message_topics_the_map_offers_no_such_colouring(browser):
+    keys = [c["key"] for c in browser.get("/map/meta.json").json()["colourings"]]
+    assert "message_topic" not in keys and "cluster" in keys
+    assert browser.get("/map/colour/message_topic.json").status_code == 404
+
+
+def test_message_topic_colouring_is_served_as_codes_and_categories(tmp_path):
+    run = load_run(make_run_dir(tmp_path, messages=True, describe=False))  # no names: topics by number
+    store = ReviewStore(f"sqlite:///{tmp_path / 'r.db'}", run.run_id)
+    browser = Browser(create_app(run, store), coder="ana")
+    cat = browser.get("/map/colour/message_topic.json").json()
+    codes = np.frombuffer(browser.get("/map/colour/message_topic.bin").content, "<u2")
+    assert [c["label"] for c in cat["categories"]] == ["topic 0", "topic 1", "text in no topic", "no text"]
+    assert [c["count"] for c in cat["categories"]] == np.bincount(codes, minlength=4).tolist()
+    store.dispose()

@@ -2,7 +2,8 @@
 
 The report holds no model: it reads the run's tables (manifest, assignments, and what the describe
 stage wrote: clusters.parquet, cluster_terms.parquet, cluster_timeline.parquet,
-zero_shot_labels.parquet, and cluster_tree.parquet when the clustering has layers) and renders them.
+zero_shot_labels.parquet, and cluster_tree.parquet when the clustering has layers; the messages
+stage's message topics and slogans for "What the text says", report/messages.py) and renders them.
 Order matters only for speed: tables first (cheap, always useful), then the thumbnails every
 montage and the sampling sheet need (made once, in parallel, cached), then pictures, then the page,
 which opens on the named cluster gallery.
@@ -33,6 +34,7 @@ from visframe.report.config import resolve_report_config
 from visframe.report.gallery import gallery_cards, zero_shot_summary
 from visframe.report.html import ReportPage, RunInfo, render_report
 from visframe.report.inputs import Described, read_described
+from visframe.report.messages import message_section
 from visframe.report.montages import montage_filename, render_montage, select_montage_samples
 from visframe.report.posts import NOISE, cluster_order, has_column, join_posts
 from visframe.report.sampling import attach_thumbnails, draw_sample, write_csv, write_xlsx
@@ -80,14 +82,15 @@ def build_report(
     if not config.enabled:
         return ReportResult((), (*notes, "report.enabled is false: no report was made"))
     run = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
-    builder = _ReportBuilder(run.report_dir, config, list(notes), show_progress)
+    builder = _ReportBuilder(run, config, list(notes), show_progress)
     builder.run(read_described(run), manifest, assignments, metrics, list(warnings), run_info or RunInfo(), cache_dir)
     return ReportResult(tuple(builder.files), tuple(builder.notes), dict(builder.timings))
 
 
 class _ReportBuilder:
-    def __init__(self, out: Path, config: DictConfig, notes: list[str], show_progress: bool):
-        self.out = out
+    def __init__(self, run: RunDir, config: DictConfig, notes: list[str], show_progress: bool):
+        self.run_files = run
+        self.out = out = run.report_dir
         self.cfg = config
         self.files: list[Path] = []
         self.notes = notes
@@ -118,6 +121,7 @@ class _ReportBuilder:
         plot_list: list[tuple[Path, str]] = []
         cards = []
         confidence = metadata = pd.DataFrame()
+        messages = None
         if posts.empty:
             self.note("the run has no clustered posts: nothing to plot, tabulate or sample")
         else:
@@ -132,6 +136,8 @@ class _ReportBuilder:
             with self.step("gallery"):
                 cards = gallery_cards(posts, described, montages, thumbs, self.out, cfg.top_n_terms)
                 self.files.extend(card.medoid for card in cards if card.medoid is not None)
+            with self.step("messages"):
+                messages = self._messages(posts, described, thumbs)
             with self.step("sampling_sheet"):
                 self._sampling_sheet(posts, thumbs, model)
             if thumbs.unreadable:
@@ -145,7 +151,7 @@ class _ReportBuilder:
         if cfg.html.enabled:
             with self.step("html"):
                 self._html(
-                    posts, described, run_info, metrics, warnings, plot_list, cards, confidence, metadata
+                    posts, described, run_info, metrics, warnings, plot_list, cards, confidence, metadata, messages
                 )
 
     # --- the parts -------------------------------------------------------------------------------
@@ -282,6 +288,17 @@ class _ReportBuilder:
         self.files.extend(path for _, path, _ in made)
         return {cluster: (path, rows) for cluster, path, rows in made}
 
+    def _messages(self, posts: pd.DataFrame, described: Described, thumbs: ThumbnailCache):
+        """"What the text says" (report/messages.py): message topics, clusters × topics, slogans."""
+        mcfg = self.cfg.messages
+        section, files, notes = message_section(
+            self.run_files, posts, described.names, thumbs, self.out, self.table, self.cfg.top_n_terms,
+            int(mcfg.top_slogans), int(mcfg.max_heatmap_clusters))
+        self.files.extend(files)
+        for text in notes:
+            self.note(text)
+        return section
+
     def _sampling_sheet(self, posts, thumbs: ThumbnailCache, model: str) -> None:
         scfg = self.cfg.sampling
         if not scfg.enabled:
@@ -306,7 +323,7 @@ class _ReportBuilder:
                 )
             self.files.append(path)
 
-    def _html(self, posts, described, run_info, metrics, warnings, plot_list, cards, confidence, metadata):
+    def _html(self, posts, described, run_info, metrics, warnings, plot_list, cards, confidence, metadata, messages):
         cfg = self.cfg
         shown = cards
         if cfg.html.max_montages is not None:
@@ -334,6 +351,7 @@ class _ReportBuilder:
             dominant_share=cfg.dominant_account_share,
             montages_left_out=len(cards) - len(shown),
             max_table_rows=cfg.html.max_table_rows,
+            messages=messages,
         )
         self.files.append(render_report(page, self.out / "report.html", cfg.html.image_quality))
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -81,6 +82,7 @@ class ReportPage:
     montages_left_out: int = 0
     timeline_table: pd.DataFrame | None = None  # clusters × periods, posts (from cluster_timeline)
     max_table_rows: int = 300
+    messages: Any = None  # visframe.report.messages.MessageSection: "What the text says", when the run has topics
 
 
 def data_uri(path: Path, jpeg_quality: int | None = None) -> str:
@@ -147,12 +149,7 @@ def _card(card, max_rows: int, image_quality: int) -> dict:
     facts = [f"{card.n_posts:,} posts", f"{card.n_unique_images:,} unique images"]
     if card.text_share is not None:
         facts.append(f"text on {card.text_share:.0%} of images")
-    if card.first_posted_at:
-        facts.append(
-            card.first_posted_at
-            if card.first_posted_at == card.last_posted_at
-            else f"{card.first_posted_at} → {card.last_posted_at}"
-        )
+    facts += _dates(card.first_posted_at, card.last_posted_at)
     return {
         C.CLUSTER: card.cluster,
         "name": card.name,
@@ -165,6 +162,37 @@ def _card(card, max_rows: int, image_quality: int) -> dict:
         "zero_shot": ", ".join(card.zero_shot),
         "uri": data_uri(card.montage, jpeg_quality=image_quality),
         "table": html_table(card.posts, max_rows, "No posts."),
+    }
+
+
+def _dates(first: str | None, last: str | None) -> list[str]:
+    """['2024-03-08 → 2024-11-25'] (one day once; [] without dates)."""
+    if not first:
+        return []
+    return [first if first == last else f"{first} → {last}"]
+
+
+def _messages(section, max_rows: int) -> dict | None:
+    """"What the text says" for the template: topic cards, the clusters × topics table and heatmap, slogans."""
+    if section is None:
+        return None
+    cards = [{
+        "topic": card.topic, "name": card.name,
+        "facts": " · ".join([f"{card.n_posts:,} posts", f"{card.n_unique_images:,} unique images",
+                             *_dates(card.first_posted_at, card.last_posted_at)]),
+        "medoid": data_uri(card.medoid) if card.medoid is not None else None, "medoid_id": card.medoid_image_id,
+        "says": card.says, "terms": ", ".join(card.top_terms), "hashtags": ", ".join(card.top_hashtags),
+        "accounts": ", ".join(card.top_accounts), "clusters": "; ".join(card.clusters),
+    } for card in section.cards]
+    crosstab = section.crosstab.copy()
+    crosstab[C.CLUSTER] = ["noise" if k == C.NOISE else str(k) for k in crosstab[C.CLUSTER]]
+    return {
+        "facts": section.facts,
+        "cards": cards,
+        "crosstab": html_table(crosstab.astype(object), max_rows, "No clusters."),
+        "heatmap": data_uri(section.heatmap) if section.heatmap is not None else None,
+        "slogans": html_table(section.slogans, max_rows, "No slogans: no text was found on two or more designs."),
+        "n_slogans": section.n_slogans,
     }
 
 
@@ -210,6 +238,7 @@ def render_report(page: ReportPage, path: Path, image_quality: int) -> Path:
         ),
         "gallery": [_card(card, page.max_table_rows, image_quality) for card in page.gallery],
         "montages_left_out": page.montages_left_out,
+        "messages": _messages(page.messages, page.max_table_rows),
         "files": page.files,
         "config_text": config_text,
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

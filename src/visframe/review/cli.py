@@ -12,8 +12,8 @@ for a cookie (an HMAC of the token) and the access log shows `token=***`. Behind
 proxy, pass --proxy-headers so the app trusts X-Forwarded-Proto from --forwarded-allow-ips
 (default 127.0.0.1) and marks its cookies Secure.
 
-An MLflow run's artifacts (the manifest, assignments, texts and clusters tables, the report's
-sampling sheet) are downloaded to `<cache_dir>/review/<run_id>/`, which then holds review.db
+An MLflow run's artifacts (the manifest, assignments, texts and clusters tables, the message
+topics and slogans when the run made them, the report's sampling sheet) are downloaded to `<cache_dir>/review/<run_id>/`, which then holds review.db
 unless --db says otherwise.
 """
 
@@ -36,7 +36,7 @@ log = logging.getLogger("visframe.review")
 MLFLOW_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 REQUIRED_ARTIFACTS = (C.MANIFEST_FILE, C.ASSIGNMENTS_FILE)
 OPTIONAL_ARTIFACTS = (f"{C.REPORT_DIR}/{C.SAMPLING_SHEET_FILE}", C.CLUSTERS_FILE, C.TEXTS_FILE,
-                      C.METRICS_FILE)
+                      C.METRICS_FILE, C.MESSAGES_FILE, C.MESSAGE_TOPICS_FILE, C.SLOGANS_FILE)
 TOKEN_ENV = "VISFRAME_REVIEW_TOKEN"
 DEFAULT_PORT = 8765
 

@@ -1,4 +1,5 @@
-"""What every route needs, built once per app: the run, the store, templates, guards, the text index.
+"""What every route needs, built once per app: the run, the store, templates, guards, the text index,
+the map's state and the run's message topics.
 
 Routes get it through `deps.get_context` (FastAPI `Depends`); nothing is captured in closures.
 """
@@ -21,6 +22,7 @@ from visframe.review.limits import Limits
 from visframe.review.map_state import MapState
 from visframe.review.media import Media
 from visframe.review.run_data import ReviewRun
+from visframe.review.run_messages import RunMessages
 from visframe.review.search import TextIndex
 from visframe.review.security import CSRF_FIELD, Csrf
 from visframe.review.store import ReviewStore
@@ -72,6 +74,7 @@ class ReviewContext:
         self.clusters_of = self.run.images[C.CLUSTER]  # image_id -> cluster (a Series: [], .get)
         self.search = TextIndex(self.run)  # built on the first search
         self.map = MapState(self.run.files)  # /map's data, selections and ranker, made on first need
+        self.messages = RunMessages(self.run)  # message topics and slogans, read on first need
         self.has_map = False  # set by create_app once every router is included
 
     def render(self, request: Request, name: str, coder: str | None, status_code: int = 200,
@@ -90,6 +93,7 @@ class ReviewContext:
             human_names={} if name == PANEL else self.store.cluster_names(),
             query=context.get("query", ""),
             has_map=self.has_map,
+            has_topics=self.messages.available,
         )
         return self.templates.TemplateResponse(request, name, context, status_code=status_code)
 

@@ -27,6 +27,7 @@ from matplotlib.path import Path as PolygonPath
 
 from visframe import contracts as C
 from visframe.errors import InputError
+from visframe.review.run_messages import NO_TOPIC
 from visframe.run_dir import RunDir
 from visframe.utils.hashtags import format_hashtag, hashtag_key
 
@@ -34,6 +35,8 @@ from visframe.utils.hashtags import format_hashtag, hashtag_key
 TOP_CATEGORIES = 24
 OTHER = "other"
 NONE = "(none)"
+NO_TEXT = "no text"  # message topic colouring: an image whose text is in no row of messages.parquet
+NO_TEXT_OR_TOPIC = "no text or no topic"  # … when the run has no messages.parquet to tell them apart
 MAX_CODE = np.iinfo(np.uint16).max
 COLOURINGS = {  # key -> label shown in the page's "colour by" menu
     C.CLUSTER: C.CLUSTER,
@@ -43,6 +46,7 @@ COLOURINGS = {  # key -> label shown in the page's "colour by" menu
     "hashtag": "hashtag",
     "has_text": "has text",
     "month": "month",
+    C.MESSAGE_TOPIC: "message topic",  # listed only when the assignments have it (runs with message topics)
 }
 SEARCH_FIELDS = ("caption", "hashtag", "account", "text")
 META_COLUMNS = (C.ACCOUNT, C.HASHTAGS, C.HASHTAG_KEYS, C.CAPTION, C.POSTED_AT)
@@ -108,6 +112,7 @@ class MapData:
     cluster: Categorical
     layers: list[str]
     names: dict[int, dict[int, str]]  # layer -> cluster -> name (RunDir.cluster_names_by_layer)
+    has_message_topics: bool = False  # the assignments have message_topic (the messages stage ran)
     _cache: dict = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -128,7 +133,8 @@ class MapData:
         probability = np.nan_to_num(table[C.PROBABILITY].to_numpy().astype(np.float32), nan=0.0)
         names = files.cluster_names_by_layer()
         cluster = _label_clusters(table[C.CLUSTER].to_numpy(), names.get(-1, {}))
-        return cls(files, xy, probability, cluster, C.layer_columns(columns), names)
+        return cls(files, xy, probability, cluster, C.layer_columns(columns), names,
+                   has_message_topics=C.MESSAGE_TOPIC in columns)
 
     @property
     def assignments(self) -> pa.Table:
@@ -155,7 +161,8 @@ class MapData:
             return self._cache["points"]
 
     def colourings(self) -> list[dict]:
-        keys = [{"key": k, "label": v} for k, v in COLOURINGS.items()]
+        keys = [{"key": k, "label": v} for k, v in COLOURINGS.items()
+                if k != C.MESSAGE_TOPIC or self.has_message_topics]
         return keys[:1] + [{"key": c, "label": f"layer {c[len(C.CLUSTER_LAYER_PREFIX):]}"} for c in self.layers] + keys[1:]
 
     # -- metadata: one manifest column at a time, aligned to the posts ---------------------------
@@ -214,6 +221,8 @@ class MapData:
             return self.cluster
         if key not in self.layers and key not in COLOURINGS or key == C.PROBABILITY:
             return None
+        if key == C.MESSAGE_TOPIC and not self.has_message_topics:
+            return None
         with self._lock:
             found = self._cache.get(("colour", key))
         if found is None:
@@ -240,6 +249,8 @@ class MapData:
             return _categorical(pc.strftime(stamps, format="%Y-%m"), ordered=True)
         if key == "has_text":
             return self._has_text()
+        if key == C.MESSAGE_TOPIC:
+            return self._message_topics()
         return self._top_hashtag()
 
     def _has_text(self) -> Categorical:
@@ -254,6 +265,31 @@ class MapData:
             codes = np.where(has, 0, np.where(read, 1, 2)).astype(np.uint16)
         counts = np.bincount(codes, minlength=3)
         return Categorical(codes, ["has text", "no text", "not read"], counts.tolist())
+
+    def _message_topics(self) -> Categorical:
+        """Each post by the message topic of its image's text (the describe stage's names), topics in
+        number order, then the text in no topic and the images without text (told apart by
+        messages.parquet, which lists every image with text)."""
+        column = self.files.read_arrow(C.ASSIGNMENTS, [C.MESSAGE_TOPIC])[C.MESSAGE_TOPIC]
+        topics = pc.fill_null(column, C.NOISE).to_numpy().astype(np.int64)
+        with_text = self.files.read_arrow_optional(C.MESSAGES, [C.IMAGE_ID])
+        no_topic_label = NO_TEXT_OR_TOPIC
+        if with_text is not None:
+            has_text = pc.is_in(self.assignments[C.IMAGE_ID], value_set=with_text[C.IMAGE_ID].combine_chunks())
+            topics[(topics == C.NOISE) & ~has_text.to_numpy(zero_copy_only=False)] = C.NOISE - 1
+            no_topic_label = NO_TOPIC
+        ids, inverse, counts = np.unique(topics, return_inverse=True, return_counts=True)
+        if len(ids) > MAX_CODE:
+            raise InputError(f"the map can colour at most {MAX_CODE} message topics; this run has {len(ids)}",
+                             fix="colour by cluster, or make fewer topics (messages.clusterer)")
+        # Topics in number order, then -1 (text in no topic), then -2 (no text).
+        order = np.argsort(np.where(ids < 0, ids.max(initial=0) + 1 - ids, ids), kind="stable")
+        remap = np.empty(len(ids), dtype=np.uint16)
+        remap[order] = np.arange(len(ids), dtype=np.uint16)
+        names = self.files.message_topic_names()
+        labels = [NO_TEXT if t < C.NOISE else no_topic_label if t == C.NOISE else names.get(int(t)) or f"topic {t}"
+                  for t in ids[order]]
+        return Categorical(codes=remap[inverse], labels=labels, counts=counts[order].tolist(), values=ids[order])
 
     def _top_hashtag(self) -> Categorical:
         """Each post by its most used hashtag (counted by key over the whole run)."""

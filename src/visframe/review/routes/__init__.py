@@ -10,7 +10,8 @@ from visframe.review.routes import (
            noise,
            pages,
            search,
+           topics,
 )
 
 ROUTERS = [pages.router, coding.router, codebook.router, agreement.router, exports.router,
-           labelstudio.router, search.router, noise.router, media.router]
+           labelstudio.router, search.router, noise.router, media.router, topics.router]

@@ -1,4 +1,5 @@
-"""Pages: the clusters overview, a cluster's images (with its names), renaming it, the coder page."""
+"""Pages: the clusters overview, a cluster's images (with its names; filtered by message topic when the
+run has topics), renaming it, the coder page."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from visframe.review.deps import CODER_COOKIE, Coder, Ctx, Form, KnownCoder, text_field
 from visframe.review.limits import parse_cluster
+from visframe.review.routes.topics import topic_filter, with_messages
 from visframe.review.security import set_cookie
 from visframe.review.store import StoreError, clean_coder_name
 
@@ -30,12 +32,17 @@ def _summary(ctx, cluster: str):
 
 @router.get("/cluster/{cluster}", response_class=HTMLResponse)
 def cluster_page(request: Request, ctx: Ctx, coder: Coder, cluster: str,
-                 offset: int = Query(0, ge=0, le=10**9)) -> Response:
+                 offset: int = Query(0, ge=0, le=10**9), topic: str | None = Query(None, max_length=24)) -> Response:
+    """A cluster's images; with `?topic=K` only those whose text falls in message topic K (-1: in none)."""
     summary = _summary(ctx, cluster)
     members = ctx.run.members(summary.cluster)
-    panels = ctx.panels(ctx.run.records(members[offset: offset + ctx.page_size]), coder)
+    filter_ = topic_filter(ctx, members, topic)
+    if filter_ is not None and filter_["chosen"] is not None:
+        members = ctx.messages.within(members, filter_["chosen"])
+    panels = with_messages(ctx, ctx.panels(ctx.run.records(members[offset: offset + ctx.page_size]), coder))
     return ctx.render(request, "cluster.html", coder, active="clusters", summary=summary, panels=panels,
-                      offset=offset, page_size=ctx.page_size, n_records=len(members), error="")
+                      offset=offset, page_size=ctx.page_size, n_records=len(members), error="",
+                      topic_filter=filter_)
 
 
 @router.post("/cluster/{cluster}/name", response_class=HTMLResponse)

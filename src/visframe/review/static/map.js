@@ -27,6 +27,10 @@
     [152, 223, 138], [255, 152, 150], [197, 176, 213], [196, 156, 148], [247, 182, 210], [219, 219, 141],
     [158, 218, 229], [57, 59, 121], [99, 121, 57], [140, 109, 49], [132, 60, 57], [123, 65, 115], [82, 84, 163]];
   const GREY = [175, 175, 175];
+  // Categories that are "none of them": noise, the rest, posts without the value, images without text
+  // or whose text is in no message topic (map_data.py's labels).
+  const GREY_LABELS = new Set(['noise', 'other', '(none)', 'not read', 'text in no topic', 'no text',
+    'no text or no topic']);
   const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
   const G = 256; // grid cells per side for hover, click and visible-point queries
   const CULL_MIN = 50000; // maps with fewer points always draw every point
@@ -134,7 +138,7 @@
   };
   function categoryColour(cat, k) {
     const c = cat.categories[k];
-    if (c.label === 'noise' || c.label === 'other' || c.label === '(none)' || c.label === 'not read') return GREY;
+    if (GREY_LABELS.has(c.label)) return GREY;
     if (cat.ordered) return ramp(cat.categories.length > 1 ? k / (cat.categories.length - 1) : 0.5);
     return PALETTE[k % PALETTE.length];
   }
