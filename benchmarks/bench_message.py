@@ -389,9 +389,7 @@ def real_sets(names: list[str], workdir: Path, session: Session) -> list[dict]:
         row = {"set": name, "grid_nmi": grid, "grid_at": where}
         for kind in EMBEDDINGS:
             try:
-                job = run_job(
-                    [*set_overrides(name), "text=ocr", f"embedding={kind}"], workdir, session
-                )
+                job = run_job([*set_overrides(name), "text=ocr", f"embedding={kind}"], workdir, session)
                 run_files, seconds = job.files, job.seconds
             except VisframeError as error:  # the finding (e.g. fused on a set where nothing has text)
                 row[kind] = {"error": f"{type(error).__name__}: {str(error).splitlines()[0]}"}

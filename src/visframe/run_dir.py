@@ -166,7 +166,8 @@ class RunDir:
         if missing:
             raise InputError(
                 f"{self.file(table.file)} lacks column(s) {missing}",
-                fix=f"re-run the {_WRITTEN_BY.get(table.file, 'pipeline')} stage (visframe/contracts.py lists the columns)",
+                fix=f"re-run the {_WRITTEN_BY.get(table.file, 'pipeline')} stage "
+                "(visframe/contracts.py lists the columns)",
             )
         return names
 
@@ -177,7 +178,8 @@ class RunDir:
             stage = _WRITTEN_BY.get(name, "pipeline")
             raise RunFileMissing(
                 f"{path} not found: the run directory has no {name}",
-                fix=f"point at a run directory the pipeline wrote (its {stage} stage writes {name}), or run it first",
+                fix=f"point at a run directory the pipeline wrote (its {stage} stage writes {name}), "
+                "or run it first",
             )
         return path
 
@@ -203,8 +205,9 @@ class RunDir:
             return None
         sheet = pd.read_csv(path, dtype=str, keep_default_na=False)
         if C.IMAGE_ID not in sheet.columns:
-            raise InputError(f"{path} has no {C.IMAGE_ID} column",
-                             fix="re-run the report stage to rebuild it")
+            raise InputError(
+                f"{path} has no {C.IMAGE_ID} column", fix="re-run the report stage to rebuild it"
+            )
         return sheet
 
     def write_cleaning_report(self, report: pd.DataFrame) -> Path:
@@ -231,10 +234,14 @@ class RunDir:
         import numpy as np
 
         array = np.ascontiguousarray(vectors, dtype=np.float32)
-        table = pa.table({
-            C.IMAGE_ID: pa.array([str(i) for i in image_ids], type=pa.string()),
-            C.VECTOR: pa.FixedSizeListArray.from_arrays(pa.array(array.reshape(-1)), int(array.shape[1]) if array.ndim == 2 else 0),
-        }).replace_schema_metadata({C.ENCODER_KEY: encoder_key})
+        table = pa.table(
+            {
+                C.IMAGE_ID: pa.array([str(i) for i in image_ids], type=pa.string()),
+                C.VECTOR: pa.FixedSizeListArray.from_arrays(
+                    pa.array(array.reshape(-1)), int(array.shape[1]) if array.ndim == 2 else 0
+                ),
+            }
+        ).replace_schema_metadata({C.ENCODER_KEY: encoder_key})
         path = self.file(C.MESSAGE_VECTORS_FILE)
         self.path.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.part")
@@ -251,7 +258,9 @@ class RunDir:
         table = pq.read_table(self.file(C.MESSAGE_VECTORS_FILE))
         column = table.column(C.VECTOR).combine_chunks()
         size = column.type.list_size
-        vectors = column.values.to_numpy(zero_copy_only=False).reshape(-1, size).astype(np.float32, copy=False)
+        vectors = (
+            column.values.to_numpy(zero_copy_only=False).reshape(-1, size).astype(np.float32, copy=False)
+        )
         key = (table.schema.metadata or {}).get(C.ENCODER_KEY.encode(), b"").decode()
         return table.column(C.IMAGE_ID).to_pylist(), vectors, key
 
@@ -290,7 +299,9 @@ class RunDir:
         if table is None or not {C.LAYER, C.CLUSTER, C.NAME} <= set(table.columns):
             return names
         chosen = table[C.IS_CHOSEN_LAYER].fillna(False).astype(bool) if C.IS_CHOSEN_LAYER in table else None
-        for position, (layer, cluster, name) in enumerate(zip(table[C.LAYER], table[C.CLUSTER], table[C.NAME])):
+        for position, (layer, cluster, name) in enumerate(
+            zip(table[C.LAYER], table[C.CLUSTER], table[C.NAME])
+        ):
             if not isinstance(name, str) or not name.strip():
                 continue
             names.setdefault(int(layer), {})[int(cluster)] = name.strip()
@@ -305,8 +316,11 @@ class RunDir:
         table = self.read_optional(C.MESSAGE_TOPICS, [C.MESSAGE_TOPIC, C.NAME])
         if table is None:
             return {}
-        return {int(topic): name.strip() for topic, name in zip(table[C.MESSAGE_TOPIC], table[C.NAME])
-                if isinstance(name, str) and name.strip()}
+        return {
+            int(topic): name.strip()
+            for topic, name in zip(table[C.MESSAGE_TOPIC], table[C.NAME])
+            if isinstance(name, str) and name.strip()
+        }
 
     def written_by(self, what: C.Table | str) -> str:
         """Which stage writes a run file (and what it needs), as the missing-file errors say it."""
@@ -322,7 +336,9 @@ class RunDir:
     # ------------------------------------------------------------------------------ small files
     def write_metrics(self, metrics: dict[str, Any]) -> Path:
         # JSON has no NaN: undefined metrics (e.g. silhouette with one cluster) are written as null.
-        clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
+        clean = {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()
+        }
         return self.write_text(C.METRICS_FILE, json.dumps(clean, indent=2, sort_keys=True) + "\n")
 
     def read_metrics(self) -> dict[str, Any] | None:
@@ -335,7 +351,11 @@ class RunDir:
         except json.JSONDecodeError as error:
             log.warning("cannot read %s (%s)", self.file(C.METRICS_FILE), error)
             return None
-        return {k: (math.nan if v is None else v) for k, v in values.items()} if isinstance(values, dict) else None
+        return (
+            {k: (math.nan if v is None else v) for k, v in values.items()}
+            if isinstance(values, dict)
+            else None
+        )
 
     def write_config(self, resolved_yaml: str) -> Path:
         return self.write_text(C.CONFIG_FILE, resolved_yaml)
@@ -358,7 +378,8 @@ class RunDir:
         return None
 
     def read_overrides(self) -> list[str]:
-        """The overrides that made this job: Hydra's .hydra/overrides.yaml, or a tune trial's overrides.yaml."""
+        """The overrides that made this job: Hydra's .hydra/overrides.yaml, or a tune trial's
+        overrides.yaml."""
         import yaml
 
         for name in (f"{C.HYDRA_DIR}/{C.OVERRIDES_FILE}", C.OVERRIDES_FILE):
@@ -376,7 +397,9 @@ class RunDir:
     def write_overrides(self, overrides: Sequence[str]) -> Path:
         import yaml
 
-        return self.write_text(C.OVERRIDES_FILE, yaml.safe_dump([str(o) for o in overrides], allow_unicode=True))
+        return self.write_text(
+            C.OVERRIDES_FILE, yaml.safe_dump([str(o) for o in overrides], allow_unicode=True)
+        )
 
     def write_mlflow_run_id(self, run_id: str) -> Path:
         return self.write_text(C.MLFLOW_RUN_ID_FILE, run_id + "\n")

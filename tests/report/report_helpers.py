@@ -18,7 +18,9 @@ SCRIPT_CAPTION = "<script>alert('x')</script> ni una menos"
 SCRIPT_TAG = "<img/src=x/onerror=alert(1)>"  # a hashtag has no spaces: ingest splits on them
 
 
-def describe_into(run_dir, settings, manifest, assignments, texts=None, encoder=None, vectors=None, vector_ids=None):
+def describe_into(
+    run_dir, settings, manifest, assignments, texts=None, encoder=None, vectors=None, vector_ids=None
+):
     """The describe stage on a run, its tables written into `run_dir` as the pipeline writes them."""
     from visframe.describe import stage as describe_stage
     from visframe.run_dir import RunDir

@@ -332,8 +332,13 @@ def test_a_layered_run_gets_the_cluster_tree_figure(corpus, tmp_path):
     describe_into(tmp_path, {"zero_shot": {"enabled": False}}, corpus["manifest"], assignments)
     sizes = corpus["assignments"]["cluster"].value_counts()
     tree = pd.DataFrame(
-        {"layer": [0, 0, 0], "cluster": [0, 1, 2], "parent_layer": [1, 1, 1], "parent_cluster": [0, 0, 2],
-         "size": [int(sizes.get(c, 0)) for c in (0, 1, 2)]}
+        {
+            "layer": [0, 0, 0],
+            "cluster": [0, 1, 2],
+            "parent_layer": [1, 1, 1],
+            "parent_cluster": [0, 0, 2],
+            "size": [int(sizes.get(c, 0)) for c in (0, 1, 2)],
+        }
     )
     C.validate(C.CLUSTER_TREE, tree).to_parquet(tmp_path / C.CLUSTER_TREE_FILE)
     config = {"sampling": {"enabled": False}, "html": {"enabled": False}}

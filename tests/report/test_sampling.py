@@ -102,7 +102,7 @@ def test_sampling_sheet_csv_has_no_formula_cells(tmp_path):
     from visframe.report.sampling import write_csv
 
     posts = _big_cluster(6).assign(
-        caption=["=HYPERLINK(\"http://evil/\")", "+1", "-1", "@x", "\tq", "fine"],
+        caption=['=HYPERLINK("http://evil/")', "+1", "-1", "@x", "\tq", "fine"],
         account=["=cmd|' /C calc'!A0", "a", "b", "c", "d", "e"],
     )
     sheet = draw_sample(posts, [3], top=2, middle=2, bottom=2, seed=1, unique_images=True, model="m")
@@ -111,7 +111,9 @@ def test_sampling_sheet_csv_has_no_formula_cells(tmp_path):
         rows = list(csv.DictReader(handle))
     assert len(rows) == len(sheet)
     cells = [v for row in rows for v in row.values()]
-    assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r") or c.startswith("-") and c[1:2].isalpha()]
+    assert not [
+        c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r") or c.startswith("-") and c[1:2].isalpha()
+    ]
     assert rows[0]["memo"] == "'=1+1"
-    assert {r["caption"] for r in rows} >= {"'=HYPERLINK(\"http://evil/\")", "fine"}
+    assert {r["caption"] for r in rows} >= {'\'=HYPERLINK("http://evil/")', "fine"}
     assert {float(r["probability"]) for r in rows} == set(sheet["probability"])

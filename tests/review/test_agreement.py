@@ -15,8 +15,10 @@ from visframe.review import agreement as agree
 
 def _matrix(given: dict[tuple[str, str], set[str]], codes: list[str]) -> agree.CodingMatrix:
     reviews = pd.DataFrame([{"image_id": i, "coder": c, "memo": ""} for i, c in given])
-    codings = pd.DataFrame([{"image_id": i, "coder": c, "code": n} for (i, c), names in given.items() for n in names],
-                           columns=["image_id", "coder", "code"])
+    codings = pd.DataFrame(
+        [{"image_id": i, "coder": c, "code": n} for (i, c), names in given.items() for n in names],
+        columns=["image_id", "coder", "code"],
+    )
     return agree.CodingMatrix.from_frames(reviews, codings, codes)
 
 
@@ -54,16 +56,27 @@ def test_alpha_per_code_equals_krippendorff_with_missing_values(three_coders):
     rows = {r.code: r for r in agree.krippendorff_alpha_table(matrix)}
     images = sorted({i for i, _ in given})
     for code in codes:
-        data = np.array([[float(code in given[(i, c)]) if (i, c) in given else np.nan for i in images]
-                         for c in ("ana", "bea", "cy")])
+        data = np.array(
+            [
+                [float(code in given[(i, c)]) if (i, c) in given else np.nan for i in images]
+                for c in ("ana", "bea", "cy")
+            ]
+        )
         expected = krippendorff.alpha(reliability_data=data, level_of_measurement="nominal")
         assert rows[code].alpha == pytest.approx(expected, abs=1e-12)
         assert rows[code].n_coders == 3 and rows[code].n_images == 40
 
 
 def test_undefined_statistics_are_nan_with_a_reason():
-    matrix = _matrix({("a" * 16, "ana"): {"x"}, ("a" * 16, "bea"): {"x"},
-                      ("b" * 16, "ana"): {"x"}, ("b" * 16, "bea"): {"x"}}, ["x", "y"])
+    matrix = _matrix(
+        {
+            ("a" * 16, "ana"): {"x"},
+            ("a" * 16, "bea"): {"x"},
+            ("b" * 16, "ana"): {"x"},
+            ("b" * 16, "bea"): {"x"},
+        },
+        ["x", "y"],
+    )
     kappas = {r.code: r for r in agree.cohen_kappa_table(matrix)}
     assert math.isnan(kappas["x"].kappa) and "neither coder varied" in kappas["x"].note
     assert kappas["x"].observed_agreement == 1.0
@@ -73,9 +86,16 @@ def test_undefined_statistics_are_nan_with_a_reason():
 
 
 def test_disagreements_and_cluster_distribution():
-    matrix = _matrix({("a" * 16, "ana"): {"x", "y"}, ("a" * 16, "bea"): {"x"},
-                      ("b" * 16, "ana"): {"y"}, ("b" * 16, "bea"): {"y"},
-                      ("c" * 16, "ana"): set()}, ["x", "y"])
+    matrix = _matrix(
+        {
+            ("a" * 16, "ana"): {"x", "y"},
+            ("a" * 16, "bea"): {"x"},
+            ("b" * 16, "ana"): {"y"},
+            ("b" * 16, "bea"): {"y"},
+            ("c" * 16, "ana"): set(),
+        },
+        ["x", "y"],
+    )
     clusters = {"a" * 16: 0, "b" * 16: 0, "c" * 16: 1}
     found = agree.disagreements(matrix, clusters)
     assert [d.image_id for d in found] == ["a" * 16]

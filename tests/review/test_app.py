@@ -15,8 +15,18 @@ from visframe.review.run_data import load_run
 from visframe.review.store import ReviewStore, sqlite_url
 from visframe.run_dir import RunFileMissing
 
-PAGES = ["/", "/cluster/0", "/cluster/1", "/cluster/2", "/cluster/-1", "/codebook", "/coder", "/agreement",
-         "/disagreements", "/export"]
+PAGES = [
+    "/",
+    "/cluster/0",
+    "/cluster/1",
+    "/cluster/2",
+    "/cluster/-1",
+    "/codebook",
+    "/coder",
+    "/agreement",
+    "/disagreements",
+    "/export",
+]
 
 
 @pytest.mark.parametrize("url", PAGES)
@@ -32,7 +42,7 @@ def test_every_page_renders(app, url):
 def test_overview_cards_show_sizes_montage_and_top_terms(app, review_run):
     page = Browser(app).get("/").text
     for summary in review_run.clusters:
-        card = page[page.index(f'id="card-{summary.cluster}"'):]
+        card = page[page.index(f'id="card-{summary.cluster}"') :]
         card = card[: card.index("</a>")]
         assert f"<strong>{summary.n_images}</strong>" in card
         assert card.count('src="/thumb/') == min(6, summary.n_images)
@@ -54,7 +64,10 @@ def test_user_strings_are_escaped(app, store):
     store.add_code("<i>code</i>", "<script>alert('code')</script>")
     browser = Browser(app, coder="<b>coder</b>")
     page = browser.get("/cluster/0").text
-    assert "<script>window.__xss" not in page and "&lt;script&gt;window.__xss = 1; alert(1)&lt;/script&gt;" in page
+    assert (
+        "<script>window.__xss" not in page
+        and "&lt;script&gt;window.__xss = 1; alert(1)&lt;/script&gt;" in page
+    )
     assert XSS_HASHTAG not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "<b>coder</b>" not in page and "&lt;b&gt;coder&lt;/b&gt;" in page
     assert "<i>code</i>" not in page and "&lt;i&gt;code&lt;/i&gt;" in page
@@ -81,7 +94,9 @@ def test_two_coders_then_agreement_shows_sklearns_kappa(app, store, review_run):
     page = ana.get("/agreement").text
     for name in ("protest", "text"):
         expected = cohen_kappa_score([int(name in s) for s in ana_codes], [int(name in s) for s in bea_codes])
-        row = re.search(rf'data-code="{name}" data-pair="ana\|bea">.*?class="num kappa">([^<]+)<', page, re.DOTALL)
+        row = re.search(
+            rf'data-code="{name}" data-pair="ana\|bea">.*?class="num kappa">([^<]+)<', page, re.DOTALL
+        )
         assert row is not None, page
         assert float(row.group(1)) == pytest.approx(expected, abs=5e-4)
     assert "6/" in Browser(app, coder="ana").get("/").text  # progress: 6 coded
@@ -97,10 +112,12 @@ def test_htmx_save_returns_the_panel_and_a_form_post_redirects(app, store, revie
     image = review_run.images.index[0]
     panel = browser.code(image, [code.id], memo="hello")
     assert panel.status_code == 200 and panel.text.lstrip().startswith("<form")
-    assert 'checked' in panel.text and "hello" in panel.text and "saved" in panel.text
+    assert "checked" in panel.text and "hello" in panel.text and "saved" in panel.text
     plain = browser.code(image, [], htmx=False)
     cluster = int(review_run.images.at[image, "cluster"])
-    assert plain.status_code == 303 and plain.headers["location"].startswith(f"/cluster/{cluster}?offset=0#img-{image}")
+    assert plain.status_code == 303 and plain.headers["location"].startswith(
+        f"/cluster/{cluster}?offset=0#img-{image}"
+    )
     assert store.coding_for(image, "ana")[0] == set()
 
 
@@ -121,7 +138,9 @@ def test_codebook_edit_and_duplicate_name(app, store):
     ana.post("/codebook", {"name": "protest", "description": ""})
     ana.post("/codebook", {"name": "text", "description": ""})
     ids = {c.name: c.id for c in store.codebook()}
-    assert ana.post(f"/codebook/{ids['protest']}", {"name": "march", "description": "crowds"}).status_code == 303
+    assert (
+        ana.post(f"/codebook/{ids['protest']}", {"name": "march", "description": "crowds"}).status_code == 303
+    )
     assert {c.name: c.description for c in store.codebook()}["march"] == "crowds"
     clash = ana.post(f"/codebook/{ids['text']}", {"name": "march", "description": ""})
     assert clash.status_code == 400 and "already called" in clash.text
@@ -132,9 +151,15 @@ def test_get_requests_never_change_state(app, store, review_run):
     browser = Browser(app, coder="ana")
     store.add_code("protest")
     before = (store.count_codings(), len(store.reviews_frame()), len(store.codebook()))
-    for url in [*PAGES, "/export/codes.csv", "/export/codes.parquet", "/agreement.csv",
-                "/export/labelstudio/tasks.json", "/export/labelstudio/config.xml",
-                f"/code/{review_run.images.index[0]}?codes=1"]:
+    for url in [
+        *PAGES,
+        "/export/codes.csv",
+        "/export/codes.parquet",
+        "/agreement.csv",
+        "/export/labelstudio/tasks.json",
+        "/export/labelstudio/config.xml",
+        f"/code/{review_run.images.index[0]}?codes=1",
+    ]:
         browser.get(url)
     assert (store.count_codings(), len(store.reviews_frame()), len(store.codebook())) == before
     assert browser.get(f"/code/{review_run.images.index[0]}").status_code == 405

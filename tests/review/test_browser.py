@@ -119,14 +119,16 @@ def test_two_coders_code_two_images_and_see_kappa(chromium, live):
     images = [first, second]
     shown = {}
     for name in ("protest", "text"):
-        expected = cohen_kappa_score([int(name in ana_codes[i]) for i in images],
-                                     [int(name in bea_codes[i]) for i in images])
+        expected = cohen_kappa_score(
+            [int(name in ana_codes[i]) for i in images], [int(name in bea_codes[i]) for i in images]
+        )
         cell = bea.locator(f"#kappa tr[data-code='{name}'][data-pair='ana|bea'] td.kappa").inner_text()
         shown[name] = cell
         assert float(cell) == pytest.approx(expected, abs=5e-4)  # both codes vary: kappa is defined
     pooled_expected = cohen_kappa_score(
         [int(n in ana_codes[i]) for n in ("protest", "text") for i in images],
-        [int(n in bea_codes[i]) for n in ("protest", "text") for i in images])
+        [int(n in bea_codes[i]) for n in ("protest", "text") for i in images],
+    )
     pooled = bea.locator("#kappa tr.pooled td.kappa").inner_text()
     assert float(pooled) == pytest.approx(pooled_expected, abs=5e-4)
     print(f"\n[browser two-coder test] kappa protest={shown['protest']} text={shown['text']} pooled={pooled}")
@@ -156,7 +158,7 @@ def test_a_script_in_a_caption_or_memo_does_not_run(chromium, live):
     assert caption.inner_text() == XSS_CAPTION  # shown as text, not parsed as HTML
     store.add_code("<b>bold code</b>")
     page.reload()
-    _code(page, target, {"<b>bold code</b>"}, memo="</textarea><img src=x onerror=\"window.__xss = 2\">")
+    _code(page, target, {"<b>bold code</b>"}, memo='</textarea><img src=x onerror="window.__xss = 2">')
     page.reload()
     page.wait_for_timeout(300)  # give any injected handler the chance to fire
     assert page.evaluate("typeof window.__xss") == "undefined"
@@ -195,7 +197,9 @@ def test_noise_queue_code_and_assign_then_rename_and_search(chromium, live):
     page.fill("#rename input[name=name]", "comunicados")
     page.click("#rename button")
     page.wait_for_url(re.compile(r"/cluster/1$"))
-    assert page.inner_text("#cluster-title") == "comunicados" and CLUSTER_NAMES[1] in page.inner_text("#cluster-names")
+    assert page.inner_text("#cluster-title") == "comunicados" and CLUSTER_NAMES[1] in page.inner_text(
+        "#cluster-names"
+    )
 
     page.fill("header form.search input[name=q]", "justicia")
     page.press("header form.search input[name=q]", "Enter")

@@ -64,7 +64,13 @@ def test_an_mlflow_run_id_is_downloaded_served_and_codes_logged_back(tmp_path, s
     run_id = client.create_run(experiment).info.run_id
     run_dir = make_run_dir(tmp_path, sampling_sheet=True, messages=True)
     # As the pipeline logs them: contract files at the root, the report under report/.
-    for name in ("manifest.parquet", "assignments.parquet", C.MESSAGES_FILE, C.MESSAGE_TOPICS_FILE, C.SLOGANS_FILE):
+    for name in (
+        "manifest.parquet",
+        "assignments.parquet",
+        C.MESSAGES_FILE,
+        C.MESSAGE_TOPICS_FILE,
+        C.SLOGANS_FILE,
+    ):
         client.log_artifact(run_id, str(run_dir / name))
     client.log_artifact(run_id, str(run_dir / "report" / "sampling_sheet.csv"), artifact_path="report")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
@@ -85,9 +91,16 @@ def test_an_mlflow_run_id_is_downloaded_served_and_codes_logged_back(tmp_path, s
     page = Browser(app).post("/export/mlflow")
     assert page.status_code == 200 and "logged review/codes.csv" in page.text
     assert sorted(a.path for a in client.list_artifacts(run_id, "review")) == [
-        "review/clusters.csv", "review/codes.csv", "review/codes.parquet"]
-    logged = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="review/codes.parquet",
-                                                 dst_path=str(tmp_path / "dl"), tracking_uri=tracking_uri)
+        "review/clusters.csv",
+        "review/codes.csv",
+        "review/codes.parquet",
+    ]
+    logged = mlflow.artifacts.download_artifacts(
+        run_id=run_id,
+        artifact_path="review/codes.parquet",
+        dst_path=str(tmp_path / "dl"),
+        tracking_uri=tracking_uri,
+    )
     codes = pd.read_parquet(logged)
     assert len(codes) == 2 and set(codes.run_id) == {run_id} and set(codes.code) == {"protest"}
 

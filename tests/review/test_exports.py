@@ -1,6 +1,7 @@
 """Exports: codes as CSV and Parquet that read back to the store's content.
 
-(Logging to MLflow is tested with the MLflow run-id download in test_cli.py: one MLflow store per test is slow.)
+(Logging to MLflow is tested with the MLflow run-id download in test_cli.py: one MLflow store per test
+is slow.)
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ TEXT_COLUMNS = ["image_id", "run_id", "coder", "code", "code_description", "memo
 
 def read_codes_csv(buffer) -> pd.DataFrame:
     """Read an exported CSV back with the Parquet file's types (as a pandas user would)."""
-    frame = pd.read_csv(buffer, dtype={**{c: "string" for c in TEXT_COLUMNS}, "cluster": "Int64",
-                                       "human_cluster": "Int64"},
-                        keep_default_na=False, na_values={c: [""] for c in [*TEXT_COLUMNS[3:5], *TEXT_COLUMNS[6:]]})
+    frame = pd.read_csv(
+        buffer,
+        dtype={**{c: "string" for c in TEXT_COLUMNS}, "cluster": "Int64", "human_cluster": "Int64"},
+        keep_default_na=False,
+        na_values={c: [""] for c in [*TEXT_COLUMNS[3:5], *TEXT_COLUMNS[6:]]},
+    )
     for column in ("coded_at", "saved_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
     frame["probability"] = frame["probability"].astype("float64")
@@ -28,7 +32,7 @@ def read_codes_csv(buffer) -> pd.DataFrame:
 
 
 def _code_some(store, run):
-    protest, text = store.add_code("protest", "a march"), store.add_code("text, \"quoted\"", "commas; quotes")
+    protest, text = store.add_code("protest", "a march"), store.add_code('text, "quoted"', "commas; quotes")
     images = list(run.images.index)
     store.save_coding(images[0], "ana", [protest.id, text.id], "memo with, comma\nand a newline")
     store.save_coding(images[0], "bea", [protest.id], "")
@@ -47,7 +51,9 @@ def test_csv_and_parquet_round_trip(app, store, review_run):
     assert len(parquet) == 5  # 4 applied codes + 1 review with no code
     applied = parquet.dropna(subset=["code"])
     codings = store.codings_frame()
-    assert set(zip(applied.image_id, applied.coder, applied.code)) == set(zip(codings.image_id, codings.coder, codings.code))
+    assert set(zip(applied.image_id, applied.coder, applied.code)) == set(
+        zip(codings.image_id, codings.coder, codings.code)
+    )
     assert (parquet.run_id == review_run.run_id).all()
     assert str(parquet.coded_at.dt.tz) == "UTC" and parquet.coded_at.notna().all()
     empty = parquet[parquet.code.isna()].iloc[0]

@@ -43,9 +43,15 @@ def test_code_and_coder_names_have_caps(app, store):
 
 def _multipart(csrf: str, payload: bytes) -> tuple[bytes, str]:
     boundary = "visframe-test-boundary"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{csrf}\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.json\"\r\n"
-            "Content-Type: application/json\r\n\r\n").encode() + payload + f"\r\n--{boundary}--\r\n".encode()
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{csrf}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.json"\r\n'
+            "Content-Type: application/json\r\n\r\n"
+        ).encode()
+        + payload
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
@@ -58,12 +64,15 @@ def test_the_label_studio_upload_limit_holds_while_streaming(review_run, store):
 
     def chunks():  # no Content-Length: the body must be counted as it streams
         for start in range(0, len(body), 8192):
-            yield body[start:start + 8192]
+            yield body[start : start + 8192]
 
     streamed = browser.client.post("/import/labelstudio", content=chunks(), headers={"content-type": kind})
     assert streamed.status_code == 413 and "at most 0.0625 MiB" in streamed.text
     small, kind = _multipart(browser.csrf, b"[]")
-    assert browser.client.post("/import/labelstudio", content=small, headers={"content-type": kind}).status_code == 200
+    assert (
+        browser.client.post("/import/labelstudio", content=small, headers={"content-type": kind}).status_code
+        == 200
+    )
 
 
 # -- 5. oversized ids and nested JSON ------------------------------------------------------------
@@ -130,8 +139,15 @@ def test_wrong_tokens_are_slowed_then_locked_out(review_run, store):
 
 
 def test_the_access_log_never_shows_the_token(review_run, store):
-    record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, '%s - "%s %s HTTP/%s" %d',
-                               ("1.2.3.4:5", "GET", f"/cluster/0?offset=0&token={TOKEN}", "1.1", 303), None)
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        "",
+        0,
+        '%s - "%s %s HTTP/%s" %d',
+        ("1.2.3.4:5", "GET", f"/cluster/0?offset=0&token={TOKEN}", "1.1", 303),
+        None,
+    )
     ScrubToken().filter(record)
     assert TOKEN not in record.getMessage() and "token=***" in record.getMessage()
     app = create_app(review_run, store, host="127.0.0.1", token=TOKEN, allowed_hosts=["127.0.0.1"])
@@ -168,7 +184,7 @@ def test_the_cli_reads_the_token_from_env_or_file_never_argv(run_dir, tmp_path, 
 def test_csv_cells_that_look_like_formulas_are_neutralised(app, store, review_run):
     code = store.add_code("@SUM(1+1)", "=cmd|' /C calc'!A0")
     image = review_run.images.index[0]
-    store.save_coding(image, "ana", [code.id], "=HYPERLINK(\"http://evil.example\", \"click\")")
+    store.save_coding(image, "ana", [code.id], '=HYPERLINK("http://evil.example", "click")')
     store.save_coding(review_run.images.index[1], "bea", [], "-2+3")
     text = Browser(app).get("/export/codes.csv").text
     frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)

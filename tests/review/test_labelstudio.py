@@ -19,19 +19,56 @@ def _annotate(tasks, store):
     exported = []
     for k, task in enumerate(tasks[:3]):
         annotations = [
-            {"id": 10 + k, "completed_by": {"id": 1, "email": "ana@example.org"}, "was_cancelled": False,
-             "updated_at": "2024-05-01T10:00:00Z",
-             "result": [{"from_name": "codes", "to_name": "image", "type": "choices",
-                         "value": {"choices": ["protest"] if k != 1 else ["protest", "new code"]}},
-                        {"from_name": "memo", "to_name": "image", "type": "textarea",
-                         "value": {"text": [f"memo {k}"]}},
-                        {"from_name": "cluster_choice", "to_name": "image", "type": "choices",
-                         "value": {"choices": [CHANGED if k == 0 else task["predictions"][0]["result"][0]["value"]["choices"][0]]}}]},
-            {"id": 20 + k, "completed_by": 7, "was_cancelled": False, "updated_at": "2024-05-01T11:00:00Z",
-             "result": [{"from_name": "codes", "to_name": "image", "type": "choices", "value": {"choices": []}}]},
+            {
+                "id": 10 + k,
+                "completed_by": {"id": 1, "email": "ana@example.org"},
+                "was_cancelled": False,
+                "updated_at": "2024-05-01T10:00:00Z",
+                "result": [
+                    {
+                        "from_name": "codes",
+                        "to_name": "image",
+                        "type": "choices",
+                        "value": {"choices": ["protest"] if k != 1 else ["protest", "new code"]},
+                    },
+                    {
+                        "from_name": "memo",
+                        "to_name": "image",
+                        "type": "textarea",
+                        "value": {"text": [f"memo {k}"]},
+                    },
+                    {
+                        "from_name": "cluster_choice",
+                        "to_name": "image",
+                        "type": "choices",
+                        "value": {
+                            "choices": [
+                                CHANGED
+                                if k == 0
+                                else task["predictions"][0]["result"][0]["value"]["choices"][0]
+                            ]
+                        },
+                    },
+                ],
+            },
+            {
+                "id": 20 + k,
+                "completed_by": 7,
+                "was_cancelled": False,
+                "updated_at": "2024-05-01T11:00:00Z",
+                "result": [
+                    {"from_name": "codes", "to_name": "image", "type": "choices", "value": {"choices": []}}
+                ],
+            },
         ]
-        exported.append({"id": k + 1, "data": task["data"], "annotations": annotations,
-                         "predictions": task["predictions"]})
+        exported.append(
+            {
+                "id": k + 1,
+                "data": task["data"],
+                "annotations": annotations,
+                "predictions": task["predictions"],
+            }
+        )
     exported.append({"id": 99, "data": {"image": "/data/upload/whatever.png"}, "annotations": []})
     exported.append({"id": 100, "data": {"image_id": "f" * 16}, "annotations": []})
     return exported
@@ -48,10 +85,14 @@ def test_export_tasks_and_config(app, store, review_run):
     prediction = first["predictions"][0]["result"][0]
     cluster = int(review_run.images.at[image_id, "cluster"])
     assert prediction["from_name"] == "cluster_choice" and prediction["value"]["choices"] == [
-        "noise" if cluster == -1 else f"cluster {cluster}"]
+        "noise" if cluster == -1 else f"cluster {cluster}"
+    ]
     embedded = browser.get("/export/labelstudio/tasks.json?embed=1").json()[0]["data"]["image"]
     header, data = embedded.split(",", 1)
-    assert header.startswith("data:image/") and base64.b64decode(data) == review_run.path_for(image_id).read_bytes()
+    assert (
+        header.startswith("data:image/")
+        and base64.b64decode(data) == review_run.path_for(image_id).read_bytes()
+    )
     config = ET.fromstring(browser.get("/export/labelstudio/config.xml").text)
     codes = config.find(".//Choices[@name='codes']")
     assert [c.get("value") for c in codes] == ["protest"] and codes[0].get("hint") == 'crowds & "marches"'
@@ -78,8 +119,11 @@ def test_round_trip_through_the_import_form(app, store, review_run):
     frame = store.codings_frame()
     ids = [t["data"]["image_id"] for t in tasks[:3]]
     assert set(zip(frame.image_id, frame.coder, frame.code)) == {
-        (ids[0], "ana@example.org", "protest"), (ids[1], "ana@example.org", "protest"),
-        (ids[1], "ana@example.org", "new code"), (ids[2], "ana@example.org", "protest")}
+        (ids[0], "ana@example.org", "protest"),
+        (ids[1], "ana@example.org", "protest"),
+        (ids[1], "ana@example.org", "new code"),
+        (ids[2], "ana@example.org", "protest"),
+    }
     reviews = store.reviews_frame().set_index(["image_id", "coder"])
     assert reviews.loc[(ids[1], "ana@example.org"), "memo"] == "memo 1"
     assert (ids[0], "labelstudio-user-7") in reviews.index  # saved with no code (no users given)
@@ -90,16 +134,28 @@ def test_round_trip_through_the_import_form(app, store, review_run):
     assert human.to_dict() == {(ids[0], "ana@example.org"): 2}  # the others kept the pre-annotation
     assert "1 image put in another cluster" in page.text
     # Importing the same file again changes nothing (a save is idempotent).
-    before = store.codings_frame()[["image_id", "coder", "code"]].sort_values(["image_id", "code"]).values.tolist()
+    before = (
+        store.codings_frame()[["image_id", "coder", "code"]].sort_values(["image_id", "code"]).values.tolist()
+    )
     browser.post("/import/labelstudio", files={"file": ("export.json", exported, "application/json")})
-    after = store.codings_frame()[["image_id", "coder", "code"]].sort_values(["image_id", "code"]).values.tolist()
+    after = (
+        store.codings_frame()[["image_id", "coder", "code"]].sort_values(["image_id", "code"]).values.tolist()
+    )
     assert before == after
 
 
 def test_json_min_and_coder_override_and_bad_files(store, review_run):
     image_id = review_run.images.index[0]
-    minimal = json.dumps([{"image": f"http://127.0.0.1/image/{image_id}", "codes": {"choices": ["x"]},
-                           "memo": "min", "annotator": 3}])
+    minimal = json.dumps(
+        [
+            {
+                "image": f"http://127.0.0.1/image/{image_id}",
+                "codes": {"choices": ["x"]},
+                "memo": "min",
+                "annotator": 3,
+            }
+        ]
+    )
     summary = import_annotations(review_run, store, minimal, coder="carla")
     assert summary.saved == 1 and summary.new_codes == ["x"]
     assert store.coding_for(image_id, "carla")[1] == "min"
@@ -119,11 +175,26 @@ def test_import_error_is_shown_not_raised(app):
 
 def test_annotators_named_by_id_become_their_emails_with_the_projects_users(store, review_run):
     image_id = review_run.images.index[0]
-    exported = json.dumps([{"id": 1, "data": {"image_id": image_id}, "annotations": [
-        {"completed_by": 7, "created_at": "2024-06-02T08:00:00.5+00:00",
-         "result": [{"from_name": "new_codes", "value": {"text": ["marcha\n  otra  cosa "]}}]}]}])
-    users = parse_users(json.dumps([{"id": 7, "email": "carla@example.org", "username": "carla"},
-                                    {"id": 8, "username": "dani"}]))
+    exported = json.dumps(
+        [
+            {
+                "id": 1,
+                "data": {"image_id": image_id},
+                "annotations": [
+                    {
+                        "completed_by": 7,
+                        "created_at": "2024-06-02T08:00:00.5+00:00",
+                        "result": [{"from_name": "new_codes", "value": {"text": ["marcha\n  otra  cosa "]}}],
+                    }
+                ],
+            }
+        ]
+    )
+    users = parse_users(
+        json.dumps(
+            [{"id": 7, "email": "carla@example.org", "username": "carla"}, {"id": 8, "username": "dani"}]
+        )
+    )
     assert users == {7: "carla@example.org", 8: "dani"}
     assert parse_users(json.dumps({"results": [{"id": 7, "email": "x@y.z"}]})) == {7: "x@y.z"}
     summary = import_annotations(review_run, store, exported, users=users)
@@ -139,12 +210,22 @@ def test_json_min_answers_do_not_lose_the_tasks_cluster(store, review_run):
     run_cluster = int(review_run.images.at[image_id, "cluster"])
     other = next(c for c in review_run.cluster_ids() if c != run_cluster)
     choice = "noise" if other == -1 else f"cluster {other}"
-    rows = [{"image_id": image_id, "cluster": run_cluster, "cluster_choice": choice, "codes": {"choices": ["a"]},
-             "annotator": 3, "updated_at": "2024-07-01T00:00:00Z"},
-            {"image_id": review_run.images.index[1], "cluster": choice, "annotator": 3, "codes": ["b"]}]
+    rows = [
+        {
+            "image_id": image_id,
+            "cluster": run_cluster,
+            "cluster_choice": choice,
+            "codes": {"choices": ["a"]},
+            "annotator": 3,
+            "updated_at": "2024-07-01T00:00:00Z",
+        },
+        {"image_id": review_run.images.index[1], "cluster": choice, "annotator": 3, "codes": ["b"]},
+    ]
     summary = import_annotations(review_run, store, json.dumps(rows))
     assert summary.saved == 2
     human = store.human_clusters().set_index("image_id")["human_cluster"].to_dict()
     assert human[image_id] == other
     second_cluster = int(review_run.images.at[review_run.images.index[1], "cluster"])
-    assert (review_run.images.index[1] in human) == (other != second_cluster)  # an old config's answer still read
+    assert (review_run.images.index[1] in human) == (
+        other != second_cluster
+    )  # an old config's answer still read

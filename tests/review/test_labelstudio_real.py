@@ -45,9 +45,11 @@ TOKEN = os.environ.get("VISFRAME_LABEL_STUDIO_TOKEN", "0123456789abcdef012345678
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not COMMAND.exists() and not RUNNING_URL,
-                       reason=f"needs Label Studio in {VENV} (pip install label-studio 'sentry-sdk<3'; see this "
-                       "module's docstring) or VISFRAME_LABEL_STUDIO_URL/_TOKEN for a running one"),
+    pytest.mark.skipif(
+        not COMMAND.exists() and not RUNNING_URL,
+        reason=f"needs Label Studio in {VENV} (pip install label-studio 'sentry-sdk<3'; see this "
+        "module's docstring) or VISFRAME_LABEL_STUDIO_URL/_TOKEN for a running one",
+    ),
     pytest.mark.timeout(1800),
 ]
 
@@ -71,10 +73,28 @@ def label_studio(tmp_path_factory):
     env |= {"LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true", "SENTRY_DSN": ""}
     log = open(data / "server.log", "wb")  # noqa: SIM115 - open for the server's whole life
     server = subprocess.Popen(
-        [str(COMMAND), "start", "--no-browser", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data),
-         "--username", ADMIN, "--password", "visframe-test-password", "--user-token", TOKEN,
-         "--enable-legacy-api-token"],
-        stdout=log, stderr=subprocess.STDOUT, env=env)
+        [
+            str(COMMAND),
+            "start",
+            "--no-browser",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data),
+            "--username",
+            ADMIN,
+            "--password",
+            "visframe-test-password",
+            "--user-token",
+            TOKEN,
+            "--enable-legacy-api-token",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 1200
     try:
@@ -88,7 +108,9 @@ def label_studio(tmp_path_factory):
                 pass
             time.sleep(3)
         else:
-            pytest.fail(f"Label Studio did not answer in 20 minutes:\n{(data / 'server.log').read_text()[-3000:]}")
+            pytest.fail(
+                f"Label Studio did not answer in 20 minutes:\n{(data / 'server.log').read_text()[-3000:]}"
+            )
         yield url, session
     finally:
         server.terminate()
@@ -111,11 +133,17 @@ def test_the_round_trip_through_a_real_label_studio(label_studio, tmp_path):
     assert store.codebook() == []  # a fresh run: no codes yet
 
     # 1. A project from the run's config: Label Studio accepted none with an empty codebook before.
-    project = _ok(api.post(f"{url}/api/projects", json={"title": "visframe round trip",
-                                                        "label_config": labelstudio_config(run, [])}))
+    project = _ok(
+        api.post(
+            f"{url}/api/projects",
+            json={"title": "visframe round trip", "label_config": labelstudio_config(run, [])},
+        )
+    )
     tasks = labelstudio_tasks(run, lambda image_id: f"http://127.0.0.1:8765/image/{image_id}")
     _ok(api.post(f"{url}/api/projects/{project['id']}/import", json=tasks))
-    stored = _ok(api.get(f"{url}/api/tasks", params={"project": project["id"], "page_size": 1000, "fields": "all"}))
+    stored = _ok(
+        api.get(f"{url}/api/tasks", params={"project": project["id"], "page_size": 1000, "fields": "all"})
+    )
     stored = stored["tasks"] if isinstance(stored, dict) else stored
     assert len(stored) == run.n_images
     by_image = {task["data"]["image_id"]: task for task in stored}
@@ -127,13 +155,25 @@ def test_the_round_trip_through_a_real_label_studio(label_studio, tmp_path):
     target = next(c for c in run.cluster_ids() if c not in (run_cluster, -1))
 
     def annotate(image_id: str, cluster: int, codes: str, memo: str) -> dict:
-        result = [{"from_name": "cluster_choice", "to_name": "image", "type": "choices",
-                   "value": {"choices": ["noise" if cluster == -1 else f"cluster {cluster}"]}},
-                  {"from_name": "memo", "to_name": "image", "type": "textarea", "value": {"text": [memo]}}]
+        result = [
+            {
+                "from_name": "cluster_choice",
+                "to_name": "image",
+                "type": "choices",
+                "value": {"choices": ["noise" if cluster == -1 else f"cluster {cluster}"]},
+            },
+            {"from_name": "memo", "to_name": "image", "type": "textarea", "value": {"text": [memo]}},
+        ]
         if codes:
-            result.append({"from_name": "new_codes", "to_name": "image", "type": "textarea", "value": {"text": [codes]}})
-        return _ok(api.post(f"{url}/api/tasks/{by_image[image_id]['id']}/annotations/",
-                            json={"result": result, "project": project["id"]}))
+            result.append(
+                {"from_name": "new_codes", "to_name": "image", "type": "textarea", "value": {"text": [codes]}}
+            )
+        return _ok(
+            api.post(
+                f"{url}/api/tasks/{by_image[image_id]['id']}/annotations/",
+                json={"result": result, "project": project["id"]},
+            )
+        )
 
     annotate(moved, target, "protesta\nmarcha", "moved")
     annotate(kept, int(run.images.at[kept, "cluster"]), "protesta", "kept")
@@ -145,15 +185,26 @@ def test_the_round_trip_through_a_real_label_studio(label_studio, tmp_path):
     users = parse_users(api.get(f"{url}/api/users/").content)
     assert ADMIN in users.values()
     full = json.loads(exported.content)
-    annotation_time = {task["data"]["image_id"]: task["annotations"][0]["updated_at"] for task in full
-                       if task.get("annotations")}
+    annotation_time = {
+        task["data"]["image_id"]: task["annotations"][0]["updated_at"]
+        for task in full
+        if task.get("annotations")
+    }
     assert isinstance(full[0]["annotations"][0]["completed_by"], int) if full[0].get("annotations") else True
 
     summary = import_annotations(run, store, exported.content, users=users)
-    assert (summary.saved, summary.clusters_changed, sorted(summary.new_codes)) == (3, 1, ["marcha", "protesta"])
+    assert (summary.saved, summary.clusters_changed, sorted(summary.new_codes)) == (
+        3,
+        1,
+        ["marcha", "protesta"],
+    )
     codings = store.codings_frame()
     assert set(codings.coder) == {ADMIN}  # not labelstudio-user-1
-    assert set(zip(codings.image_id, codings.code)) == {(moved, "protesta"), (moved, "marcha"), (kept, "protesta")}
+    assert set(zip(codings.image_id, codings.code)) == {
+        (moved, "protesta"),
+        (moved, "marcha"),
+        (kept, "protesta"),
+    }
     for image_id, code_time in zip(codings.image_id, codings.coded_at, strict=True):  # the annotation's time
         assert code_time == pd.Timestamp(datetime.fromisoformat(annotation_time[image_id]))
     reviews = store.reviews_frame().set_index(["image_id", "coder"])
@@ -165,9 +216,15 @@ def test_the_round_trip_through_a_real_label_studio(label_studio, tmp_path):
     rows = json.loads(minimal.content)
     moved_row = next(row for row in rows if row.get("image_id") == moved)
     assert moved_row["cluster"] == run_cluster and moved_row["cluster_choice"] == f"cluster {target}"
-    before = store.codings_frame()[["image_id", "coder", "code"]].sort_values(["image_id", "code"]).values.tolist()
+    before = (
+        store.codings_frame()[["image_id", "coder", "code"]].sort_values(["image_id", "code"]).values.tolist()
+    )
     again = import_annotations(run, store, minimal.content, users=users)
     assert again.saved == 3 and again.new_codes == []
-    after = store.codings_frame()[["image_id", "coder", "code"]].sort_values(["image_id", "code"]).values.tolist()
-    assert before == after and store.human_clusters().set_index("image_id")["human_cluster"].to_dict() == human
+    after = (
+        store.codings_frame()[["image_id", "coder", "code"]].sort_values(["image_id", "code"]).values.tolist()
+    )
+    assert (
+        before == after and store.human_clusters().set_index("image_id")["human_cluster"].to_dict() == human
+    )
     store.dispose()

@@ -44,8 +44,14 @@ def test_eight_concurrent_coders_writing_1000_codes_lose_none(review_run, store,
     assert len(store.reviews_frame()) == 8 * 25  # 125 codes each = 25 images × 5 codes
 
 
-RAW_PATHS = ["/static/../../../../etc/passwd", "/image/../../../../etc/passwd", "/thumb/../manifest.parquet",
-             "/static/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/image/..\\..\\etc\\passwd", "//etc/passwd"]
+RAW_PATHS = [
+    "/static/../../../../etc/passwd",
+    "/image/../../../../etc/passwd",
+    "/thumb/../manifest.parquet",
+    "/static/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    "/image/..\\..\\etc\\passwd",
+    "//etc/passwd",
+]
 
 
 def test_raw_dot_dot_paths_are_refused_by_the_live_server(review_run, store):

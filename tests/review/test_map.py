@@ -37,8 +37,11 @@ def assignments(run_dir):
 
 
 def _select(browser, polygon, **extra):
-    return browser.client.post("/map/selection", content=json.dumps({"polygon": polygon, **extra}),
-                               headers={"x-csrf-token": browser.csrf})
+    return browser.client.post(
+        "/map/selection",
+        content=json.dumps({"polygon": polygon, **extra}),
+        headers={"x-csrf-token": browser.csrf},
+    )
 
 
 BOX_0_3 = [[-0.5, 0.5], [3.5, 0.5], [3.5, -3.5], [-0.5, -3.5]]
@@ -64,9 +67,16 @@ def test_points_arrive_as_typed_arrays_in_file_order(browser, assignments):
 
 
 def test_cluster_names_come_from_the_describe_stage(run_dir, browser):
-    pd.DataFrame({"layer": [0, 0, 0], "cluster": [0, 1, 2], "is_chosen_layer": [True] * 3,
-                  "name": ["marcha", "texto", ""], "size": [8, 9, 7], "n_unique_images": [8, 8, 7]}
-                 ).to_parquet(run_dir / "clusters.parquet")
+    pd.DataFrame(
+        {
+            "layer": [0, 0, 0],
+            "cluster": [0, 1, 2],
+            "is_chosen_layer": [True] * 3,
+            "name": ["marcha", "texto", ""],
+            "size": [8, 9, 7],
+            "n_unique_images": [8, 8, 7],
+        }
+    ).to_parquet(run_dir / "clusters.parquet")
     data = MapData.load(run_dir)
     assert data.cluster.labels == ["noise", "marcha", "texto", "cluster 2"]  # empty name: the number
 
@@ -101,7 +111,8 @@ def test_search_finds_captions_hashtags_accounts_and_ocr_text(run_dir, browser, 
     assert hits("#niunamenos") == [k for k in range(31) if assignments.cluster[k] == 0]  # hashtag key
     assert hits("reposter") == [30]  # account of the reshare
     pd.DataFrame({"image_id": [assignments.image_id[7]], "text": ["JUSTICIA para todas"]}).to_parquet(
-        run_dir / "texts.parquet")
+        run_dir / "texts.parquet"
+    )
     assert MapData.load(run_dir).search("justicia").tolist() == [7]
 
 
@@ -112,23 +123,38 @@ def test_a_box_selects_exactly_the_points_inside_and_skips_hidden_categories(bro
     assert indices == [0, 1, 2, 3, 30]
     # Hide noise in the legend (code 0 of the cluster colouring): row 3 (cluster -1) drops out.
     hidden = _select(browser, BOX_0_3, colouring="cluster", hidden=[0]).json()
-    assert np.frombuffer(browser.get(f"/map/selection/{hidden['id']}.bin").content, "<u4").tolist() == [0, 1, 2, 30]
+    assert np.frombuffer(browser.get(f"/map/selection/{hidden['id']}.bin").content, "<u4").tolist() == [
+        0,
+        1,
+        2,
+        30,
+    ]
     assert _select(browser, [[0, 0], [1, 1]]).status_code == 400
 
 
-def test_a_selection_outlives_the_app_and_an_unknown_one_says_so(run_dir, review_run, store, browser, tmp_path):
+def test_a_selection_outlives_the_app_and_an_unknown_one_says_so(
+    run_dir, review_run, store, browser, tmp_path
+):
     """The review store keeps selections: a new app on the same store (a restart) serves the link."""
     sid = _select(browser, BOX_0_3).json()["id"]
     store.dispose()
     again = ReviewStore(store.url, review_run.run_id)  # a fresh engine on the same database
     restarted = Browser(create_app(load_run(run_dir), again))
-    assert np.frombuffer(restarted.get(f"/map/selection/{sid}.bin").content, "<u4").tolist() == [0, 1, 2, 3, 30]
+    assert np.frombuffer(restarted.get(f"/map/selection/{sid}.bin").content, "<u4").tolist() == [
+        0,
+        1,
+        2,
+        3,
+        30,
+    ]
     summary = restarted.get(f"/map/selection/{sid}.json").json()
     assert (summary["id"], summary["n_posts"], summary["n_images"]) == (sid, 5, 4)
     assert restarted.get(f"/map/selection/{sid}.csv").text.count("\n") == 6  # header + 5 posts
     # An id nobody drew, and a real id asked of another run's store: a 404 that says what to do.
-    for url, db in ((f"/map/selection/{'0' * 16}.json", again),
-                    (f"/map/selection/{sid}.json", ReviewStore(store.url, "another-run"))):
+    for url, db in (
+        (f"/map/selection/{'0' * 16}.json", again),
+        (f"/map/selection/{sid}.json", ReviewStore(store.url, "another-run")),
+    ):
         response = Browser(create_app(load_run(run_dir), db)).get(url)
         assert response.status_code == 404
         assert "no map selection" in response.text and "draw it again" in response.text
@@ -154,15 +180,21 @@ def test_coding_a_selection_adds_the_code_and_keeps_each_image_s_other_codes(bro
     first = assignments.image_id[0]
     store.save_coding(first, "ana", [text.id], memo="already seen")
     sid = _select(browser, BOX_0_3).json()["id"]
-    response = browser.client.post(f"/map/selection/{sid}/code", content=json.dumps({"code_id": protest.id}),
-                                   headers={"x-csrf-token": browser.csrf})
+    response = browser.client.post(
+        f"/map/selection/{sid}/code",
+        content=json.dumps({"code_id": protest.id}),
+        headers={"x-csrf-token": browser.csrf},
+    )
     assert response.status_code == 200, response.text
     assert response.json()["coded"] == 4
     codings = store.codings_frame()
     assert sorted(codings[codings.code == "protest"].image_id) == sorted(set(assignments.image_id[:4]))
     assert store.coding_for(first, "ana") == ({protest.id, text.id}, "already seen", True)
-    bad = browser.client.post(f"/map/selection/{sid}/code", content=json.dumps({"code_id": 999}),
-                              headers={"x-csrf-token": browser.csrf})
+    bad = browser.client.post(
+        f"/map/selection/{sid}/code",
+        content=json.dumps({"code_id": 999}),
+        headers={"x-csrf-token": browser.csrf},
+    )
     assert bad.status_code == 400
     forged = browser.client.post(f"/map/selection/{sid}/code", content=json.dumps({"code_id": protest.id}))
     assert forged.status_code == 403
@@ -176,7 +208,7 @@ def test_the_selection_exports_as_csv_with_formulas_neutralised_and_as_parquet(r
     app_browser = Browser(browser.client.app, coder="ana")
     sid = _select(app_browser, BOX_0_3).json()["id"]
     csv = pd.read_csv(io.StringIO(app_browser.get(f"/map/selection/{sid}.csv").text), dtype=str)
-    assert csv.caption[1] == "'=HYPERLINK(\"http://evil.example\",\"x\")"
+    assert csv.caption[1] == '\'=HYPERLINK("http://evil.example","x")'
     assert csv.account[2] == "'@cmd"
     assert csv.cluster[3] == "-1"  # numbers stay numbers
     table = pd.read_parquet(io.BytesIO(app_browser.get(f"/map/selection/{sid}.parquet").content))
@@ -184,8 +216,9 @@ def test_the_selection_exports_as_csv_with_formulas_neutralised_and_as_parquet(r
     assert len(table) == 5 and table.caption[1].startswith("=HYPERLINK")  # Parquet keeps the data as it is
 
 
-def test_the_map_page_links_its_vendored_library_and_the_coding_panel_is_the_usual_form(browser, review_run,
-                                                                                       assignments):
+def test_the_map_page_links_its_vendored_library_and_the_coding_panel_is_the_usual_form(
+    browser, review_run, assignments
+):
     page = browser.get("/map").text
     assert '<script src="/static/vendor/deck.gl-9.4.0.min.js"' in page and 'href="/map"' in page
     assert browser.get("/static/vendor/deck.gl-9.4.0.min.js").status_code == 200
@@ -204,14 +237,25 @@ def test_a_cluster_layer_is_a_colouring_with_its_own_names(run_dir):
     assignments["cluster_layer_0"] = assignments.cluster
     assignments["cluster_layer_1"] = np.where(assignments.cluster >= 1, 1, assignments.cluster)
     assignments.to_parquet(run_dir / "assignments.parquet")
-    pd.DataFrame({"layer": [1, 1], "cluster": [0, 1], "is_chosen_layer": [False, False], "name": ["calle", "pantalla"],
-                  "size": [8, 16], "n_unique_images": [8, 15]}).to_parquet(run_dir / "clusters.parquet")
+    pd.DataFrame(
+        {
+            "layer": [1, 1],
+            "cluster": [0, 1],
+            "is_chosen_layer": [False, False],
+            "name": ["calle", "pantalla"],
+            "size": [8, 16],
+            "n_unique_images": [8, 15],
+        }
+    ).to_parquet(run_dir / "clusters.parquet")
     data = MapData.load(run_dir)
     assert [c["key"] for c in data.colourings()][:3] == ["cluster", "cluster_layer_0", "cluster_layer_1"]
     coarse = data.colouring("cluster_layer_1")
     assert coarse.labels == ["noise", "calle", "pantalla"]
-    assert coarse.counts == [int((assignments.cluster == -1).sum()), int((assignments.cluster == 0).sum()),
-                             int((assignments.cluster >= 1).sum())]
+    assert coarse.counts == [
+        int((assignments.cluster == -1).sum()),
+        int((assignments.cluster == 0).sum()),
+        int((assignments.cluster >= 1).sum()),
+    ]
     noise = data.colouring("noise")
     assert noise.labels == ["clustered", "noise"] and noise.counts[1] == coarse.counts[0]
 

@@ -50,7 +50,9 @@ def _poll(page, expression, timeout_s=20.0):
         if value:
             return value
         page.wait_for_timeout(50)
-    raise AssertionError(f"timed out waiting for {expression}: {page.evaluate('JSON.stringify(window.__map)')}")
+    raise AssertionError(
+        f"timed out waiting for {expression}: {page.evaluate('JSON.stringify(window.__map)')}"
+    )
 
 
 def _open_map(chromium, base_url, problems, requests):
@@ -95,7 +97,9 @@ def test_map_draws_points_hover_shows_escaped_caption_and_zoom_shows_thumbnails(
     assert response.headers["content-security-policy"] == SECURITY_HEADERS["content-security-policy"]
 
     # The canvas is not blank: many non-white pixels, in the clusters' colours.
-    pixels = np.asarray(Image.open(io.BytesIO(page.locator("#map-canvas").screenshot())).convert("RGB")).astype(int)
+    pixels = np.asarray(
+        Image.open(io.BytesIO(page.locator("#map-canvas").screenshot())).convert("RGB")
+    ).astype(int)
     coloured = (np.abs(pixels - 255).sum(axis=2) > 60).sum()
     assert coloured > 200, f"only {coloured} coloured pixels: the scatter did not draw"
     assert page.evaluate("window.__map.thumbnails || 0") == 0  # whole-map view: points, not thumbnails
@@ -127,8 +131,9 @@ def test_map_draws_points_hover_shows_escaped_caption_and_zoom_shows_thumbnails(
     page.screenshot(path=str(SCREENS / "map_zoomed_thumbnails.png"))
     tiles = [u for u in requests if "/map/tile/" in u]
     assert 0 < len(set(tiles)) <= shown
-    assert all(u.startswith((base_url, "data:")) for u in requests), \
-        [u for u in requests if not u.startswith(base_url)]
+    assert all(u.startswith((base_url, "data:")) for u in requests), [
+        u for u in requests if not u.startswith(base_url)
+    ]
     assert problems == []
     context.close()
 
@@ -159,7 +164,12 @@ def test_box_and_lasso_select_exactly_the_points_inside_and_coding_reaches_the_s
 
     # Lasso along the diagonal around rows 10-14: a rotated rectangle, drawn as a free-hand path.
     page.click("button[data-mode=lasso]")
-    corners = [(9.6 - 0.7, -9.6 - 0.7), (14.4 - 0.7, -14.4 - 0.7), (14.4 + 0.7, -14.4 + 0.7), (9.6 + 0.7, -9.6 + 0.7)]
+    corners = [
+        (9.6 - 0.7, -9.6 - 0.7),
+        (14.4 - 0.7, -14.4 - 0.7),
+        (14.4 + 0.7, -14.4 + 0.7),
+        (9.6 + 0.7, -9.6 + 0.7),
+    ]
     path = []
     for (ax, ay), (bx, by) in zip(corners, corners[1:] + corners[:1]):
         path += [_at(page, ax + (bx - ax) * t / 6, ay + (by - ay) * t / 6) for t in range(6)]
@@ -191,8 +201,17 @@ def big_live(tmp_path):
     ids = [f"{k:016x}" for k in range(n)]
     paths = [f"/nowhere/{i}.png" for i in ids]
     xy = rng.uniform(0, 1000, size=(n, 2))
-    pd.DataFrame({"image_id": ids, "path": paths, "cluster": rng.integers(0, 5, n), "probability": 0.9,
-                  "outlier_score": 0.1, "x": xy[:, 0], "y": xy[:, 1]}).to_parquet(run_dir / "assignments.parquet")
+    pd.DataFrame(
+        {
+            "image_id": ids,
+            "path": paths,
+            "cluster": rng.integers(0, 5, n),
+            "probability": 0.9,
+            "outlier_score": 0.1,
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+        }
+    ).to_parquet(run_dir / "assignments.parquet")
     pd.DataFrame({"image_id": ids, "path": paths, "status": "ok"}).to_parquet(run_dir / "manifest.parquet")
     run = load_run(run_dir)
     store = ReviewStore(sqlite_url(tmp_path / "review.db"), run.run_id)
@@ -202,7 +221,9 @@ def big_live(tmp_path):
 
 
 def _coloured(page) -> int:
-    pixels = np.asarray(Image.open(io.BytesIO(page.locator("#map-canvas").screenshot())).convert("RGB")).astype(int)
+    pixels = np.asarray(
+        Image.open(io.BytesIO(page.locator("#map-canvas").screenshot())).convert("RGB")
+    ).astype(int)
     return int((np.abs(pixels - 255).sum(axis=2) > 60).sum())
 
 
@@ -219,7 +240,7 @@ def test_zoomed_in_on_a_big_map_only_the_points_near_the_view_are_drawn(chromium
     # Drag the map until the view lies wholly outside the points drawn first (a view's width each
     # side of the first view): only if they were chosen again does the new view show any.
     box = page.locator("#map-canvas").bounding_box()
-    width = box["width"] / 2 ** 5.5
+    width = box["width"] / 2**5.5
     y = box["y"] + box["height"] / 2
     for _ in range(3):
         page.mouse.move(box["x"] + 40, y)
@@ -272,12 +293,25 @@ def test_search_by_meaning_highlights_the_images_the_runs_clip_ranks_first(chrom
 
     weights = tiny_clip_dir(tmp_path / "clip")
     run_dir = make_run_dir(tmp_path, describe=False)
-    write_run_config(run_dir, {"_target_": "visframe.embed.encoders.hf_clip.CLIPEncoder", "name": "tiny_clip",
-                               "weights": str(weights)}, tmp_path / "cache")
+    write_run_config(
+        run_dir,
+        {
+            "_target_": "visframe.embed.encoders.hf_clip.CLIPEncoder",
+            "name": "tiny_clip",
+            "weights": str(weights),
+        },
+        tmp_path / "cache",
+    )
     manifest = pd.read_parquet(run_dir / "manifest.parquet")
     images = manifest[manifest.status == "ok"].drop_duplicates("image_id")
-    embed_images(list(images.image_id), list(images.path), CLIPEncoder(weights=str(weights), name="tiny_clip"),
-                 {"accelerator": "cpu", "precision": "32", "num_workers": 0}, tmp_path / "cache", show_progress=False)
+    embed_images(
+        list(images.image_id),
+        list(images.path),
+        CLIPEncoder(weights=str(weights), name="tiny_clip"),
+        {"accelerator": "cpu", "precision": "32", "num_workers": 0},
+        tmp_path / "cache",
+        show_progress=False,
+    )
     run = load_run(run_dir)
     store = ReviewStore(sqlite_url(tmp_path / "review.db"), run.run_id)
     with serve_in_background(create_app(run, store)) as base_url:
@@ -293,8 +327,10 @@ def test_search_by_meaning_highlights_the_images_the_runs_clip_ranks_first(chrom
         best = requests_json(base_url, "/map/similar.json?k=4&q=a+purple+poster", page)
         top = [i["image_id"] for i in best["images"]]
         assignments = pd.read_parquet(run_dir / "assignments.parquet")
-        assert sorted(page.evaluate("window.__map.searchPoints")) == np.flatnonzero(
-            assignments.image_id.isin(top)).tolist()
+        assert (
+            sorted(page.evaluate("window.__map.searchPoints"))
+            == np.flatnonzero(assignments.image_id.isin(top)).tolist()
+        )
         assert "the 4 most similar images" in page.locator("#map-search-count").inner_text()
         assert "m=meaning" in page.url and "q=a+purple+poster" in page.url
         assert problems == []
@@ -314,11 +350,21 @@ def lattice_live(tmp_path):
     run_dir.mkdir()
     ids = [f"{i:016x}" for i in k]
     paths = [f"/nowhere/{i}.png" for i in ids]
-    assignments = pd.DataFrame({"image_id": ids, "path": paths, "cluster": (k % COLS) // 12, "probability": 0.9,
-                                "outlier_score": 0.1, "x": (k % COLS).astype(float), "y": (k // COLS).astype(float)})
+    assignments = pd.DataFrame(
+        {
+            "image_id": ids,
+            "path": paths,
+            "cluster": (k % COLS) // 12,
+            "probability": 0.9,
+            "outlier_score": 0.1,
+            "x": (k % COLS).astype(float),
+            "y": (k // COLS).astype(float),
+        }
+    )
     assignments.to_parquet(run_dir / "assignments.parquet")
-    pd.DataFrame({"image_id": ids, "path": paths, "status": "ok",
-                  "caption": [f"caption of post {i}" for i in k]}).to_parquet(run_dir / "manifest.parquet")
+    pd.DataFrame(
+        {"image_id": ids, "path": paths, "status": "ok", "caption": [f"caption of post {i}" for i in k]}
+    ).to_parquet(run_dir / "manifest.parquet")
     run = load_run(run_dir)
     store = ReviewStore(sqlite_url(tmp_path / "review.db"), run.run_id)
     with serve_in_background(create_app(run, store)) as base_url:
@@ -335,14 +381,18 @@ def _settled(page, url):
 
 
 def _canvas(page) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(page.locator("#map-canvas").screenshot())).convert("RGB")).astype(int)
+    return np.asarray(Image.open(io.BytesIO(page.locator("#map-canvas").screenshot())).convert("RGB")).astype(
+        int
+    )
 
 
 def _ink(page, x, y) -> int:
     """How far from white the 3 x 3 pixels around data point (x, y) are, at most (0: white)."""
     px, py = _at(page, x, y)
     shot = page.screenshot(clip={"x": round(px) - 1, "y": round(py) - 1, "width": 3, "height": 3})
-    return int(np.abs(np.asarray(Image.open(io.BytesIO(shot)).convert("RGB")).astype(int) - 255).sum(axis=2).max())
+    return int(
+        np.abs(np.asarray(Image.open(io.BytesIO(shot)).convert("RGB")).astype(int) - 255).sum(axis=2).max()
+    )
 
 
 def test_past_the_cap_the_map_is_one_image_that_looks_like_its_points(chromium, lattice_live):
@@ -364,7 +414,11 @@ def test_past_the_cap_the_map_is_one_image_that_looks_like_its_points(chromium, 
     ink_image, ink_points = np.abs(image - 255).sum(axis=2) > 60, np.abs(points - 255).sum(axis=2) > 60
     assert ink_points.sum() > 100_000, "the point layer did not draw"
     both = (ink_image & ink_points).sum()
-    assert both > 0.9 * ink_points.sum() and both > 0.85 * ink_image.sum(), (ink_image.sum(), ink_points.sum(), both)
+    assert both > 0.9 * ink_points.sum() and both > 0.85 * ink_image.sum(), (
+        ink_image.sum(),
+        ink_points.sum(),
+        both,
+    )
     assert np.abs(image - points).mean() < 8
 
     # Zoomed in below the cap, the point layer takes over (the page's cap: a URL parameter).
@@ -425,10 +479,13 @@ def test_in_the_overview_hover_lasso_legend_search_and_selection_work_as_with_po
     summary = _poll(page, "() => window.__map.selection")
     inside = np.flatnonzero(np.abs(assignments.x - 30) + np.abs(assignments.y - 25) <= 3)
     assert summary["n_posts"] == len(inside) == 25
-    selected = np.frombuffer(page.context.request.get(f"{base_url}/map/selection/{summary['id']}.bin").body(), "<u4")
+    selected = np.frombuffer(
+        page.context.request.get(f"{base_url}/map/selection/{summary['id']}.bin").body(), "<u4"
+    )
     assert sorted(selected.tolist()) == inside.tolist()
-    assert sorted(page.locator("#map-grid figure").evaluate_all("els => els.map(e => e.dataset.imageId)")) == \
-        _ids_at(assignments, inside)
+    assert sorted(
+        page.locator("#map-grid figure").evaluate_all("els => els.map(e => e.dataset.imageId)")
+    ) == _ids_at(assignments, inside)
     assert page.evaluate("window.__map.overview") is True
     page.wait_for_timeout(300)
     assert _ink(page, 30, 25) > 100 and _ink(page, 5, 5) < 100

@@ -46,7 +46,10 @@ def test_a_coder_renames_a_cluster_and_the_export_keeps_both_names(app, store, r
     assert store.cluster_names() == {1: "comunicados de colectivas"}
     assert Browser(app).post("/cluster/1/name", {"name": "anonymous"}).status_code == 400  # no coder
     clusters = pd.read_csv(io.StringIO(ana.get("/export/clusters.csv").text)).set_index("cluster")
-    assert clusters.loc[1, "name"] == CLUSTER_NAMES[1] and clusters.loc[1, "human_name"] == "comunicados de colectivas"
+    assert (
+        clusters.loc[1, "name"] == CLUSTER_NAMES[1]
+        and clusters.loc[1, "human_name"] == "comunicados de colectivas"
+    )
     image = review_run.images.index[review_run.images.cluster == 1][0]
     store.save_coding(image, "ana", [], "seen")
     codes = pd.read_parquet(io.BytesIO(ana.get("/export/codes.parquet").content))
@@ -67,7 +70,9 @@ def test_search_finds_ocr_text_captions_hashtags_and_accounts(app, review_run):
     hits, page = found("justicia")  # OCR text "Exigimos JUSTICIA para todas", case-folded
     assert hits == [images[3]] and "Exigimos" in OCR_TEXT[3]
     cluster = int(review_run.images.at[images[3], "cluster"])
-    assert f'href="/cluster/{cluster}"' in page and CLUSTER_NAMES.get(cluster, "noise") in page.replace("&#39;", "'")
+    assert f'href="/cluster/{cluster}"' in page and CLUSTER_NAMES.get(cluster, "noise") in page.replace(
+        "&#39;", "'"
+    )
     assert set(found("comunicado")[0]) == {images[7]}
     assert found("caption 12")[0] == [images[12]]  # every word must occur
     assert set(found("NiUnaMenos")[0]) == set(review_run.images.index[review_run.images.cluster == 0])
@@ -103,7 +108,9 @@ def test_without_soft_columns_noise_is_ordered_by_probability_then_outlier_score
     run, store, app = _app(tmp_path, soft_noise=False)
     page = Browser(app).get("/noise").text
     noise = run.images[run.images.cluster == -1]
-    assert _queue(page) == list(noise.sort_values(["probability", "outlier_score"], ascending=[False, True]).index)
+    assert _queue(page) == list(
+        noise.sort_values(["probability", "outlier_score"], ascending=[False, True]).index
+    )
     assert "no nearest-cluster columns" in page
     store.dispose()
 
@@ -126,4 +133,3 @@ def test_the_map_is_served_and_linked_from_every_page(review_run, store):
     browser = Browser(create_app(review_run, store))
     assert browser.get("/map").status_code == 200
     assert 'href="/map"' in browser.get("/").text
-

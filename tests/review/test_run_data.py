@@ -17,7 +17,12 @@ from visframe.review.store import ReviewStore, sqlite_url
 from visframe.utils.hashing import hash_strings
 from visframe.utils.hashtags import format_hashtag, normalise_hashtags
 
-ODD_TAGS = [["8M", "8m", "#NiUnaMenos", "#", " ", "ＮｉＵｎａＭｅｎｏｓ"], ["Ni", "ni", "NI"], [], ["x", "8M"]]
+ODD_TAGS = [
+    ["8M", "8m", "#NiUnaMenos", "#", " ", "ＮｉＵｎａＭｅｎｏｓ"],
+    ["Ni", "ni", "NI"],
+    [],
+    ["x", "8M"],
+]
 
 
 def _odd_run(tmp_path, text_tags: bool):
@@ -46,11 +51,13 @@ def _odd_run(tmp_path, text_tags: bool):
 def _reference(run_dir, top: int = 5) -> tuple[list[str], dict[int, tuple[list, list]]]:
     """Page order and (top hashtags, top accounts) per cluster, one post at a time."""
     manifest = pd.read_parquet(run_dir / C.MANIFEST_FILE).drop_duplicates(C.PATH)
-    posts = pd.read_parquet(run_dir / C.ASSIGNMENTS_FILE).merge(manifest.drop(columns=[C.IMAGE_ID]), on=C.PATH,
-                                                                 how="left")
+    posts = pd.read_parquet(run_dir / C.ASSIGNMENTS_FILE).merge(
+        manifest.drop(columns=[C.IMAGE_ID]), on=C.PATH, how="left"
+    )
     posts = posts.sort_values([C.PROBABILITY, C.IMAGE_ID], ascending=[False, True], kind="stable")
-    images = posts.drop_duplicates(C.IMAGE_ID).sort_values([C.CLUSTER, C.PROBABILITY], ascending=[True, False],
-                                                           kind="stable")
+    images = posts.drop_duplicates(C.IMAGE_ID).sort_values(
+        [C.CLUSTER, C.PROBABILITY], ascending=[True, False], kind="stable"
+    )
     found = {}
     for cluster, members in posts.groupby(C.CLUSTER):
         tags, shown = Counter(), {}
@@ -62,8 +69,10 @@ def _reference(run_dir, top: int = 5) -> tuple[list[str], dict[int, tuple[list, 
                 tags[key] += 1
                 shown.setdefault(key, display)
         accounts = Counter(a for a in members[C.ACCOUNT] if isinstance(a, str) and a)
-        found[int(cluster)] = ([(format_hashtag(shown[k]), n) for k, n in tags.most_common(top)],
-                               accounts.most_common(top))
+        found[int(cluster)] = (
+            [(format_hashtag(shown[k]), n) for k, n in tags.most_common(top)],
+            accounts.most_common(top),
+        )
     return list(images[C.IMAGE_ID]), found
 
 
@@ -74,7 +83,8 @@ def test_column_loading_matches_a_per_row_reading(tmp_path, text_tags):
     order, summaries = _reference(run_dir)
     assert list(run.images.index) == order
     assert {c.cluster: (c.top_hashtags, c.top_accounts) for c in run.clusters} == summaries
-    # '8M' and '8m' in one post count once; stored keys that line up win (here 'Ni' is stored as 'niunamenos').
+    # '8M' and '8m' in one post count once; stored keys that line up win (here 'Ni' is stored as
+    # 'niunamenos').
     posts_with_8m = sum(1 for k in range(len(run.images) + 1) if k % 3 == 0 and k % 4 == 0)  # + the reshare
     expected = [("#Ni", 3), ("#NiUnaMenos", 3)] if text_tags else [("#NiUnaMenos", 6)]
     assert ("#8M", posts_with_8m) in summaries[0][0] and all(e in summaries[0][0] for e in expected)
@@ -88,7 +98,9 @@ def test_column_loading_matches_a_per_row_reading(tmp_path, text_tags):
 def test_the_content_run_id_is_the_one_codes_were_stored_under(run_dir):
     """Without MLflow the run id hashes 'image_id:cluster' lines: a new loader must not orphan codes."""
     run = load_run(run_dir)
-    expected = "local-" + hash_strings([f"{i}:{c}" for i, c in sorted(zip(run.images.index, run.images[C.CLUSTER]))])
+    expected = "local-" + hash_strings(
+        [f"{i}:{c}" for i, c in sorted(zip(run.images.index, run.images[C.CLUSTER]))]
+    )
     assert run.run_id == expected
 
 

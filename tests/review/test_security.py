@@ -64,8 +64,15 @@ def test_path_like_parameters_are_refused(app, url):
 def test_only_manifest_image_ids_are_served(app, review_run, run_dir):
     browser = Browser(app)
     manifest_path = review_run.path_for(review_run.images.index[0])
-    for image_id in ["0123456789abcdef", "ZZZZZZZZZZZZZZZZ", "0123456789ABCDEF", "abc",
-                     str(manifest_path), manifest_path.name, "run/manifest.parquet"]:
+    for image_id in [
+        "0123456789abcdef",
+        "ZZZZZZZZZZZZZZZZ",
+        "0123456789ABCDEF",
+        "abc",
+        str(manifest_path),
+        manifest_path.name,
+        "run/manifest.parquet",
+    ]:
         for kind in ("image", "thumb"):
             response = browser.get(f"/{kind}/{image_id}")
             assert response.status_code in (400, 404), (kind, image_id)

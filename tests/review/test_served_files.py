@@ -59,8 +59,15 @@ def _outside_run(tmp_path: Path, follow: bool | None) -> tuple[Path, dict[str, s
     extra = []
     for kind, path in (("folder link", images / "leakdir" / "in_folder.png"), ("absolute", absolute)):
         ids[kind] = image_id_from_file(path)
-        extra.append({**manifest.iloc[0].to_dict(), "image_id": ids[kind], "reshare_group": ids[kind],
-                      "path": str(path), "post_id": kind})
+        extra.append(
+            {
+                **manifest.iloc[0].to_dict(),
+                "image_id": ids[kind],
+                "reshare_group": ids[kind],
+                "path": str(path),
+                "post_id": kind,
+            }
+        )
     manifest = pd.concat([manifest, pd.DataFrame(extra)], ignore_index=True)
     assignments.loc[assignments.image_id == shown, "path"] = str(images / "leak.png")
     manifest.to_parquet(run_dir / contracts.MANIFEST_FILE, index=False)

@@ -37,7 +37,10 @@ def test_code_rows_record_coder_time_run_image_and_code(store, review_run):
     assert len(frame) == 1
     row = frame.iloc[0]
     assert (row.run_id, row.image_id, row.coder, row.code) == (review_run.run_id, image, "ana", "memorial")
-    assert row.coded_at.tzinfo is not None and before.timestamp() - 1 <= row.coded_at.timestamp() <= before.timestamp() + 60
+    assert (
+        row.coded_at.tzinfo is not None
+        and before.timestamp() - 1 <= row.coded_at.timestamp() <= before.timestamp() + 60
+    )
     assert store.reviews_frame().iloc[0].memo == "candles"
 
 
@@ -146,7 +149,9 @@ def test_a_map_selection_is_stored_compactly_and_read_back_exactly(store):
     sid = store.save_selection(points, 1_000_000)
     found, n_points = store.selection(sid)
     np.testing.assert_array_equal(found, np.sort(points))
-    assert n_points == 1_000_000 and store.save_selection(np.sort(points), 1_000_000) == sid  # same points, same id
+    assert (
+        n_points == 1_000_000 and store.save_selection(np.sort(points), 1_000_000) == sid
+    )  # same points, same id
     with store.engine.connect() as conn:
         size = conn.execute(select(func.length(map_selections_table.c.points))).scalar()
     assert size < 40_000  # 25,000 numbers in < 1.6 bytes each

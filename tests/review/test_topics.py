@@ -64,15 +64,17 @@ def test_topics_page_lists_each_topic_with_size_terms_medoid_and_the_slogans(wit
     text = page.text
     assert '<a href="/topics" aria-current="page">Topics</a>' in text  # in the header, chosen
     for topic, name in MESSAGE_TOPIC_NAMES.items():
-        card = text[text.index(f'id="topic-card-{topic}"'):]
-        card = card[:card.index("</a>")]
+        card = text[text.index(f'id="topic-card-{topic}"') :]
+        card = card[: card.index("</a>")]
         n = sum(1 for t in MESSAGE_TOPIC_OF.values() if t == topic)
         assert name.replace("'", "&#39;") in card and f"<strong>{n}</strong> images to code" in card
-        assert f'/thumb/{ids[min(k for k, t in MESSAGE_TOPIC_OF.items() if t == topic)]}' in card  # medoid
+        assert f"/thumb/{ids[min(k for k, t in MESSAGE_TOPIC_OF.items() if t == topic)]}" in card  # medoid
         for term in name.split(" · "):
             assert f'<span class="term">{term}</span>' in card
     # Largest first, the text in no topic last.
-    assert text.index('id="topic-card-1"') < text.index('id="topic-card-0"') < text.index('id="topic-card--1"')
+    assert (
+        text.index('id="topic-card-1"') < text.index('id="topic-card-0"') < text.index('id="topic-card--1"')
+    )
     assert "text in no topic" in text
     # Slogans: most accounts first, first account and dates, their message topic; hostile text escaped.
     assert text.index(SLOGAN_TEXT) < text.index("basta")
@@ -91,7 +93,7 @@ def test_a_topic_page_lists_its_images_most_typical_first_and_filters_by_visual_
     assert message_text(2) in page  # each image shows what its text says …
     assert '<a class="cluster" href="/cluster/2">' in page  # … and its visual cluster
     # The filter lists the visual clusters the topic spans, with counts.
-    nav = page[page.index('id="cluster-filter"'):page.index("</nav>", page.index('id="cluster-filter"'))]
+    nav = page[page.index('id="cluster-filter"') : page.index("</nav>", page.index('id="cluster-filter"'))]
     assert f'href="/topic/0" aria-current="page">all <small>{len(topic_0)}</small>' in nav
     in_cluster = {c: sum(1 for k in topic_0 if CLUSTERS[k % 4] == c) for c in (0, 2)}
     for cluster, n in in_cluster.items():
@@ -121,7 +123,7 @@ def test_a_topic_page_pages_with_its_cluster_filter_kept(tmp_path):
 def test_a_cluster_page_shows_the_message_topics_in_it_and_filters_by_one(with_topics):
     browser, ids = with_topics
     page = browser.get("/cluster/0").text
-    nav = page[page.index('id="topic-filter"'):page.index("</nav>", page.index('id="topic-filter"'))]
+    nav = page[page.index('id="topic-filter"') : page.index("</nav>", page.index('id="topic-filter"'))]
     members = [k for k in range(30) if CLUSTERS[k % 4] == 0]
     in_0 = [k for k in members if MESSAGE_TOPIC_OF.get(k) == 0]
     assert f'href="/cluster/0?topic=0">justicia · exigimos <small>{len(in_0)}</small>' in nav
@@ -138,8 +140,8 @@ def test_a_slogan_page_shows_its_images_across_accounts_with_first_account_and_d
     browser, ids = with_topics
     page = browser.get("/slogan/0").text
     assert sorted(_numbers(ids, page)) == list(SLOGAN_IMAGES)
-    facts = page[page.index('id="slogan-facts"'):]
-    facts = facts[:facts.index("</p>")]
+    facts = page[page.index('id="slogan-facts"') :]
+    facts = facts[: facts.index("</p>")]
     assert "on 4 designs, 4 images, 4 posts by 4 accounts" in facts
     assert '<span class="account">@cuenta_1</span>' in facts
     assert "2024-03-08 13:00" in facts and "2024-03-09 01:00" in facts
@@ -171,7 +173,9 @@ def test_topics_without_the_describe_stage_are_numbered(tmp_path):
     browser, ids, store = _client(tmp_path, messages=True, describe=False)
     text = browser.get("/topics").text
     assert 'id="topic-card-0"' in text and "<h2>topic 0</h2>" in text and "justicia · exigimos" not in text
-    assert _numbers(ids, browser.get("/topic/1").text) == sorted(k for k, t in MESSAGE_TOPIC_OF.items() if t == 1)
+    assert _numbers(ids, browser.get("/topic/1").text) == sorted(
+        k for k, t in MESSAGE_TOPIC_OF.items() if t == 1
+    )
     store.dispose()
 
 
@@ -186,5 +190,5 @@ def test_images_are_coded_from_a_topic_page_as_from_a_cluster_page(tmp_path):
     assert f'id="panel-{ids[1]}"' in page and f'hx-post="/code/{ids[1]}"' in page
     assert browser.code(ids[1], [code.id], memo="lema").status_code == 200
     assert store.coding_for(ids[1], "ana")[:2] == ({code.id}, "lema")
-    assert 'checked' in browser.get("/topic/1").text.split(f'id="panel-{ids[1]}"')[1].split("</form>")[0]
+    assert "checked" in browser.get("/topic/1").text.split(f'id="panel-{ids[1]}"')[1].split("</form>")[0]
     store.dispose()

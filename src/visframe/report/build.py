@@ -83,7 +83,9 @@ def build_report(
         return ReportResult((), (*notes, "report.enabled is false: no report was made"))
     run = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
     builder = _ReportBuilder(run, config, list(notes), show_progress)
-    builder.run(read_described(run), manifest, assignments, metrics, list(warnings), run_info or RunInfo(), cache_dir)
+    builder.run(
+        read_described(run), manifest, assignments, metrics, list(warnings), run_info or RunInfo(), cache_dir
+    )
     return ReportResult(tuple(builder.files), tuple(builder.notes), dict(builder.timings))
 
 
@@ -112,7 +114,9 @@ class _ReportBuilder:
     def table(self, frame: pd.DataFrame, name: str) -> None:
         self.files.extend(write_table(frame, self.out / name, list(self.cfg.formats)))
 
-    def run(self, described: Described, manifest, assignments, metrics, warnings, run_info: RunInfo, cache_dir):
+    def run(
+        self, described: Described, manifest, assignments, metrics, warnings, run_info: RunInfo, cache_dir
+    ):
         cfg = self.cfg
         for text in described.notes:
             self.note(text)
@@ -151,7 +155,16 @@ class _ReportBuilder:
         if cfg.html.enabled:
             with self.step("html"):
                 self._html(
-                    posts, described, run_info, metrics, warnings, plot_list, cards, confidence, metadata, messages
+                    posts,
+                    described,
+                    run_info,
+                    metrics,
+                    warnings,
+                    plot_list,
+                    cards,
+                    confidence,
+                    metadata,
+                    messages,
                 )
 
     # --- the parts -------------------------------------------------------------------------------
@@ -246,7 +259,11 @@ class _ReportBuilder:
         written = write_layer_report(described.tree, layers, self.out, chosen)
         self.files.extend(written)
         figure = next((path for path in written if path.name == TREE_FIGURE), None)
-        return None if figure is None else (figure, "the cluster layers, coarse to fine: which clusters merge into which")
+        return (
+            None
+            if figure is None
+            else (figure, "the cluster layers, coarse to fine: which clusters merge into which")
+        )
 
     def _montages(self, posts, clusters, thumbs: ThumbnailCache, model: str, names: dict[int, str]) -> dict:
         cfg = self.cfg
@@ -289,11 +306,19 @@ class _ReportBuilder:
         return {cluster: (path, rows) for cluster, path, rows in made}
 
     def _messages(self, posts: pd.DataFrame, described: Described, thumbs: ThumbnailCache):
-        """"What the text says" (report/messages.py): message topics, clusters × topics, slogans."""
+        """ "What the text says" (report/messages.py): message topics, clusters × topics, slogans."""
         mcfg = self.cfg.messages
         section, files, notes = message_section(
-            self.run_files, posts, described.names, thumbs, self.out, self.table, self.cfg.top_n_terms,
-            int(mcfg.top_slogans), int(mcfg.max_heatmap_clusters))
+            self.run_files,
+            posts,
+            described.names,
+            thumbs,
+            self.out,
+            self.table,
+            self.cfg.top_n_terms,
+            int(mcfg.top_slogans),
+            int(mcfg.max_heatmap_clusters),
+        )
         self.files.extend(files)
         for text in notes:
             self.note(text)
@@ -323,7 +348,9 @@ class _ReportBuilder:
                 )
             self.files.append(path)
 
-    def _html(self, posts, described, run_info, metrics, warnings, plot_list, cards, confidence, metadata, messages):
+    def _html(
+        self, posts, described, run_info, metrics, warnings, plot_list, cards, confidence, metadata, messages
+    ):
         cfg = self.cfg
         shown = cards
         if cfg.html.max_montages is not None:

@@ -44,12 +44,18 @@ class RunInfo:
     code_version: str = ""
     encoder_key: str = ""
     config_yaml: str | None = None  # the resolved config, shown folded on the page
-    metric_spaces: Mapping[str, str] = field(default_factory=dict)  # metric name → the space it is computed in
+    metric_spaces: Mapping[str, str] = field(
+        default_factory=dict
+    )  # metric name → the space it is computed in
     extra: Mapping[str, str | int | float | bool] = field(default_factory=dict)  # more rows for the run table
 
     def rows(self) -> list[tuple[str, str | int | float | bool]]:
         """(label, value) rows of the page's run table: the known fields first, then `extra`."""
-        known = [(label, getattr(self, key)) for key, label in RUN_KEYS.items() if getattr(self, key) not in (None, "")]
+        known = [
+            (label, getattr(self, key))
+            for key, label in RUN_KEYS.items()
+            if getattr(self, key) not in (None, "")
+        ]
         if self.encoder_key:
             known.append(("encoder_key", self.encoder_key))
         return known + list(self.extra.items())
@@ -82,7 +88,9 @@ class ReportPage:
     montages_left_out: int = 0
     timeline_table: pd.DataFrame | None = None  # clusters × periods, posts (from cluster_timeline)
     max_table_rows: int = 300
-    messages: Any = None  # visframe.report.messages.MessageSection: "What the text says", when the run has topics
+    messages: Any = (
+        None  # visframe.report.messages.MessageSection: "What the text says", when the run has topics
+    )
 
 
 def data_uri(path: Path, jpeg_quality: int | None = None) -> str:
@@ -173,17 +181,31 @@ def _dates(first: str | None, last: str | None) -> list[str]:
 
 
 def _messages(section, max_rows: int) -> dict | None:
-    """"What the text says" for the template: topic cards, the clusters × topics table and heatmap, slogans."""
+    """ "What the text says" for the template: topic cards, the clusters × topics table and heatmap,
+    slogans."""
     if section is None:
         return None
-    cards = [{
-        "topic": card.topic, "name": card.name,
-        "facts": " · ".join([f"{card.n_posts:,} posts", f"{card.n_unique_images:,} unique images",
-                             *_dates(card.first_posted_at, card.last_posted_at)]),
-        "medoid": data_uri(card.medoid) if card.medoid is not None else None, "medoid_id": card.medoid_image_id,
-        "says": card.says, "terms": ", ".join(card.top_terms), "hashtags": ", ".join(card.top_hashtags),
-        "accounts": ", ".join(card.top_accounts), "clusters": "; ".join(card.clusters),
-    } for card in section.cards]
+    cards = [
+        {
+            "topic": card.topic,
+            "name": card.name,
+            "facts": " · ".join(
+                [
+                    f"{card.n_posts:,} posts",
+                    f"{card.n_unique_images:,} unique images",
+                    *_dates(card.first_posted_at, card.last_posted_at),
+                ]
+            ),
+            "medoid": data_uri(card.medoid) if card.medoid is not None else None,
+            "medoid_id": card.medoid_image_id,
+            "says": card.says,
+            "terms": ", ".join(card.top_terms),
+            "hashtags": ", ".join(card.top_hashtags),
+            "accounts": ", ".join(card.top_accounts),
+            "clusters": "; ".join(card.clusters),
+        }
+        for card in section.cards
+    ]
     crosstab = section.crosstab.copy()
     crosstab[C.CLUSTER] = ["noise" if k == C.NOISE else str(k) for k in crosstab[C.CLUSTER]]
     return {
@@ -191,7 +213,9 @@ def _messages(section, max_rows: int) -> dict | None:
         "cards": cards,
         "crosstab": html_table(crosstab.astype(object), max_rows, "No clusters."),
         "heatmap": data_uri(section.heatmap) if section.heatmap is not None else None,
-        "slogans": html_table(section.slogans, max_rows, "No slogans: no text was found on two or more designs."),
+        "slogans": html_table(
+            section.slogans, max_rows, "No slogans: no text was found on two or more designs."
+        ),
         "n_slogans": section.n_slogans,
     }
 

@@ -44,7 +44,10 @@ def _positions(tree: pd.DataFrame, n_layers: int) -> dict[tuple[int, int], float
         key = (int(getattr(row, C.PARENT_LAYER)), int(getattr(row, C.PARENT_CLUSTER)))
         children.setdefault(key, []).append((int(getattr(row, C.LAYER)), int(getattr(row, C.CLUSTER))))
     top = n_layers - 1
-    roots = sorted({k for k in children if k[0] == top} | {(top, int(c)) for c in tree.loc[tree[C.PARENT_LAYER] == top, C.PARENT_CLUSTER]})
+    roots = sorted(
+        {k for k in children if k[0] == top}
+        | {(top, int(c)) for c in tree.loc[tree[C.PARENT_LAYER] == top, C.PARENT_CLUSTER]}
+    )
     y: dict[tuple[int, int], float] = {}
     counter = [0.0]
 
@@ -62,7 +65,9 @@ def _positions(tree: pd.DataFrame, n_layers: int) -> dict[tuple[int, int], float
     return y
 
 
-def tree_figure(tree: pd.DataFrame, layers: list[np.ndarray], path: Path, chosen_layer: int | None = None) -> Path:
+def tree_figure(
+    tree: pd.DataFrame, layers: list[np.ndarray], path: Path, chosen_layer: int | None = None
+) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -81,9 +86,19 @@ def tree_figure(tree: pd.DataFrame, layers: list[np.ndarray], path: Path, chosen
         size = int((layers[layer] == cluster).sum())
         colour = "tab:purple" if layer == chosen_layer else "0.35"
         ax.scatter([layer], [pos], s=20 + 600 * size / n, color=colour, alpha=0.8, zorder=2)
-        ax.annotate(f"{cluster} ({size})", (layer, pos), xytext=(6, 0), textcoords="offset points", fontsize=7, va="center")
+        ax.annotate(
+            f"{cluster} ({size})",
+            (layer, pos),
+            xytext=(6, 0),
+            textcoords="offset points",
+            fontsize=7,
+            va="center",
+        )
     ax.set_xticks(range(len(layers)))
-    ax.set_xticklabels([C.layer_column(i) + (" (chosen)" if i == chosen_layer else "") for i in range(len(layers))], fontsize=8)
+    ax.set_xticklabels(
+        [C.layer_column(i) + (" (chosen)" if i == chosen_layer else "") for i in range(len(layers))],
+        fontsize=8,
+    )
     ax.set_yticks([])
     ax.set_xlim(-0.3, len(layers) - 0.4)
     ax.invert_yaxis()
@@ -106,8 +121,12 @@ def giant_clusters_table(layers: list[np.ndarray], chosen_layer: int, max_share:
         for sub_layer in range(chosen_layer - 1, -1, -1):
             subs, counts = np.unique(layers[sub_layer][members], return_counts=True)
             for sub, count in zip(subs.tolist(), counts.tolist()):
-                rows.append((chosen_layer, cluster, float(members.sum() / n), sub_layer, sub, count, count / n))
-    return pd.DataFrame(rows, columns=[C.LAYER, C.CLUSTER, "cluster_share", SUB_LAYER, SUB_CLUSTER, C.SIZE, SHARE])
+                rows.append(
+                    (chosen_layer, cluster, float(members.sum() / n), sub_layer, sub, count, count / n)
+                )
+    return pd.DataFrame(
+        rows, columns=[C.LAYER, C.CLUSTER, "cluster_share", SUB_LAYER, SUB_CLUSTER, C.SIZE, SHARE]
+    )
 
 
 def write_layer_report(

@@ -41,9 +41,15 @@ CROSSTAB = "cluster_by_message_topic"
 SLOGANS = "slogans"
 SAYS_CHARS = 280  # the medoid's text shown on a topic card
 SLOGAN_COLUMNS = {  # slogans.parquet column -> the page's header
-    C.SLOGAN: "slogan", C.N_ACCOUNTS: "accounts", C.N_DESIGNS: "designs", C.N_UNIQUE_IMAGES: "images",
-    C.N_POSTS: "posts", C.FIRST_ACCOUNT: "first account", C.FIRST_POSTED_AT: "first posted",
-    C.LAST_POSTED_AT: "last posted", "topic_name": "message topic",
+    C.SLOGAN: "slogan",
+    C.N_ACCOUNTS: "accounts",
+    C.N_DESIGNS: "designs",
+    C.N_UNIQUE_IMAGES: "images",
+    C.N_POSTS: "posts",
+    C.FIRST_ACCOUNT: "first account",
+    C.FIRST_POSTED_AT: "first posted",
+    C.LAST_POSTED_AT: "last posted",
+    "topic_name": "message topic",
 }
 
 
@@ -76,9 +82,17 @@ class MessageSection:
     facts: str
 
 
-def message_section(run: RunDir, posts: pd.DataFrame, cluster_names: dict[int, str], thumbs: ThumbnailCache,
-                    out: Path, write_table: Callable[[pd.DataFrame, str], None], top_n: int, top_slogans: int,
-                    max_heatmap_clusters: int) -> tuple[MessageSection | None, list[Path], list[str]]:
+def message_section(
+    run: RunDir,
+    posts: pd.DataFrame,
+    cluster_names: dict[int, str],
+    thumbs: ThumbnailCache,
+    out: Path,
+    write_table: Callable[[pd.DataFrame, str], None],
+    top_n: int,
+    top_slogans: int,
+    max_heatmap_clusters: int,
+) -> tuple[MessageSection | None, list[Path], list[str]]:
     """The section, the files written besides the tables (`write_table` writes those), and notes."""
     messages = run.read_optional(C.MESSAGES, [C.IMAGE_ID, C.MESSAGE_TEXT, C.MESSAGE_TOPIC])
     topics, has_text = post_topics(posts, messages)
@@ -89,16 +103,23 @@ def message_section(run: RunDir, posts: pd.DataFrame, cluster_names: dict[int, s
     notes: list[str] = []
     table = run.read_optional(C.MESSAGE_TOPICS)
     if table is None:
-        notes.append(f"no {C.MESSAGE_TOPICS_FILE} (describe did not run): message topics have no names, "
-                     "terms or medoids; run the pipeline with describe.enabled=true")
+        notes.append(
+            f"no {C.MESSAGE_TOPICS_FILE} (describe did not run): message topics have no names, "
+            "terms or medoids; run the pipeline with describe.enabled=true"
+        )
         table = _bare_topic_table(posts, topics)
     names = {int(k): str(n) for k, n in zip(table[C.MESSAGE_TOPIC], table[C.NAME])}
     label = {k: topic_label(k, names) for k in set(topics.tolist()) | set(names)}
-    cells = np.where(topics != NOISE, pd.Series(topics).map(label).to_numpy(), np.where(has_text, NO_TOPIC, NO_TEXT))
+    cells = np.where(
+        topics != NOISE, pd.Series(topics).map(label).to_numpy(), np.where(has_text, NO_TOPIC, NO_TEXT)
+    )
     counts = pd.crosstab(posts[C.CLUSTER].to_numpy(), cells)
-    order = cluster_order(pd.DataFrame({C.MESSAGE_TOPIC: topics}), include_noise=False, column=C.MESSAGE_TOPIC)
-    counts = counts.reindex(index=cluster_order(posts), columns=[label[k] for k in order] + [NO_TOPIC, NO_TEXT],
-                            fill_value=0)
+    order = cluster_order(
+        pd.DataFrame({C.MESSAGE_TOPIC: topics}), include_noise=False, column=C.MESSAGE_TOPIC
+    )
+    counts = counts.reindex(
+        index=cluster_order(posts), columns=[label[k] for k in order] + [NO_TOPIC, NO_TEXT], fill_value=0
+    )
     crosstab = counts.copy()
     crosstab.insert(0, "posts", counts.sum(axis=1))
     crosstab.insert(0, C.NAME, [cluster_label(k, cluster_names) for k in counts.index])
@@ -108,7 +129,9 @@ def message_section(run: RunDir, posts: pd.DataFrame, cluster_names: dict[int, s
     files: list[Path] = []
     heatmap = plot_message_heatmap(counts, cluster_names, out / f"{CROSSTAB}.png", max_heatmap_clusters)
     files.append(heatmap)
-    text_of = {} if messages is None else dict(zip(messages[C.IMAGE_ID].astype(str), messages[C.MESSAGE_TEXT]))
+    text_of = (
+        {} if messages is None else dict(zip(messages[C.IMAGE_ID].astype(str), messages[C.MESSAGE_TEXT]))
+    )
     cards = _cards(table, posts, counts, label, cluster_names, text_of, thumbs, out, top_n)
     files += [card.medoid for card in cards if card.medoid is not None]
     slogans = run.read_optional(C.SLOGANS)
@@ -118,17 +141,23 @@ def message_section(run: RunDir, posts: pd.DataFrame, cluster_names: dict[int, s
         write_table(slogans, SLOGANS)
         page_slogans, n_slogans = _page_slogans(slogans, top_slogans), len(slogans)
     with_text = int(has_text.sum())
-    facts = (f"{with_text:,} of {len(posts):,} posts carry text ({int(posts.loc[has_text, C.IMAGE_ID].nunique()):,} "
-             f"unique images); {int((topics != NOISE).sum()):,} of them fall in {len(order)} message topic"
-             f"{'' if len(order) == 1 else 's'}; {n_slogans:,} slogan{'' if n_slogans == 1 else 's'}")
+    facts = (
+        f"{with_text:,} of {len(posts):,} posts carry text "
+        f"({int(posts.loc[has_text, C.IMAGE_ID].nunique()):,} "
+        f"unique images); {int((topics != NOISE).sum()):,} of them fall in {len(order)} message topic"
+        f"{'' if len(order) == 1 else 's'}; {n_slogans:,} slogan{'' if n_slogans == 1 else 's'}"
+    )
     return MessageSection(cards, crosstab, heatmap, page_slogans, n_slogans, facts), files, notes
 
 
 def post_topics(posts: pd.DataFrame, messages: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
     """Each post's message topic (NOISE: none) and whether its image carries text (is in messages.parquet)."""
     ids = posts[C.IMAGE_ID].astype(str)
-    topic_of = {} if messages is None else dict(zip(messages[C.IMAGE_ID].astype(str),
-                                                    messages[C.MESSAGE_TOPIC].astype(int)))
+    topic_of = (
+        {}
+        if messages is None
+        else dict(zip(messages[C.IMAGE_ID].astype(str), messages[C.MESSAGE_TOPIC].astype(int)))
+    )
     if C.MESSAGE_TOPIC in posts:
         topics = posts[C.MESSAGE_TOPIC].fillna(NOISE).astype("int64").to_numpy()
     else:
@@ -146,22 +175,38 @@ def topic_label(topic: int, names: dict[int, str]) -> str:
 
 
 def _why_none(messages: pd.DataFrame) -> str:
-    return (f"no message topics: {len(messages):,} images carry text but none fell in a topic, so the report "
-            "has no \"What the text says\" section; more text (text=ocr) or a smaller "
-            "messages.clusterer.min_cluster_size may make some")
+    return (
+        f"no message topics: {len(messages):,} images carry text but none fell in a topic, so the report "
+        'has no "What the text says" section; more text (text=ocr) or a smaller '
+        "messages.clusterer.min_cluster_size may make some"
+    )
 
 
 def _bare_topic_table(posts: pd.DataFrame, topics: np.ndarray) -> pd.DataFrame:
     """Topic rows from the posts alone (a run without describe's message_topics.parquet)."""
     frame = pd.DataFrame({C.MESSAGE_TOPIC: topics, C.IMAGE_ID: posts[C.IMAGE_ID].to_numpy()})
     grouped = frame.groupby(C.MESSAGE_TOPIC)[C.IMAGE_ID].agg(["size", "nunique"]).reset_index()
-    return pd.DataFrame({C.MESSAGE_TOPIC: grouped[C.MESSAGE_TOPIC], C.NAME: "", C.SIZE: grouped["size"],
-                         C.N_UNIQUE_IMAGES: grouped["nunique"]})
+    return pd.DataFrame(
+        {
+            C.MESSAGE_TOPIC: grouped[C.MESSAGE_TOPIC],
+            C.NAME: "",
+            C.SIZE: grouped["size"],
+            C.N_UNIQUE_IMAGES: grouped["nunique"],
+        }
+    )
 
 
-def _cards(table: pd.DataFrame, posts: pd.DataFrame, counts: pd.DataFrame, label: dict[int, str],
-           cluster_names: dict[int, str], text_of: dict[str, str], thumbs: ThumbnailCache, out: Path,
-           top_n: int) -> list[TopicCard]:
+def _cards(
+    table: pd.DataFrame,
+    posts: pd.DataFrame,
+    counts: pd.DataFrame,
+    label: dict[int, str],
+    cluster_names: dict[int, str],
+    text_of: dict[str, str],
+    thumbs: ThumbnailCache,
+    out: Path,
+    top_n: int,
+) -> list[TopicCard]:
     path_of = posts.drop_duplicates(C.IMAGE_ID).set_index(C.IMAGE_ID)[C.PATH]
     rows = sorted(table.to_dict("records"), key=lambda r: (int(r[C.MESSAGE_TOPIC]) == NOISE, -int(r[C.SIZE])))
     cards = []
@@ -172,7 +217,10 @@ def _cards(table: pd.DataFrame, posts: pd.DataFrame, counts: pd.DataFrame, label
         card.top_terms = _as_list(row.get(C.TOP_TERMS))[:top_n]
         card.top_hashtags = _as_list(row.get(C.TOP_HASHTAGS))[:top_n]
         card.top_accounts = [f"@{a}" for a in _as_list(row.get(C.TOP_ACCOUNTS))[:top_n]]
-        card.first_posted_at, card.last_posted_at = _day(row.get(C.FIRST_POSTED_AT)), _day(row.get(C.LAST_POSTED_AT))
+        card.first_posted_at, card.last_posted_at = (
+            _day(row.get(C.FIRST_POSTED_AT)),
+            _day(row.get(C.LAST_POSTED_AT)),
+        )
         column = label.get(topic, NO_TOPIC)
         if column in counts.columns:
             spread = counts[column][counts[column] > 0].sort_values(ascending=False, kind="stable").head(3)
@@ -180,8 +228,9 @@ def _cards(table: pd.DataFrame, posts: pd.DataFrame, counts: pd.DataFrame, label
         medoid = row.get(C.MEDOID_IMAGE_ID)
         if isinstance(medoid, str) and medoid:
             card.medoid_image_id = medoid
-            card.says = textwrap.shorten(" / ".join(str(text_of.get(medoid) or "").splitlines()), SAYS_CHARS,
-                                         placeholder=" …")
+            card.says = textwrap.shorten(
+                " / ".join(str(text_of.get(medoid) or "").splitlines()), SAYS_CHARS, placeholder=" …"
+            )
             if medoid in path_of.index:
                 card.medoid = _medoid_file(thumbs, medoid, path_of[medoid], out, topic)
         cards.append(card)
@@ -199,7 +248,8 @@ def _medoid_file(thumbs: ThumbnailCache, image_id: str, source: str, out: Path, 
 
 
 def _page_slogans(slogans: pd.DataFrame, top: int) -> pd.DataFrame:
-    """The top slogans (slogans.parquet is ordered by accounts, then designs, then posts), as the page shows them."""
+    """The top slogans (slogans.parquet is ordered by accounts, then designs, then posts), as the page
+    shows them."""
     shown = slogans.head(top).copy()
     for column in (C.FIRST_POSTED_AT, C.LAST_POSTED_AT):
         shown[column] = [_day(v) for v in shown[column]]
@@ -228,7 +278,9 @@ def _day(value: object) -> str | None:
     return None if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
-def plot_message_heatmap(counts: pd.DataFrame, cluster_names: dict[int, str], path: Path, max_clusters: int) -> Path:
+def plot_message_heatmap(
+    counts: pd.DataFrame, cluster_names: dict[int, str], path: Path, max_clusters: int
+) -> Path:
     """Rows: visual clusters (largest first, noise last; the largest `max_clusters`); columns: message
     topics and the text in no topic; a cell's colour is its share of the cluster's posts with text, its
     number the posts."""
@@ -242,17 +294,32 @@ def plot_message_heatmap(counts: pd.DataFrame, cluster_names: dict[int, str], pa
     width = max(7.0, 0.7 * len(text_columns) + 4.5)
     fig, ax = plt.subplots(figsize=(min(width, 40.0), _height(len(rows)) + 1.6), dpi=DPI)
     image = ax.imshow(shares, aspect="auto", cmap="Purples", vmin=0, vmax=1)
-    ax.set_xticks(range(len(text_columns)), ["\n".join(textwrap.wrap(c, 22)[:3]) for c in text_columns],
-                  fontsize=7, rotation=40, ha="right", rotation_mode="anchor")
+    ax.set_xticks(
+        range(len(text_columns)),
+        ["\n".join(textwrap.wrap(c, 22)[:3]) for c in text_columns],
+        fontsize=7,
+        rotation=40,
+        ha="right",
+        rotation_mode="anchor",
+    )
     totals = counts.loc[rows].sum(axis=1).to_numpy()
-    ylabels = [f"{textwrap.shorten(_numbered(k, cluster_names), 44, placeholder='…')} "
-               f"({int(t):,}/{int(n):,})" for k, t, n in zip(rows, with_text, totals)]
+    ylabels = [
+        f"{textwrap.shorten(_numbered(k, cluster_names), 44, placeholder='…')} ({int(t):,}/{int(n):,})"
+        for k, t, n in zip(rows, with_text, totals)
+    ]
     ax.set_yticks(range(len(rows)), ylabels, fontsize=_tick_font(len(rows)))
     if len(rows) <= 40 and len(text_columns) <= 30:
         for (i, j), n in np.ndenumerate(values):
             if n > 0:
-                ax.text(j, i, f"{int(n):,}", ha="center", va="center", fontsize=7,
-                        color="white" if shares[i, j] > 0.6 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{int(n):,}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if shares[i, j] > 0.6 else "black",
+                )
     ax.set_xlabel("message topic (what the text says)")
     ax.set_ylabel("visual cluster (posts with text / posts)")
     ax.set_title("visual clusters × message topics: share of each cluster's posts with text")
@@ -260,4 +327,12 @@ def plot_message_heatmap(counts: pd.DataFrame, cluster_names: dict[int, str], pa
     return _save(fig, path)
 
 
-__all__ = ["NO_TEXT", "NO_TOPIC", "MessageSection", "TopicCard", "message_section", "post_topics", "topic_label"]
+__all__ = [
+    "NO_TEXT",
+    "NO_TOPIC",
+    "MessageSection",
+    "TopicCard",
+    "message_section",
+    "post_topics",
+    "topic_label",
+]

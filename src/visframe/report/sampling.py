@@ -83,9 +83,7 @@ def draw_sample(
     sheet = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     sheet[MODEL] = model
     if sheet.empty:
-        sheet = pd.DataFrame(
-            columns=[MODEL, CLUSTER, BAND, BAND_RANK, IMAGE_ID, PATH, PROBABILITY]
-        )
+        sheet = pd.DataFrame(columns=[MODEL, CLUSTER, BAND, BAND_RANK, IMAGE_ID, PATH, PROBABILITY])
     meta = [c for c in METADATA if c in sheet.columns]
     columns = [
         MODEL,

@@ -1,6 +1,7 @@
 """The report stage: everything a human reads about one run, under `<run>/report/`.
 
-    result = run(ReportInputs(run_dir, manifest, assignments, metrics, warnings, run_info, notes), cfg.report, context)
+    inputs = ReportInputs(run_dir, manifest, assignments, metrics, warnings, run_info, notes)
+    result = run(inputs, cfg.report, context)
     result.files     # what was written (report.html, plots, montages, tables, the sampling sheet)
     result.notes     # what was skipped and why (also on the page)
 

@@ -121,17 +121,36 @@ def krippendorff_alpha_table(matrix: CodingMatrix) -> list[AlphaRow]:
                 if names is not None:
                     data[r, u] = float(code in names)
         if not shared:
-            rows.append(AlphaRow(code, 0, len(matrix.coders), float("nan"),
-                                 "undefined: no image has been coded by two coders yet"))
+            rows.append(
+                AlphaRow(
+                    code,
+                    0,
+                    len(matrix.coders),
+                    float("nan"),
+                    "undefined: no image has been coded by two coders yet",
+                )
+            )
             continue
         values = data[~np.isnan(data)]
         if np.unique(values).size < 2:
-            answer = "every coder applied it to every" if values.size and values[0] == 1 else "no coder applied it to any"
-            rows.append(AlphaRow(code, len(shared), len(matrix.coders), float("nan"),
-                                 f"undefined: {answer} shared image (no variation)"))
+            answer = (
+                "every coder applied it to every"
+                if values.size and values[0] == 1
+                else "no coder applied it to any"
+            )
+            rows.append(
+                AlphaRow(
+                    code,
+                    len(shared),
+                    len(matrix.coders),
+                    float("nan"),
+                    f"undefined: {answer} shared image (no variation)",
+                )
+            )
             continue
-        value = float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal",
-                                         value_domain=[0.0, 1.0]))
+        value = float(
+            krippendorff.alpha(reliability_data=data, level_of_measurement="nominal", value_domain=[0.0, 1.0])
+        )
         rows.append(AlphaRow(code, len(shared), len(matrix.coders), value))
     return rows
 
@@ -155,16 +174,20 @@ def disagreements(matrix: CodingMatrix, clusters: dict[str, int]) -> list[Disagr
         if union == common:
             continue
         order = {name: k for k, name in enumerate(matrix.codes)}
-        found.append(Disagreement(
-            image_id=image_id,
-            cluster=int(clusters.get(image_id, -1)),
-            disputed=sorted(union - common, key=lambda n: order.get(n, len(order))),
-            by_coder={
-                c: (sorted(matrix.given[(image_id, c)], key=lambda n: order.get(n, len(order))),
-                    matrix.memos.get((image_id, c), ""))
-                for c in coders
-            },
-        ))
+        found.append(
+            Disagreement(
+                image_id=image_id,
+                cluster=int(clusters.get(image_id, -1)),
+                disputed=sorted(union - common, key=lambda n: order.get(n, len(order))),
+                by_coder={
+                    c: (
+                        sorted(matrix.given[(image_id, c)], key=lambda n: order.get(n, len(order))),
+                        matrix.memos.get((image_id, c), ""),
+                    )
+                    for c in coders
+                },
+            )
+        )
     found.sort(key=lambda d: (-len(d.disputed), d.cluster, d.image_id))
     return found
 
@@ -175,8 +198,10 @@ def cluster_code_distribution(matrix: CodingMatrix, clusters: dict[str, int]) ->
     columns = [C.CLUSTER, "code", "n_images", "n_reviews", "n_applied", "share"]
     per_cluster: dict[int, dict[str, Any]] = {}
     for (image_id, _coder), names in matrix.given.items():
-        entry = per_cluster.setdefault(int(clusters.get(image_id, -1)),
-                                       {"images": set(), "reviews": 0, "applied": dict.fromkeys(matrix.codes, 0)})
+        entry = per_cluster.setdefault(
+            int(clusters.get(image_id, -1)),
+            {"images": set(), "reviews": 0, "applied": dict.fromkeys(matrix.codes, 0)},
+        )
         entry["images"].add(image_id)
         entry["reviews"] += 1
         for name in names:
@@ -187,20 +212,53 @@ def cluster_code_distribution(matrix: CodingMatrix, clusters: dict[str, int]) ->
         for code, n in entry["applied"].items()
     ]
     return pd.DataFrame(rows, columns=columns).astype(
-        {C.CLUSTER: "int64", "n_images": "int64", "n_reviews": "int64", "n_applied": "int64", "share": "float64"}
+        {
+            C.CLUSTER: "int64",
+            "n_images": "int64",
+            "n_reviews": "int64",
+            "n_applied": "int64",
+            "share": "float64",
+        }
     )
 
 
 def agreement_frame(kappas: list[KappaRow], alphas: list[AlphaRow]) -> pd.DataFrame:
     """Both statistics in one long table, for the CSV download."""
     rows = [
-        {"statistic": "cohen_kappa", "code": k.code, "coder_a": k.coder_a, "coder_b": k.coder_b,
-         "n_images": k.n_images, "value": k.kappa, "observed_agreement": k.observed_agreement, "note": k.note}
+        {
+            "statistic": "cohen_kappa",
+            "code": k.code,
+            "coder_a": k.coder_a,
+            "coder_b": k.coder_b,
+            "n_images": k.n_images,
+            "value": k.kappa,
+            "observed_agreement": k.observed_agreement,
+            "note": k.note,
+        }
         for k in kappas
     ] + [
-        {"statistic": "krippendorff_alpha", "code": a.code, "coder_a": "", "coder_b": "",
-         "n_images": a.n_images, "value": a.alpha, "observed_agreement": np.nan, "note": a.note}
+        {
+            "statistic": "krippendorff_alpha",
+            "code": a.code,
+            "coder_a": "",
+            "coder_b": "",
+            "n_images": a.n_images,
+            "value": a.alpha,
+            "observed_agreement": np.nan,
+            "note": a.note,
+        }
         for a in alphas
     ]
-    return pd.DataFrame(rows, columns=["statistic", "code", "coder_a", "coder_b", "n_images", "value",
-                                       "observed_agreement", "note"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "statistic",
+            "code",
+            "coder_a",
+            "coder_b",
+            "n_images",
+            "value",
+            "observed_agreement",
+            "note",
+        ],
+    )

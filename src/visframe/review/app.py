@@ -62,8 +62,11 @@ def _add_guard(app: FastAPI, access: AccessToken, allowed_hosts: list[str] | Non
 
 async def _http_error(request: Request, error: HTTPException) -> Response:
     message = html.escape(str(error.detail))
-    return HTMLResponse(f'<div class="error" role="alert">{message}</div>', status_code=error.status_code,
-                        headers=getattr(error, "headers", None))
+    return HTMLResponse(
+        f'<div class="error" role="alert">{message}</div>',
+        status_code=error.status_code,
+        headers=getattr(error, "headers", None),
+    )
 
 
 def create_app(
@@ -91,8 +94,9 @@ def create_app(
     limits = limits or Limits()
     app = FastAPI(title="visframe review", docs_url=None, redoc_url=None, openapi_url=None)
     # The one thing on app.state: the typed context every route (the map's too) gets through Depends.
-    app.state.review = ReviewContext(run=run, store=store, csrf=Csrf(secret), limits=limits,
-                                     tracking_uri=tracking_uri, page_size=page_size)
+    app.state.review = ReviewContext(
+        run=run, store=store, csrf=Csrf(secret), limits=limits, tracking_uri=tracking_uri, page_size=page_size
+    )
     _add_guard(app, access, allowed_hosts)
     app.add_middleware(BodyLimit, limits=limits)
     app.add_exception_handler(HTTPException, _http_error)

@@ -13,7 +13,8 @@ proxy, pass --proxy-headers so the app trusts X-Forwarded-Proto from --forwarded
 (default 127.0.0.1) and marks its cookies Secure.
 
 An MLflow run's artifacts (the manifest, assignments, texts and clusters tables, the message
-topics and slogans when the run made them, the report's sampling sheet) are downloaded to `<cache_dir>/review/<run_id>/`, which then holds review.db
+topics and slogans when the run made them, the report's sampling sheet) are downloaded to
+`<cache_dir>/review/<run_id>/`, which then holds review.db
 unless --db says otherwise.
 """
 
@@ -35,8 +36,15 @@ log = logging.getLogger("visframe.review")
 
 MLFLOW_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 REQUIRED_ARTIFACTS = (C.MANIFEST_FILE, C.ASSIGNMENTS_FILE)
-OPTIONAL_ARTIFACTS = (f"{C.REPORT_DIR}/{C.SAMPLING_SHEET_FILE}", C.CLUSTERS_FILE, C.TEXTS_FILE,
-                      C.METRICS_FILE, C.MESSAGES_FILE, C.MESSAGE_TOPICS_FILE, C.SLOGANS_FILE)
+OPTIONAL_ARTIFACTS = (
+    f"{C.REPORT_DIR}/{C.SAMPLING_SHEET_FILE}",
+    C.CLUSTERS_FILE,
+    C.TEXTS_FILE,
+    C.METRICS_FILE,
+    C.MESSAGES_FILE,
+    C.MESSAGE_TOPICS_FILE,
+    C.SLOGANS_FILE,
+)
 TOKEN_ENV = "VISFRAME_REVIEW_TOKEN"
 DEFAULT_PORT = 8765
 
@@ -44,23 +52,40 @@ DEFAULT_PORT = 8765
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="visframe-review",
-        description="Code a visframe run's images in the browser: codebook, several coders, agreement, exports.",
+        description=(
+            "Code a visframe run's images in the browser: codebook, several coders, agreement, exports."
+        ),
     )
     parser.add_argument("run", metavar="RUN", help="a run directory, or an MLflow run id (32 hex digits)")
-    parser.add_argument("--db", help="SQLAlchemy URL of the code store (default: sqlite:///<run dir>/review.db)")
+    parser.add_argument(
+        "--db", help="SQLAlchemy URL of the code store (default: sqlite:///<run dir>/review.db)"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
-    parser.add_argument("--token-file", type=Path, default=None,
-                        help=f"file holding the shared access token (else ${TOKEN_ENV}); required when "
-                        "--host is not loopback")
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        default=None,
+        help=f"file holding the shared access token (else ${TOKEN_ENV}); required when "
+        "--host is not loopback",
+    )
     parser.add_argument("--token", default=None, help=argparse.SUPPRESS)  # refused: argv shows in ps
-    parser.add_argument("--proxy-headers", action="store_true",
-                        help="behind an HTTPS reverse proxy: trust its X-Forwarded-Proto/For (cookies get Secure)")
-    parser.add_argument("--forwarded-allow-ips", default="127.0.0.1",
-                        help="proxies trusted with --proxy-headers (default 127.0.0.1)")
-    parser.add_argument("--tracking-uri", default=None,
-                        help="MLflow tracking URI for run ids and exports (default: $MLFLOW_TRACKING_URI, "
-                        "else ./mlruns/mlflow.db when it exists, as the pipeline writes it)")
+    parser.add_argument(
+        "--proxy-headers",
+        action="store_true",
+        help="behind an HTTPS reverse proxy: trust its X-Forwarded-Proto/For (cookies get Secure)",
+    )
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="proxies trusted with --proxy-headers (default 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--tracking-uri",
+        default=None,
+        help="MLflow tracking URI for run ids and exports (default: $MLFLOW_TRACKING_URI, "
+        "else ./mlruns/mlflow.db when it exists, as the pipeline writes it)",
+    )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser.parse_args(argv)
 
@@ -107,7 +132,9 @@ def resolve_run_dir(run: str, tracking_uri: str | None) -> Path:
         return path.resolve()
     if MLFLOW_RUN_ID.fullmatch(run):
         return download_run(run, tracking_uri)
-    raise SystemExit(f"visframe-review: {run!r} is neither a run directory nor an MLflow run id (32 hex digits)")
+    raise SystemExit(
+        f"visframe-review: {run!r} is neither a run directory nor an MLflow run id (32 hex digits)"
+    )
 
 
 def read_token(args: argparse.Namespace) -> str | None:
@@ -121,8 +148,10 @@ def read_token(args: argparse.Namespace) -> str | None:
         try:
             return args.token_file.expanduser().read_text(encoding="utf-8").strip() or None
         except OSError as error:
-            raise VisframeError(f"cannot read --token-file {args.token_file}: {error.strerror}",
-                                fix="give a readable file holding only the token") from error
+            raise VisframeError(
+                f"cannot read --token-file {args.token_file}: {error.strerror}",
+                fix="give a readable file holding only the token",
+            ) from error
     return os.environ.get(TOKEN_ENV, "").strip() or None
 
 
@@ -165,10 +194,18 @@ def main(argv: list[str] | None = None) -> int:
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"visframe-review: {run.n_images} images in {len(run.clusters)} clusters from {run_dir}")
     print(f"visframe-review: codes in {store.engine.url.render_as_string(hide_password=True)}")
-    print(f"visframe-review: open http://{shown_host}:{args.port}/" + ("?token=<your token>" if token else ""))
+    print(
+        f"visframe-review: open http://{shown_host}:{args.port}/" + ("?token=<your token>" if token else "")
+    )
     install_access_log_scrubber()
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=args.proxy_headers,
-                forwarded_allow_ips=args.forwarded_allow_ips)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
     return 0
 
 

@@ -77,8 +77,9 @@ class ReviewContext:
         self.messages = RunMessages(self.run)  # message topics and slogans, read on first need
         self.has_map = False  # set by create_app once every router is included
 
-    def render(self, request: Request, name: str, coder: str | None, status_code: int = 200,
-               **context: Any) -> Response:
+    def render(
+        self, request: Request, name: str, coder: str | None, status_code: int = 200, **context: Any
+    ) -> Response:
         progress = self.store.progress(self.all_ids)
         context.update(
             run=self.run,
@@ -103,8 +104,15 @@ class ReviewContext:
         position = int(self.run.members(cluster).get_loc(image_id))
         return cluster, (position // self.page_size) * self.page_size
 
-    def panel(self, record: dict[str, Any], coder: str | None, codebook, saved: dict | None = None,
-              message: str = "", error: str = "") -> dict[str, Any]:
+    def panel(
+        self,
+        record: dict[str, Any],
+        coder: str | None,
+        codebook,
+        saved: dict | None = None,
+        message: str = "",
+        error: str = "",
+    ) -> dict[str, Any]:
         """What the coding panel of one image shows (`saved` from codings_by_image, else the store)."""
         image_id = record[C.IMAGE_ID]
         if saved is not None:
@@ -112,8 +120,15 @@ class ReviewContext:
             done = image_id in saved
         else:
             chosen, memo, done = self.store.coding_for(image_id, coder) if coder else (set(), "", False)
-        return {"image": record, "codebook": codebook, "chosen": chosen, "memo": memo, "saved": done,
-                "message": message, "error": error}
+        return {
+            "image": record,
+            "codebook": codebook,
+            "chosen": chosen,
+            "memo": memo,
+            "saved": done,
+            "message": message,
+            "error": error,
+        }
 
     def panels(self, records: list[dict[str, Any]], coder: str | None) -> list[dict[str, Any]]:
         codebook = self.store.codebook()

@@ -55,8 +55,11 @@ async def verified_form(request: Request, ctx: Ctx) -> FormData:
     """The request's form, once its type, CSRF token and field lengths are checked."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in FORM_TYPES:
-        raise HTTPException(status_code=415, detail=f"send this as an HTML form ({FORM_TYPES[0]} or "
-                            f"{FORM_TYPES[1]}), not {kind or 'a body without a type'}")
+        raise HTTPException(
+            status_code=415,
+            detail=f"send this as an HTML form ({FORM_TYPES[0]} or "
+            f"{FORM_TYPES[1]}), not {kind or 'a body without a type'}",
+        )
     try:
         form = await request.form(max_part_size=ctx.limits.upload_bytes)
     except Exception as error:

@@ -37,7 +37,9 @@ def codes_frame(run: ReviewRun, store: ReviewStore) -> pd.DataFrame:
     reviews = store.reviews_frame().rename(columns={_STORE_UPDATED_AT: C.SAVED_AT})
     codings = store.codings_frame()
     descriptions = {c.name: c.description for c in store.codebook()}
-    merged = reviews.merge(codings[[C.IMAGE_ID, C.CODER, C.CODE, C.CODED_AT]], on=[C.IMAGE_ID, C.CODER], how="left")
+    merged = reviews.merge(
+        codings[[C.IMAGE_ID, C.CODER, C.CODE, C.CODED_AT]], on=[C.IMAGE_ID, C.CODER], how="left"
+    )
     merged = merged.merge(store.human_clusters(), on=[C.IMAGE_ID, C.CODER], how="outer")
     merged[C.RUN_ID] = run.run_id
     # A review without codes: its "coded_at" is when it was saved.
@@ -58,8 +60,10 @@ def codes_frame(run: ReviewRun, store: ReviewStore) -> pd.DataFrame:
 def clusters_frame(run: ReviewRun, store: ReviewStore) -> pd.DataFrame:
     """One row per cluster: its automatic name beside the coders' name, and its size."""
     human = store.cluster_names()
-    rows = [(run.run_id, c.cluster, c.name or None, human.get(c.cluster), c.n_posts, c.n_images)
-            for c in run.clusters]
+    rows = [
+        (run.run_id, c.cluster, c.name or None, human.get(c.cluster), c.n_posts, c.n_images)
+        for c in run.clusters
+    ]
     frame = pd.DataFrame(rows, columns=CLUSTERS_COLUMNS)
     for column in (C.RUN_ID, C.NAME, C.HUMAN_NAME):
         frame[column] = frame[column].astype("string")

@@ -82,33 +82,39 @@ def labelstudio_tasks(run: ReviewRun, image_url: Callable[[str], str], embed: bo
             path = files.path_for(image_id)
             source = (_data_uri(path) if path is not None and path.is_file() else None) or source
         choice = cluster_choice(row[C.CLUSTER])
-        tasks.append({
-            "data": {
-                "image": source,
-                C.IMAGE_ID: image_id,
-                C.RUN_ID: run.run_id,
-                C.CLUSTER: int(row[C.CLUSTER]),
-                C.PROBABILITY: float(row[C.PROBABILITY]),
-                C.BAND: row[C.BAND],
-                C.CAPTION: row[C.CAPTION],
-                C.HASHTAGS: " ".join(row[C.HASHTAGS]),
-                C.ACCOUNT: row[C.ACCOUNT],
-                C.LIKES: row[C.LIKES],
-                C.POSTED_AT: row[C.POSTED_AT],
-                C.ALT_TEXT: row[C.ALT_TEXT],
-            },
-            "predictions": [{
-                "model_version": f"visframe:{run.run_id}",
-                "score": float(row[C.PROBABILITY]),
-                "result": [{
-                    "id": f"cluster-{image_id}",
-                    "from_name": CLUSTER_FIELD,
-                    "to_name": "image",
-                    "type": "choices",
-                    "value": {"choices": [choice]},
-                }],
-            }],
-        })
+        tasks.append(
+            {
+                "data": {
+                    "image": source,
+                    C.IMAGE_ID: image_id,
+                    C.RUN_ID: run.run_id,
+                    C.CLUSTER: int(row[C.CLUSTER]),
+                    C.PROBABILITY: float(row[C.PROBABILITY]),
+                    C.BAND: row[C.BAND],
+                    C.CAPTION: row[C.CAPTION],
+                    C.HASHTAGS: " ".join(row[C.HASHTAGS]),
+                    C.ACCOUNT: row[C.ACCOUNT],
+                    C.LIKES: row[C.LIKES],
+                    C.POSTED_AT: row[C.POSTED_AT],
+                    C.ALT_TEXT: row[C.ALT_TEXT],
+                },
+                "predictions": [
+                    {
+                        "model_version": f"visframe:{run.run_id}",
+                        "score": float(row[C.PROBABILITY]),
+                        "result": [
+                            {
+                                "id": f"cluster-{image_id}",
+                                "from_name": CLUSTER_FIELD,
+                                "to_name": "image",
+                                "type": "choices",
+                                "value": {"choices": [choice]},
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
     return tasks
 
 
@@ -116,13 +122,18 @@ def labelstudio_config(run: ReviewRun, codebook: list[tuple[str, str]]) -> str:
     """A labeling config matching the exported tasks and the codebook ((name, description) pairs)."""
     clusters = "\n".join(f"    <Choice value={quoteattr(cluster_choice(c))}/>" for c in run.cluster_ids())
     codes = "\n".join(
-        f"    <Choice value={quoteattr(name)} hint={quoteattr(description)}/>" for name, description in codebook
+        f"    <Choice value={quoteattr(name)} hint={quoteattr(description)}/>"
+        for name, description in codebook
     )
     # Label Studio refuses a Choices without a Choice: an empty codebook gets the text box alone.
-    choices = (f"""  <Choices name="{CODES_FIELD}" toName="image" choice="multiple">
+    choices = (
+        f"""  <Choices name="{CODES_FIELD}" toName="image" choice="multiple">
 {codes}
   </Choices>
-""" if codebook else "")
+"""
+        if codebook
+        else ""
+    )
     return f"""<View>
   <Image name="image" value="$image"/>
   <Text name="caption" value="$caption"/>
@@ -157,20 +168,27 @@ class Answer:
 
 
 def parse_users(payload: bytes | str | None) -> dict[int, str]:
-    """Label Studio's users (`GET /api/users/`: a list, or {"results": [...]}) as id → e-mail (else username)."""
+    """Label Studio's users (`GET /api/users/`: a list, or {"results": [...]}) as id → e-mail (else
+    username)."""
     if not payload:
         return {}
     try:
         users = json.loads(payload)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"the users file is not JSON ({error}): save Label Studio's /api/users/ answer") from error
+        raise ValueError(
+            f"the users file is not JSON ({error}): save Label Studio's /api/users/ answer"
+        ) from error
     users = users.get("results", users) if isinstance(users, dict) else users
     if not isinstance(users, list):
         # ValueError, as for every unreadable upload: the import form shows it (a TypeError would not be).
         raise ValueError("the users file should be a list of users ({id, email}) as /api/users/ gives")  # noqa: TRY004
     found = {}
     for user in users:
-        if isinstance(user, dict) and isinstance(user.get("id"), int) and (user.get("email") or user.get("username")):
+        if (
+            isinstance(user, dict)
+            and isinstance(user.get("id"), int)
+            and (user.get("email") or user.get("username"))
+        ):
             found[user["id"]] = str(user.get("email") or user.get("username"))
     return found
 
@@ -247,16 +265,24 @@ def _min_values(value) -> list[str]:
 
 def _min_annotations(task: dict[str, Any]) -> list[dict[str, Any]]:
     """JSON_MIN rows carry the answer on the task itself, one row per annotation."""
-    result = [{"from_name": CODES_FIELD, "value": {"choices": _min_values(task.get(CODES_FIELD))}},
-              {"from_name": NEW_CODES_FIELD, "value": {"text": _min_values(task.get(NEW_CODES_FIELD))}},
-              {"from_name": MEMO_FIELD, "value": {"text": _min_values(task.get(MEMO_FIELD))}}]
+    result = [
+        {"from_name": CODES_FIELD, "value": {"choices": _min_values(task.get(CODES_FIELD))}},
+        {"from_name": NEW_CODES_FIELD, "value": {"text": _min_values(task.get(NEW_CODES_FIELD))}},
+        {"from_name": MEMO_FIELD, "value": {"text": _min_values(task.get(MEMO_FIELD))}},
+    ]
     for name in (CLUSTER_FIELD, OLD_CLUSTER_FIELD):
         answer = task.get(name)
         # An old config's `cluster` answer replaced data.cluster: a number there is still the run's data.
         if answer is not None and not isinstance(answer, (int, float)):
             result.append({"from_name": name, "value": {"choices": _min_values(answer)}})
-    return [{"result": result, "completed_by": task.get("annotator"), "updated_at": task.get("updated_at"),
-             "created_at": task.get("created_at")}]
+    return [
+        {
+            "result": result,
+            "completed_by": task.get("annotator"),
+            "updated_at": task.get("updated_at"),
+            "created_at": task.get("created_at"),
+        }
+    ]
 
 
 # A Label Studio export nests about 6 levels deep; 64 leaves room and stops a nesting bomb.
@@ -275,8 +301,10 @@ def parse_export(payload: bytes | str) -> list[dict[str, Any]]:
     raw = payload.encode("utf-8") if isinstance(payload, str) else payload
     depth = json_depth(raw)
     if depth > MAX_JSON_DEPTH:
-        raise ValueError(f"this JSON nests {depth} levels deep; a Label Studio export nests a few "
-                         f"(at most {MAX_JSON_DEPTH} accepted): export the project again as JSON or JSON_MIN")
+        raise ValueError(
+            f"this JSON nests {depth} levels deep; a Label Studio export nests a few "
+            f"(at most {MAX_JSON_DEPTH} accepted): export the project again as JSON or JSON_MIN"
+        )
     try:
         tasks = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
@@ -289,7 +317,10 @@ def parse_export(payload: bytes | str) -> list[dict[str, Any]]:
 
 
 def import_annotations(
-    run: ReviewRun, store: ReviewStore, payload: bytes | str, coder: str | None = None,
+    run: ReviewRun,
+    store: ReviewStore,
+    payload: bytes | str,
+    coder: str | None = None,
     users: Mapping[int, str] | None = None,
 ) -> ImportSummary:
     """Write each annotation's codes and memo into the store (codes missing from the codebook are added),
@@ -310,13 +341,17 @@ def import_annotations(
         if annotations is None:
             annotations = _min_annotations(task)
         latest: dict[str, dict[str, Any]] = {}
-        for annotation in sorted(annotations, key=lambda a: str(a.get("updated_at") or a.get("created_at") or "")):
+        for annotation in sorted(
+            annotations, key=lambda a: str(a.get("updated_at") or a.get("created_at") or "")
+        ):
             if annotation.get("was_cancelled"):
                 summary.skipped.append(f"task {number}: a cancelled annotation")
                 continue
             who = coder or _coder_of(annotation, users)
             if not who:
-                summary.skipped.append(f"task {number}: an annotation without completed_by (give a coder name)")
+                summary.skipped.append(
+                    f"task {number}: an annotation without completed_by (give a coder name)"
+                )
                 continue
             latest[who] = annotation  # a coder's later annotation of the same task wins
         for who, annotation in latest.items():
@@ -324,8 +359,16 @@ def import_annotations(
     return summary
 
 
-def _save(run: ReviewRun, store: ReviewStore, image_id: str, who: str, annotation: dict[str, Any],
-          codebook: dict[str, int], summary: ImportSummary, number: int) -> None:
+def _save(
+    run: ReviewRun,
+    store: ReviewStore,
+    image_id: str,
+    who: str,
+    annotation: dict[str, Any],
+    codebook: dict[str, int],
+    summary: ImportSummary,
+    number: int,
+) -> None:
     answer = _read_result(annotation.get("result") or [])
     ids = []
     try:

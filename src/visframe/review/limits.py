@@ -24,8 +24,13 @@ MAX_FORM_BYTES = 1 * MiB
 MAX_UPLOAD_BYTES = 64 * MiB
 UPLOAD_PATHS = ("/import/labelstudio",)
 MAX_ID_DIGITS = 18  # every 18-digit number fits a signed 64-bit integer
-FIELD_CAPS = {"memo": MAX_MEMO_CHARS, "description": MAX_DESCRIPTION_CHARS, "name": MAX_CODE_NAME_CHARS,
-              "coder": 64, "q": 500}
+FIELD_CAPS = {
+    "memo": MAX_MEMO_CHARS,
+    "description": MAX_DESCRIPTION_CHARS,
+    "name": MAX_CODE_NAME_CHARS,
+    "coder": 64,
+    "q": 500,
+}
 DEFAULT_FIELD_CAP = 1_000
 OVER_LIMIT = "visframe.body_over_limit"  # set in the ASGI scope when a streamed body passed its limit
 
@@ -43,22 +48,29 @@ class Limits:
     def check_field(self, name: str, value: str) -> None:
         cap = self.field_caps.get(name, self.default_field_cap)
         if len(value) > cap:
-            raise HTTPException(status_code=413, detail=(
-                f"the {name} field is at most {cap:,} characters (this one has {len(value):,}): "
-                "shorten it and save again"))
+            raise HTTPException(
+                status_code=413,
+                detail=(
+                    f"the {name} field is at most {cap:,} characters (this one has {len(value):,}): "
+                    "shorten it and save again"
+                ),
+            )
 
 
 def too_large(limit: int) -> HTTPException:
-    return HTTPException(status_code=413, detail=(
-        f"request body too large: this page accepts at most {limit / MiB:g} MiB"))
+    return HTTPException(
+        status_code=413, detail=(f"request body too large: this page accepts at most {limit / MiB:g} MiB")
+    )
 
 
 def parse_id(value: str, what: str = "id") -> int:
     """A non-negative id that fits a SQL integer, or 400."""
     text = (value or "").strip()
     if not text.isdigit() or not text.isascii() or len(text) > MAX_ID_DIGITS:
-        raise HTTPException(status_code=400, detail=f"{what} must be a whole number of at most "
-                            f"{MAX_ID_DIGITS} digits, not {text[:40]!r}")
+        raise HTTPException(
+            status_code=400,
+            detail=f"{what} must be a whole number of at most {MAX_ID_DIGITS} digits, not {text[:40]!r}",
+        )
     return int(text)
 
 
@@ -103,7 +115,15 @@ class BodyLimit:
 
 async def _send_413(send: Send, limit: int) -> None:
     body = too_large(limit).detail.encode("utf-8")
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -63,9 +63,15 @@ class Categorical:
     values: np.ndarray | None = None  # cluster colourings: the cluster number of each code
 
     def as_json(self, key: str) -> dict:
-        return {"key": key, "kind": "category", "ordered": self.ordered,
-                "categories": [{"code": i, "label": lab, "count": int(n)}
-                               for i, (lab, n) in enumerate(zip(self.labels, self.counts))]}
+        return {
+            "key": key,
+            "kind": "category",
+            "ordered": self.ordered,
+            "categories": [
+                {"code": i, "label": lab, "count": int(n)}
+                for i, (lab, n) in enumerate(zip(self.labels, self.counts))
+            ],
+        }
 
 
 def _categorical(values: pa.Array, top: int = TOP_CATEGORIES, ordered: bool = False) -> Categorical:
@@ -96,8 +102,10 @@ def _categorical(values: pa.Array, top: int = TOP_CATEGORIES, ordered: bool = Fa
 def _label_clusters(values: np.ndarray, names: dict[int, str]) -> Categorical:
     ids, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
     if len(ids) > MAX_CODE:
-        raise InputError(f"the map can colour at most {MAX_CODE} clusters; this run has {len(ids)}",
-                         fix="colour by a coarser cluster layer")
+        raise InputError(
+            f"the map can colour at most {MAX_CODE} clusters; this run has {len(ids)}",
+            fix="colour by a coarser cluster layer",
+        )
     labels = ["noise" if c == C.NOISE else names.get(int(c), f"cluster {int(c)}") for c in ids]
     return Categorical(codes=inverse.astype(np.uint16), labels=labels, counts=counts.tolist(), values=ids)
 
@@ -133,8 +141,15 @@ class MapData:
         probability = np.nan_to_num(table[C.PROBABILITY].to_numpy().astype(np.float32), nan=0.0)
         names = files.cluster_names_by_layer()
         cluster = _label_clusters(table[C.CLUSTER].to_numpy(), names.get(-1, {}))
-        return cls(files, xy, probability, cluster, C.layer_columns(columns), names,
-                   has_message_topics=C.MESSAGE_TOPIC in columns)
+        return cls(
+            files,
+            xy,
+            probability,
+            cluster,
+            C.layer_columns(columns),
+            names,
+            has_message_topics=C.MESSAGE_TOPIC in columns,
+        )
 
     @property
     def assignments(self) -> pa.Table:
@@ -155,15 +170,26 @@ class MapData:
         """float32 xy (2n) | float32 probability (n) | uint16 cluster code (n), little-endian."""
         with self._lock:
             if "points" not in self._cache:
-                self._cache["points"] = b"".join((self.xy.astype("<f4").tobytes(),
-                                                  self.probability.astype("<f4").tobytes(),
-                                                  self.cluster.codes.astype("<u2").tobytes()))
+                self._cache["points"] = b"".join(
+                    (
+                        self.xy.astype("<f4").tobytes(),
+                        self.probability.astype("<f4").tobytes(),
+                        self.cluster.codes.astype("<u2").tobytes(),
+                    )
+                )
             return self._cache["points"]
 
     def colourings(self) -> list[dict]:
-        keys = [{"key": k, "label": v} for k, v in COLOURINGS.items()
-                if k != C.MESSAGE_TOPIC or self.has_message_topics]
-        return keys[:1] + [{"key": c, "label": f"layer {c[len(C.CLUSTER_LAYER_PREFIX):]}"} for c in self.layers] + keys[1:]
+        keys = [
+            {"key": k, "label": v}
+            for k, v in COLOURINGS.items()
+            if k != C.MESSAGE_TOPIC or self.has_message_topics
+        ]
+        return (
+            keys[:1]
+            + [{"key": c, "label": f"layer {c[len(C.CLUSTER_LAYER_PREFIX) :]}"} for c in self.layers]
+            + keys[1:]
+        )
 
     # -- metadata: one manifest column at a time, aligned to the posts ---------------------------
     def _manifest_rows(self) -> pa.Array | None:
@@ -199,8 +225,9 @@ class MapData:
             tags = self.meta_column(C.HASHTAGS).combine_chunks()  # older manifests: derive the keys
             flat = [hashtag_key(t) for t in pc.list_flatten(tags).to_pylist()]
             offsets = pc.subtract(tags.offsets, tags.offsets[0])
-            return pa.chunked_array([pa.ListArray.from_arrays(offsets, pa.array(flat, pa.string()),
-                                                              mask=tags.is_null())])
+            return pa.chunked_array(
+                [pa.ListArray.from_arrays(offsets, pa.array(flat, pa.string()), mask=tags.is_null())]
+            )
         kind = pa.list_(pa.string()) if name in (C.HASHTAGS, C.HASHTAG_KEYS) else pa.string()
         return pa.chunked_array([pa.nulls(self.n, kind)])
 
@@ -233,13 +260,14 @@ class MapData:
 
     def _build_colouring(self, key: str) -> Categorical:
         if key in self.layers:
-            layer = int(key[len(C.CLUSTER_LAYER_PREFIX):])
+            layer = int(key[len(C.CLUSTER_LAYER_PREFIX) :])
             values = self.files.read_arrow(C.ASSIGNMENTS, [key])[key].to_numpy()
             return _label_clusters(values, self.names.get(layer, {}))
         if key == "noise":  # from the cluster codes in memory: no file read
             noise = self.cluster.values[self.cluster.codes] == C.NOISE
-            return Categorical(noise.astype(np.uint16), ["clustered", "noise"],
-                               [int((~noise).sum()), int(noise.sum())])
+            return Categorical(
+                noise.astype(np.uint16), ["clustered", "noise"], [int((~noise).sum()), int(noise.sum())]
+            )
         if key == "account":
             return _categorical(self.meta_column(C.ACCOUNT))
         if key == "month":
@@ -260,8 +288,12 @@ class MapData:
         else:
             non_empty = pc.greater(pc.utf8_length(pc.fill_null(texts[C.TEXT], "")), 0)
             with_text = pc.filter(texts[C.IMAGE_ID], non_empty)
-            read = pc.is_in(self.assignments[C.IMAGE_ID], value_set=texts[C.IMAGE_ID].combine_chunks()).to_numpy(zero_copy_only=False)
-            has = pc.is_in(self.assignments[C.IMAGE_ID], value_set=with_text.combine_chunks()).to_numpy(zero_copy_only=False)
+            read = pc.is_in(
+                self.assignments[C.IMAGE_ID], value_set=texts[C.IMAGE_ID].combine_chunks()
+            ).to_numpy(zero_copy_only=False)
+            has = pc.is_in(self.assignments[C.IMAGE_ID], value_set=with_text.combine_chunks()).to_numpy(
+                zero_copy_only=False
+            )
             codes = np.where(has, 0, np.where(read, 1, 2)).astype(np.uint16)
         counts = np.bincount(codes, minlength=3)
         return Categorical(codes, ["has text", "no text", "not read"], counts.tolist())
@@ -275,21 +307,29 @@ class MapData:
         with_text = self.files.read_arrow_optional(C.MESSAGES, [C.IMAGE_ID])
         no_topic_label = NO_TEXT_OR_TOPIC
         if with_text is not None:
-            has_text = pc.is_in(self.assignments[C.IMAGE_ID], value_set=with_text[C.IMAGE_ID].combine_chunks())
+            has_text = pc.is_in(
+                self.assignments[C.IMAGE_ID], value_set=with_text[C.IMAGE_ID].combine_chunks()
+            )
             topics[(topics == C.NOISE) & ~has_text.to_numpy(zero_copy_only=False)] = C.NOISE - 1
             no_topic_label = NO_TOPIC
         ids, inverse, counts = np.unique(topics, return_inverse=True, return_counts=True)
         if len(ids) > MAX_CODE:
-            raise InputError(f"the map can colour at most {MAX_CODE} message topics; this run has {len(ids)}",
-                             fix="colour by cluster, or make fewer topics (messages.clusterer)")
+            raise InputError(
+                f"the map can colour at most {MAX_CODE} message topics; this run has {len(ids)}",
+                fix="colour by cluster, or make fewer topics (messages.clusterer)",
+            )
         # Topics in number order, then -1 (text in no topic), then -2 (no text).
         order = np.argsort(np.where(ids < 0, ids.max(initial=0) + 1 - ids, ids), kind="stable")
         remap = np.empty(len(ids), dtype=np.uint16)
         remap[order] = np.arange(len(ids), dtype=np.uint16)
         names = self.files.message_topic_names()
-        labels = [NO_TEXT if t < C.NOISE else no_topic_label if t == C.NOISE else names.get(int(t)) or f"topic {t}"
-                  for t in ids[order]]
-        return Categorical(codes=remap[inverse], labels=labels, counts=counts[order].tolist(), values=ids[order])
+        labels = [
+            NO_TEXT if t < C.NOISE else no_topic_label if t == C.NOISE else names.get(int(t)) or f"topic {t}"
+            for t in ids[order]
+        ]
+        return Categorical(
+            codes=remap[inverse], labels=labels, counts=counts[order].tolist(), values=ids[order]
+        )
 
     def _top_hashtag(self) -> Categorical:
         """Each post by its most used hashtag (counted by key over the whole run)."""
@@ -322,13 +362,18 @@ class MapData:
         return self.cluster.labels[int(self.cluster.codes[index])]
 
     def point(self, index: int) -> dict:
-        row = {name: self.meta_column(name)[index].as_py() for name in (C.ACCOUNT, C.POSTED_AT, C.CAPTION, C.HASHTAGS)}
+        row = {
+            name: self.meta_column(name)[index].as_py()
+            for name in (C.ACCOUNT, C.POSTED_AT, C.CAPTION, C.HASHTAGS)
+        }
         posted = row.get(C.POSTED_AT)
         return {
             "index": index,
             C.IMAGE_ID: self.assignments[C.IMAGE_ID][index].as_py(),
             C.ACCOUNT: row.get(C.ACCOUNT) or "",
-            C.POSTED_AT: posted.strftime("%Y-%m-%d %H:%M UTC") if hasattr(posted, "strftime") else (posted or ""),
+            C.POSTED_AT: posted.strftime("%Y-%m-%d %H:%M UTC")
+            if hasattr(posted, "strftime")
+            else (posted or ""),
             C.CAPTION: (row.get(C.CAPTION) or "")[:600],
             C.HASHTAGS: [format_hashtag(t) for t in (row.get(C.HASHTAGS) or [])],
             C.CLUSTER: int(self.cluster.values[self.cluster.codes[index]]),
@@ -344,7 +389,9 @@ class MapData:
         hits = np.zeros(self.n, dtype=bool)
         for name, column in (("caption", C.CAPTION), ("account", C.ACCOUNT)):
             if name in fields:
-                found = pc.match_substring(pc.fill_null(self.meta_column(column), ""), query, ignore_case=True)
+                found = pc.match_substring(
+                    pc.fill_null(self.meta_column(column), ""), query, ignore_case=True
+                )
                 hits |= found.to_numpy(zero_copy_only=False)
         if "hashtag" in fields:
             keys = self.meta_column(C.HASHTAG_KEYS).combine_chunks()
@@ -357,14 +404,25 @@ class MapData:
             hits |= pc.is_in(self.assignments[C.IMAGE_ID], value_set=ids).to_numpy(zero_copy_only=False)
         return np.flatnonzero(hits).astype(np.uint32)
 
-    def select(self, polygon: list[list[float]], colouring: str = C.CLUSTER, hidden: list[int] = ()) -> np.ndarray:
+    def select(
+        self, polygon: list[list[float]], colouring: str = C.CLUSTER, hidden: list[int] = ()
+    ) -> np.ndarray:
         """Point numbers inside `polygon` (data coordinates), leaving out categories hidden in the legend."""
         vertices = np.asarray(polygon, dtype=np.float64)
-        if vertices.ndim != 2 or vertices.shape[1] != 2 or len(vertices) < 3 or not np.isfinite(vertices).all():
+        if (
+            vertices.ndim != 2
+            or vertices.shape[1] != 2
+            or len(vertices) < 3
+            or not np.isfinite(vertices).all()
+        ):
             raise ValueError("a selection needs a polygon of at least 3 finite [x, y] points")
         lo, hi = vertices.min(axis=0), vertices.max(axis=0)
-        box = np.flatnonzero((self.xy[:, 0] >= lo[0]) & (self.xy[:, 0] <= hi[0])
-                             & (self.xy[:, 1] >= lo[1]) & (self.xy[:, 1] <= hi[1]))
+        box = np.flatnonzero(
+            (self.xy[:, 0] >= lo[0])
+            & (self.xy[:, 0] <= hi[0])
+            & (self.xy[:, 1] >= lo[1])
+            & (self.xy[:, 1] <= hi[1])
+        )
         inside = box[PolygonPath(vertices).contains_points(self.xy[box].astype(np.float64))]
         cat = self.colouring(colouring) if hidden else None
         if cat is not None:

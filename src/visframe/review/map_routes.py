@@ -53,14 +53,24 @@ def _selection(ctx: ReviewContext, sid: str) -> np.ndarray:
     if found is None:
         stored = ctx.store.selection(sid)
         if stored is None:
-            raise HTTPException(status_code=404, detail=(
-                f"no map selection {sid[:16]!r} in this run's review store: it was drawn on another run or "
-                "another store (--db), or the link is cut short; draw it again"))
+            raise HTTPException(
+                status_code=404,
+                detail=(
+                    f"no map selection {sid[:16]!r} in this run's review store: it was drawn on another "
+                    "run or "
+                    "another store (--db), or the link is cut short; draw it again"
+                ),
+            )
         found, n_points = stored
         if n_points != data.n or (len(found) and int(found.max()) >= data.n):
-            raise HTTPException(status_code=409, detail=(
-                f"map selection {sid} was drawn on a map of {n_points:,} posts and this run's map has {data.n:,}: "
-                "the run's assignments changed since; draw it again"))
+            raise HTTPException(
+                status_code=409,
+                detail=(
+                    f"map selection {sid} was drawn on a map of {n_points:,} posts and this run's map has "
+                    f"{data.n:,}: "
+                    "the run's assignments changed since; draw it again"
+                ),
+            )
         ctx.map.remember(sid, found)
     return found
 
@@ -75,16 +85,19 @@ def map_page(request: Request, ctx: Ctx, coder: Coder) -> Response:
 async def map_meta(ctx: Ctx, coder: Coder) -> JSONResponse:
     data = await run_in_threadpool(ctx.map.data)
     codebook = await run_in_threadpool(ctx.store.codebook)
-    return JSONResponse({
-        "n": data.n,
-        "bounds": data.bounds(),
-        "layout": ["xy:float32x2", "probability:float32", "cluster:uint16"],
-        "colourings": data.colourings(),
-        C.CLUSTER: data.cluster.as_json(C.CLUSTER),
-        "codebook": [{"id": c.id, "name": c.name} for c in codebook],
-        "thumb_cap": THUMB_CAP,
-        "coder": coder,
-    }, headers=NO_STORE)
+    return JSONResponse(
+        {
+            "n": data.n,
+            "bounds": data.bounds(),
+            "layout": ["xy:float32x2", "probability:float32", "cluster:uint16"],
+            "colourings": data.colourings(),
+            C.CLUSTER: data.cluster.as_json(C.CLUSTER),
+            "codebook": [{"id": c.id, "name": c.name} for c in codebook],
+            "thumb_cap": THUMB_CAP,
+            "coder": coder,
+        },
+        headers=NO_STORE,
+    )
 
 
 @router.get("/map/points.bin")
@@ -162,19 +175,29 @@ async def _ranked(ctx: ReviewContext, q: str, k: int) -> Ranked:
 
 
 @router.get("/map/similar.json")
-async def similar_json(ctx: Ctx, q: str = Query("", max_length=200),
-                       k: int = Query(100, ge=1, le=MAX_K)) -> JSONResponse:
+async def similar_json(
+    ctx: Ctx, q: str = Query("", max_length=200), k: int = Query(100, ge=1, le=MAX_K)
+) -> JSONResponse:
     """The k images most similar to the query, best first, with their cosine similarity and the side
     ("text": the text vectors; "image": the image-text encoder) that ranked each."""
     ranked = await _ranked(ctx, q, k)
-    return JSONResponse({"query": q.strip(), "n_ranked": ranked.n_ranked, "n_missing": ranked.n_missing,
-                         "images": [{C.IMAGE_ID: i, "score": round(float(s), 5), "by": by}
-                                    for i, s, by in zip(ranked.image_ids, ranked.scores, ranked.by)]})
+    return JSONResponse(
+        {
+            "query": q.strip(),
+            "n_ranked": ranked.n_ranked,
+            "n_missing": ranked.n_missing,
+            "images": [
+                {C.IMAGE_ID: i, "score": round(float(s), 5), "by": by}
+                for i, s, by in zip(ranked.image_ids, ranked.scores, ranked.by)
+            ],
+        }
+    )
 
 
 @router.get("/map/similar.bin")
-async def similar_bin(ctx: Ctx, q: str = Query("", max_length=200),
-                      k: int = Query(100, ge=1, le=MAX_K)) -> Response:
+async def similar_bin(
+    ctx: Ctx, q: str = Query("", max_length=200), k: int = Query(100, ge=1, le=MAX_K)
+) -> Response:
     """The posts of the k most similar images (uint32 point numbers, best image first), as search.bin."""
     ranked = await _ranked(ctx, q, k)
     data = ctx.map.data()
@@ -182,8 +205,11 @@ async def similar_bin(ctx: Ctx, q: str = Query("", max_length=200),
     points = np.flatnonzero(rank.is_valid().to_numpy(zero_copy_only=False))
     order = pc.fill_null(rank, 0).to_numpy()[points]
     points = points[np.argsort(order, kind="stable")].astype(np.uint32)
-    return Response(points.astype("<u4").tobytes(), media_type=BINARY,
-                    headers={"x-count": str(len(points)), "x-images": str(len(ranked.image_ids))})
+    return Response(
+        points.astype("<u4").tobytes(),
+        media_type=BINARY,
+        headers={"x-count": str(len(points)), "x-images": str(len(ranked.image_ids))},
+    )
 
 
 # -- selections ---------------------------------------------------------------------------------
@@ -194,7 +220,9 @@ async def make_selection(request: Request, ctx: Ctx) -> JSONResponse:
     try:
         body = json.loads(await request.body())
         hidden = [int(h) for h in body.get("hidden", [])]
-        indices = await run_in_threadpool(data.select, body["polygon"], str(body.get("colouring", C.CLUSTER)), hidden)
+        indices = await run_in_threadpool(
+            data.select, body["polygon"], str(body.get("colouring", C.CLUSTER)), hidden
+        )
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise HTTPException(status_code=400, detail=f"unreadable selection: {error}") from error
     try:
@@ -208,8 +236,12 @@ async def make_selection(request: Request, ctx: Ctx) -> JSONResponse:
 def _summary(ctx: ReviewContext, data: MapData, sid: str, indices: np.ndarray, items: int = 0) -> dict:
     ids = data.image_ids(indices)
     unique = list(dict.fromkeys(ids))
-    summary = {"id": sid, "n_posts": len(ids), "n_images": len(unique),
-               "n_codeable": sum(1 for i in unique if ctx.run.has_image(i))}
+    summary = {
+        "id": sid,
+        "n_posts": len(ids),
+        "n_images": len(unique),
+        "n_codeable": sum(1 for i in unique if ctx.run.has_image(i)),
+    }
     if items:  # one card per image (a reshare shows once), in the selection's order
         first = dict(zip(reversed(ids), reversed(range(len(ids)))))
         summary["items"] = [data.point(int(indices[k])) for k in sorted(first.values())[:items]]
@@ -233,8 +265,11 @@ async def selection_csv(ctx: Ctx, sid: str) -> Response:
     indices = await run_in_threadpool(_selection, ctx, sid)
     table = await run_in_threadpool(ctx.map.data().selection_table, indices)
     body = await run_in_threadpool(lambda: safe_csv_bytes(table.to_pandas()))
-    return Response(body, media_type="text/csv; charset=utf-8",
-                    headers={"content-disposition": f'attachment; filename="selection-{sid}.csv"'})
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="selection-{sid}.csv"'},
+    )
 
 
 @router.get("/map/selection/{sid}.parquet")
@@ -243,8 +278,11 @@ async def selection_parquet(ctx: Ctx, sid: str) -> Response:
     table = await run_in_threadpool(ctx.map.data().selection_table, indices)
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
-    return Response(buffer.getvalue(), media_type="application/vnd.apache.parquet",
-                    headers={"content-disposition": f'attachment; filename="selection-{sid}.parquet"'})
+    return Response(
+        buffer.getvalue(),
+        media_type="application/vnd.apache.parquet",
+        headers={"content-disposition": f'attachment; filename="selection-{sid}.parquet"'},
+    )
 
 
 @router.post("/map/selection/{sid}/code")
@@ -257,13 +295,15 @@ async def code_selection(request: Request, ctx: Ctx, coder: Coder, sid: str) -> 
     try:
         code_id = int(json.loads(await request.body())["code_id"])
     except (ValueError, KeyError, TypeError) as error:
-        raise HTTPException(status_code=400, detail="send {\"code_id\": <a code's id>}") from error
+        raise HTTPException(status_code=400, detail='send {"code_id": <a code\'s id>}') from error
     if code_id not in {c.id for c in ctx.store.codebook()}:
         raise HTTPException(status_code=400, detail="no such code in the codebook")
     ids = [i for i in dict.fromkeys(ctx.map.data().image_ids(indices)) if ctx.run.has_image(i)]
     if len(ids) > MAX_BULK_CODE:
-        raise HTTPException(status_code=400, detail=f"{len(ids)} images: code at most {MAX_BULK_CODE} at once "
-                            "(select a smaller region)")
+        raise HTTPException(
+            status_code=400,
+            detail=f"{len(ids)} images: code at most {MAX_BULK_CODE} at once (select a smaller region)",
+        )
     try:
         await run_in_threadpool(_add_code, ctx.store, ids, coder, code_id)
     except StoreError as error:
@@ -284,8 +324,11 @@ async def map_tile(ctx: Ctx, image_id: str) -> Response:
     data = await run_in_threadpool(ctx.media.thumbnail, image_id) if is_image_id(image_id) else None
     if data is None:
         raise HTTPException(status_code=404, detail="no such image")
-    return Response(await run_in_threadpool(_square, data), media_type="image/jpeg",
-                    headers={"cache-control": "private, max-age=3600"})
+    return Response(
+        await run_in_threadpool(_square, data),
+        media_type="image/jpeg",
+        headers={"cache-control": "private, max-age=3600"},
+    )
 
 
 def _square(data: bytes, size: int = TILE) -> bytes:
@@ -302,7 +345,18 @@ async def coding_panel(request: Request, ctx: Ctx, coder: Coder, image_id: str) 
     if not is_image_id(image_id) or not ctx.run.has_image(image_id):
         raise HTTPException(status_code=404, detail="this image is not among the images to code in this run")
     codebook = await run_in_threadpool(ctx.store.codebook)
-    chosen, memo, saved = (await run_in_threadpool(ctx.store.coding_for, image_id, coder)
-                           if coder else (set(), "", False))
-    return ctx.render(request, "_panel.html", coder, image=ctx.run.record(image_id), codebook=codebook,
-                      chosen=chosen, memo=memo, saved=saved, message="", error="")
+    chosen, memo, saved = (
+        await run_in_threadpool(ctx.store.coding_for, image_id, coder) if coder else (set(), "", False)
+    )
+    return ctx.render(
+        request,
+        "_panel.html",
+        coder,
+        image=ctx.run.record(image_id),
+        codebook=codebook,
+        chosen=chosen,
+        memo=memo,
+        saved=saved,
+        message="",
+        error="",
+    )

@@ -73,12 +73,14 @@ def _shared_folder(run: ReviewRun) -> str | None:
         return None
     shared = os.path.commonpath(sorted(folders))
     if os.path.dirname(shared) == shared:
-        log.warning("review: the run's config names no image folder, nor do its images share one: "
-                    "no image is served")
+        log.warning(
+            "review: the run's config names no image folder, nor do its images share one: no image is served"
+        )
         return None
     log.warning(
         "review: %s names no absolute dataset.root; images are served from %s, the folder they share",
-        RunDir(run.run_dir).file(C.CONFIG_FILE), shared,
+        RunDir(run.run_dir).file(C.CONFIG_FILE),
+        shared,
     )
     return shared
 

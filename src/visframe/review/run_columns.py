@@ -52,11 +52,14 @@ def text_column(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     column = combined(column)
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         return pc.fill_null(column.cast(pa.string()), "")
-    return map_unique(column, lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v),
-                      pa.string())
+    return map_unique(
+        column, lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v), pa.string()
+    )
 
 
-def tag_lists(column: pa.Array | pa.ChunkedArray | None, n: int, parse: Callable[[Any], list[str]]) -> pa.ListArray:
+def tag_lists(
+    column: pa.Array | pa.ChunkedArray | None, n: int, parse: Callable[[Any], list[str]]
+) -> pa.ListArray:
     """Hashtags as list<string>: Parquet lists as they are, text ('#a #b' or a JSON list) through `parse`."""
     if column is None:
         return pa.array([[]] * n, TEXT_TAGS)

@@ -119,7 +119,9 @@ class ReviewRun:
     run_dir: Path
     run_id: str
     mlflow_run_id: str | None
-    images: pd.DataFrame  # one row per codeable image_id, indexed by image_id; by cluster, then probability desc
+    images: (
+        pd.DataFrame
+    )  # one row per codeable image_id, indexed by image_id; by cluster, then probability desc
     clusters: list[ClusterSummary]
     image_paths: pd.Series  # image_id -> file (str), from manifest rows with status ok
     sampled: bool  # True when the sampling sheet chose the images
@@ -186,8 +188,10 @@ def _image_paths(manifest: pa.Table) -> pd.Series:
     rows = np.flatnonzero(keep)[::-1]  # last rows first: the first of each id below is its last row
     codes = combined(pc.dictionary_encode(ids.take(pa.array(rows)))).indices.to_numpy()
     rows = np.sort(rows[np.unique(codes, return_index=True)[1]])
-    return pd.Series(paths.take(pa.array(rows)).to_numpy(zero_copy_only=False),
-                     index=pd.Index(ids.take(pa.array(rows)).to_pandas()))
+    return pd.Series(
+        paths.take(pa.array(rows)).to_numpy(zero_copy_only=False),
+        index=pd.Index(ids.take(pa.array(rows)).to_pandas()),
+    )
 
 
 @dataclass
@@ -210,10 +214,15 @@ def _posts(manifest: pa.Table, assignments: pa.Table) -> _Posts:
     ids = combined(assignments[C.IMAGE_ID]).cast(pa.string())
     cluster = combined(assignments[C.CLUSTER])
     if cluster.null_count:
-        raise ValueError(f"{C.ASSIGNMENTS_FILE} has {cluster.null_count} row(s) without a {C.CLUSTER}; "
-                         "re-run the cluster stage")
-    columns = {C.IMAGE_ID: ids, C.CLUSTER: cluster.cast(pa.int64()),
-               C.PROBABILITY: combined(assignments[C.PROBABILITY]).cast(pa.float64())}
+        raise ValueError(
+            f"{C.ASSIGNMENTS_FILE} has {cluster.null_count} row(s) without a {C.CLUSTER}; "
+            "re-run the cluster stage"
+        )
+    columns = {
+        C.IMAGE_ID: ids,
+        C.CLUSTER: cluster.cast(pa.int64()),
+        C.PROBABILITY: combined(assignments[C.PROBABILITY]).cast(pa.float64()),
+    }
     columns.update({c: combined(assignments[c]) for c in SOFT_COLUMNS if c in assignments.column_names})
     # Each post's manifest row by path (the first row of a path, as a drop_duplicates would keep).
     paths = combined(assignments[C.PATH]).cast(pa.string())
@@ -224,7 +233,9 @@ def _posts(manifest: pa.Table, assignments: pa.Table) -> _Posts:
     probability = pc.fill_null(table[C.PROBABILITY], float("nan"))
     missing = pc.is_nan(probability)
     key = pa.table({"missing": missing, "p": pc.if_else(missing, 0.0, probability), "i": table[C.IMAGE_ID]})
-    order = pc.sort_indices(key, sort_keys=[("missing", "ascending"), ("p", "descending"), ("i", "ascending")])
+    order = pc.sort_indices(
+        key, sort_keys=[("missing", "ascending"), ("p", "descending"), ("i", "ascending")]
+    )
     return _Posts(table.take(order), rows.take(order), manifest)
 
 
@@ -250,18 +261,24 @@ def _run_posts(posts: _Posts) -> RunPosts:
     """What the cluster summaries count, over every clustered post."""
     n = posts.table.num_rows
     tags = tag_lists(posts.meta(C.HASHTAGS), n, tag_list)
-    return RunPosts(cluster=posts.table[C.CLUSTER].to_numpy(), account=text_column(posts.meta(C.ACCOUNT)),
-                    tags=post_tags(tags, tag_lists(posts.meta(C.HASHTAG_KEYS), n, tag_list)))
+    return RunPosts(
+        cluster=posts.table[C.CLUSTER].to_numpy(),
+        account=text_column(posts.meta(C.ACCOUNT)),
+        tags=post_tags(tags, tag_lists(posts.meta(C.HASHTAG_KEYS), n, tag_list)),
+    )
 
 
-def _apply_sheet(files: RunDir, images: pd.DataFrame, sheet: pd.DataFrame, skipped: list[str],
-                 thumbnails: dict[str, Path]) -> pd.DataFrame:
+def _apply_sheet(
+    files: RunDir, images: pd.DataFrame, sheet: pd.DataFrame, skipped: list[str], thumbnails: dict[str, Path]
+) -> pd.DataFrame:
     """Keep the sampled images; the sheet names the sampled post, so its metadata wins where filled."""
     sheet = sheet[sheet[C.IMAGE_ID].map(is_image_id)]
     unknown = sorted(set(sheet[C.IMAGE_ID][~sheet[C.IMAGE_ID].isin(images.index)]))
     if unknown:
-        skipped.append(f"{files.sampling_sheet_file}: {len(unknown)} image_id(s) not in "
-                       f"{C.ASSIGNMENTS_FILE}, e.g. {unknown[0]}")
+        skipped.append(
+            f"{files.sampling_sheet_file}: {len(unknown)} image_id(s) not in "
+            f"{C.ASSIGNMENTS_FILE}, e.g. {unknown[0]}"
+        )
     sheet = sheet[sheet[C.IMAGE_ID].isin(images.index)].drop_duplicates(C.IMAGE_ID).set_index(C.IMAGE_ID)
     images = images.loc[sheet.index].copy()
     for column in SHEET_COLUMNS:
@@ -272,7 +289,7 @@ def _apply_sheet(files: RunDir, images: pd.DataFrame, sheet: pd.DataFrame, skipp
         images[C.HASHTAG_KEYS] = [[hashtag_key(t) for t in tag_list(v)] for v in images[C.HASHTAGS]]
         images[C.HASHTAGS] = [normalise_hashtags(tag_list(v))[0] for v in images[C.HASHTAGS]]
     column = next((c for c in THUMBNAIL_COLUMNS if c in sheet.columns), None)
-    for image_id, value in (sheet[column].items() if column else ()):
+    for image_id, value in sheet[column].items() if column else ():
         found = files.inside(value)  # the sheet is data: only a file inside the run directory
         if found is not None:
             thumbnails[image_id] = found
@@ -282,12 +299,13 @@ def _apply_sheet(files: RunDir, images: pd.DataFrame, sheet: pd.DataFrame, skipp
 def content_run_id(images: pd.DataFrame) -> str:
     """A run without MLflow is known by its images and clusters: `hash_strings` of the sorted
     'image_id:cluster' lines, so moving the directory keeps its codes."""
-    table = pa.table({"i": pa.array(images.index.array, pa.string()),
-                      "c": pa.array(images[C.CLUSTER].to_numpy(np.int64))}).sort_by([("i", "ascending")])
+    table = pa.table(
+        {"i": pa.array(images.index.array, pa.string()), "c": pa.array(images[C.CLUSTER].to_numpy(np.int64))}
+    ).sort_by([("i", "ascending")])
     lines = pc.binary_join_element_wise(table["i"], table["c"].cast(pa.string()), ":")
     lines = combined(pc.binary_join_element_wise(lines, "", "\n"))  # each line ends with a newline
-    offsets = np.frombuffer(lines.buffers()[1], np.int32)[lines.offset: lines.offset + len(lines) + 1]
-    text = memoryview(lines.buffers()[2])[offsets[0]: offsets[-1]] if len(lines) else b""
+    offsets = np.frombuffer(lines.buffers()[1], np.int32)[lines.offset : lines.offset + len(lines) + 1]
+    text = memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]] if len(lines) else b""
     return "local-" + hashlib.sha256(text).hexdigest()[:16]
 
 
@@ -308,8 +326,9 @@ def load_run(run_dir: str | Path | RunDir, top_terms: int = 5, montage_size: int
         raise FileNotFoundError(f"run directory {run_dir} does not exist")
     files = RunDir(run_dir)
     manifest = files.read_required(C.MANIFEST, (C.IMAGE_ID, C.PATH), (C.STATUS, *METADATA_COLUMNS))
-    assignments = files.read_required(C.ASSIGNMENTS, (C.IMAGE_ID, C.PATH, C.CLUSTER, C.PROBABILITY),
-                                      SOFT_COLUMNS)
+    assignments = files.read_required(
+        C.ASSIGNMENTS, (C.IMAGE_ID, C.PATH, C.CLUSTER, C.PROBABILITY), SOFT_COLUMNS
+    )
     posts = _posts(manifest, assignments)
     images = _images(posts)
     skipped: list[str] = []
@@ -321,6 +340,14 @@ def load_run(run_dir: str | Path | RunDir, top_terms: int = 5, montage_size: int
     images = images.sort_values([C.CLUSTER, C.PROBABILITY], ascending=[True, False], kind="stable")
     clusters = summarise_clusters(images, _run_posts(posts), files.cluster_names(), top_terms, montage_size)
     mlflow_run_id = files.mlflow_run_id()
-    return ReviewRun(run_dir=run_dir, run_id=mlflow_run_id or content_run_id(images), mlflow_run_id=mlflow_run_id,
-                     images=images, clusters=clusters, image_paths=_image_paths(manifest), sampled=sampled,
-                     thumbnail_paths=thumbnails, skipped=skipped)
+    return ReviewRun(
+        run_dir=run_dir,
+        run_id=mlflow_run_id or content_run_id(images),
+        mlflow_run_id=mlflow_run_id,
+        images=images,
+        clusters=clusters,
+        image_paths=_image_paths(manifest),
+        sampled=sampled,
+        thumbnail_paths=thumbnails,
+        skipped=skipped,
+    )

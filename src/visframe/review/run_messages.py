@@ -89,8 +89,10 @@ class RunMessages:
         self.run = run
         self.available = run.files.has(C.MESSAGES)
         # What the pages say when it is not: the file and the stage that writes it.
-        self.absent_because = (f"{C.MESSAGES_FILE} is absent; it is written by the stage "
-                               f"{run.files.written_by(C.MESSAGES)} (messages=none, or a run made before it)")
+        self.absent_because = (
+            f"{C.MESSAGES_FILE} is absent; it is written by the stage "
+            f"{run.files.written_by(C.MESSAGES)} (messages=none, or a run made before it)"
+        )
         self._lock = threading.Lock()
         self._loaded: _Loaded | None = None
 
@@ -102,20 +104,31 @@ class RunMessages:
 
     def _load(self) -> _Loaded:
         files = self.run.files
-        messages = files.read_optional(C.MESSAGES, [C.IMAGE_ID, C.MESSAGE_TEXT, C.MESSAGE_TOPIC, C.MESSAGE_PROBABILITY])
+        messages = files.read_optional(
+            C.MESSAGES, [C.IMAGE_ID, C.MESSAGE_TEXT, C.MESSAGE_TOPIC, C.MESSAGE_PROBABILITY]
+        )
         if messages is None:
-            messages = pd.DataFrame({C.IMAGE_ID: [], C.MESSAGE_TEXT: [], C.MESSAGE_TOPIC: [], C.MESSAGE_PROBABILITY: []})
+            messages = pd.DataFrame(
+                {C.IMAGE_ID: [], C.MESSAGE_TEXT: [], C.MESSAGE_TOPIC: [], C.MESSAGE_PROBABILITY: []}
+            )
         ids = pd.Index(messages[C.IMAGE_ID].astype(str))
         rows = ids.get_indexer(self.run.images.index)
         topic = messages[C.MESSAGE_TOPIC].fillna(C.NOISE).astype("int64").to_numpy()
         probability = messages[C.MESSAGE_PROBABILITY].fillna(0.0).astype("float64").to_numpy()
         found = rows >= 0
         image_topic = np.where(found, topic[np.maximum(rows, 0)] if len(topic) else C.NOISE, NO_TEXT)
-        image_probability = np.where(found, probability[np.maximum(rows, 0)] if len(probability) else 0.0, 0.0)
+        image_probability = np.where(
+            found, probability[np.maximum(rows, 0)] if len(probability) else 0.0, 0.0
+        )
         texts = messages[C.MESSAGE_TEXT].astype(object).where(messages[C.MESSAGE_TEXT].notna(), "")
-        return _Loaded(topics=self._topics(messages), slogans=self._slogans(), text_of=dict(zip(ids, texts)),
-                       topic_of=dict(zip(ids, topic.tolist())),
-                       image_topic=image_topic.astype(np.int64), image_probability=image_probability)
+        return _Loaded(
+            topics=self._topics(messages),
+            slogans=self._slogans(),
+            text_of=dict(zip(ids, texts)),
+            topic_of=dict(zip(ids, topic.tolist())),
+            image_topic=image_topic.astype(np.int64),
+            image_probability=image_probability,
+        )
 
     def _topics(self, messages: pd.DataFrame) -> list[TopicSummary]:
         table = self.run.files.read_optional(C.MESSAGE_TOPICS)
@@ -123,14 +136,23 @@ class RunMessages:
             counts = messages[C.MESSAGE_TOPIC].value_counts()
             found = [TopicSummary(int(k), "", None, int(n)) for k, n in counts.items()]
         else:
-            found = [TopicSummary(
-                topic=int(row[C.MESSAGE_TOPIC]), name=str(row.get(C.NAME) or ""), n_posts=int(row[C.SIZE]),
-                n_images=int(row[C.N_UNIQUE_IMAGES]), top_terms=_texts(row.get(C.TOP_TERMS)),
-                top_hashtags=_texts(row.get(C.TOP_HASHTAGS)), top_accounts=_texts(row.get(C.TOP_ACCOUNTS)),
-                medoid_image_id=None if _missing(row.get(C.MEDOID_IMAGE_ID)) else str(row[C.MEDOID_IMAGE_ID]),
-                first_posted_at=_clean_time(row.get(C.FIRST_POSTED_AT)),
-                last_posted_at=_clean_time(row.get(C.LAST_POSTED_AT)),
-            ) for row in table.to_dict("records")]
+            found = [
+                TopicSummary(
+                    topic=int(row[C.MESSAGE_TOPIC]),
+                    name=str(row.get(C.NAME) or ""),
+                    n_posts=int(row[C.SIZE]),
+                    n_images=int(row[C.N_UNIQUE_IMAGES]),
+                    top_terms=_texts(row.get(C.TOP_TERMS)),
+                    top_hashtags=_texts(row.get(C.TOP_HASHTAGS)),
+                    top_accounts=_texts(row.get(C.TOP_ACCOUNTS)),
+                    medoid_image_id=None
+                    if _missing(row.get(C.MEDOID_IMAGE_ID))
+                    else str(row[C.MEDOID_IMAGE_ID]),
+                    first_posted_at=_clean_time(row.get(C.FIRST_POSTED_AT)),
+                    last_posted_at=_clean_time(row.get(C.LAST_POSTED_AT)),
+                )
+                for row in table.to_dict("records")
+            ]
         # Largest first, the text in no topic last (as clusters put noise last).
         return sorted(found, key=lambda t: (t.topic == C.NOISE, -(t.n_posts or t.n_images), t.topic))
 
@@ -138,15 +160,22 @@ class RunMessages:
         table = self.run.files.read_optional(C.SLOGANS)
         if table is None:
             return []
-        return [SloganSummary(
-            number=number, text=str(row[C.SLOGAN]), n_accounts=int(row[C.N_ACCOUNTS]),
-            n_designs=int(row[C.N_DESIGNS]), n_images=int(row[C.N_UNIQUE_IMAGES]), n_posts=int(row[C.N_POSTS]),
-            first_account="" if _missing(row.get(C.FIRST_ACCOUNT)) else str(row[C.FIRST_ACCOUNT]),
-            first_posted_at=_clean_time(row.get(C.FIRST_POSTED_AT)),
-            last_posted_at=_clean_time(row.get(C.LAST_POSTED_AT)),
-            topic=C.NOISE if _missing(row.get(C.MESSAGE_TOPIC)) else int(row[C.MESSAGE_TOPIC]),
-            image_ids=_texts(row.get(C.IMAGE_IDS)),
-        ) for number, row in enumerate(table.to_dict("records"))]
+        return [
+            SloganSummary(
+                number=number,
+                text=str(row[C.SLOGAN]),
+                n_accounts=int(row[C.N_ACCOUNTS]),
+                n_designs=int(row[C.N_DESIGNS]),
+                n_images=int(row[C.N_UNIQUE_IMAGES]),
+                n_posts=int(row[C.N_POSTS]),
+                first_account="" if _missing(row.get(C.FIRST_ACCOUNT)) else str(row[C.FIRST_ACCOUNT]),
+                first_posted_at=_clean_time(row.get(C.FIRST_POSTED_AT)),
+                last_posted_at=_clean_time(row.get(C.LAST_POSTED_AT)),
+                topic=C.NOISE if _missing(row.get(C.MESSAGE_TOPIC)) else int(row[C.MESSAGE_TOPIC]),
+                image_ids=_texts(row.get(C.IMAGE_IDS)),
+            )
+            for number, row in enumerate(table.to_dict("records"))
+        ]
 
     # -- what the pages ask --------------------------------------------------------------------------
     @property

@@ -60,8 +60,10 @@ def _top(cluster: np.ndarray, item: np.ndarray, n: int) -> dict[int, list[tuple[
 def top_hashtags(cluster: np.ndarray, tags: PostTags, n: int) -> dict[int, list[tuple[str, int]]]:
     """cluster -> its `n` most used tags over posts: counted by key, shown in the first spelling seen."""
     top = _top(cluster[tags.post], tags.key, n)
-    return {c: [(format_hashtag(tags.display[first].as_py()), count) for _, count, first in found]
-            for c, found in top.items()}
+    return {
+        c: [(format_hashtag(tags.display[first].as_py()), count) for _, count, first in found]
+        for c, found in top.items()
+    }
 
 
 def top_accounts(cluster: np.ndarray, accounts: pa.Array, n: int) -> dict[int, list[tuple[str, int]]]:
@@ -74,26 +76,31 @@ def top_accounts(cluster: np.ndarray, accounts: pa.Array, n: int) -> dict[int, l
     return {c: [(names[item], count) for item, count, _ in found] for c, found in top.items()}
 
 
-def summarise_clusters(images: pd.DataFrame, posts: RunPosts, names: dict[int, str],
-                       top_terms: int = 5, montage_size: int = 6) -> list[ClusterSummary]:
+def summarise_clusters(
+    images: pd.DataFrame, posts: RunPosts, names: dict[int, str], top_terms: int = 5, montage_size: int = 6
+) -> list[ClusterSummary]:
     """One summary per cluster of `images` (noise last); `posts` holds every clustered post."""
     hashtags = top_hashtags(posts.cluster, posts.tags, top_terms)
     accounts = top_accounts(posts.cluster, posts.account, top_terms)
     in_cluster, n_posts = np.unique(posts.cluster, return_counts=True)
     n_posts_of = dict(zip(in_cluster.tolist(), n_posts.tolist()))
     order = np.argsort(images[C.CLUSTER].to_numpy(), kind="stable")  # each cluster's images in page order
-    clusters, first, n_images = np.unique(images[C.CLUSTER].to_numpy()[order], return_index=True, return_counts=True)
+    clusters, first, n_images = np.unique(
+        images[C.CLUSTER].to_numpy()[order], return_index=True, return_counts=True
+    )
     summaries = []
     for cluster, start, size in zip(clusters.tolist(), first.tolist(), n_images.tolist()):
-        summaries.append(ClusterSummary(
-            cluster=int(cluster),
-            n_images=int(size),
-            n_posts=n_posts_of.get(cluster, 0),
-            top_hashtags=hashtags.get(cluster, []),
-            top_accounts=accounts.get(cluster, []),
-            top_image_ids=list(images.index[order[start: start + min(size, montage_size)]]),
-            name=names.get(int(cluster), ""),
-        ))
+        summaries.append(
+            ClusterSummary(
+                cluster=int(cluster),
+                n_images=int(size),
+                n_posts=n_posts_of.get(cluster, 0),
+                top_hashtags=hashtags.get(cluster, []),
+                top_accounts=accounts.get(cluster, []),
+                top_image_ids=list(images.index[order[start : start + min(size, montage_size)]]),
+                name=names.get(int(cluster), ""),
+            )
+        )
     # Noise last: it is the least interesting card.
     summaries.sort(key=lambda c: (c.cluster == C.NOISE, c.cluster))
     return summaries

@@ -85,11 +85,19 @@ class TextIndex:
         images, texts = self._run.images, self._run.texts
         db = sqlite3.connect(":memory:", check_same_thread=False)
         columns = ", ".join(FIELDS)
-        db.execute(f"CREATE VIRTUAL TABLE images USING fts5(image_id UNINDEXED, {columns}, "
-                   "tokenize = 'unicode61 remove_diacritics 2')")
+        db.execute(
+            f"CREATE VIRTUAL TABLE images USING fts5(image_id UNINDEXED, {columns}, "
+            "tokenize = 'unicode61 remove_diacritics 2')"
+        )
         ids = images.index.astype(str).tolist()
-        rows = zip(ids, [texts.get(i, "") for i in ids], _text(images[C.CAPTION]), _text(images[C.ALT_TEXT]),
-                   _tag_text(images[C.HASHTAGS]), _text(images[C.ACCOUNT]))
+        rows = zip(
+            ids,
+            [texts.get(i, "") for i in ids],
+            _text(images[C.CAPTION]),
+            _text(images[C.ALT_TEXT]),
+            _tag_text(images[C.HASHTAGS]),
+            _text(images[C.ACCOUNT]),
+        )
         db.executemany(f"INSERT INTO images (image_id, {columns}) VALUES (?, ?, ?, ?, ?, ?)", rows)
         db.commit()
         self._size = len(ids)
@@ -104,6 +112,7 @@ class TextIndex:
         with self._lock:
             rows = db.execute(
                 "SELECT image_id, snippet(images, -1, '[', ']', ' … ', 12) FROM images "
-                "WHERE images MATCH ? ORDER BY bm25(images) LIMIT ?", (query, int(limit))
+                "WHERE images MATCH ? ORDER BY bm25(images) LIMIT ?",
+                (query, int(limit)),
             ).fetchall()
         return [Hit(image_id, snippet) for image_id, snippet in rows]

@@ -74,7 +74,9 @@ def refuse_path_like(request: Request) -> Response | None:
     """400 for a request whose path or query carries a path-like value; None when it is clean."""
     raw_path = request.scope.get("raw_path", b"").decode("latin-1").lower()
     if "%2f" in raw_path or "%5c" in raw_path or "%00" in raw_path:
-        return PlainTextResponse("refused: encoded slashes, backslashes or NULs are not accepted in the path", status_code=400)
+        return PlainTextResponse(
+            "refused: encoded slashes, backslashes or NULs are not accepted in the path", status_code=400
+        )
     segments = unquote(request.url.path).split("/")
     if any(s in ("..", ".") or "\\" in s or "\x00" in s for s in segments):
         return PlainTextResponse("refused: the path has a '..' segment or a backslash", status_code=400)
@@ -93,8 +95,15 @@ class AccessToken:
     window, the right token included: 5 guesses a minute instead of thousands a second.
     """
 
-    def __init__(self, token: str | None, secret: bytes | None = None, *, max_failures: int = 5,
-                 lockout_seconds: float = 60.0, failure_delay: float = 0.5):
+    def __init__(
+        self,
+        token: str | None,
+        secret: bytes | None = None,
+        *,
+        max_failures: int = 5,
+        lockout_seconds: float = 60.0,
+        failure_delay: float = 0.5,
+    ):
         if token is not None and token and len(token) < MIN_TOKEN_CHARS:
             raise ConfigError(
                 f"the access token has {len(token)} characters; at least {MIN_TOKEN_CHARS} are needed",
@@ -103,16 +112,24 @@ class AccessToken:
         self.token = token or None
         self.secret = secret or secrets.token_bytes(32)
         self.cookie_value = (
-            hmac.new(self.secret, b"visframe-review-access:" + self.token.encode("utf-8"), hashlib.sha256).hexdigest()
-            if self.token else None
+            hmac.new(
+                self.secret, b"visframe-review-access:" + self.token.encode("utf-8"), hashlib.sha256
+            ).hexdigest()
+            if self.token
+            else None
         )
-        self.max_failures, self.lockout_seconds, self.failure_delay = max_failures, lockout_seconds, failure_delay
+        self.max_failures, self.lockout_seconds, self.failure_delay = (
+            max_failures,
+            lockout_seconds,
+            failure_delay,
+        )
         self._failures: dict[str, tuple[int, float]] = {}  # client -> (wrong tokens, first one's time)
 
     @staticmethod
     def _same(candidate: str | None, expected: str | None) -> bool:
         return bool(expected and candidate) and hmac.compare_digest(
-            candidate.encode("utf-8"), expected.encode("utf-8"))
+            candidate.encode("utf-8"), expected.encode("utf-8")
+        )
 
     def _locked(self, client: str) -> float:
         """Seconds left of this client's lockout (0 when it may try)."""
@@ -137,15 +154,20 @@ class AccessToken:
         client = request.client.host if request.client else "?"
         left = self._locked(client)
         if left:
-            return PlainTextResponse(f"too many wrong access tokens: try again in {left:.0f} s",
-                                     status_code=429, headers={"retry-after": str(int(left) + 1)})
+            return PlainTextResponse(
+                f"too many wrong access tokens: try again in {left:.0f} s",
+                status_code=429,
+                headers={"retry-after": str(int(left) + 1)},
+            )
         offered = request.query_params.get("token")
         if offered is not None:
             if not self._same(offered, self.token):
                 return await self._refuse(client, "wrong access token")
             # Trade the URL token for a cookie and drop it from the address bar and history.
             query = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
-            target = URL(path=request.url.path).include_query_params(**dict(query)) if query else request.url.path
+            target = (
+                URL(path=request.url.path).include_query_params(**dict(query)) if query else request.url.path
+            )
             response = RedirectResponse(str(target), status_code=303)
             set_cookie(response, request, TOKEN_COOKIE, self.cookie_value)
             return response
@@ -155,8 +177,10 @@ class AccessToken:
             header = header or authorization[7:].strip()
         if self._same(header, self.token) or self._same(request.cookies.get(TOKEN_COOKIE), self.cookie_value):
             return None
-        text = ("this review app needs its access token: open the link with ?token=<token> once "
-                "(or send the X-Review-Token header)")
+        text = (
+            "this review app needs its access token: open the link with ?token=<token> once "
+            "(or send the X-Review-Token header)"
+        )
         if header or request.cookies.get(TOKEN_COOKIE):
             return await self._refuse(client, "wrong access token")
         return PlainTextResponse(text, status_code=401)
@@ -172,8 +196,15 @@ def set_cookie(response: Response, request: Request, name: str, value: str, **op
 
     Behind a TLS-terminating proxy the app sees HTTPS only if uvicorn trusts the proxy's
     X-Forwarded-Proto (`visframe-review --proxy-headers`, see cli.py)."""
-    response.set_cookie(name, value, httponly=True, samesite="strict", path="/",
-                        secure=request.url.scheme == "https", **options)
+    response.set_cookie(
+        name,
+        value,
+        httponly=True,
+        samesite="strict",
+        path="/",
+        secure=request.url.scheme == "https",
+        **options,
+    )
 
 
 class Csrf:

@@ -51,8 +51,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 @contextlib.contextmanager
-def serve_in_background(app, host: str = "127.0.0.1", port: int | None = None,
-                        log_level: str = "warning") -> Iterator[str]:
+def serve_in_background(
+    app, host: str = "127.0.0.1", port: int | None = None, log_level: str = "warning"
+) -> Iterator[str]:
     """Run `app` under uvicorn in a daemon thread; yields the base URL; stops it on exit."""
     install_access_log_scrubber()
     port = port or free_port(host)

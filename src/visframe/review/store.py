@@ -35,8 +35,16 @@ from visframe.review.store_schema import (
 from visframe.review.store_selections import MapSelections
 
 __all__ = [
-    "MAX_CODER_CHARS", "MAX_CODE_NAME_CHARS", "MAX_MEMO_CHARS", "SQLITE_BUSY_TIMEOUT_MS", "Code",
-    "ReviewStore", "StoreError", "clean_code_name", "clean_coder_name", "sqlite_url",
+    "MAX_CODER_CHARS",
+    "MAX_CODE_NAME_CHARS",
+    "MAX_MEMO_CHARS",
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "Code",
+    "ReviewStore",
+    "StoreError",
+    "clean_code_name",
+    "clean_coder_name",
+    "sqlite_url",
 ]
 
 
@@ -68,12 +76,18 @@ class ReviewStore(StoreFrames, ClusterEdits, MapSelections, StoreEngine):
         def work(conn: Connection) -> Code:
             now = utcnow()
             values = {
-                "run_id": self.run_id, "name": name, "description": description, "created_by": coder,
-                "created_at": now, "updated_at": now,
+                "run_id": self.run_id,
+                "name": name,
+                "description": description,
+                "created_by": coder,
+                "created_at": now,
+                "updated_at": now,
             }
             insert = self._insert(codes_table)
             if insert is not None:
-                conn.execute(insert.values(**values).on_conflict_do_nothing(index_elements=["run_id", "name"]))
+                conn.execute(
+                    insert.values(**values).on_conflict_do_nothing(index_elements=["run_id", "name"])
+                )
             else:
                 try:
                     with conn.begin_nested():
@@ -97,7 +111,9 @@ class ReviewStore(StoreFrames, ClusterEdits, MapSelections, StoreEngine):
         def work(conn: Connection) -> Code:
             clash = conn.execute(
                 select(codes_table.c.id).where(
-                    codes_table.c.run_id == self.run_id, codes_table.c.name == name, codes_table.c.id != code_id
+                    codes_table.c.run_id == self.run_id,
+                    codes_table.c.name == name,
+                    codes_table.c.id != code_id,
                 )
             ).first()
             if clash is not None:
@@ -114,11 +130,13 @@ class ReviewStore(StoreFrames, ClusterEdits, MapSelections, StoreEngine):
         return self._write(work)
 
     # -- coding ---------------------------------------------------------------------------------
-    def save_coding(self, image_id: str, coder: str, code_ids: Iterable[int], memo: str = "",
-                    at: datetime | None = None) -> None:
+    def save_coding(
+        self, image_id: str, coder: str, code_ids: Iterable[int], memo: str = "", at: datetime | None = None
+    ) -> None:
         """Make `code_ids` exactly the codes `coder` gives `image_id`, with `memo`; idempotent.
 
-        `at`: when the coding was made, if not now (an import from Label Studio keeps the annotation's time)."""
+        `at`: when the coding was made, if not now (an import from Label Studio keeps the annotation's
+        time)."""
         coder = clean_coder_name(coder)
         wanted = sorted({checked_int(c, "code id") for c in code_ids})
         memo = memo or ""
@@ -128,30 +146,43 @@ class ReviewStore(StoreFrames, ClusterEdits, MapSelections, StoreEngine):
         def work(conn: Connection) -> None:
             now = at or utcnow()
             # Write first: the transaction holds the write lock from its first statement.
-            review = {"run_id": self.run_id, C.IMAGE_ID: image_id, "coder": coder, "memo": memo,
-                          "created_at": now, "updated_at": now}
+            review = {
+                "run_id": self.run_id,
+                C.IMAGE_ID: image_id,
+                "coder": coder,
+                "memo": memo,
+                "created_at": now,
+                "updated_at": now,
+            }
             insert = self._insert(reviews_table)
             if insert is not None:
                 stmt = insert.values(**review)
-                conn.execute(stmt.on_conflict_do_update(
-                    index_elements=["run_id", C.IMAGE_ID, "coder"],
-                    set_={"memo": stmt.excluded.memo, "updated_at": stmt.excluded.updated_at},
-                ))
+                conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["run_id", C.IMAGE_ID, "coder"],
+                        set_={"memo": stmt.excluded.memo, "updated_at": stmt.excluded.updated_at},
+                    )
+                )
             else:
                 changed = conn.execute(
-                    update(reviews_table).where(
-                        reviews_table.c.run_id == self.run_id, reviews_table.c.image_id == image_id,
+                    update(reviews_table)
+                    .where(
+                        reviews_table.c.run_id == self.run_id,
+                        reviews_table.c.image_id == image_id,
                         reviews_table.c.coder == coder,
-                    ).values(memo=memo, updated_at=now)
+                    )
+                    .values(memo=memo, updated_at=now)
                 ).rowcount
                 if not changed:
                     conn.execute(reviews_table.insert().values(**review))
             if wanted:
-                known = set(conn.execute(
-                    select(codes_table.c.id).where(
-                        codes_table.c.run_id == self.run_id, codes_table.c.id.in_(wanted)
-                    )
-                ).scalars())
+                known = set(
+                    conn.execute(
+                        select(codes_table.c.id).where(
+                            codes_table.c.run_id == self.run_id, codes_table.c.id.in_(wanted)
+                        )
+                    ).scalars()
+                )
                 unknown = sorted(set(wanted) - known)
                 if unknown:
                     raise StoreError(f"code id(s) {unknown} are not in this run's codebook")
@@ -164,12 +195,24 @@ class ReviewStore(StoreFrames, ClusterEdits, MapSelections, StoreEngine):
             have = set(conn.execute(select(codings_table.c.code_id).where(mine)).scalars())
             new = [c for c in wanted if c not in have]
             if new:
-                rows = [{"run_id": self.run_id, C.IMAGE_ID: image_id, "coder": coder, "code_id": c, "coded_at": now}
-                        for c in new]
+                rows = [
+                    {
+                        "run_id": self.run_id,
+                        C.IMAGE_ID: image_id,
+                        "coder": coder,
+                        "code_id": c,
+                        "coded_at": now,
+                    }
+                    for c in new
+                ]
                 insert = self._insert(codings_table)
                 if insert is not None:
-                    conn.execute(insert.on_conflict_do_nothing(
-                        index_elements=["run_id", C.IMAGE_ID, "coder", "code_id"]), rows)
+                    conn.execute(
+                        insert.on_conflict_do_nothing(
+                            index_elements=["run_id", C.IMAGE_ID, "coder", "code_id"]
+                        ),
+                        rows,
+                    )
                 else:
                     conn.execute(codings_table.insert(), rows)
 
@@ -180,16 +223,20 @@ class ReviewStore(StoreFrames, ClusterEdits, MapSelections, StoreEngine):
         with self.engine.connect() as conn:
             review = conn.execute(
                 select(reviews_table.c.memo).where(
-                    reviews_table.c.run_id == self.run_id, reviews_table.c.image_id == image_id,
+                    reviews_table.c.run_id == self.run_id,
+                    reviews_table.c.image_id == image_id,
                     reviews_table.c.coder == coder,
                 )
             ).first()
-            ids = set(conn.execute(
-                select(codings_table.c.code_id).where(
-                    codings_table.c.run_id == self.run_id, codings_table.c.image_id == image_id,
-                    codings_table.c.coder == coder,
-                )
-            ).scalars())
+            ids = set(
+                conn.execute(
+                    select(codings_table.c.code_id).where(
+                        codings_table.c.run_id == self.run_id,
+                        codings_table.c.image_id == image_id,
+                        codings_table.c.coder == coder,
+                    )
+                ).scalars()
+            )
         return ids, (review.memo if review else ""), review is not None
 
     def codings_by_image(self, coder: str, image_ids: Iterable[str]) -> dict[str, tuple[set[int], str]]:
@@ -200,13 +247,15 @@ class ReviewStore(StoreFrames, ClusterEdits, MapSelections, StoreEngine):
         with self.engine.connect() as conn:
             reviews = conn.execute(
                 select(reviews_table.c.image_id, reviews_table.c.memo).where(
-                    reviews_table.c.run_id == self.run_id, reviews_table.c.coder == coder,
+                    reviews_table.c.run_id == self.run_id,
+                    reviews_table.c.coder == coder,
                     reviews_table.c.image_id.in_(ids),
                 )
             ).all()
             codings = conn.execute(
                 select(codings_table.c.image_id, codings_table.c.code_id).where(
-                    codings_table.c.run_id == self.run_id, codings_table.c.coder == coder,
+                    codings_table.c.run_id == self.run_id,
+                    codings_table.c.coder == coder,
                     codings_table.c.image_id.in_(ids),
                 )
             ).all()

@@ -44,10 +44,18 @@ class ClusterEdits:
             self._write(lambda conn: conn.execute(delete(cluster_names_table).where(where)))
             return ""
         name = clean_cluster_name(name)
-        values = {"run_id": self.run_id, C.CLUSTER: cluster, "name": name, "coder": coder, "updated_at": utcnow()}
+        values = {
+            "run_id": self.run_id,
+            C.CLUSTER: cluster,
+            "name": name,
+            "coder": coder,
+            "updated_at": utcnow(),
+        }
 
         def work(conn: Connection) -> None:
-            self._upsert(conn, cluster_names_table, values, ["run_id", C.CLUSTER], ["name", "coder", "updated_at"])
+            self._upsert(
+                conn, cluster_names_table, values, ["run_id", C.CLUSTER], ["name", "coder", "updated_at"]
+            )
 
         self._write(work)
         return name
@@ -56,32 +64,43 @@ class ClusterEdits:
         """cluster -> the human name coders gave it."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(cluster_names_table.c.cluster, cluster_names_table.c.name)
-                .where(cluster_names_table.c.run_id == self.run_id)
+                select(cluster_names_table.c.cluster, cluster_names_table.c.name).where(
+                    cluster_names_table.c.run_id == self.run_id
+                )
             ).all()
         return {int(r.cluster): r.name for r in rows}
 
     def assign_cluster(self, image_id: str, coder: str, cluster: int | None) -> None:
         """Record `coder`'s own cluster for `image_id` (None removes it); `cluster` itself never changes."""
         coder = clean_coder_name(coder)
-        mine = ((human_clusters_table.c.run_id == self.run_id) & (human_clusters_table.c.image_id == image_id)
-                & (human_clusters_table.c.coder == coder))
+        mine = (
+            (human_clusters_table.c.run_id == self.run_id)
+            & (human_clusters_table.c.image_id == image_id)
+            & (human_clusters_table.c.coder == coder)
+        )
         if cluster is None:
             self._write(lambda conn: conn.execute(delete(human_clusters_table).where(mine)))
             return
-        values = {"run_id": self.run_id, C.IMAGE_ID: image_id, "coder": coder,
-                  C.CLUSTER: checked_int(cluster, C.CLUSTER), "updated_at": utcnow()}
+        values = {
+            "run_id": self.run_id,
+            C.IMAGE_ID: image_id,
+            "coder": coder,
+            C.CLUSTER: checked_int(cluster, C.CLUSTER),
+            "updated_at": utcnow(),
+        }
 
         def work(conn: Connection) -> None:
-            self._upsert(conn, human_clusters_table, values, ["run_id", C.IMAGE_ID, "coder"],
-                         [C.CLUSTER, "updated_at"])
+            self._upsert(
+                conn, human_clusters_table, values, ["run_id", C.IMAGE_ID, "coder"], [C.CLUSTER, "updated_at"]
+            )
 
         self._write(work)
 
     def human_clusters(self, coder: str | None = None) -> pd.DataFrame:
         """One row per hand assignment: image_id, coder, human_cluster (optionally one coder's only)."""
-        query = select(human_clusters_table.c.image_id, human_clusters_table.c.coder,
-                       human_clusters_table.c.cluster).where(human_clusters_table.c.run_id == self.run_id)
+        query = select(
+            human_clusters_table.c.image_id, human_clusters_table.c.coder, human_clusters_table.c.cluster
+        ).where(human_clusters_table.c.run_id == self.run_id)
         if coder is not None:
             query = query.where(human_clusters_table.c.coder == coder)
         with self.engine.connect() as conn:

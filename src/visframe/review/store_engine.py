@@ -111,14 +111,18 @@ class StoreEngine:
     def dispose(self) -> None:
         self.engine.dispose()
 
-    def _upsert(self, conn: Connection, table: Table, values: dict[str, Any], keys: list[str],
-                changed: list[str]) -> None:
+    def _upsert(
+        self, conn: Connection, table: Table, values: dict[str, Any], keys: list[str], changed: list[str]
+    ) -> None:
         """Insert `values`, or update its `changed` columns where a row with the same `keys` exists."""
         insert = self._insert(table)
         if insert is not None:
             stmt = insert.values(**values)
-            conn.execute(stmt.on_conflict_do_update(
-                index_elements=keys, set_={c: getattr(stmt.excluded, c) for c in changed}))
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=keys, set_={c: getattr(stmt.excluded, c) for c in changed}
+                )
+            )
             return
         where = [table.c[k] == values[k] for k in keys]
         if not conn.execute(table.update().where(*where).values({c: values[c] for c in changed})).rowcount:

@@ -33,9 +33,15 @@ class StoreFrames:
     def reviews_frame(self) -> pd.DataFrame:
         """One row per (image, coder) coded: run_id, image_id, coder, memo, created_at, updated_at."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(reviews_table).where(reviews_table.c.run_id == self.run_id).order_by(reviews_table.c.id)
-            ).mappings().all()
+            rows = (
+                conn.execute(
+                    select(reviews_table)
+                    .where(reviews_table.c.run_id == self.run_id)
+                    .order_by(reviews_table.c.id)
+                )
+                .mappings()
+                .all()
+            )
         frame = pd.DataFrame(rows, columns=[c.name for c in reviews_table.columns])
         for column in ("created_at", "updated_at"):
             frame[column] = pd.to_datetime([as_utc(v) for v in frame[column]], utc=True)
@@ -44,21 +50,33 @@ class StoreFrames:
     def codings_frame(self) -> pd.DataFrame:
         """One row per applied code: run_id, image_id, coder, code_id, code, coded_at (UTC)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    codings_table.c.run_id, codings_table.c.image_id, codings_table.c.coder,
-                    codings_table.c.code_id, codes_table.c.name.label("code"), codings_table.c.coded_at,
+            rows = (
+                conn.execute(
+                    select(
+                        codings_table.c.run_id,
+                        codings_table.c.image_id,
+                        codings_table.c.coder,
+                        codings_table.c.code_id,
+                        codes_table.c.name.label("code"),
+                        codings_table.c.coded_at,
+                    )
+                    .join(codes_table, codes_table.c.id == codings_table.c.code_id)
+                    .where(codings_table.c.run_id == self.run_id)
+                    .order_by(codings_table.c.id)
                 )
-                .join(codes_table, codes_table.c.id == codings_table.c.code_id)
-                .where(codings_table.c.run_id == self.run_id)
-                .order_by(codings_table.c.id)
-            ).mappings().all()
+                .mappings()
+                .all()
+            )
         frame = pd.DataFrame(rows, columns=["run_id", C.IMAGE_ID, "coder", "code_id", "code", "coded_at"])
         frame["coded_at"] = pd.to_datetime([as_utc(v) for v in frame["coded_at"]], utc=True)
         return frame
 
     def count_codings(self) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(
-                select(func.count()).select_from(codings_table).where(codings_table.c.run_id == self.run_id)
-            ).scalar_one())
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(codings_table)
+                    .where(codings_table.c.run_id == self.run_id)
+                ).scalar_one()
+            )

@@ -147,7 +147,9 @@ def _clean(name: str, what: str, cap: int, empty: str) -> str:
 
 
 def clean_coder_name(name: str) -> str:
-    return _clean(name, "coder names", MAX_CODER_CHARS, "a coder name is needed (any short name your team recognises)")
+    return _clean(
+        name, "coder names", MAX_CODER_CHARS, "a coder name is needed (any short name your team recognises)"
+    )
 
 
 def clean_code_name(name: str) -> str:

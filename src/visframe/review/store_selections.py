@@ -40,10 +40,23 @@ class MapSelections:
         """Store the sorted point numbers `points` of a map of `n_points` posts; returns the selection id."""
         points = np.unique(np.asarray(points, dtype=np.int64)).astype(np.uint32)
         sid = selection_id(points)
-        values = {"run_id": self.run_id, "selection_id": sid, "points": _encode(points),
-                  "n_selected": len(points), "n_points": int(n_points), "created_at": utcnow()}
-        self._write(lambda conn: self._upsert(conn, map_selections_table, values, ["run_id", "selection_id"],
-                                              ["points", "n_selected", "n_points"]))
+        values = {
+            "run_id": self.run_id,
+            "selection_id": sid,
+            "points": _encode(points),
+            "n_selected": len(points),
+            "n_points": int(n_points),
+            "created_at": utcnow(),
+        }
+        self._write(
+            lambda conn: self._upsert(
+                conn,
+                map_selections_table,
+                values,
+                ["run_id", "selection_id"],
+                ["points", "n_selected", "n_points"],
+            )
+        )
         return sid
 
     def selection(self, sid: str) -> tuple[np.ndarray, int] | None:
@@ -51,6 +64,9 @@ class MapSelections:
         if not SELECTION_ID.fullmatch(sid or ""):
             return None
         with self.engine.connect() as conn:
-            row = conn.execute(select(map_selections_table.c.points, map_selections_table.c.n_points).where(
-                map_selections_table.c.run_id == self.run_id, map_selections_table.c.selection_id == sid)).first()
+            row = conn.execute(
+                select(map_selections_table.c.points, map_selections_table.c.n_points).where(
+                    map_selections_table.c.run_id == self.run_id, map_selections_table.c.selection_id == sid
+                )
+            ).first()
         return None if row is None else (_decode(row.points), int(row.n_points))

@@ -13,14 +13,25 @@ router = APIRouter()
 
 
 def _attachment(data: bytes, media_type: str, filename: str) -> Response:
-    return Response(data, media_type=media_type,
-                    headers={"content-disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        data, media_type=media_type, headers={"content-disposition": f'attachment; filename="{filename}"'}
+    )
 
 
-def export_page_response(request: Request, ctx, coder, status_code: int = 200, message: str = "",
-                         error: str = "", summary=None) -> Response:
-    return ctx.render(request, "export.html", coder, status_code=status_code, active="export",
-                      n_codings=ctx.store.count_codings(), message=message, error=error, summary=summary)
+def export_page_response(
+    request: Request, ctx, coder, status_code: int = 200, message: str = "", error: str = "", summary=None
+) -> Response:
+    return ctx.render(
+        request,
+        "export.html",
+        coder,
+        status_code=status_code,
+        active="export",
+        n_codings=ctx.store.count_codings(),
+        message=message,
+        error=error,
+        summary=summary,
+    )
 
 
 @router.get("/export", response_class=HTMLResponse)
@@ -53,4 +64,5 @@ async def export_mlflow(request: Request, ctx: Ctx, coder: Coder, form: Form) ->
     except Exception as error:  # noqa: BLE001 - show MLflow's reason on the page
         return export_page_response(request, ctx, coder, 400, error=f"could not log to MLflow: {error}")
     return export_page_response(
-        request, ctx, coder, message=f"logged {', '.join(paths)} to MLflow run {ctx.run.mlflow_run_id}")
+        request, ctx, coder, message=f"logged {', '.join(paths)} to MLflow run {ctx.run.mlflow_run_id}"
+    )

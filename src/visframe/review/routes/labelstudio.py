@@ -25,8 +25,11 @@ def export_tasks(request: Request, ctx: Ctx, embed: int = Query(0, ge=0, le=1)) 
 @router.get("/export/labelstudio/config.xml")
 def export_config(ctx: Ctx) -> Response:
     xml = labelstudio.labelstudio_config(ctx.run, [(c.name, c.description) for c in ctx.store.codebook()])
-    return Response(xml, media_type="application/xml",
-                    headers={"content-disposition": 'attachment; filename="labeling_config.xml"'})
+    return Response(
+        xml,
+        media_type="application/xml",
+        headers={"content-disposition": 'attachment; filename="labeling_config.xml"'},
+    )
 
 
 @router.post("/import/labelstudio", response_class=HTMLResponse)
@@ -43,8 +46,9 @@ async def import_annotations(request: Request, ctx: Ctx, coder: Coder, form: For
         if as_coder:
             as_coder = clean_coder_name(as_coder)
         users = labelstudio.parse_users(users_payload)
-        summary = await run_in_threadpool(labelstudio.import_annotations, ctx.run, ctx.store, payload, as_coder,
-                                          users)
+        summary = await run_in_threadpool(
+            labelstudio.import_annotations, ctx.run, ctx.store, payload, as_coder, users
+        )
     except (ValueError, StoreError) as error:
         return export_page_response(request, ctx, coder, 400, error=f"{upload.filename}: {error}")
     return export_page_response(request, ctx, coder, message=f"imported {upload.filename}", summary=summary)

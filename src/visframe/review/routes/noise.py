@@ -25,13 +25,17 @@ def noise_queue(images: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """The noise images in queue order, and a sentence saying which order it is."""
     noise = images[images[C.CLUSTER] == C.NOISE]
     if C.NEAREST_CLUSTER_STRENGTH in noise.columns and noise[C.NEAREST_CLUSTER_STRENGTH].notna().any():
-        return (noise.sort_values(C.NEAREST_CLUSTER_STRENGTH, ascending=False, kind="stable", na_position="last"),
-                "by the strength of their nearest cluster, strongest first")
+        return (
+            noise.sort_values(C.NEAREST_CLUSTER_STRENGTH, ascending=False, kind="stable", na_position="last"),
+            "by the strength of their nearest cluster, strongest first",
+        )
     keys, ascending = [C.PROBABILITY], [False]
     if C.OUTLIER_SCORE in noise.columns:
         keys, ascending = [C.PROBABILITY, C.OUTLIER_SCORE], [False, True]
-    return (noise.sort_values(keys, ascending=ascending, kind="stable", na_position="last"),
-            "by membership probability, then by outlier score (this run has no nearest-cluster columns)")
+    return (
+        noise.sort_values(keys, ascending=ascending, kind="stable", na_position="last"),
+        "by membership probability, then by outlier score (this run has no nearest-cluster columns)",
+    )
 
 
 def _nearest(record: dict) -> int | None:
@@ -44,7 +48,7 @@ def _nearest(record: dict) -> int | None:
 @router.get("/noise", response_class=HTMLResponse)
 def noise_page(request: Request, ctx: Ctx, coder: Coder, offset: int = Query(0, ge=0, le=10**9)) -> Response:
     queue, order = noise_queue(ctx.run.images)
-    panels = ctx.panels(ctx.run.records(queue.index[offset: offset + ctx.page_size]), coder)
+    panels = ctx.panels(ctx.run.records(queue.index[offset : offset + ctx.page_size]), coder)
     mine = {}
     if coder:
         frame = ctx.store.human_clusters(coder)
@@ -54,8 +58,18 @@ def noise_page(request: Request, ctx: Ctx, coder: Coder, offset: int = Query(0, 
         panel["nearest"] = _nearest(panel["image"])
         panel["assigned"] = mine.get(image_id)
     targets = [c for c in ctx.run.clusters if c.cluster != C.NOISE]
-    return ctx.render(request, "noise.html", coder, active="noise", panels=panels, order=order, offset=offset,
-                      page_size=ctx.page_size, n_records=len(queue), targets=targets)
+    return ctx.render(
+        request,
+        "noise.html",
+        coder,
+        active="noise",
+        panels=panels,
+        order=order,
+        offset=offset,
+        page_size=ctx.page_size,
+        n_records=len(queue),
+        targets=targets,
+    )
 
 
 @router.post("/assign/{image_id}", response_class=HTMLResponse)

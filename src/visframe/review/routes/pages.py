@@ -31,18 +31,34 @@ def _summary(ctx, cluster: str):
 
 
 @router.get("/cluster/{cluster}", response_class=HTMLResponse)
-def cluster_page(request: Request, ctx: Ctx, coder: Coder, cluster: str,
-                 offset: int = Query(0, ge=0, le=10**9), topic: str | None = Query(None, max_length=24)) -> Response:
+def cluster_page(
+    request: Request,
+    ctx: Ctx,
+    coder: Coder,
+    cluster: str,
+    offset: int = Query(0, ge=0, le=10**9),
+    topic: str | None = Query(None, max_length=24),
+) -> Response:
     """A cluster's images; with `?topic=K` only those whose text falls in message topic K (-1: in none)."""
     summary = _summary(ctx, cluster)
     members = ctx.run.members(summary.cluster)
     filter_ = topic_filter(ctx, members, topic)
     if filter_ is not None and filter_["chosen"] is not None:
         members = ctx.messages.within(members, filter_["chosen"])
-    panels = with_messages(ctx, ctx.panels(ctx.run.records(members[offset: offset + ctx.page_size]), coder))
-    return ctx.render(request, "cluster.html", coder, active="clusters", summary=summary, panels=panels,
-                      offset=offset, page_size=ctx.page_size, n_records=len(members), error="",
-                      topic_filter=filter_)
+    panels = with_messages(ctx, ctx.panels(ctx.run.records(members[offset : offset + ctx.page_size]), coder))
+    return ctx.render(
+        request,
+        "cluster.html",
+        coder,
+        active="clusters",
+        summary=summary,
+        panels=panels,
+        offset=offset,
+        page_size=ctx.page_size,
+        n_records=len(members),
+        error="",
+        topic_filter=filter_,
+    )
 
 
 @router.post("/cluster/{cluster}/name", response_class=HTMLResponse)

@@ -26,12 +26,16 @@ MAX_SLOGANS_LISTED = 500  # slogans on the overview (most accounts first); sloga
 def parse_topic(value: str) -> int:
     """A message topic number (-1: the text in no topic), or 400."""
     text = (value or "").strip()
-    return -parse_id(text[1:], "a message topic") if text.startswith("-") else parse_id(text, "a message topic")
+    return (
+        -parse_id(text[1:], "a message topic") if text.startswith("-") else parse_id(text, "a message topic")
+    )
 
 
 def _require_messages(ctx: ReviewContext) -> None:
     if not ctx.messages.available:
-        raise HTTPException(status_code=404, detail=f"this run has no message topics: {ctx.messages.absent_because}")
+        raise HTTPException(
+            status_code=404, detail=f"this run has no message topics: {ctx.messages.absent_because}"
+        )
 
 
 def topic_filter(ctx: ReviewContext, members: pd.Index, chosen: str | None) -> dict[str, Any] | None:
@@ -62,25 +66,52 @@ def with_messages(ctx: ReviewContext, panels: list[dict], clusters: bool = False
 
 
 def _page(ctx: ReviewContext, coder: str | None, members: pd.Index, offset: int) -> list[dict]:
-    return with_messages(ctx, ctx.panels(ctx.run.records(members[offset: offset + ctx.page_size]), coder), True)
+    return with_messages(
+        ctx, ctx.panels(ctx.run.records(members[offset : offset + ctx.page_size]), coder), True
+    )
 
 
 @router.get("/topics", response_class=HTMLResponse)
 def topics_page(request: Request, ctx: Ctx, coder: Coder) -> Response:
     """The message topics (cards) and the slogans (a table); a run without them: a page that says why."""
     if not ctx.messages.available:
-        return ctx.render(request, "topics.html", coder, active="topics", absent=ctx.messages.absent_because,
-                          topics=[], to_code={}, slogans=[], n_slogans=0, topic_title=ctx.messages.title)
+        return ctx.render(
+            request,
+            "topics.html",
+            coder,
+            active="topics",
+            absent=ctx.messages.absent_because,
+            topics=[],
+            to_code={},
+            slogans=[],
+            n_slogans=0,
+            topic_title=ctx.messages.title,
+        )
     to_code = dict(ctx.messages.topic_counts(ctx.run.images.index))
     slogans = ctx.messages.slogans
-    return ctx.render(request, "topics.html", coder, active="topics", topics=ctx.messages.topics, to_code=to_code,
-                      slogans=slogans[:MAX_SLOGANS_LISTED], n_slogans=len(slogans),
-                      topic_title=ctx.messages.title, absent="")
+    return ctx.render(
+        request,
+        "topics.html",
+        coder,
+        active="topics",
+        topics=ctx.messages.topics,
+        to_code=to_code,
+        slogans=slogans[:MAX_SLOGANS_LISTED],
+        n_slogans=len(slogans),
+        topic_title=ctx.messages.title,
+        absent="",
+    )
 
 
 @router.get("/topic/{topic}", response_class=HTMLResponse)
-def topic_page(request: Request, ctx: Ctx, coder: Coder, topic: str, offset: int = Query(0, ge=0, le=10**9),
-               cluster: str | None = Query(None, max_length=24)) -> Response:
+def topic_page(
+    request: Request,
+    ctx: Ctx,
+    coder: Coder,
+    topic: str,
+    offset: int = Query(0, ge=0, le=10**9),
+    cluster: str | None = Query(None, max_length=24),
+) -> Response:
     """A message topic's images to code, its most typical first; `?cluster=K`: those of visual cluster K."""
     _require_messages(ctx)
     number = parse_topic(topic)
@@ -88,8 +119,12 @@ def topic_page(request: Request, ctx: Ctx, coder: Coder, topic: str, offset: int
     if summary is None:
         raise HTTPException(status_code=404, detail=f"this run has no message topic {number}")
     members = ctx.messages.members(number)
-    clusters_here = ctx.clusters_of.loc[members].value_counts(sort=False) if len(members) else pd.Series(dtype=int)
-    options = sorted(((int(k), int(n)) for k, n in clusters_here.items()), key=lambda o: (o[0] == C.NOISE, -o[1], o[0]))
+    clusters_here = (
+        ctx.clusters_of.loc[members].value_counts(sort=False) if len(members) else pd.Series(dtype=int)
+    )
+    options = sorted(
+        ((int(k), int(n)) for k, n in clusters_here.items()), key=lambda o: (o[0] == C.NOISE, -o[1], o[0])
+    )
     chosen = None
     if cluster:
         chosen = parse_cluster(cluster)
@@ -97,15 +132,27 @@ def topic_page(request: Request, ctx: Ctx, coder: Coder, topic: str, offset: int
             raise HTTPException(status_code=404, detail=f"this run has no cluster {chosen}")
         members = members[ctx.clusters_of.loc[members].to_numpy() == chosen]
     slogans = [s for s in ctx.messages.slogans if s.topic == number][:MAX_SLOGANS_LISTED]
-    return ctx.render(request, "topic.html", coder, active="topics", topic=summary, n_in_topic=sum(n for _, n in options),
-                      cluster_options=[(k, ctx.run.summary(k), n) for k, n in options], chosen=chosen, slogans=slogans,
-                      panels=_page(ctx, coder, members, offset), offset=offset, page_size=ctx.page_size,
-                      n_records=len(members))
+    return ctx.render(
+        request,
+        "topic.html",
+        coder,
+        active="topics",
+        topic=summary,
+        n_in_topic=sum(n for _, n in options),
+        cluster_options=[(k, ctx.run.summary(k), n) for k, n in options],
+        chosen=chosen,
+        slogans=slogans,
+        panels=_page(ctx, coder, members, offset),
+        offset=offset,
+        page_size=ctx.page_size,
+        n_records=len(members),
+    )
 
 
 @router.get("/slogan/{number}", response_class=HTMLResponse)
-def slogan_page(request: Request, ctx: Ctx, coder: Coder, number: str,
-                offset: int = Query(0, ge=0, le=10**9)) -> Response:
+def slogan_page(
+    request: Request, ctx: Ctx, coder: Coder, number: str, offset: int = Query(0, ge=0, le=10**9)
+) -> Response:
     """The images to code that carry a slogan (slogans.parquet's row `number`, most accounts first)."""
     _require_messages(ctx)
     row = parse_id(number, "a slogan")
@@ -113,6 +160,15 @@ def slogan_page(request: Request, ctx: Ctx, coder: Coder, number: str,
     if slogan is None:
         raise HTTPException(status_code=404, detail=f"this run has no slogan {row}")
     members = pd.Index([i for i in dict.fromkeys(slogan.image_ids) if ctx.run.has_image(i)])
-    return ctx.render(request, "slogan.html", coder, active="topics", slogan=slogan,
-                      topic_title=ctx.messages.title(slogan.topic), panels=_page(ctx, coder, members, offset),
-                      offset=offset, page_size=ctx.page_size, n_records=len(members))
+    return ctx.render(
+        request,
+        "slogan.html",
+        coder,
+        active="topics",
+        slogan=slogan,
+        topic_title=ctx.messages.title(slogan.topic),
+        panels=_page(ctx, coder, members, offset),
+        offset=offset,
+        page_size=ctx.page_size,
+        n_records=len(members),
+    )
